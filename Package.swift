@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+// eqnnc: a compiler for equivariant neural networks. No package dependencies:
+// only the Swift toolchain. One library module per compiler stage.
+import PackageDescription
+
+let package = Package(
+    name: "eqnnc",
+    products: [
+        .executable(name: "eqnnc", targets: ["eqnnc"]),
+        .library(name: "EqnnDriver", targets: ["EqnnDriver"]),
+    ],
+    targets: [
+        .target(name: "EqnnDiagnostics"),
+        .target(name: "EqnnSyntax", dependencies: ["EqnnDiagnostics"]),
+        .target(name: "EqnnLinearAlgebra"),
+        .target(name: "EqnnGroups", dependencies: ["EqnnLinearAlgebra"]),
+        .target(name: "EqnnSema", dependencies: ["EqnnDiagnostics", "EqnnSyntax", "EqnnGroups"]),
+        .target(name: "EqnnDriver", dependencies: ["EqnnDiagnostics", "EqnnSyntax", "EqnnGroups", "EqnnSema"]),
+        .executableTarget(name: "eqnnc", dependencies: ["EqnnDriver"]),
+        .testTarget(name: "EqnnDiagnosticsTests", dependencies: ["EqnnDiagnostics"]),
+        .testTarget(name: "EqnnSyntaxTests", dependencies: ["EqnnSyntax"]),
+        .testTarget(name: "EqnnLinearAlgebraTests", dependencies: ["EqnnLinearAlgebra"]),
+        .testTarget(name: "EqnnGroupsTests", dependencies: ["EqnnGroups", "EqnnLinearAlgebra"]),
+        .testTarget(name: "EqnnSemaTests", dependencies: ["EqnnSema", "EqnnSyntax", "EqnnGroups", "EqnnDiagnostics"]),
+        .testTarget(
+            name: "EqnnDriverTests", dependencies: ["EqnnDriver"],
+            resources: [.copy("Diagnostics")]),
+    ]
+)

@@ -1,0 +1,83 @@
+import EqnnLinearAlgebra
+
+/// A group element of one factor, in floating point, with its inverse and
+/// determinant, so that duals and Det can be evaluated without inverting.
+public struct FactorElement: Sendable {
+    public var matrix: Matrix
+    public var inverse: Matrix
+    public var determinant: Double
+}
+
+extension GroupFactor {
+    /// A random element: a random word in the discrete generators and their
+    /// inverses, times exp of a random Lie-algebra element, times another word.
+    public func randomElement(using rng: inout SplitMix64, scale: Double = 1) -> FactorElement {
+        let n = dimension
+        var element = FactorElement(matrix: .identity(n), inverse: .identity(n), determinant: 1)
+        let pieces: [(Matrix, Matrix, Double)] = discrete.compactMap { h in
+            guard let inv = h.inverse else { return nil }
+            return (h.doubleMatrix, inv.doubleMatrix, h.determinant.doubleValue)
+        }
+        func randomWord(_ e: inout FactorElement, _ rng: inout SplitMix64) {
+            guard !pieces.isEmpty else { return }
+            let length = 1 + Int(rng.next() % 12)
+            for _ in 0..<length {
+                let (m, inv, det) = pieces[Int(rng.next() % UInt64(pieces.count))]
+                let inverted = rng.next() % 2 == 0
+                e.matrix = e.matrix * (inverted ? inv : m)
+                e.inverse = (inverted ? m : inv) * e.inverse
+                e.determinant *= inverted ? 1 / det : det
+            }
+        }
+        randomWord(&element, &rng)
+        if !algebra.isEmpty {
+            var x = Matrix(rows: n, columns: n)
+            for generator in algebra { x = x + (scale * rng.nextNormal()) * generator.doubleMatrix }
+            let trace = (0..<n).reduce(0.0) { $0 + x[$1, $1] }
+            element.matrix = element.matrix * x.exponential
+            element.inverse = (-1.0 * x).exponential * element.inverse
+            element.determinant *= exp(trace)
+        }
+        randomWord(&element, &rng)
+        return element
+    }
+}
+
+extension Group {
+    public func randomElement(using rng: inout SplitMix64, scale: Double = 1) -> [FactorElement] {
+        factors.map { $0.randomElement(using: &rng, scale: scale) }
+    }
+
+    /// rho(g) on one atom: the Kronecker product over slots of g (or g^{-T}
+    /// on a dual slot), times the Det powers.
+    public func matrix(of atom: Atom, at element: [FactorElement]) -> Matrix {
+        var m = Matrix.identity(1)
+        for slot in atom.slots {
+            let e = element[slot.factor]
+            m = m.kronecker(slot.dual ? e.inverse.transposed : e.matrix)
+        }
+        var det = 1.0
+        for (f, power) in atom.detPowers.enumerated() where power != 0 {
+            det *= pow(element[f].determinant, Double(power))
+        }
+        return det * m
+    }
+}
+
+extension Rep {
+    /// rho(g) on the whole representation: block diagonal over the summands.
+    public func matrix(at element: [FactorElement]) -> Matrix {
+        var m = Matrix(rows: 0, columns: 0)
+        for s in summands {
+            let block = group.matrix(of: s.atom, at: element)
+            for _ in 0..<s.multiplicity { m = m.directSum(block) }
+        }
+        return m
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
