@@ -14,7 +14,7 @@ let package = Package(
         .target(name: "EqnnSyntax", dependencies: ["EqnnDiagnostics"]),
         .target(name: "EqnnLinearAlgebra"),
         .target(name: "EqnnGroups", dependencies: ["EqnnLinearAlgebra"]),
-        .target(name: "EqnnSema", dependencies: ["EqnnDiagnostics", "EqnnSyntax", "EqnnGroups"]),
+        .target(name: "EqnnSema", dependencies: ["EqnnDiagnostics", "EqnnSyntax", "EqnnGroups", "EqnnLinearAlgebra"]),
         .target(name: "EqnnDriver", dependencies: ["EqnnDiagnostics", "EqnnSyntax", "EqnnGroups", "EqnnSema"]),
         .executableTarget(name: "eqnnc", dependencies: ["EqnnDriver"]),
         .testTarget(name: "EqnnDiagnosticsTests", dependencies: ["EqnnDiagnostics"]),

@@ -22,11 +22,18 @@ public struct Group: Hashable, Sendable, CustomStringConvertible {
         Group(factors: a.factors + b.factors, labels: a.labels + b.labels)
     }
 
-    /// "S(5) x O(3)", with user labels where the user named a factor.
+    /// "S(5) x O(3)": the canonical names, or the user's labels when two
+    /// factors are the same group and only the labels tell them apart.
     public var description: String {
-        zip(factors, labels).map { factor, label in
-            label == factor.canonicalName ? label : "\(label)"
-        }.joined(separator: " x ")
+        Set(factors).count < factors.count ? written : canonicalName
+    }
+
+    /// The group as the user wrote it, e.g. "P x E".
+    public var written: String { labels.joined(separator: " x ") }
+
+    /// "P x E = S(5) x O(3)", or just "O(3)" when written that way.
+    public var writtenAndCanonical: String {
+        written == canonicalName ? written : "\(written) = \(canonicalName)"
     }
 
     /// The group in canonical names, e.g. "S(5) x O(3)" even when written "P x E".

@@ -112,8 +112,9 @@ extension GroupFactor {
             if n >= 3 { perms.append(cycle(n, Array(0..<n))) }
             return Generators(dimension: n, discrete: perms.map { permutationMatrix($0) })
         case .alternating(let n):
-            // The 3-cycles (1 2 i) generate A(n).
-            let perms = n >= 3 ? (2..<n).map { cycle(n, [0, 1, $0]) } : []
+            // (1 2 3) with (1 2 ... n) for odd n or (2 3 ... n) for even n generate A(n).
+            let long = n % 2 == 1 ? Array(0..<n) : Array(1..<n)
+            let perms = n >= 3 ? [cycle(n, [0, 1, 2]), cycle(n, long)] : []
             return Generators(dimension: n, discrete: perms.map { permutationMatrix($0) })
         case .cyclic(let n):
             let perms = n >= 2 ? [cycle(n, Array(0..<n))] : []

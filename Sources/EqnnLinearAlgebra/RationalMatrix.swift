@@ -66,8 +66,14 @@ public struct RationalMatrix: Sendable, Hashable {
     }
 
     /// Exact inverse by Gauss-Jordan; nil if singular (or on overflow).
+    /// Monomial matrices (permutations, signed permutations) take a fast path.
     public var inverse: RationalMatrix? {
         guard isSquare else { return nil }
+        if let columns = monomialColumns {
+            var inv = RationalMatrix.zero(rows)
+            for (j, (i, value)) in columns.enumerated() { inv[j, i] = Rational.one / value }
+            return inv.hasOverflow ? nil : inv
+        }
         let n = rows
         var a = self
         var inv = RationalMatrix.identity(n)
@@ -97,6 +103,18 @@ public struct RationalMatrix: Sendable, Hashable {
 
     public var determinant: Rational {
         guard isSquare else { return .zero }
+        if let columns = monomialColumns {
+            // The sign of the permutation times the product of the entries.
+            var det = Rational.one
+            var seen = [Bool](repeating: false, count: rows)
+            for start in 0..<rows where !seen[start] {
+                var length = 0, j = start
+                while !seen[j] { seen[j] = true; j = columns[j].row; length += 1 }
+                if length % 2 == 0 { det = -det }
+            }
+            for (_, value) in columns { det *= value }
+            return det
+        }
         var a = self
         var det = Rational.one
         for col in 0..<rows {
@@ -117,14 +135,17 @@ public struct RationalMatrix: Sendable, Hashable {
     /// If every column has exactly one nonzero entry (a monomial matrix),
     /// the row of that entry and its value for each column.
     public var monomialColumns: [(row: Int, value: Rational)]? {
+        guard isSquare else { return nil }
         var out: [(Int, Rational)] = []
+        var rowUsed = [Bool](repeating: false, count: rows)
         for j in 0..<columns {
             var found: (Int, Rational)? = nil
             for i in 0..<rows where !self[i, j].isZero {
                 if found != nil { return nil }
                 found = (i, self[i, j])
             }
-            guard let f = found else { return nil }
+            guard let f = found, !rowUsed[f.0] else { return nil }
+            rowUsed[f.0] = true
             out.append(f)
         }
         return out

@@ -1,0 +1,59 @@
+import EqnnDiagnostics
+import EqnnSema
+
+/// `eqnnc [check] FILE [--format text|json]`: diagnostics, then a summary per network.
+enum CheckCommand {
+    static func run(_ arguments: [String]) -> CommandResult {
+        let args: Arguments
+        switch Driver.parse(arguments, flags: [], options: ["--format"], usage: Help.check) {
+        case .success(let a): args = a
+        case .failure(let r): return r
+        }
+        if args.flags.contains("--help") || args.flags.contains("-h") { return CommandResult(stdout: Help.check) }
+        guard args.positional.count == 1 else {
+            return Driver.usageError(args.positional.isEmpty ? "no input file" : "expected one input file, found \(args.positional.count)", Help.check)
+        }
+        let format: Driver.Format
+        switch Driver.format(args, usage: Help.check) {
+        case .success(let f): format = f
+        case .failure(let r): return r
+        }
+        switch Driver.readSource(args.positional[0]) {
+        case .success(let file): return check(file, format: format)
+        case .failure(let r): return r
+        }
+    }
+
+    /// Checks one source (tests call this with in-memory sources).
+    static func check(_ file: SourceFile, format: Driver.Format) -> CommandResult {
+        let (program, bag) = Checker.check(file)
+        var result = CommandResult()
+        result.status = bag.hasErrors ? 1 : 0
+        let warnings = bag.diagnostics.filter { $0.severity == .warning }.count
+        switch format {
+        case .text:
+            result.stderr = DiagnosticRenderer(file: file).render(bag)
+            if bag.hasErrors || warnings > 0 {
+                result.stderr += "\(bag.errorCount + bag.droppedErrors) error\(bag.errorCount + bag.droppedErrors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n"
+            }
+            result.stdout = program.networks.map(Summary.text).joined(separator: "\n")
+        case .json:
+            let json = JSON.object([
+                ("file", .string(file.name)),
+                ("errors", .int(bag.errorCount + bag.droppedErrors)),
+                ("warnings", .int(warnings)),
+                ("diagnostics", .array(bag.sorted.map { Driver.diagnosticJSON($0, in: file) })),
+                ("networks", .array(program.networks.map(Summary.json))),
+            ])
+            result.stdout = json.rendered() + "\n"
+        }
+        return result
+    }
+}
+
+extension Driver {
+    /// Checks an in-memory source as `eqnnc check` would.
+    public static func check(_ file: SourceFile, json: Bool = false) -> CommandResult {
+        CheckCommand.check(file, format: json ? .json : .text)
+    }
+}

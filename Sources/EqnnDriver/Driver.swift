@@ -1,0 +1,95 @@
+import EqnnDiagnostics
+import EqnnGroups
+import EqnnSema
+import Foundation
+
+/// What a command printed and its exit status (0 ok, 1 user errors, 2 bad usage).
+public struct CommandResult: Error, Sendable {
+    public var stdout = ""
+    public var stderr = ""
+    public var status: Int32 = 0
+}
+
+/// The `eqnnc` command line. `main.swift` only forwards to `Driver.run`.
+public enum Driver {
+    public static let version = "0.1.0"
+
+    public static func run(_ arguments: [String]) -> CommandResult {
+        guard let first = arguments.first else { return usageError("no input file", Help.main) }
+        switch first {
+        case "--help", "-h", "help":
+            if arguments.count > 1, let topic = Help.topics[arguments[1]] { return CommandResult(stdout: topic) }
+            return CommandResult(stdout: Help.main)
+        case "--version":
+            return CommandResult(stdout: "eqnnc \(version)\n")
+        case "check":
+            return CheckCommand.run(Array(arguments.dropFirst()))
+        case "hom":
+            return HomCommand.run(Array(arguments.dropFirst()))
+        default:
+            if first.hasPrefix("-") && !first.hasSuffix(".eqnn") {
+                return usageError("unknown option '\(first)'", Help.main)
+            }
+            return CheckCommand.run(arguments)
+        }
+    }
+
+    static func usageError(_ message: String, _ usage: String) -> CommandResult {
+        CommandResult(stderr: "eqnnc: error: \(message)\n\n" + usage, status: 2)
+    }
+
+    static func parse(_ arguments: [String], flags: Set<String>, options: Set<String>, usage: String) -> Result<Arguments, CommandResult> {
+        do {
+            return .success(try Arguments(arguments, flagNames: flags.union(["--help", "-h"]), optionNames: options))
+        } catch Arguments.ParseError.unknownOption(let name) {
+            return .failure(usageError("unknown option '\(name)'", usage))
+        } catch Arguments.ParseError.missingValue(let name) {
+            return .failure(usageError("option '\(name)' needs a value", usage))
+        } catch {
+            return .failure(usageError("\(error)", usage))
+        }
+    }
+
+    /// Reads a source file; a clear message instead of a crash when it cannot.
+    static func readSource(_ path: String) -> Result<SourceFile, CommandResult> {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "it is not a readable file" : "no such file"
+            return .failure(CommandResult(stderr: "eqnnc: error: cannot read '\(path)': \(reason)\n", status: 1))
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            return .failure(CommandResult(stderr: "eqnnc: error: '\(path)' is not UTF-8 text\n", status: 1))
+        }
+        return .success(SourceFile(name: path, text: text))
+    }
+
+    enum Format: String { case text, json }
+
+    static func format(_ args: Arguments, usage: String) -> Result<Format, CommandResult> {
+        let raw = args.options["--format"] ?? "text"
+        guard let format = Format(rawValue: raw) else {
+            return .failure(usageError("unknown format '\(raw)' (use 'text' or 'json')", usage))
+        }
+        return .success(format)
+    }
+
+    static func diagnosticJSON(_ d: Diagnostic, in file: SourceFile) -> JSON {
+        let (line, column) = file.location(of: d.span.start)
+        let (endLine, endColumn) = file.location(of: d.span.end)
+        return .object([
+            ("severity", .string(d.severity.rawValue)),
+            ("file", .string(file.name)),
+            ("line", .int(line)),
+            ("column", .int(column)),
+            ("end_line", .int(endLine)),
+            ("end_column", .int(endColumn)),
+            ("message", .string(d.message)),
+            ("notes", .array(d.notes.map(JSON.string))),
+            ("fixits", .array(d.fixIts.map { fix in
+                let (l, c) = file.location(of: fix.span.start)
+                let (el, ec) = file.location(of: fix.span.end)
+                return .object([("line", .int(l)), ("column", .int(c)), ("end_line", .int(el)),
+                                ("end_column", .int(ec)), ("replacement", .string(fix.replacement))])
+            })),
+        ])
+    }
+}

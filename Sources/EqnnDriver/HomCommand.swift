@@ -1,0 +1,93 @@
+import EqnnDiagnostics
+import EqnnGroups
+import EqnnSema
+
+/// `eqnnc hom GROUP FROM TO [--basis] [--format text|json]`: the dimension of
+/// Hom_G(FROM, TO) and, on request, its basis.
+enum HomCommand {
+    /// The most basis matrices `--basis` prints.
+    static let basisLimit = 10_000
+
+    static func run(_ arguments: [String]) -> CommandResult {
+        let args: Arguments
+        switch Driver.parse(arguments, flags: ["--basis"], options: ["--format"], usage: Help.hom) {
+        case .success(let a): args = a
+        case .failure(let r): return r
+        }
+        if args.flags.contains("--help") || args.flags.contains("-h") { return CommandResult(stdout: Help.hom) }
+        guard args.positional.count == 3 else {
+            return Driver.usageError("'hom' takes a group and two representations, found \(args.positional.count) argument\(args.positional.count == 1 ? "" : "s")", Help.hom)
+        }
+        let format: Driver.Format
+        switch Driver.format(args, usage: Help.hom) {
+        case .success(let f): format = f
+        case .failure(let r): return r
+        }
+        let sources = [SourceFile(name: "<group>", text: args.positional[0]),
+                       SourceFile(name: "<from>", text: args.positional[1]),
+                       SourceFile(name: "<to>", text: args.positional[2])]
+        let resolved = Standalone.resolve(group: sources[0], reps: [sources[1], sources[2]])
+        var result = CommandResult()
+        for (file, diagnostics) in resolved.diagnostics where !diagnostics.isEmpty {
+            var bag = DiagnosticBag()
+            bag.add(contentsOf: diagnostics)
+            result.stderr += DiagnosticRenderer(file: file).render(bag)
+        }
+        guard let group = resolved.group, let from = resolved.reps[0], let to = resolved.reps[1] else {
+            result.status = 1
+            return result
+        }
+        do {
+            return try solve(group, from, to, basis: args.flags.contains("--basis"), format: format)
+        } catch SolverError.tooLarge(let what, let size, let limit) {
+            return CommandResult(stderr: "eqnnc: error: too large: \(what) has \(size) coordinates; the limit is \(limit)\n", status: 1)
+        } catch RepError.tooLarge(let what, let size, let limit) {
+            return CommandResult(stderr: "eqnnc: error: too large: \(what) is \(size); the limit is \(limit)\n", status: 1)
+        } catch {
+            return CommandResult(stderr: "eqnnc: error: \(error)\n", status: 1)
+        }
+    }
+
+    static func solve(_ group: Group, _ from: Rep, _ to: Rep, basis wantBasis: Bool, format: Driver.Format) throws -> CommandResult {
+        let solver = EquivariantSolver()
+        var dim = 0
+        for (b, nb) in to.distinctAtoms {
+            for (a, na) in from.distinctAtoms { dim += na * nb * (try solver.homDimension(group, from: a, to: b)) }
+        }
+        let m = try from.dimension(), n = try to.dimension()
+        let basis = wantBasis ? try solver.homBasis(group, from: from, to: to, limit: basisLimit) : []
+        let title = "Hom_\(group.canonicalName)(\(from.description), \(to.description))"
+        switch format {
+        case .text:
+            var out = "\(title): dimension \(dim) (of \(n) x \(m) = \(n * m) matrix entries)\n"
+            for (k, b) in basis.enumerated() {
+                out += "basis \(k + 1) of \(basis.count):\n" + render(b, rows: n, columns: m)
+            }
+            return CommandResult(stdout: out)
+        case .json:
+            var fields: [(String, JSON)] = [
+                ("group", .string(group.canonicalName)), ("from", .string(from.description)), ("to", .string(to.description)),
+                ("from_dim", .int(m)), ("to_dim", .int(n)), ("dim", .int(dim)),
+            ]
+            if wantBasis {
+                fields.append(("basis", .array(basis.map { b in
+                    .array(zip(zip(b.rows, b.columns), b.values).map { .array([.int($0.0.0), .int($0.0.1), .int($0.1)]) })
+                })))
+            }
+            return CommandResult(stdout: JSON.object(fields).rendered() + "\n")
+        }
+    }
+
+    /// Small matrices print whole; larger ones as (row, column) = value lines.
+    static func render(_ b: SparseMatrixEntries, rows: Int, columns: Int) -> String {
+        if rows * columns <= 400 && columns <= 27 {
+            var dense = [[Int]](repeating: [Int](repeating: 0, count: columns), count: rows)
+            for (k, v) in b.values.enumerated() { dense[b.rows[k]][b.columns[k]] = v }
+            let width = dense.joined().map { String($0).count }.max() ?? 1
+            return dense.map { row in
+                "  [" + row.map { String(repeating: " ", count: width - String($0).count) + String($0) }.joined(separator: " ") + "]"
+            }.joined(separator: "\n") + "\n"
+        }
+        return zip(zip(b.rows, b.columns), b.values).map { "  (\($0.0.0), \($0.0.1)) = \($0.1)" }.joined(separator: "\n") + "\n"
+    }
+}

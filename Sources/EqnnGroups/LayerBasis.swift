@@ -1,0 +1,48 @@
+import EqnnLinearAlgebra
+
+/// One basis matrix of a whole layer's Hom space, as sparse (row, column, value) entries.
+public struct SparseMatrixEntries: Sendable, Equatable {
+    public var rows: [Int]
+    public var columns: [Int]
+    public var values: [Int]
+}
+
+extension EquivariantSolver {
+    /// A basis of Hom_G(from, to) for whole representations, from the block
+    /// structure: every pair basis (solved once per distinct pair of atoms)
+    /// placed in every block (copy of the output atom, copy of the input atom).
+    /// Ordered by output summand copy, then input summand copy, then pair basis.
+    public func homBasis(_ group: Group, from: Rep, to: Rep, limit: Int) throws -> [SparseMatrixEntries] {
+        let inputBlocks = try blocks(of: from)
+        let outputBlocks = try blocks(of: to)
+        var result: [SparseMatrixEntries] = []
+        for (outOffset, b, bDim) in outputBlocks {
+            for (inOffset, a, aDim) in inputBlocks {
+                for vector in try homBasis(group, from: a, to: b) {
+                    if result.count >= limit {
+                        throw SolverError.tooLarge(what: "basis", size: result.count + 1, limit: limit)
+                    }
+                    result.append(SparseMatrixEntries(
+                        rows: vector.indices.map { outOffset + $0 / aDim },
+                        columns: vector.indices.map { inOffset + $0 % aDim },
+                        values: vector.values))
+                }
+            }
+        }
+        return result
+    }
+
+    /// (offset, atom, dimension) of every copy of every summand, in layout order.
+    private func blocks(of rep: Rep) throws -> [(Int, Atom, Int)] {
+        var out: [(Int, Atom, Int)] = []
+        var offset = 0
+        for s in rep.summands {
+            let d = try rep.dimension(of: s.atom)
+            for _ in 0..<s.multiplicity {
+                out.append((offset, s.atom, d))
+                offset += d
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,41 @@
+import EqnnDiagnostics
+import EqnnGroups
+
+/// The result of checking: every network that checked without errors,
+/// with its layers' representations and parameter counts.
+public struct CheckedProgram: Sendable {
+    public var networks: [CheckedNetwork]
+}
+
+public struct CheckedNetwork: Sendable {
+    public var name: String
+    public var group: Group
+    /// The input first, then the hidden layers, then the output.
+    public var layers: [CheckedLayer]
+
+    public var totalWeights: Int { layers.reduce(0) { $0 + $1.weights } }
+    public var totalBias: Int { layers.reduce(0) { $0 + $1.bias } }
+    public var totalParameters: Int { totalWeights + totalBias }
+    /// A dense MLP with the same widths: in*out weights and out biases per layer.
+    public var denseParameters: Int { layers.reduce(0) { $0 + $1.denseWeights + $1.outDimension } }
+}
+
+public struct CheckedLayer: Sendable {
+    public var role: LayerRoleKind
+    public var rep: Rep
+    public var activation: Activation?
+    /// Extra invariant channels the linear map produces for `gated`.
+    public var gates: Int
+    public var dimension: Int
+    /// Input and output dimension of the linear map into this layer (0 for the input layer).
+    public var inDimension: Int
+    public var outDimension: Int
+    /// Dimension of Hom_G(previous, this + gates): the number of weight parameters.
+    public var weights: Int
+    public var denseWeights: Int
+    /// Dimension of the invariant subspace of this + gates: the number of bias parameters.
+    public var bias: Int
+    public var span: Span
+}
+
+public enum LayerRoleKind: String, Sendable { case input, hidden, output }

@@ -1,0 +1,321 @@
+import EqnnDiagnostics
+import EqnnGroups
+import EqnnSyntax
+
+/// The type checker: resolves names, groups and representations, decides
+/// every equivariance rule exactly, and counts each layer's parameters.
+/// It reports every problem it finds in one run and never stops at the first.
+public struct Checker {
+    private var groups = GroupResolver()
+    private var repDeclarations: [String: RepDecl] = [:]
+    private var usedReps: Set<String> = []
+    private var bag = DiagnosticBag()
+    public let solver: EquivariantSolver
+    /// The file being checked, to name lines in notes.
+    private let file: SourceFile?
+
+    public init(file: SourceFile? = nil, solver: EquivariantSolver = EquivariantSolver()) {
+        self.file = file
+        self.solver = solver
+    }
+
+    /// Parses and checks one file.
+    public static func check(_ file: SourceFile, solver: EquivariantSolver = EquivariantSolver())
+        -> (program: CheckedProgram, diagnostics: DiagnosticBag) {
+        let (ast, syntaxDiagnostics) = Parser.parse(file)
+        var checker = Checker(file: file, solver: solver)
+        checker.bag.add(contentsOf: syntaxDiagnostics)
+        let program = checker.check(ast)
+        return (program, checker.bag)
+    }
+
+    public mutating func check(_ ast: SourceAST) -> CheckedProgram {
+        var networks: [CheckedNetwork] = []
+        var networkNames: [String: Span] = [:]
+        for declaration in ast.declarations {
+            switch declaration {
+            case .group(let decl):
+                if let previous = groups.declarationSpans[decl.name.text] ?? repDeclarations[decl.name.text]?.name.span {
+                    redeclared(decl.name, previous)
+                    continue
+                }
+                let group = groups.resolve(decl.value)
+                groups.declared[decl.name.text] = .some(group)
+                groups.declarationSpans[decl.name.text] = decl.name.span
+            case .rep(let decl):
+                if let previous = repDeclarations[decl.name.text]?.name.span ?? groups.declarationSpans[decl.name.text] {
+                    redeclared(decl.name, previous)
+                    continue
+                }
+                if RepResolver.builtinNames.contains(decl.name.text) {
+                    bag.add(.error("'\(decl.name.text)' is a built-in representation and cannot be redefined", at: decl.name.span))
+                    continue
+                }
+                repDeclarations[decl.name.text] = decl
+            case .network(let decl):
+                if let previous = networkNames[decl.name.text] {
+                    redeclared(decl.name, previous)
+                    continue
+                }
+                networkNames[decl.name.text] = decl.name.span
+                if let network = checkNetwork(decl) { networks.append(network) }
+            }
+            flushGroupDiagnostics()
+        }
+        for (name, decl) in repDeclarations.sorted(by: { $0.value.name.span.start < $1.value.name.span.start })
+            where !usedReps.contains(name) {
+            bag.add(.warning("representation '\(name)' is never used", at: decl.name.span,
+                             notes: ["it is checked only under the group of a network that uses it"]))
+        }
+        return CheckedProgram(networks: networks)
+    }
+
+    private mutating func flushGroupDiagnostics() {
+        bag.add(contentsOf: groups.diagnostics)
+        groups.diagnostics = []
+    }
+
+    private mutating func redeclared(_ name: Identifier, _ previous: Span) {
+        let where_ = file.map { "line \($0.location(of: previous.start).line)" } ?? "an earlier line"
+        bag.add(.error("'\(name.text)' is declared twice", at: name.span,
+                       notes: ["it was first declared on \(where_); rename one of them"]))
+    }
+
+    // MARK: Networks
+
+    private mutating func checkNetwork(_ decl: NetworkDecl) -> CheckedNetwork? {
+        let errorsBefore = bag.errorCount
+        let group = groups.resolve(decl.group)
+        flushGroupDiagnostics()
+        checkStructure(decl)
+        guard let group else { return nil }
+
+        var resolver = RepResolver(group: group, repDeclarations: repDeclarations, groups: groups)
+        let reps = decl.layers.map { resolver.resolve($0.rep) }
+        bag.add(contentsOf: resolver.diagnostics)
+        usedReps.formUnion(referencedNames(decl.layers.map(\.rep)))
+
+        var gates = [Int](repeating: 0, count: decl.layers.count)
+        var activations = [Activation?](repeating: nil, count: decl.layers.count)
+        for (k, layer) in decl.layers.enumerated() where layer.role == .hidden {
+            guard let name = layer.activation else { continue }
+            guard let activation = Activation.named(name.text) else {
+                unknownActivation(name)
+                continue
+            }
+            activations[k] = activation
+            if let rep = reps[k] { gates[k] = checkActivation(activation, name, on: rep, group) }
+        }
+
+        var layers: [CheckedLayer] = []
+        for (k, layer) in decl.layers.enumerated() {
+            guard let rep = reps[k], let dimension = try? rep.dimension() else { continue }
+            let role: LayerRoleKind = layer.role == .input ? .input : (layer.role == .output ? .output : .hidden)
+            var checked = CheckedLayer(role: role, rep: rep, activation: activations[k], gates: gates[k],
+                                       dimension: dimension, inDimension: 0, outDimension: dimension + gates[k],
+                                       weights: 0, denseWeights: 0, bias: 0, span: layer.rep.span)
+            if k > 0, let previous = reps[k - 1], let previousDimension = try? previous.dimension() {
+                checked.inDimension = previousDimension
+                checked.denseWeights = previousDimension * checked.outDimension
+                countParameters(&checked, from: previous, group)
+            }
+            layers.append(checked)
+        }
+        guard bag.errorCount == errorsBefore, layers.count == decl.layers.count else { return nil }
+        return CheckedNetwork(name: decl.name.text, group: group, layers: layers)
+    }
+
+    private func referencedNames(_ exprs: [RepExpr]) -> Set<String> {
+        var names: Set<String> = []
+        var stack = exprs
+        while let e = stack.popLast() {
+            switch e.kind {
+            case .sum(let xs), .product(let xs): stack += xs
+            case .power(let x, _), .dual(let x), .parenthesized(let x): stack.append(x)
+            case .multiplicity: break
+            case .name(let id, _):
+                if names.insert(id.text).inserted, let decl = repDeclarations[id.text] { stack.append(decl.value) }
+            }
+        }
+        return names
+    }
+
+    /// One input first, hidden layers, one output last; activations only on hidden layers.
+    private mutating func checkStructure(_ decl: NetworkDecl) {
+        let roles = decl.layers.map(\.role)
+        if !roles.contains(.input) {
+            bag.add(.error("network '\(decl.name.text)' has no input layer", at: decl.name.span,
+                           notes: ["begin the body with 'input REP', the representation of the data"]))
+        }
+        if !roles.contains(.output) {
+            bag.add(.error("network '\(decl.name.text)' has no output layer", at: decl.closingBrace,
+                           notes: ["end the body with 'output REP', the representation of the prediction"]))
+        }
+        for (k, layer) in decl.layers.enumerated() {
+            switch layer.role {
+            case .input where k != 0:
+                bag.add(.error("'input' must be the first item of network '\(decl.name.text)'", at: layer.keyword,
+                               notes: ["a network has exactly one input layer, before every other layer"]))
+            case .output where k != decl.layers.count - 1:
+                bag.add(.error("'output' must be the last item of network '\(decl.name.text)'", at: layer.keyword,
+                               notes: ["a network has exactly one output layer, after every hidden layer"]))
+            default: break
+            }
+            if layer.role != .hidden, let activation = layer.activation {
+                let what = layer.role == .input ? "the input layer takes no activation" : "the output layer is linear and takes no activation"
+                bag.add(.error(what, at: activation.span,
+                               notes: layer.role == .output
+                                   ? ["to apply '\(activation.text)', add 'layer REP : \(activation.text)' before the output"]
+                                   : ["activations apply after a linear layer; put '\(activation.text)' on a hidden layer"]))
+            }
+        }
+    }
+
+    private mutating func unknownActivation(_ name: Identifier) {
+        var notes = ["the activations are " + Activation.spellings.joined(separator: ", ")]
+        var fixes: [FixIt] = []
+        if let near = closestMatch(to: name.text, in: Activation.spellings) {
+            notes.insert("did you mean '\(near)'?", at: 0)
+            fixes.append(FixIt(span: name.span, replacement: near))
+        }
+        bag.add(.error("unknown activation '\(name.text)'", at: name.span, notes: notes, fixIts: fixes))
+    }
+
+    /// Decides the activation's equivariance; returns the number of gate channels.
+    private mutating func checkActivation(_ activation: Activation, _ name: Identifier, on rep: Rep, _ group: Group) -> Int {
+        let nonscalar = rep.summands.filter { !group.isTrivial($0.atom) }
+        switch activation {
+        case .gated:
+            let gates = nonscalar.reduce(0) { $0 + $1.multiplicity }
+            if gates == 0 {
+                bag.add(.warning("'gated' has nothing to gate: every summand of \(rep.description) is scalar", at: name.span,
+                                 notes: ["gated passes scalar channels through 'silu'; say so directly"],
+                                 fixIts: [FixIt(span: name.span, replacement: "silu")]))
+            }
+            return gates
+        case .norm:
+            var failing: [(Summand, Obstruction)] = []
+            for s in uniqueAtoms(nonscalar) {
+                if let o = group.orthogonalityObstruction(s.atom) { failing.append((s, o)) }
+            }
+            if let (first, obstruction) = failing.first {
+                let label = group.labels[obstruction.factor]
+                bag.add(.error("'norm' is not equivariant on \(failing.map { describe($0.0, group) }.joined(separator: " and ")) of \(group): \(label) does not preserve its length",
+                               at: name.span,
+                               notes: [explain(obstruction, group, atom: first.atom, rule: "lengths are preserved only by orthogonal matrices"),
+                                       "use 'gated', which needs no invariant norm"]))
+            }
+            return 0
+        default:
+            guard let requirement = activation.pointwiseRequirement else { return 0 }
+            var failing: [(Summand, Obstruction)] = []
+            for s in uniqueAtoms(rep.summands) {
+                if let o = group.pointwiseObstruction(s.atom, requirement: requirement) { failing.append((s, o)) }
+            }
+            guard let (first, obstruction) = failing.first else { return 0 }
+            let rule = requirement == .permutation
+                ? "a pointwise activation commutes only with permutations"
+                : "an odd pointwise activation commutes only with signed permutations"
+            var remedies = "use 'gated'"
+            if failing.allSatisfy({ group.orthogonalityObstruction($0.0.atom) == nil }) { remedies += " or 'norm'" }
+            remedies += ", or apply '\(name.text)' to scalar channels only"
+            if requirement == .permutation,
+               failing.allSatisfy({ group.pointwiseObstruction($0.0.atom, requirement: .signedPermutation) == nil }) {
+                remedies += "; 'tanh', being odd, also commutes with sign changes"
+            }
+            bag.add(.error("'\(name.text)' is not equivariant on \(failing.map { describe($0.0, group) }.joined(separator: " and ")) of \(group)",
+                           at: name.span,
+                           notes: [explain(obstruction, group, atom: first.atom, rule: rule), remedies]))
+            return 0
+        }
+    }
+
+    private func uniqueAtoms(_ summands: [Summand]) -> [Summand] {
+        var seen: Set<Atom> = []
+        return summands.filter { seen.insert($0.atom).inserted }
+    }
+
+    private func describe(_ s: Summand, _ group: Group) -> String {
+        let name = group.name(of: s.atom)
+        return s.multiplicity == 1 ? name : "\(s.multiplicity)*\(name)"
+    }
+
+    private func explain(_ o: Obstruction, _ group: Group, atom: Atom, rule: String) -> String {
+        let label = group.labels[o.factor]
+        let atomName = group.name(of: atom)
+        switch o.kind {
+        case .discrete(let h):
+            return "\(label) acts on \(atomName) by matrices that are not permutations (its generator \(describeGenerator(h)), for one); \(rule)"
+        case .algebra(let x):
+            return "\(label) is a Lie group and its Lie algebra acts on \(atomName) nontrivially (the generator \(describeGenerator(x)), for one); \(rule), and no continuous family of matrices consists of them"
+        }
+    }
+
+    // MARK: Parameters
+
+    private mutating func countParameters(_ layer: inout CheckedLayer, from previous: Rep, _ group: Group) {
+        let output = layer.gates > 0 ? withGates(layer.rep, layer.gates, group) : layer.rep
+        do {
+            var weights = 0
+            var bias = 0
+            var silent: [(atom: Atom, multiplicity: Int)] = []
+            for (b, nb) in output.distinctAtoms {
+                var incoming = 0
+                for (a, na) in previous.distinctAtoms {
+                    incoming += na * (try solver.homDimension(group, from: a, to: b))
+                }
+                if incoming == 0 { silent.append((b, nb)) }
+                weights += nb * incoming
+                bias += nb * (try solver.invariantDimension(group, of: b))
+            }
+            layer.weights = weights
+            layer.bias = bias
+            if weights == 0 {
+                let example = previous.distinctAtoms.first.map { group.name(of: $0.atom) } ?? "Scalar"
+                bag.add(.error("no nonzero equivariant linear map from \(previous.description) to \(output.description) under \(group)",
+                               at: layer.span,
+                               notes: ["every linear map from the layer before that commutes with \(group) is zero, so this layer could not depend on its input",
+                                       "add a summand that can receive from the layer before; for example \(example) receives at least the identity from \(example)"]))
+            } else {
+                for (atom, count) in silent {
+                    let name = group.name(of: atom)
+                    bag.add(.warning("summand \(count == 1 ? name : "\(count)*\(name)") receives nothing from the layer before; it would be constant",
+                                     at: layer.span,
+                                     notes: ["Hom_\(group)(\(previous.description), \(name)) = 0: only its bias reaches it"]))
+                }
+            }
+        } catch SolverError.tooLarge(let what, let size, let limit) {
+            bag.add(.error("representation too large to solve: \(what) has \(size) coordinates", at: layer.span,
+                           notes: ["the limit is \(limit) coordinates per group factor; use smaller tensor powers"]))
+        } catch {
+            bag.add(.error("could not solve this layer exactly: \(error)", at: layer.span,
+                           notes: ["the generators' entries grew beyond 64-bit integers; use generators with smaller entries"]))
+        }
+    }
+
+    private func withGates(_ rep: Rep, _ gates: Int, _ group: Group) -> Rep {
+        (try? rep + Rep.scalar(group).times(gates)) ?? rep
+    }
+}
+
+/// A generator as a person reads it: cycle notation for permutations,
+/// diag(...) for diagonal matrices, nested brackets otherwise.
+func describeGenerator(_ m: EqnnLinearAlgebra.RationalMatrix) -> String {
+    let n = m.rows
+    if let columns = m.monomialColumns, columns.allSatisfy({ $0.value == .one }) {
+        var seen = [Bool](repeating: false, count: n)
+        var cycles: [String] = []
+        for start in 0..<n where !seen[start] {
+            var cycle: [Int] = []
+            var j = start
+            while !seen[j] { seen[j] = true; cycle.append(j + 1); j = columns[j].row }
+            if cycle.count > 1 { cycles.append("(" + cycle.map(String.init).joined(separator: " ") + ")") }
+        }
+        return cycles.isEmpty ? "()" : cycles.joined()
+    }
+    let isDiagonal = (0..<n).allSatisfy { i in (0..<n).allSatisfy { j in i == j || m[i, j].isZero } }
+    if isDiagonal { return "diag(" + (0..<n).map { m[$0, $0].description }.joined(separator: ", ") + ")" }
+    return "[" + (0..<n).map { i in "[" + (0..<m.columns).map { m[i, $0].description }.joined(separator: ", ") + "]" }.joined(separator: ", ") + "]"
+}
+
+import EqnnLinearAlgebra

@@ -1,0 +1,227 @@
+import EqnnDiagnostics
+import EqnnGroups
+import EqnnSyntax
+
+/// Evaluates representation expressions under one group.
+struct RepResolver {
+    let group: Group
+    let repDeclarations: [String: RepDecl]
+    var groups: GroupResolver
+    var diagnostics: [Diagnostic] = []
+    /// Declared reps already evaluated under this group (nil: had errors),
+    /// so a rep used by many layers reports its own errors once.
+    private var memo: [String: Rep?] = [:]
+    private var resolving: [String] = []
+
+    static let builtinNames = ["Scalar", "V", "Sign", "Det", "dual"]
+
+    init(group: Group, repDeclarations: [String: RepDecl], groups: GroupResolver) {
+        self.group = group
+        self.repDeclarations = repDeclarations
+        self.groups = groups
+    }
+
+    /// A product factor is either a representation or an integer multiplicity.
+    private enum Value {
+        case rep(Rep)
+        case multiplicity(Int)
+    }
+
+    mutating func resolve(_ expr: RepExpr) -> Rep? {
+        switch value(expr) {
+        case .rep(let r)?: return r
+        case .multiplicity(let k)?:
+            diagnostics.append(.error("'\(k)' is a multiplicity, not a representation", at: expr.span,
+                                      notes: ["write \(k)*Scalar for \(k) invariant channels"],
+                                      fixIts: [FixIt(span: expr.span, replacement: "\(k)*Scalar")]))
+            return nil
+        case nil: return nil
+        }
+    }
+
+    private mutating func value(_ expr: RepExpr) -> Value? {
+        switch expr.kind {
+        case .parenthesized(let inner):
+            return value(inner)
+        case .multiplicity(let literal):
+            guard let k = literal.value else { return nil }
+            guard k >= 1 else {
+                diagnostics.append(.error("multiplicity must be at least 1, found \(k)", at: literal.span,
+                                          notes: ["remove the summand instead of giving it no copies"]))
+                return nil
+            }
+            return .multiplicity(k)
+        case .sum(let terms):
+            var result: Rep? = nil
+            var failed = false
+            for term in terms {
+                guard let r = resolve(term) else { failed = true; continue }
+                result = result.map { $0 + r } ?? r
+            }
+            return failed ? nil : result.map(Value.rep)
+        case .product(let factors):
+            var multiplicity = 1
+            var rep: Rep? = nil
+            var failed = false
+            for factor in factors {
+                switch value(factor) {
+                case .multiplicity(let k)?:
+                    guard let m = checkedMultiply(multiplicity, k) else {
+                        tooLarge(expr.span, "multiplicity overflows")
+                        return nil
+                    }
+                    multiplicity = m
+                case .rep(let r)?:
+                    if let current = rep {
+                        rep = guarded(expr.span) { try current.tensor(r) }
+                        if rep == nil { return nil }
+                    } else {
+                        rep = r
+                    }
+                case nil:
+                    failed = true
+                }
+            }
+            if failed { return nil }
+            guard let r = rep else { return .multiplicity(multiplicity) }
+            return guarded(expr.span) { try r.times(multiplicity) }.map(Value.rep)
+        case .power(let base, let exponent):
+            guard let k = exponent.value else { return nil }
+            guard let r = resolve(base) else { return nil }
+            guard k >= 0 && k <= Rep.maxSlots else {
+                diagnostics.append(.error("exponent \(k) is out of range", at: exponent.span,
+                                          notes: ["tensor powers go from 0 (Scalar) to \(Rep.maxSlots)"]))
+                return nil
+            }
+            return guarded(expr.span) { try r.power(k) }.map(Value.rep)
+        case .dual(let inner):
+            return resolve(inner).map { .rep($0.dual) }
+        case .name(let name, let argument):
+            return named(name, argument: argument, span: expr.span).map(Value.rep)
+        }
+    }
+
+    private func checkedMultiply(_ a: Int, _ b: Int) -> Int? {
+        let (r, o) = a.multipliedReportingOverflow(by: b)
+        return o ? nil : r
+    }
+
+    private mutating func guarded(_ span: Span, _ body: () throws -> Rep) -> Rep? {
+        do {
+            return try body()
+        } catch RepError.tooLarge(let what, let size, let limit) {
+            tooLarge(span, "\(what) is \(size)", limit: limit)
+        } catch {
+            tooLarge(span, "\(error)")
+        }
+        return nil
+    }
+
+    private mutating func tooLarge(_ span: Span, _ why: String, limit: Int? = nil) {
+        var notes = ["eqnnc builds every representation explicitly"]
+        if let limit, limit != Int.max { notes = ["the limit is \(limit)"] }
+        diagnostics.append(.error("representation too large: \(why)", at: span, notes: notes))
+    }
+
+    // MARK: Names
+
+    private mutating func named(_ name: Identifier, argument: GroupExpr?, span: Span) -> Rep? {
+        switch name.text {
+        case "Scalar":
+            if let argument {
+                diagnostics.append(.error("'Scalar' takes no group", at: argument.span,
+                                          notes: ["the trivial representation is the same for every factor"]))
+            }
+            return .scalar(group)
+        case "V":
+            return factor(for: name, argument: argument).map { Rep.vector(group, factor: $0) }
+        case "Sign", "Det":
+            guard let f = factor(for: name, argument: argument) else { return nil }
+            let permutation = group.factors[f].isPermutationGroup
+            if permutation != (name.text == "Sign") {
+                let right = permutation ? "Sign" : "Det"
+                let what = permutation ? "a permutation group" : "a matrix group"
+                diagnostics.append(.error("'\(name.text)' is not defined for \(group.labels[f]), \(what)", at: name.span,
+                                          notes: ["'Sign' is the sign of a permutation (permutation groups); 'Det' is the determinant (matrix groups); for \(group.labels[f]) use '\(right)'"],
+                                          fixIts: [FixIt(span: name.span, replacement: right)]))
+                return nil
+            }
+            return .determinant(group, factor: f)
+        default:
+            return declaredRep(name, argument: argument)
+        }
+    }
+
+    private mutating func declaredRep(_ name: Identifier, argument: GroupExpr?) -> Rep? {
+        guard let declaration = repDeclarations[name.text] else {
+            var notes: [String] = []
+            var fixes: [FixIt] = []
+            if groups.declared[name.text] != nil {
+                notes.append("'\(name.text)' is a group; its defining representation is V(\(name.text))")
+                fixes.append(FixIt(span: name.span, replacement: "V(\(name.text))"))
+            } else if let near = closestMatch(to: name.text, in: RepResolver.builtinNames + Array(repDeclarations.keys)) {
+                notes.append("did you mean '\(near)'?")
+                fixes.append(FixIt(span: name.span, replacement: near))
+            } else {
+                notes.append("the built-in representations are Scalar, V, Sign, Det; declare others with 'rep \(name.text) = ...'")
+            }
+            diagnostics.append(.error("unknown representation '\(name.text)'", at: name.span, notes: notes, fixIts: fixes))
+            return nil
+        }
+        if let argument {
+            diagnostics.append(.error("'\(name.text)' is a declared representation and takes no group", at: argument.span))
+            return nil
+        }
+        if let known = memo[name.text] { return known }
+        if resolving.contains(name.text) {
+            diagnostics.append(.error("representation '\(name.text)' is defined in terms of itself", at: name.span,
+                                      notes: ["the chain is " + (resolving + [name.text]).joined(separator: " -> ")]))
+            return nil
+        }
+        resolving.append(name.text)
+        let result = resolve(declaration.value)
+        resolving.removeLast()
+        memo[name.text] = result
+        return result
+    }
+
+    /// Which factor V / Sign / Det refers to.
+    private mutating func factor(for name: Identifier, argument: GroupExpr?) -> Int? {
+        guard let argument else {
+            if group.factors.count == 1 { return 0 }
+            let options = group.labels.map { "\(name.text)(\($0))" }
+            diagnostics.append(.error("bare '\(name.text)' is ambiguous under \(group), a product of \(group.factors.count) groups",
+                                      at: name.span,
+                                      notes: ["name the factor: " + options.joined(separator: " or ")]))
+            return nil
+        }
+        // A label of the network's group (a declared name or the written form).
+        if case .named(let label, nil) = argument.kind,
+           let f = group.labels.firstIndex(of: label.text) {
+            if group.labels.filter({ $0 == label.text }).count == 1 { return f }
+        }
+        var local = groups
+        local.diagnostics = []
+        guard let wanted = local.resolve(argument) else {
+            diagnostics += local.diagnostics
+            return nil
+        }
+        guard wanted.factors.count == 1 else {
+            diagnostics.append(.error("'\(name.text)' needs a single group factor, but \(wanted) is a product", at: argument.span,
+                                      notes: ["write " + wanted.labels.map { "\(name.text)(\($0))" }.joined(separator: " * ")]))
+            return nil
+        }
+        let matches = group.factors.indices.filter { group.factors[$0] == wanted.factors[0] }
+        if matches.count == 1 { return matches[0] }
+        if matches.isEmpty {
+            diagnostics.append(.error("\(name.text)(\(wanted)) is a representation of \(wanted), which is not a factor of \(group)",
+                                      at: argument.span,
+                                      notes: ["the factors are " + group.labels.joined(separator: ", ")]))
+        } else {
+            diagnostics.append(.error("\(name.text)(\(wanted)) is ambiguous: \(group) has \(matches.count) factors equal to \(wanted)",
+                                      at: argument.span,
+                                      notes: ["declare the factors with names ('group P = ...') and write \(name.text)(P)"]))
+        }
+        return nil
+    }
+}

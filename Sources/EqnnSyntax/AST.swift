@@ -1,0 +1,102 @@
+import EqnnDiagnostics
+
+/// The syntax tree: plain values with a span on every node.
+public struct Identifier: Equatable, Sendable {
+    public var text: String
+    public var span: Span
+}
+
+/// An integer as written; `value` is nil when it does not fit in an Int.
+public struct IntLiteral: Equatable, Sendable {
+    public var value: Int?
+    public var span: Span
+}
+
+/// A matrix entry as written ("-1", "0.5", "1/2").
+public struct NumberLiteral: Equatable, Sendable {
+    public var text: String
+    public var span: Span
+}
+
+public struct MatrixLiteral: Equatable, Sendable {
+    public var rows: [[NumberLiteral]]
+    public var span: Span
+}
+
+public enum MatrixRole: String, Sendable { case discrete, algebra }
+
+public struct MatrixGenerator: Equatable, Sendable {
+    public var role: MatrixRole
+    public var matrix: MatrixLiteral
+}
+
+/// A permutation in cycle notation, e.g. (1 2 3 4)(5 6 7 8).
+public struct PermutationLiteral: Equatable, Sendable {
+    public var cycles: [[IntLiteral]]
+    public var span: Span
+}
+
+public struct GroupExpr: Equatable, Sendable {
+    public indirect enum Kind: Equatable, Sendable {
+        /// S(5), SO(1,3), or a declared group name (no arguments).
+        case named(Identifier, arguments: [IntLiteral]?)
+        case permutations(degree: IntLiteral, generators: [PermutationLiteral])
+        case matrices(dimension: IntLiteral, generators: [MatrixGenerator])
+        case product([GroupExpr])
+    }
+    public var kind: Kind
+    public var span: Span
+}
+
+public struct RepExpr: Equatable, Sendable {
+    public indirect enum Kind: Equatable, Sendable {
+        case sum([RepExpr])
+        case product([RepExpr])
+        case power(RepExpr, IntLiteral)
+        /// An integer in a product: k*R is k copies of R.
+        case multiplicity(IntLiteral)
+        /// Scalar, V, V(P), Sign, Det(E), or a declared rep name.
+        case name(Identifier, argument: GroupExpr?)
+        case dual(RepExpr)
+        case parenthesized(RepExpr)
+    }
+    public var kind: Kind
+    public var span: Span
+}
+
+public enum LayerRole: String, Sendable { case input, hidden = "layer", output }
+
+public struct LayerDecl: Equatable, Sendable {
+    public var role: LayerRole
+    public var keyword: Span
+    public var rep: RepExpr
+    public var activation: Identifier?
+}
+
+public struct GroupDecl: Equatable, Sendable {
+    public var name: Identifier
+    public var value: GroupExpr
+}
+
+public struct RepDecl: Equatable, Sendable {
+    public var name: Identifier
+    public var value: RepExpr
+}
+
+public struct NetworkDecl: Equatable, Sendable {
+    public var name: Identifier
+    public var group: GroupExpr
+    public var layers: [LayerDecl]
+    public var keyword: Span
+    public var closingBrace: Span
+}
+
+public enum Declaration: Equatable, Sendable {
+    case group(GroupDecl)
+    case rep(RepDecl)
+    case network(NetworkDecl)
+}
+
+public struct SourceAST: Equatable, Sendable {
+    public var declarations: [Declaration]
+}

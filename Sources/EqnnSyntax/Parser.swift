@@ -1,0 +1,399 @@
+import EqnnDiagnostics
+
+/// Recursive descent over the grammar in grammar/eqnn.ebnf; each parse
+/// function carries its production above it. Errors recover in panic mode:
+/// skip to the next declaration (or network item), report, go on.
+public struct Parser {
+    private var tokens: [Token]
+    private var index = 0
+    private let file: SourceFile
+    public private(set) var diagnostics: [Diagnostic] = []
+
+    /// Thrown inside a declaration to unwind to the recovery point.
+    private struct Abort: Error {}
+
+    public init(_ file: SourceFile) {
+        self.file = file
+        let lexed = Lexer.tokenize(file)
+        tokens = lexed.tokens.filter { $0.kind != .invalid }
+        diagnostics = lexed.diagnostics
+    }
+
+    public static func parse(_ file: SourceFile) -> (ast: SourceAST, diagnostics: [Diagnostic]) {
+        var parser = Parser(file)
+        let ast = parser.parseFile()
+        return (ast, parser.diagnostics)
+    }
+
+    /// Parses a standalone group expression (for `eqnnc hom`).
+    public static func parseGroup(_ file: SourceFile) -> (GroupExpr?, [Diagnostic]) {
+        var parser = Parser(file)
+        let expr = try? parser.groupExpr()
+        if expr != nil { parser.expectEnd() }
+        return (expr, parser.diagnostics)
+    }
+
+    /// Parses a standalone representation expression (for `eqnnc hom`).
+    public static func parseRep(_ file: SourceFile) -> (RepExpr?, [Diagnostic]) {
+        var parser = Parser(file)
+        let expr = try? parser.repExpr()
+        if expr != nil { parser.expectEnd() }
+        return (expr, parser.diagnostics)
+    }
+
+    // MARK: Token helpers
+
+    private var current: Token { tokens[min(index, tokens.count - 1)] }
+    private func peek(_ offset: Int) -> Token { tokens[min(index + offset, tokens.count - 1)] }
+
+    private mutating func advance() -> Token {
+        let token = current
+        if index < tokens.count - 1 { index += 1 }
+        return token
+    }
+
+    private func at(_ p: Punct) -> Bool { current.kind == .punct(p) }
+    private func at(_ k: Keyword) -> Bool { current.kind == .keyword(k) }
+    private func atIdentifier(_ text: String) -> Bool { current.kind == .identifier && current.text == text }
+
+    private mutating func accept(_ p: Punct) -> Bool {
+        if at(p) { _ = advance(); return true }
+        return false
+    }
+
+    private mutating func expect(_ p: Punct, _ context: String) throws -> Token {
+        if at(p) { return advance() }
+        throw error("expected '\(p.rawValue)' \(context), found \(current.quoted)")
+    }
+
+    private mutating func expectIdentifier(_ what: String) throws -> Identifier {
+        guard current.kind == .identifier else {
+            if case .keyword(let k) = current.kind {
+                throw error("expected \(what), found keyword '\(k.rawValue)'",
+                            notes: ["'\(k.rawValue)' is reserved; choose another name"])
+            }
+            throw error("expected \(what), found \(current.quoted)")
+        }
+        let t = advance()
+        return Identifier(text: t.text, span: t.span)
+    }
+
+    private mutating func expectInteger(_ what: String) throws -> IntLiteral {
+        guard current.kind == .integer else { throw error("expected \(what), found \(current.quoted)") }
+        let t = advance()
+        if Int(t.text) == nil {
+            diagnostics.append(.error("integer '\(t.text)' is too large", at: t.span))
+        }
+        return IntLiteral(value: Int(t.text), span: t.span)
+    }
+
+    private mutating func error(_ message: String, notes: [String] = []) -> Abort {
+        diagnostics.append(.error(message, at: current.span, notes: notes))
+        return Abort()
+    }
+
+    private mutating func expectEnd() {
+        if current.kind != .endOfFile {
+            diagnostics.append(.error("unexpected \(current.quoted) after the expression", at: current.span))
+        }
+    }
+
+    /// Skips tokens until one of the stopping points (always makes progress).
+    private mutating func synchronize(to keywords: Set<String>, stopAtBrace: Bool) {
+        if current.kind != .endOfFile { _ = advance() }
+        while current.kind != .endOfFile {
+            if case .keyword(let k) = current.kind, keywords.contains(k.rawValue) { return }
+            if stopAtBrace && at(.rightBrace) { return }
+            _ = advance()
+        }
+    }
+
+    // MARK: Declarations
+
+    // file = { declaration } ;
+    mutating func parseFile() -> SourceAST {
+        var declarations: [Declaration] = []
+        while current.kind != .endOfFile {
+            let before = index
+            do {
+                declarations.append(try declaration())
+            } catch {
+                synchronize(to: ["group", "rep", "network"], stopAtBrace: false)
+            }
+            if index == before { _ = advance() }
+        }
+        return SourceAST(declarations: declarations)
+    }
+
+    // declaration = group_decl | rep_decl | network_decl ;
+    private mutating func declaration() throws -> Declaration {
+        switch current.kind {
+        case .keyword(.group): return .group(try groupDecl())
+        case .keyword(.rep): return .rep(try repDecl())
+        case .keyword(.network): return .network(try networkDecl())
+        default:
+            throw error("expected a declaration ('group', 'rep' or 'network'), found \(current.quoted)")
+        }
+    }
+
+    // group_decl = "group" IDENT "=" group_expr ;
+    private mutating func groupDecl() throws -> GroupDecl {
+        _ = advance()
+        let name = try expectIdentifier("a group name")
+        _ = try expect(.equals, "after the group name")
+        return GroupDecl(name: name, value: try groupExpr())
+    }
+
+    // rep_decl = "rep" IDENT "=" rep_expr ;
+    private mutating func repDecl() throws -> RepDecl {
+        _ = advance()
+        let name = try expectIdentifier("a representation name")
+        _ = try expect(.equals, "after the representation name")
+        return RepDecl(name: name, value: try repExpr())
+    }
+
+    // network_decl = "network" IDENT "over" group_expr "{" { network_item } "}" ;
+    private mutating func networkDecl() throws -> NetworkDecl {
+        let keyword = advance().span
+        let name = try expectIdentifier("a network name")
+        guard at(.over) else {
+            throw error("expected 'over' and the network's group after '\(name.text)', found \(current.quoted)",
+                        notes: ["write 'network \(name.text) over G { ... }'"])
+        }
+        _ = advance()
+        let group = try groupExpr()
+        _ = try expect(.leftBrace, "to open the network body")
+        var layers: [LayerDecl] = []
+        while !at(.rightBrace) && current.kind != .endOfFile {
+            let before = index
+            do {
+                layers.append(try networkItem())
+            } catch {
+                synchronize(to: ["input", "layer", "output", "network", "group", "rep"], stopAtBrace: true)
+                if at(.network) || at(.group) || at(.rep) { break }
+            }
+            if index == before { _ = advance() }
+        }
+        guard at(.rightBrace) else {
+            let line = file.location(of: keyword.start).line
+            diagnostics.append(.error("expected '}' to close network '\(name.text)', found \(current.quoted)",
+                                      at: current.span, notes: ["the body of network '\(name.text)' opens on line \(line)"]))
+            return NetworkDecl(name: name, group: group, layers: layers, keyword: keyword, closingBrace: current.span)
+        }
+        let close = advance().span
+        return NetworkDecl(name: name, group: group, layers: layers, keyword: keyword, closingBrace: close)
+    }
+
+    // network_item = ( "input" | "layer" | "output" ) rep_expr [ ":" activation ] ;
+    private mutating func networkItem() throws -> LayerDecl {
+        let role: LayerRole
+        switch current.kind {
+        case .keyword(.input): role = .input
+        case .keyword(.layer): role = .hidden
+        case .keyword(.output): role = .output
+        default:
+            throw error("expected 'input', 'layer', 'output' or '}' in the network body, found \(current.quoted)")
+        }
+        let keyword = advance().span
+        let rep = try repExpr()
+        var activation: Identifier? = nil
+        if accept(.colon) {
+            activation = try expectIdentifier("an activation after ':'")
+        } else if role == .hidden {
+            if current.kind == .identifier {
+                diagnostics.append(.error("expected ':' before the activation '\(current.text)'", at: current.span,
+                                          fixIts: [FixIt(span: Span(current.span.start, current.span.start), replacement: ": ")]))
+                let t = advance()
+                activation = Identifier(text: t.text, span: t.span)
+            } else {
+                diagnostics.append(.error("expected ':' and an activation after the layer's representation, found \(current.quoted)",
+                                          at: current.span,
+                                          notes: ["a hidden layer reads 'layer REP : ACTIVATION', e.g. 'layer 16*V : gated'"]))
+            }
+        }
+        return LayerDecl(role: role, keyword: keyword, rep: rep, activation: activation)
+    }
+
+    // MARK: Groups
+
+    // group_expr = group_atom { "x" group_atom } ;
+    mutating func groupExpr() throws -> GroupExpr {
+        var factors = [try groupAtom()]
+        while atIdentifier("x") {
+            _ = advance()
+            factors.append(try groupAtom())
+        }
+        if factors.count == 1 { return factors[0] }
+        let span = factors[0].span.merged(with: factors[factors.count - 1].span)
+        return GroupExpr(kind: .product(factors), span: span)
+    }
+
+    // group_atom = IDENT [ "(" INT { "," INT } ")" ]
+    //            | "permutations" "(" INT ")" "{" [ permutation { "," permutation } ] "}"
+    //            | "matrices" "(" INT ")" "{" [ generator_list ] "}"
+    //            | "(" group_expr ")" ;
+    private mutating func groupAtom() throws -> GroupExpr {
+        if accept(.leftParen) {
+            let inner = try groupExpr()
+            _ = try expect(.rightParen, "to close the group expression")
+            return inner
+        }
+        let name = try expectIdentifier("a group (like S(5), O(3) or a declared name)")
+        if name.text == "permutations" && at(.leftParen) { return try permutationGroup(name) }
+        if name.text == "matrices" && at(.leftParen) { return try matrixGroup(name) }
+        guard accept(.leftParen) else { return GroupExpr(kind: .named(name, arguments: nil), span: name.span) }
+        var arguments = [try expectInteger("a size in \(name.text)(...)")]
+        while accept(.comma) { arguments.append(try expectInteger("a size in \(name.text)(...)")) }
+        let close = try expect(.rightParen, "after the arguments of \(name.text)")
+        return GroupExpr(kind: .named(name, arguments: arguments), span: name.span.merged(with: close.span))
+    }
+
+    private mutating func permutationGroup(_ name: Identifier) throws -> GroupExpr {
+        _ = advance()
+        let degree = try expectInteger("the number of points permuted")
+        _ = try expect(.rightParen, "after the number of points")
+        _ = try expect(.leftBrace, "to open the list of generating permutations")
+        var generators: [PermutationLiteral] = []
+        if !at(.rightBrace) {
+            generators.append(try permutation())
+            while accept(.comma) { generators.append(try permutation()) }
+        }
+        let close = try expect(.rightBrace, "to close the list of generators")
+        return GroupExpr(kind: .permutations(degree: degree, generators: generators), span: name.span.merged(with: close.span))
+    }
+
+    // permutation = cycle { cycle } ;   cycle = "(" { INT [ "," ] } ")" ;
+    private mutating func permutation() throws -> PermutationLiteral {
+        guard at(.leftParen) else { throw error("expected a permutation in cycle notation like (1 2 3), found \(current.quoted)") }
+        var cycles: [[IntLiteral]] = []
+        let start = current.span
+        var end = start
+        while at(.leftParen) {
+            _ = advance()
+            var points: [IntLiteral] = []
+            while current.kind == .integer {
+                points.append(try expectInteger("a point"))
+                _ = accept(.comma)
+            }
+            end = try expect(.rightParen, "to close the cycle").span
+            cycles.append(points)
+        }
+        return PermutationLiteral(cycles: cycles, span: start.merged(with: end))
+    }
+
+    // generator_list = generator { "," generator } ;
+    // generator = ( "discrete" | "algebra" ) ":" matrix { "," matrix } ;
+    private mutating func matrixGroup(_ name: Identifier) throws -> GroupExpr {
+        _ = advance()
+        let dimension = try expectInteger("the dimension of the matrices")
+        _ = try expect(.rightParen, "after the dimension")
+        _ = try expect(.leftBrace, "to open the list of generators")
+        var generators: [MatrixGenerator] = []
+        while !at(.rightBrace) {
+            let roleName = try expectIdentifier("'discrete:' or 'algebra:'")
+            guard let role = MatrixRole(rawValue: roleName.text) else {
+                diagnostics.append(.error("unknown generator kind '\(roleName.text)'", at: roleName.span,
+                                          notes: ["use 'discrete:' for group elements or 'algebra:' for Lie-algebra elements"]))
+                throw Abort()
+            }
+            _ = try expect(.colon, "after '\(role.rawValue)'")
+            generators.append(MatrixGenerator(role: role, matrix: try matrix()))
+            while accept(.comma) {
+                if at(.leftBracket) {
+                    generators.append(MatrixGenerator(role: role, matrix: try matrix()))
+                } else {
+                    break
+                }
+            }
+        }
+        let close = try expect(.rightBrace, "to close the list of generators")
+        return GroupExpr(kind: .matrices(dimension: dimension, generators: generators), span: name.span.merged(with: close.span))
+    }
+
+    // matrix = "[" row { "," row } "]" ;   row = "[" number { "," number } "]" ;
+    private mutating func matrix() throws -> MatrixLiteral {
+        let open = try expect(.leftBracket, "to start a matrix like [[0, 1], [1, 0]]")
+        var rows: [[NumberLiteral]] = []
+        repeat {
+            _ = try expect(.leftBracket, "to start a matrix row")
+            var row = [try number()]
+            while accept(.comma) { row.append(try number()) }
+            _ = try expect(.rightBracket, "to end the matrix row")
+            rows.append(row)
+        } while accept(.comma)
+        let close = try expect(.rightBracket, "to end the matrix")
+        return MatrixLiteral(rows: rows, span: open.span.merged(with: close.span))
+    }
+
+    // number = [ "-" ] ( INT | DECIMAL ) [ "/" INT ] ;
+    private mutating func number() throws -> NumberLiteral {
+        let start = current.span
+        var text = ""
+        if accept(.minus) { text = "-" }
+        guard current.kind == .integer || current.kind == .decimal else {
+            throw error("expected a number, found \(current.quoted)")
+        }
+        var end = advance()
+        text += end.text
+        if accept(.slash) {
+            guard current.kind == .integer else { throw error("expected an integer denominator, found \(current.quoted)") }
+            end = advance()
+            text += "/" + end.text
+        }
+        return NumberLiteral(text: text, span: start.merged(with: end.span))
+    }
+
+    // MARK: Representations
+
+    // rep_expr = rep_term { "+" rep_term } ;
+    mutating func repExpr() throws -> RepExpr {
+        var terms = [try repTerm()]
+        while accept(.plus) { terms.append(try repTerm()) }
+        if terms.count == 1 { return terms[0] }
+        return RepExpr(kind: .sum(terms), span: terms[0].span.merged(with: terms[terms.count - 1].span))
+    }
+
+    // rep_term = rep_factor { "*" rep_factor } ;
+    private mutating func repTerm() throws -> RepExpr {
+        var factors = [try repFactor()]
+        while accept(.star) { factors.append(try repFactor()) }
+        if factors.count == 1 { return factors[0] }
+        return RepExpr(kind: .product(factors), span: factors[0].span.merged(with: factors[factors.count - 1].span))
+    }
+
+    // rep_factor = rep_primary [ "^" INT ] ;
+    private mutating func repFactor() throws -> RepExpr {
+        let base = try repPrimary()
+        guard accept(.caret) else { return base }
+        let exponent = try expectInteger("an exponent after '^'")
+        return RepExpr(kind: .power(base, exponent), span: base.span.merged(with: exponent.span))
+    }
+
+    // rep_primary = INT | "dual" "(" rep_expr ")" | IDENT [ "(" group_expr ")" ] | "(" rep_expr ")" ;
+    private mutating func repPrimary() throws -> RepExpr {
+        if current.kind == .integer {
+            let k = try expectInteger("a multiplicity")
+            return RepExpr(kind: .multiplicity(k), span: k.span)
+        }
+        if at(.leftParen) {
+            let open = advance()
+            let inner = try repExpr()
+            let close = try expect(.rightParen, "to close the parenthesis")
+            return RepExpr(kind: .parenthesized(inner), span: open.span.merged(with: close.span))
+        }
+        guard current.kind == .identifier else {
+            throw error("expected a representation (like Scalar, V, 3*V or V^2), found \(current.quoted)")
+        }
+        let name = try expectIdentifier("a representation")
+        if name.text == "dual" && at(.leftParen) {
+            _ = advance()
+            let inner = try repExpr()
+            let close = try expect(.rightParen, "to close dual(...)")
+            return RepExpr(kind: .dual(inner), span: name.span.merged(with: close.span))
+        }
+        guard accept(.leftParen) else { return RepExpr(kind: .name(name, argument: nil), span: name.span) }
+        let group = try groupExpr()
+        let close = try expect(.rightParen, "after the group in \(name.text)(...)")
+        return RepExpr(kind: .name(name, argument: group), span: name.span.merged(with: close.span))
+    }
+}
