@@ -23,7 +23,7 @@ let package = Package(
         .testTarget(name: "EqnnGroupsTests", dependencies: ["EqnnGroups", "EqnnLinearAlgebra"]),
         .testTarget(name: "EqnnSemaTests", dependencies: ["EqnnSema", "EqnnSyntax", "EqnnGroups", "EqnnDiagnostics"]),
         .testTarget(
-            name: "EqnnDriverTests", dependencies: ["EqnnDriver"],
-            resources: [.copy("Diagnostics")]),
+            name: "EqnnDriverTests", dependencies: ["EqnnDriver", "EqnnDiagnostics"],
+            exclude: ["Diagnostics"]),
     ]
 )

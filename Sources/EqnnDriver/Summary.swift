@@ -31,7 +31,7 @@ enum Summary {
         }
         let parameters = network.totalParameters
         let dense = network.denseParameters
-        out += "  total: \(grouped(parameters)) parameters (\(grouped(network.totalWeights)) weights + \(grouped(network.totalBias)) biases); "
+        out += "  total: \(counted(parameters, "parameter")) (\(counted(network.totalWeights, "weight")) + \(counted(network.totalBias, "bias", plural: "biases"))); "
         out += "a dense MLP of the same widths has \(grouped(dense))"
         if parameters > 0 { out += ", \(ratio(dense, parameters))x more" }
         return out + "\n"
@@ -59,6 +59,11 @@ enum Summary {
             ("parameters", .int(network.totalParameters)),
             ("dense_parameters", .int(network.denseParameters)),
         ])
+    }
+
+    /// "1 bias", "12,345 weights".
+    static func counted(_ n: Int, _ singular: String, plural: String? = nil) -> String {
+        "\(grouped(n)) " + (n == 1 ? singular : plural ?? singular + "s")
     }
 
     /// 12345 -> "12,345".

@@ -37,7 +37,23 @@ public struct Group: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The group in canonical names, e.g. "S(5) x O(3)" even when written "P x E".
+    /// How to name factor f alone: its canonical name, unless it is
+    /// user-defined or repeated, where only the user's label tells.
+    public func factorName(_ f: Int) -> String {
+        let factor = factors[f]
+        switch factor.kind {
+        case .permutations, .matrices: return labels[f]
+        default: return factors.filter { $0 == factor }.count > 1 ? labels[f] : factor.canonicalName
+        }
+    }
+
+    /// User-defined factors (permutations, matrices) go by their labels.
     public var canonicalName: String {
-        factors.map(\.canonicalName).joined(separator: " x ")
+        factors.indices.map { f in
+            switch factors[f].kind {
+            case .permutations, .matrices: return labels[f]
+            default: return factors[f].canonicalName
+            }
+        }.joined(separator: " x ")
     }
 }

@@ -251,7 +251,18 @@ extension Group {
         return parts.isEmpty ? "Scalar" : parts.joined(separator: "*")
     }
 
+    /// "3^16 = 43046721" (or "... > 2^63" when it overflows).
     func dimensionText(of atom: Atom) -> String {
-        atom.slots.map { "\(factors[$0.factor].dimension)" }.joined(separator: "*")
+        var powers: [(base: Int, exponent: Int)] = []
+        for slot in atom.slots {
+            let d = factors[slot.factor].dimension
+            if let k = powers.firstIndex(where: { $0.base == d }) { powers[k].exponent += 1 } else { powers.append((d, 1)) }
+        }
+        var total: Int? = 1
+        for (base, exponent) in powers {
+            for _ in 0..<exponent { total = total.flatMap { checkedMul($0, base) } }
+        }
+        let formula = powers.map { $0.exponent == 1 ? "\($0.base)" : "\($0.base)^\($0.exponent)" }.joined(separator: " * ")
+        return formula + (total.map { " = \($0)" } ?? " > 2^63")
     }
 }

@@ -30,12 +30,17 @@ public struct Checker {
     }
 
     public mutating func check(_ ast: SourceAST) -> CheckedProgram {
+        for name in ast.incomplete {
+            groups.declared[name.text] = .some(nil)
+            groups.declarationSpans[name.text] = name.span
+        }
         var networks: [CheckedNetwork] = []
         var networkNames: [String: Span] = [:]
         for declaration in ast.declarations {
             switch declaration {
             case .group(let decl):
-                if let previous = groups.declarationSpans[decl.name.text] ?? repDeclarations[decl.name.text]?.name.span {
+                if let previous = groups.declarationSpans[decl.name.text] ?? repDeclarations[decl.name.text]?.name.span,
+                   previous != decl.name.span {
                     redeclared(decl.name, previous)
                     continue
                 }
@@ -43,7 +48,8 @@ public struct Checker {
                 groups.declared[decl.name.text] = .some(group)
                 groups.declarationSpans[decl.name.text] = decl.name.span
             case .rep(let decl):
-                if let previous = repDeclarations[decl.name.text]?.name.span ?? groups.declarationSpans[decl.name.text] {
+                if let previous = repDeclarations[decl.name.text]?.name.span ?? groups.declarationSpans[decl.name.text],
+                   previous != decl.name.span {
                     redeclared(decl.name, previous)
                     continue
                 }
@@ -122,6 +128,8 @@ public struct Checker {
             layers.append(checked)
         }
         guard bag.errorCount == errorsBefore, layers.count == decl.layers.count else { return nil }
+        checkOutputDependsOnInput(decl, layers, group)
+        guard bag.errorCount == errorsBefore else { return nil }
         return CheckedNetwork(name: decl.name.text, group: group, layers: layers)
     }
 
@@ -199,8 +207,7 @@ public struct Checker {
                 if let o = group.orthogonalityObstruction(s.atom) { failing.append((s, o)) }
             }
             if let (first, obstruction) = failing.first {
-                let label = group.labels[obstruction.factor]
-                bag.add(.error("'norm' is not equivariant on \(failing.map { describe($0.0, group) }.joined(separator: " and ")) of \(group): \(label) does not preserve its length",
+                bag.add(.error("'norm' is not equivariant on \(failing.map { describe($0.0, group) }.joined(separator: " and ")) of \(group): \(group.factorName(obstruction.factor)) does not preserve its length",
                                at: name.span,
                                notes: [explain(obstruction, group, atom: first.atom, rule: "lengths are preserved only by orthogonal matrices"),
                                        "use 'gated', which needs no invariant norm"]))
@@ -241,13 +248,13 @@ public struct Checker {
     }
 
     private func explain(_ o: Obstruction, _ group: Group, atom: Atom, rule: String) -> String {
-        let label = group.labels[o.factor]
+        let factorName = group.factorName(o.factor)
         let atomName = group.name(of: atom)
         switch o.kind {
         case .discrete(let h):
-            return "\(label) acts on \(atomName) by matrices that are not permutations (its generator \(describeGenerator(h)), for one); \(rule)"
+            return "\(factorName) acts on \(atomName) by matrices that are not permutations (its generator \(describeGenerator(h)), for one); \(rule)"
         case .algebra(let x):
-            return "\(label) is a Lie group and its Lie algebra acts on \(atomName) nontrivially (the generator \(describeGenerator(x)), for one); \(rule), and no continuous family of matrices consists of them"
+            return "\(factorName) is a Lie group and its Lie algebra acts on \(atomName) nontrivially (the generator \(describeGenerator(x)), for one); \(rule), and no continuous family of matrices consists of them"
         }
     }
 
@@ -290,6 +297,41 @@ public struct Checker {
         } catch {
             bag.add(.error("could not solve this layer exactly: \(error)", at: layer.span,
                            notes: ["the generators' entries grew beyond 64-bit integers; use generators with smaller entries"]))
+        }
+    }
+
+    /// Follows which summands can depend on the input: the input's do; a
+    /// summand of a later layer does when some summand it receives a nonzero
+    /// equivariant map from does (activations keep dependence: gated scales a
+    /// block by its gate, the others act channel by channel or by block norms).
+    /// A network whose output cannot depend on its input is an error: every
+    /// weight would be wasted, and nothing else would say so.
+    private mutating func checkOutputDependsOnInput(_ decl: NetworkDecl, _ layers: [CheckedLayer], _ group: Group) {
+        guard var previous = layers.first else { return }
+        var dependent = Set(previous.rep.distinctAtoms.map(\.atom))
+        for (k, layer) in layers.enumerated().dropFirst() {
+            let output = layer.gates > 0 ? withGates(layer.rep, layer.gates, group) : layer.rep
+            let before = dependent
+            var next: Set<Atom> = []
+            for (b, _) in output.distinctAtoms {
+                let receives = dependent.contains { a in ((try? solver.homDimension(group, from: a, to: b)) ?? 0) > 0 }
+                if receives { next.insert(b) }
+            }
+            if layer.gates > 0 && next.contains(.scalar(factorCount: group.factors.count)) {
+                next.formUnion(layer.rep.distinctAtoms.map(\.atom))  // a varying gate makes its block vary
+            }
+            dependent = next
+            if dependent.isEmpty {
+                let place = layer.role == .output ? "the output layer" : "hidden layer \(k)"
+                let sources = before.map { group.name(of: $0) }.sorted().joined(separator: ", ")
+                let targets = output.distinctAtoms.map { group.name(of: $0.atom) }.joined(separator: ", ")
+                bag.add(.error("the output of network '\(decl.name.text)' cannot depend on its input",
+                               at: decl.layers[k].rep.span,
+                               notes: ["in \(previous.rep.description), only \(sources) can vary with the input, and under \(group) every equivariant linear map from \(before.count == 1 ? "it" : "them") to \(place) (\(targets)) is zero",
+                                       "linear maps and these activations cannot create the summands that would carry the input this far; feed such features in the input (pairwise products, for example) or add summands that receive from the ones that vary"]))
+                return
+            }
+            previous = layer
         }
     }
 

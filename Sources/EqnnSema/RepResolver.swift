@@ -214,7 +214,7 @@ struct RepResolver {
         let matches = group.factors.indices.filter { group.factors[$0] == wanted.factors[0] }
         if matches.count == 1 { return matches[0] }
         if matches.isEmpty {
-            diagnostics.append(.error("\(name.text)(\(wanted)) is a representation of \(wanted), which is not a factor of \(group)",
+            diagnostics.append(.error("\(name.text)(\(wanted.written)) is a representation of \(wanted), which is not a factor of \(group.writtenAndCanonical)",
                                       at: argument.span,
                                       notes: ["the factors are " + group.labels.joined(separator: ", ")]))
         } else {

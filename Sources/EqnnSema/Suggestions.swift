@@ -1,6 +1,6 @@
 /// "did you mean" support: the closest candidate within a small edit distance.
 func closestMatch(to word: String, in candidates: [String]) -> String? {
-    let limit = max(1, word.count / 3)
+    let limit = word.count / 3  // short names: only a difference of case
     var best: (String, Int)? = nil
     for candidate in candidates {
         let d = editDistance(word.lowercased(), candidate.lowercased())

@@ -99,4 +99,7 @@ public enum Declaration: Equatable, Sendable {
 
 public struct SourceAST: Equatable, Sendable {
     public var declarations: [Declaration]
+    /// Names of group and rep declarations that did not parse: they exist,
+    /// and their uses must not be reported again as unknown names.
+    public var incomplete: [Identifier] = []
 }

@@ -69,8 +69,10 @@ public struct Parser {
     private mutating func expectIdentifier(_ what: String) throws -> Identifier {
         guard current.kind == .identifier else {
             if case .keyword(let k) = current.kind {
+                // A keyword on the same line was meant as a name; on a later line, something is missing.
+                let sameLine = errorSpan == current.span
                 throw error("expected \(what), found keyword '\(k.rawValue)'",
-                            notes: ["'\(k.rawValue)' is reserved; choose another name"])
+                            notes: sameLine ? ["'\(k.rawValue)' is reserved; choose another name"] : [])
             }
             throw error("expected \(what), found \(current.quoted)")
         }
@@ -88,8 +90,20 @@ public struct Parser {
     }
 
     private mutating func error(_ message: String, notes: [String] = []) -> Abort {
-        diagnostics.append(.error(message, at: current.span, notes: notes))
+        diagnostics.append(.error(message, at: errorSpan, notes: notes))
         return Abort()
+    }
+
+    /// Where a missing token is reported: at the found token, unless that is
+    /// on a later line than the previous token; then just after the previous
+    /// token, where the missing text belongs.
+    private var errorSpan: Span {
+        guard index > 0 else { return current.span }
+        let previous = tokens[index - 1].span
+        if file.location(of: previous.end).line < file.location(of: current.span.start).line {
+            return Span(previous.end, previous.end)
+        }
+        return current.span
     }
 
     private mutating func expectEnd() {
@@ -98,9 +112,9 @@ public struct Parser {
         }
     }
 
-    /// Skips tokens until one of the stopping points (always makes progress).
+    /// Skips tokens until one of the stopping points; callers make sure the
+    /// loop around it makes progress.
     private mutating func synchronize(to keywords: Set<String>, stopAtBrace: Bool) {
-        if current.kind != .endOfFile { _ = advance() }
         while current.kind != .endOfFile {
             if case .keyword(let k) = current.kind, keywords.contains(k.rawValue) { return }
             if stopAtBrace && at(.rightBrace) { return }
@@ -113,16 +127,22 @@ public struct Parser {
     // file = { declaration } ;
     mutating func parseFile() -> SourceAST {
         var declarations: [Declaration] = []
+        var incomplete: [Identifier] = []
         while current.kind != .endOfFile {
             let before = index
             do {
                 declarations.append(try declaration())
             } catch {
+                // Remember the name so that its uses do not report it as unknown.
+                let keyword = tokens[before].kind, name = tokens[min(before + 1, tokens.count - 1)]
+                if index - before >= 2, keyword == .keyword(.group) || keyword == .keyword(.rep), name.kind == .identifier {
+                    incomplete.append(Identifier(text: name.text, span: name.span))
+                }
                 synchronize(to: ["group", "rep", "network"], stopAtBrace: false)
             }
             if index == before { _ = advance() }
         }
-        return SourceAST(declarations: declarations)
+        return SourceAST(declarations: declarations, incomplete: incomplete)
     }
 
     // declaration = group_decl | rep_decl | network_decl ;
@@ -169,6 +189,7 @@ public struct Parser {
             do {
                 layers.append(try networkItem())
             } catch {
+                if index == before { _ = advance() }
                 synchronize(to: ["input", "layer", "output", "network", "group", "rep"], stopAtBrace: true)
                 if at(.network) || at(.group) || at(.rep) { break }
             }
@@ -177,7 +198,7 @@ public struct Parser {
         guard at(.rightBrace) else {
             let line = file.location(of: keyword.start).line
             diagnostics.append(.error("expected '}' to close network '\(name.text)', found \(current.quoted)",
-                                      at: current.span, notes: ["the body of network '\(name.text)' opens on line \(line)"]))
+                                      at: errorSpan, notes: ["the body of network '\(name.text)' opens on line \(line)"]))
             return NetworkDecl(name: name, group: group, layers: layers, keyword: keyword, closingBrace: current.span)
         }
         let close = advance().span
@@ -207,7 +228,7 @@ public struct Parser {
                 activation = Identifier(text: t.text, span: t.span)
             } else {
                 diagnostics.append(.error("expected ':' and an activation after the layer's representation, found \(current.quoted)",
-                                          at: current.span,
+                                          at: errorSpan,
                                           notes: ["a hidden layer reads 'layer REP : ACTIVATION', e.g. 'layer 16*V : gated'"]))
             }
         }

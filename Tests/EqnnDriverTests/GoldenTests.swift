@@ -1,0 +1,92 @@
+import EqnnDiagnostics
+import EqnnDriver
+import Foundation
+import XCTest
+
+/// Golden files: every `.eqnn` input beside its `.expected` output (the
+/// diagnostics, then the summaries, then the exit status). Run with
+/// EQNNC_RECORD=1 to rewrite the expectations; a recording run fails on
+/// purpose so that it never passes silently.
+final class GoldenTests: XCTestCase {
+    static let repository = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func inputs(in folder: String) -> [URL] {
+        let directory = repository.appendingPathComponent(folder)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.filter { $0.hasSuffix(".eqnn") }.sorted().map { directory.appendingPathComponent($0) }
+    }
+
+    /// Runs the checker as `eqnnc check NAME` would, NAME relative to the repository.
+    static func transcript(of url: URL) throws -> (text: String, status: Int32) {
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let name = String(url.path.dropFirst(repository.path.count + 1))
+        let result = Driver.check(SourceFile(name: name, text: text))
+        return (result.stderr + result.stdout + "exit status \(result.status)\n", result.status)
+    }
+
+    func checkGolden(folder: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let inputs = GoldenTests.inputs(in: folder)
+        XCTAssertFalse(inputs.isEmpty, "no golden inputs in \(folder)", file: file, line: line)
+        let record = ProcessInfo.processInfo.environment["EQNNC_RECORD"] == "1"
+        for input in inputs {
+            let expectedURL = input.deletingPathExtension().appendingPathExtension("expected")
+            let (actual, _) = try GoldenTests.transcript(of: input)
+            if record {
+                try actual.write(to: expectedURL, atomically: true, encoding: .utf8)
+                XCTFail("recorded \(expectedURL.lastPathComponent); run again without EQNNC_RECORD", file: file, line: line)
+                continue
+            }
+            guard let expected = try? String(contentsOf: expectedURL, encoding: .utf8) else {
+                XCTFail("missing \(expectedURL.path); run with EQNNC_RECORD=1 to create it", file: file, line: line)
+                continue
+            }
+            if actual != expected {
+                XCTFail("\(input.lastPathComponent) differs from its .expected file:\n" + lineDiff(expected, actual),
+                        file: file, line: line)
+            }
+        }
+    }
+
+    func testDiagnosticGoldenFiles() throws {
+        try checkGolden(folder: "Tests/EqnnDriverTests/Diagnostics")
+    }
+
+    func testErrorExamplesGoldenFiles() throws {
+        try checkGolden(folder: "examples/errors")
+    }
+
+    func testEveryErrorExampleFails() throws {
+        for input in GoldenTests.inputs(in: "examples/errors") {
+            XCTAssertEqual(try GoldenTests.transcript(of: input).status, 1, input.lastPathComponent)
+        }
+    }
+
+    func testEveryExampleChecksCleanly() throws {
+        let inputs = GoldenTests.inputs(in: "examples")
+        XCTAssertGreaterThanOrEqual(inputs.count, 8)
+        for input in inputs {
+            let (text, status) = try GoldenTests.transcript(of: input)
+            XCTAssertEqual(status, 0, "\(input.lastPathComponent):\n\(text)")
+            XCTAssertFalse(text.contains("warning:"), "\(input.lastPathComponent) has warnings:\n\(text)")
+        }
+    }
+
+    func testEveryExampleSaysWhatItModels() throws {
+        for input in GoldenTests.inputs(in: "examples") + GoldenTests.inputs(in: "examples/errors") {
+            let text = try String(contentsOf: input, encoding: .utf8)
+            XCTAssertTrue(text.hasPrefix("#"), "\(input.lastPathComponent) should open with a comment saying what it models")
+        }
+    }
+
+    /// A minimal line diff: the first differing lines with context.
+    func lineDiff(_ expected: String, _ actual: String) -> String {
+        let e = expected.components(separatedBy: "\n"), a = actual.components(separatedBy: "\n")
+        var out = ""
+        for k in 0..<max(e.count, a.count) {
+            let l = k < e.count ? e[k] : "<missing>", r = k < a.count ? a[k] : "<missing>"
+            if l != r { out += "line \(k + 1):\n- \(l)\n+ \(r)\n" }
+        }
+        return out
+    }
+}
