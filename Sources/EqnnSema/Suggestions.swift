@@ -9,17 +9,23 @@ func closestMatch(to word: String, in candidates: [String]) -> String? {
     return best?.0
 }
 
+/// Edit distance counting insertions, deletions, substitutions and swaps of
+/// adjacent letters ("reul" is one step from "relu").
 func editDistance(_ a: String, _ b: String) -> Int {
     let x = Array(a), y = Array(b)
     if x.isEmpty { return y.count }
     if y.isEmpty { return x.count }
-    var previous = Array(0...y.count)
+    var table = [[Int]](repeating: [Int](repeating: 0, count: y.count + 1), count: x.count + 1)
+    for i in 0...x.count { table[i][0] = i }
+    for j in 0...y.count { table[0][j] = j }
     for i in 1...x.count {
-        var row = [i] + Array(repeating: 0, count: y.count)
         for j in 1...y.count {
-            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+            let cost = x[i - 1] == y[j - 1] ? 0 : 1
+            table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
+            if i > 1, j > 1, x[i - 1] == y[j - 2], x[i - 2] == y[j - 1] {
+                table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+            }
         }
-        previous = row
     }
-    return previous[y.count]
+    return table[x.count][y.count]
 }

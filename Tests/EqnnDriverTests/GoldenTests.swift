@@ -79,14 +79,14 @@ final class GoldenTests: XCTestCase {
         }
     }
 
-    /// A minimal line diff: the first differing lines with context.
+    /// The first place the two differ, with the lines that follow on each side.
     func lineDiff(_ expected: String, _ actual: String) -> String {
         let e = expected.components(separatedBy: "\n"), a = actual.components(separatedBy: "\n")
-        var out = ""
-        for k in 0..<max(e.count, a.count) {
-            let l = k < e.count ? e[k] : "<missing>", r = k < a.count ? a[k] : "<missing>"
-            if l != r { out += "line \(k + 1):\n- \(l)\n+ \(r)\n" }
+        guard let k = (0..<max(e.count, a.count)).first(where: { $0 >= e.count || $0 >= a.count || e[$0] != a[$0] }) else {
+            return ""
         }
-        return out
+        let expectedTail = e.dropFirst(k).prefix(6).map { "- " + $0 }
+        let actualTail = a.dropFirst(k).prefix(6).map { "+ " + $0 }
+        return "first difference at line \(k + 1):\n" + (expectedTail + actualTail).joined(separator: "\n")
     }
 }
