@@ -64,9 +64,16 @@ struct FactorInvariantSolver {
         let orbits = collectOrbits(&unionFind)
         if orbits.isEmpty { return [] }
         if otherDiscrete.isEmpty && factor.algebra.isEmpty {
-            return orbits.map { SparseVector(entries: $0.map { ($0.index, Int($0.sign)) }) ?? SparseVector(indices: [], values: []) }
+            // Members are collected in increasing coordinate order.
+            return orbits.map { SparseVector(indices: $0.map(\.index), values: $0.map { Int($0.sign) }) }
         }
-        let rows = constraintRows(orbits: orbits, discrete: otherDiscrete)
+        let algebra = factor.algebraRepresentatives.map { factor.algebra[$0] }
+        let work = Double(size) * Double(max(1, order)) * Double(d) * Double(algebra.count + otherDiscrete.count * size)
+        guard work <= FactorInvariantSolver.maxWork else {
+            throw SolverError.tooLarge(what: "\(factor.canonicalName) on \(order) tensor slots (the constraints)",
+                                       size: size, limit: Int(FactorInvariantSolver.maxWork) / max(1, order * d))
+        }
+        let rows = constraintRows(orbits: orbits, discrete: otherDiscrete, algebra: algebra)
         let coefficients = try exactNullSpace(rows: rows, columns: orbits.count)
         return coefficients.compactMap { c in
             var entries: [(Int, Int)] = []
@@ -151,7 +158,11 @@ struct FactorInvariantSolver {
     // MARK: Remaining constraints
 
     /// Rows of (rho(h) - I) O and drho(X) O, where O's columns are the orbit vectors.
-    private func constraintRows(orbits: [[Member]], discrete: [RationalMatrix]) -> [SparseRow] {
+    /// A bound on the arithmetic of building the remaining constraints, so a
+    /// huge request is an error and not an hour of work.
+    static let maxWork = 4e9
+
+    private func constraintRows(orbits: [[Member]], discrete: [RationalMatrix], algebra: [RationalMatrix]) -> [SparseRow] {
         var rows: [SparseRow] = []
         for h in discrete {
             rows += transposeColumns(orbits.map { orbit in
@@ -163,7 +174,7 @@ struct FactorInvariantSolver {
                 return image
             })
         }
-        for x in factor.algebra {
+        for x in algebra {
             let slotGenerators: [Bool: RationalMatrix] = [false: x, true: -x.transposed]
             let detTerm = Rational(tensor.detPower) * x.trace
             rows += transposeColumns(orbits.map { orbit in

@@ -41,6 +41,13 @@ public struct GroupFactor: Hashable, Sendable {
 
     public enum DetOrder: Sendable, Hashable { case trivial, two, unbounded }
 
+    /// Indices of the Lie-algebra generators the solver must impose; the rest
+    /// are conjugate (up to sign) to one of these by a signed-permutation
+    /// generator. Since the solver first restricts to vectors fixed by those
+    /// signed permutations g, and X v = 0 implies (g X g^-1) v = g X v = 0,
+    /// one generator per conjugacy class suffices (so(n): one instead of n(n-1)/2).
+    public let algebraRepresentatives: [Int]
+
     public static func == (a: GroupFactor, b: GroupFactor) -> Bool { a.kind == b.kind }
     public func hash(into hasher: inout Hasher) { hasher.combine(kind) }
 
@@ -53,6 +60,7 @@ public struct GroupFactor: Hashable, Sendable {
         speedups = gens.speedups
         isOrthogonal = discrete.allSatisfy { $0.transposed * $0 == .identity(gens.dimension) }
             && algebra.allSatisfy { $0.transposed == -$0 }
+        algebraRepresentatives = GroupFactor.representatives(of: gens.algebra, under: gens.discrete + gens.speedups)
         let dets = discrete.map(\.determinant)
         let traces = algebra.map(\.trace)
         if dets.allSatisfy({ $0 == .one }) && traces.allSatisfy(\.isZero) {
@@ -92,6 +100,42 @@ public struct GroupFactor: Hashable, Sendable {
 
     /// Determinant of a discrete generator's matrix on V (the value of Det / Sign).
     func determinant(ofDiscrete matrix: RationalMatrix) -> Rational { matrix.determinant }
+}
+
+// MARK: - Lie-algebra generators up to conjugation
+
+extension GroupFactor {
+    static func representatives(of algebra: [RationalMatrix], under elements: [RationalMatrix]) -> [Int] {
+        var index: [RationalMatrix: Int] = [:]
+        for (k, x) in algebra.enumerated() {
+            index[x] = index[x] ?? k
+            index[-x] = index[-x] ?? k
+        }
+        var parent = Array(algebra.indices)
+        func find(_ i: Int) -> Int {
+            var i = i
+            while parent[i] != i { parent[i] = parent[parent[i]]; i = parent[i] }
+            return i
+        }
+        for h in elements {
+            guard let columns = h.monomialColumns, columns.allSatisfy({ $0.value == .one || $0.value == -.one }) else { continue }
+            for (k, x) in algebra.enumerated() {
+                // (h X h^-1)[p(i), p(j)] = s_i s_j X[i, j] for h e_i = s_i e_p(i).
+                var y = RationalMatrix.zero(x.rows)
+                for i in 0..<x.rows {
+                    for j in 0..<x.columns where !x[i, j].isZero {
+                        let sign = columns[i].value * columns[j].value
+                        y[columns[i].row, columns[j].row] = sign * x[i, j]
+                    }
+                }
+                if let other = index[y] {
+                    let (a, b) = (find(k), find(other))
+                    if a != b { parent[max(a, b)] = min(a, b) }
+                }
+            }
+        }
+        return algebra.indices.filter { find($0) == $0 }
+    }
 }
 
 // MARK: - Generators of the built-in groups

@@ -56,6 +56,9 @@ public struct Rep: Hashable, Sendable {
     public static let maxSummands = 4096
     public static let maxAtomDimension = 1 << 24
     public static let maxSlots = 24
+    /// The largest dimension of a whole representation (a layer's width), so
+    /// that products of two widths (dense weight counts) stay far from overflow.
+    public static let maxDimension = 1 << 28
 
     public init(group: Group, summands: [Summand]) {
         self.group = group
@@ -104,7 +107,7 @@ public struct Rep: Hashable, Sendable {
 
     public func times(_ k: Int) throws -> Rep {
         let count = summands.count
-        if count > 1, count * k > Rep.maxSummands {
+        if count > 1, (checkedMul(count, k) ?? Int.max) > Rep.maxSummands {
             throw RepError.tooLarge(what: "number of summands", size: "\(count) x \(k)", limit: Rep.maxSummands)
         }
         if count > 1 { return Rep(group: group, summands: Array(repeating: summands, count: k).flatMap { $0 }) }
@@ -179,8 +182,8 @@ public struct Rep: Hashable, Sendable {
         var total = 0
         for s in summands {
             let d = try dimension(of: s.atom)
-            guard let m = checkedMul(d, s.multiplicity), let t = checkedAdd(total, m) else {
-                throw RepError.tooLarge(what: "dimension", size: "more than \(Int.max)", limit: Int.max)
+            guard let m = checkedMul(d, s.multiplicity), let t = checkedAdd(total, m), t <= Rep.maxDimension else {
+                throw RepError.tooLarge(what: "dimension", size: "more than \(Rep.maxDimension)", limit: Rep.maxDimension)
             }
             total = t
         }

@@ -29,7 +29,7 @@ struct RepResolver {
 
     mutating func resolve(_ expr: RepExpr) -> Rep? {
         switch value(expr) {
-        case .rep(let r)?: return r
+        case .rep(let r)?: return guarded(expr.span) { _ = try r.dimension(); return r }
         case .multiplicity(let k)?:
             diagnostics.append(.error("'\(k)' is a multiplicity, not a representation", at: expr.span,
                                       notes: ["write \(k)*Scalar for \(k) invariant channels"],
