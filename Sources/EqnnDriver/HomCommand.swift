@@ -50,10 +50,7 @@ enum HomCommand {
 
     static func solve(_ group: Group, _ from: Rep, _ to: Rep, basis wantBasis: Bool, format: Driver.Format) throws -> CommandResult {
         let solver = EquivariantSolver()
-        var dim = 0
-        for (b, nb) in to.distinctAtoms {
-            for (a, na) in from.distinctAtoms { dim += na * nb * (try solver.homDimension(group, from: a, to: b)) }
-        }
+        let dim = try solver.homDimension(group, from: from, to: to)
         let m = try from.dimension(), n = try to.dimension()
         let basis = wantBasis ? try solver.homBasis(group, from: from, to: to, limit: basisLimit) : []
         let title = "Hom_\(group.canonicalName)(\(from.description), \(to.description))"

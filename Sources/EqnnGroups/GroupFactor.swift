@@ -97,9 +97,6 @@ public struct GroupFactor: Hashable, Sendable {
         case .matrices(let dimension, _, _): return "matrices(\(dimension))"
         }
     }
-
-    /// Determinant of a discrete generator's matrix on V (the value of Det / Sign).
-    func determinant(ofDiscrete matrix: RationalMatrix) -> Rational { matrix.determinant }
 }
 
 // MARK: - Lie-algebra generators up to conjugation

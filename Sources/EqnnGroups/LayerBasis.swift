@@ -8,6 +8,22 @@ public struct SparseMatrixEntries: Sendable, Equatable {
 }
 
 extension EquivariantSolver {
+    /// For each distinct atom B of `to` (first-appearance order): its total
+    /// multiplicity and dim Hom_G(from, B), summed over the atoms of `from`
+    /// with their multiplicities. Each pair is solved once (and cached).
+    public func incomingDimensions(_ group: Group, from: Rep, to: Rep) throws -> [(atom: Atom, multiplicity: Int, incoming: Int)] {
+        try to.distinctAtoms.map { b, nb in
+            var incoming = 0
+            for (a, na) in from.distinctAtoms { incoming += na * (try homDimension(group, from: a, to: b)) }
+            return (b, nb, incoming)
+        }
+    }
+
+    /// dim Hom_G(from, to) for whole representations, by the block structure.
+    public func homDimension(_ group: Group, from: Rep, to: Rep) throws -> Int {
+        try incomingDimensions(group, from: from, to: to).reduce(0) { $0 + $1.multiplicity * $1.incoming }
+    }
+
     /// A basis of Hom_G(from, to) for whole representations, from the block
     /// structure: every pair basis (solved once per distinct pair of atoms)
     /// placed in every block (copy of the output atom, copy of the input atom).

@@ -206,7 +206,7 @@ public struct Rep: Hashable, Sendable {
         summands.map { s in
             let name = group.name(of: s.atom)
             if s.multiplicity == 1 { return name }
-            return "\(s.multiplicity)*" + (name.contains("+") ? "(\(name))" : name)
+            return "\(s.multiplicity)*\(name)"
         }.joined(separator: " + ")
     }
 }

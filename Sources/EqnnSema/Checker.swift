@@ -266,11 +266,7 @@ public struct Checker {
             var weights = 0
             var bias = 0
             var silent: [(atom: Atom, multiplicity: Int)] = []
-            for (b, nb) in output.distinctAtoms {
-                var incoming = 0
-                for (a, na) in previous.distinctAtoms {
-                    incoming += na * (try solver.homDimension(group, from: a, to: b))
-                }
+            for (b, nb, incoming) in try solver.incomingDimensions(group, from: previous, to: output) {
                 if incoming == 0 { silent.append((b, nb)) }
                 weights += nb * incoming
                 bias += nb * (try solver.invariantDimension(group, of: b))
@@ -335,8 +331,9 @@ public struct Checker {
         }
     }
 
+    /// The linear map's output for a gated layer: the layer, then its gate channels.
     private func withGates(_ rep: Rep, _ gates: Int, _ group: Group) -> Rep {
-        (try? rep + Rep.scalar(group).times(gates)) ?? rep
+        Rep(group: group, summands: rep.summands + [Summand(multiplicity: gates, atom: .scalar(factorCount: group.factors.count))])
     }
 }
 

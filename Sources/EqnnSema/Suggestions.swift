@@ -2,7 +2,8 @@
 func closestMatch(to word: String, in candidates: [String]) -> String? {
     let limit = word.count / 3  // short names: only a difference of case
     var best: (String, Int)? = nil
-    for candidate in candidates {
+    // Sorted so that ties resolve the same way in every run (dictionary order is not stable).
+    for candidate in Set(candidates).sorted() {
         let d = editDistance(word.lowercased(), candidate.lowercased())
         if d <= limit, d < (best?.1 ?? Int.max) { best = (candidate, d) }
     }
