@@ -1,3 +1,4 @@
+import EqnnDiagnostics
 import EqnnSema
 
 /// The per-network table printed after a successful check.
@@ -17,8 +18,10 @@ enum Summary {
                 label = "\(hidden)"
             }
             let rep = layer.rep.description + (layer.gates > 0 ? " (+\(layer.gates) gates)" : "")
-            let counts = layer.role == .input ? ["", "", ""] : [grouped(layer.weights), grouped(layer.denseWeights), grouped(layer.bias)]
-            rows.append([label, rep, layer.activation?.rawValue ?? "", grouped(layer.dimension)] + counts)
+            let weights = grouped(layer.weights) + (layer.hasBilinear ? " + \(grouped(layer.bilinearWeights)) bilinear" : "")
+            let counts = layer.role == .input ? ["", "", ""] : [weights, grouped(layer.denseWeights), grouped(layer.bias)]
+            let activation = (layer.activation?.rawValue ?? "") + (layer.hasBilinear ? " + bilinear" : "")
+            rows.append([label, rep, activation, grouped(layer.dimension)] + counts)
         }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
         let rightAligned: Set<Int> = [3, 4, 5, 6]
@@ -54,6 +57,8 @@ enum Summary {
                     ("weights", .int(layer.weights)),
                     ("dense_weights", .int(layer.denseWeights)),
                     ("bias", .int(layer.bias)),
+                    ("bilinear", .bool(layer.hasBilinear)),
+                    ("bilinear_weights", .int(layer.bilinearWeights)),
                 ])
             })),
             ("parameters", .int(network.totalParameters)),

@@ -48,17 +48,7 @@ extension EquivariantSolver {
         return result
     }
 
-    /// (offset, atom, dimension) of every copy of every summand, in layout order.
     private func blocks(of rep: Rep) throws -> [(Int, Atom, Int)] {
-        var out: [(Int, Atom, Int)] = []
-        var offset = 0
-        for s in rep.summands {
-            let d = try rep.dimension(of: s.atom)
-            for _ in 0..<s.multiplicity {
-                out.append((offset, s.atom, d))
-                offset += d
-            }
-        }
-        return out
+        try rep.blocks().map { ($0.offset, $0.atom, $0.dimension) }
     }
 }

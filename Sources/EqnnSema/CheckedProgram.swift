@@ -13,7 +13,7 @@ public struct CheckedNetwork: Sendable {
     /// The input first, then the hidden layers, then the output.
     public var layers: [CheckedLayer]
 
-    public var totalWeights: Int { layers.reduce(0) { $0 + $1.weights } }
+    public var totalWeights: Int { layers.reduce(0) { $0 + $1.weights + $1.bilinearWeights } }
     public var totalBias: Int { layers.reduce(0) { $0 + $1.bias } }
     public var totalParameters: Int { totalWeights + totalBias }
     /// A dense MLP with the same widths: in*out weights and out biases per layer.
@@ -35,6 +35,10 @@ public struct CheckedLayer: Sendable {
     public var denseWeights: Int
     /// Dimension of the invariant subspace of this + gates: the number of bias parameters.
     public var bias: Int
+    /// Whether the layer has the bilinear feature (`: gated + bilinear`).
+    public var hasBilinear = false
+    /// The learned coefficients of the bilinear feature (0 without it).
+    public var bilinearWeights = 0
     public var span: Span
 }
 

@@ -112,6 +112,8 @@ public struct Checker {
             activations[k] = activation
             if let rep = reps[k] { gates[k] = checkActivation(activation, name, on: rep, group) }
         }
+        var bilinear: [Bool] = []
+        for layer in decl.layers { bilinear.append(checkFeatures(layer)) }
 
         var layers: [CheckedLayer] = []
         for (k, layer) in decl.layers.enumerated() {
@@ -120,10 +122,26 @@ public struct Checker {
             var checked = CheckedLayer(role: role, rep: rep, activation: activations[k], gates: gates[k],
                                        dimension: dimension, inDimension: 0, outDimension: dimension + gates[k],
                                        weights: 0, denseWeights: 0, bias: 0, span: layer.rep.span)
+            checked.hasBilinear = bilinear[k]
             if k > 0, let previous = reps[k - 1], let previousDimension = try? previous.dimension() {
                 checked.inDimension = previousDimension
                 checked.denseWeights = previousDimension * checked.outDimension
                 countParameters(&checked, from: previous, group)
+            }
+            if bilinear[k] {
+                do {
+                    let terms = try group.bilinearTerms(withGates(rep, gates[k], group))
+                    checked.bilinearWeights = terms.reduce(0) { $0 + $1.sources.count }
+                    if terms.isEmpty {
+                        bag.add(.warning("'bilinear' adds nothing to \(rep.description)", at: layer.modifiers[0].span,
+                                         notes: ["no block of a map from this layer to itself transforms like a non-scalar summand of the layer, so there is nothing to multiply"]))
+                    }
+                } catch RepError.tooLarge(let what, let size, let limit) {
+                    bag.add(.error("layer too large for 'bilinear': \(what) is \(size)", at: layer.modifiers[0].span,
+                                   notes: ["the limit is \(limit)"]))
+                } catch {
+                    bag.add(.error("could not plan the bilinear layer: \(error)", at: layer.modifiers[0].span))
+                }
             }
             layers.append(checked)
         }
@@ -177,6 +195,25 @@ public struct Checker {
                                    : ["activations apply after a linear layer; put '\(activation.text)' on a hidden layer"]))
             }
         }
+    }
+
+    /// Validates `+ bilinear`; returns whether the layer has it.
+    private mutating func checkFeatures(_ layer: LayerDecl) -> Bool {
+        var bilinear = false
+        for feature in layer.modifiers {
+            guard feature.text == "bilinear" else {
+                var fixes: [FixIt] = []
+                if closestMatch(to: feature.text, in: ["bilinear"]) != nil { fixes.append(FixIt(span: feature.span, replacement: "bilinear")) }
+                bag.add(.error("unknown layer feature '\(feature.text)'", at: feature.span,
+                               notes: ["the only feature is 'bilinear', as in 'layer R : gated + bilinear'"], fixIts: fixes))
+                continue
+            }
+            if bilinear {
+                bag.add(.error("'bilinear' is given twice", at: feature.span))
+            }
+            bilinear = true
+        }
+        return bilinear && layer.role == .hidden
     }
 
     private mutating func unknownActivation(_ name: Identifier) {
@@ -266,10 +303,16 @@ public struct Checker {
             var weights = 0
             var bias = 0
             var silent: [(atom: Atom, multiplicity: Int)] = []
+            var fed: Set<Atom> = []
             for (b, nb, incoming) in try solver.incomingDimensions(group, from: previous, to: output) {
-                if incoming == 0 { silent.append((b, nb)) }
+                if incoming == 0 { silent.append((b, nb)) } else { fed.insert(b) }
                 weights += nb * incoming
                 bias += nb * (try solver.invariantDimension(group, of: b))
+            }
+            if layer.hasBilinear, let blocks = try? output.blocks(), let terms = try? group.bilinearTerms(output) {
+                // The bilinear term reaches a summand when one of its sources is reached.
+                let reached = Set(terms.filter { $0.sources.contains { fed.contains(blocks[$0].atom) } }.map { blocks[$0.output].atom })
+                silent.removeAll { reached.contains($0.atom) }
             }
             layer.weights = weights
             layer.bias = bias
@@ -312,6 +355,12 @@ public struct Checker {
             for (b, _) in output.distinctAtoms {
                 let receives = dependent.contains { a in ((try? solver.homDimension(group, from: a, to: b)) ?? 0) > 0 }
                 if receives { next.insert(b) }
+            }
+            if layer.hasBilinear, let blocks = try? output.blocks(), let terms = try? group.bilinearTerms(output) {
+                // W(h) h varies with the input wherever one of its sources does.
+                for term in terms where term.sources.contains(where: { next.contains(blocks[$0].atom) }) {
+                    next.insert(blocks[term.output].atom)
+                }
             }
             if layer.gates > 0 && next.contains(.scalar(factorCount: group.factors.count)) {
                 next.formUnion(layer.rep.distinctAtoms.map(\.atom))  // a varying gate makes its block vary

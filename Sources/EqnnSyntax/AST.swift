@@ -71,6 +71,8 @@ public struct LayerDecl: Equatable, Sendable {
     public var keyword: Span
     public var rep: RepExpr
     public var activation: Identifier?
+    /// Extra layer features after the activation: `: gated + bilinear`.
+    public var modifiers: [Identifier] = []
 }
 
 public struct GroupDecl: Equatable, Sendable {

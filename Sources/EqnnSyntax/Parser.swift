@@ -205,7 +205,7 @@ public struct Parser {
         return NetworkDecl(name: name, group: group, layers: layers, keyword: keyword, closingBrace: close)
     }
 
-    // network_item = ( "input" | "layer" | "output" ) rep_expr [ ":" activation ] ;
+    // network_item = ( "input" | "layer" | "output" ) rep_expr [ ":" activation { "+" IDENT } ] ;
     private mutating func networkItem() throws -> LayerDecl {
         let role: LayerRole
         switch current.kind {
@@ -218,8 +218,10 @@ public struct Parser {
         let keyword = advance().span
         let rep = try repExpr()
         var activation: Identifier? = nil
+        var modifiers: [Identifier] = []
         if accept(.colon) {
             activation = try expectIdentifier("an activation after ':'")
+            while accept(.plus) { modifiers.append(try expectIdentifier("a layer feature such as 'bilinear' after '+'")) }
         } else if role == .hidden {
             if current.kind == .identifier {
                 diagnostics.append(.error("expected ':' before the activation '\(current.text)'", at: current.span,
@@ -232,7 +234,7 @@ public struct Parser {
                                           notes: ["a hidden layer reads 'layer REP : ACTIVATION', e.g. 'layer 16*V : gated'"]))
             }
         }
-        return LayerDecl(role: role, keyword: keyword, rep: rep, activation: activation)
+        return LayerDecl(role: role, keyword: keyword, rep: rep, activation: activation, modifiers: modifiers)
     }
 
     // MARK: Groups

@@ -31,7 +31,7 @@ public indirect enum JSON: Equatable, Sendable {
         }
     }
 
-    static func quote(_ s: String) -> String {
+    public static func quote(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
