@@ -3,6 +3,7 @@ public indirect enum JSON: Equatable, Sendable {
     case null
     case bool(Bool)
     case int(Int)
+    case double(Double)
     case string(String)
     case array([JSON])
     case object([(String, JSON)])
@@ -17,10 +18,11 @@ public indirect enum JSON: Equatable, Sendable {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
         case .int(let i): return String(i)
+        case .double(let d): return d.isFinite ? "\(d)" : "null"
         case .string(let s): return JSON.quote(s)
         case .array(let items):
             if items.isEmpty { return "[]" }
-            if items.allSatisfy({ if case .int = $0 { return true } else { return false } }) {
+            if items.allSatisfy(\.isNumber) {
                 return "[" + items.map { $0.rendered() }.joined(separator: ", ") + "]"
             }
             return "[\n" + items.map { pad + $0.rendered(indent: indent + 1) }.joined(separator: ",\n") + "\n\(close)]"
@@ -28,6 +30,13 @@ public indirect enum JSON: Equatable, Sendable {
             if fields.isEmpty { return "{}" }
             return "{\n" + fields.map { pad + JSON.quote($0.0) + ": " + $0.1.rendered(indent: indent + 1) }
                 .joined(separator: ",\n") + "\n\(close)}"
+        }
+    }
+
+    var isNumber: Bool {
+        switch self {
+        case .int, .double: return true
+        default: return false
         }
     }
 

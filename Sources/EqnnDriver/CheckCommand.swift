@@ -1,11 +1,12 @@
 import EqnnDiagnostics
 import EqnnSema
+import Foundation
 
 /// `eqnnc [check] FILE [--format text|json]`: diagnostics, then a summary per network.
 enum CheckCommand {
     static func run(_ arguments: [String]) -> CommandResult {
         let args: Arguments
-        switch Driver.parse(arguments, flags: [], options: ["--format"], usage: Help.check) {
+        switch Driver.parse(arguments, flags: [], options: ["--format", "--emit", "-o", "--network"], usage: Help.check) {
         case .success(let a): args = a
         case .failure(let r): return r
         }
@@ -18,9 +19,29 @@ enum CheckCommand {
         case .success(let f): format = f
         case .failure(let r): return r
         }
+        if let emit = args.options["--emit"] {
+            guard emit == "graph" else {
+                return Driver.usageError("unknown --emit target '\(emit)' (use 'graph')", Help.check)
+            }
+            return emitGraph(args.positional[0], network: args.options["--network"], output: args.options["-o"])
+        }
         switch Driver.readSource(args.positional[0]) {
         case .success(let file): return check(file, format: format)
         case .failure(let r): return r
+        }
+    }
+
+    static func emitGraph(_ path: String, network: String?, output: String?) -> CommandResult {
+        switch Compiled.load(path, network: network) {
+        case .failure(let r): return r
+        case .success(let compiled):
+            let text = compiled.graph.json.rendered() + "\n"
+            guard let output else { return CommandResult(stdout: text, stderr: compiled.diagnostics) }
+            guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
+                return CommandResult(stderr: compiled.diagnostics + "eqnnc: error: cannot write '\(output)'\n", status: 1)
+            }
+            return CommandResult(stdout: "wrote \(output): graph of \(compiled.graph.network), \(compiled.graph.ops.count) ops, \(compiled.graph.parameterCount) parameters\n",
+                                 stderr: compiled.diagnostics)
         }
     }
 

@@ -26,6 +26,16 @@ public enum Driver {
             return CheckCommand.run(Array(arguments.dropFirst()))
         case "hom":
             return HomCommand.run(Array(arguments.dropFirst()))
+        case "run":
+            return ModelCommands.run(Array(arguments.dropFirst()))
+        case "train":
+            return ModelCommands.train(Array(arguments.dropFirst()))
+        case "evaluate":
+            return ModelCommands.evaluate(Array(arguments.dropFirst()))
+        case "verify":
+            return ModelCommands.verify(Array(arguments.dropFirst()))
+        case "data":
+            return ModelCommands.data(Array(arguments.dropFirst()))
         default:
             if first.hasPrefix("-") && !first.hasSuffix(".eqnn") {
                 return usageError("unknown option '\(first)'", Help.main)

@@ -2,12 +2,18 @@
 enum Help {
     static let main = """
     usage: eqnnc FILE [--format text|json]        check FILE (same as 'eqnnc check FILE')
-           eqnnc check FILE [--format text|json]  diagnostics, then each network's parameter table
+           eqnnc check FILE [--format text|json] [--emit graph -o OUT]
+                                                  diagnostics, each network's parameter table, the graph IR
            eqnnc hom GROUP FROM TO [--basis]      explore Hom_G(FROM, TO): dimension and basis
+           eqnnc train FILE --x X --y Y -o W      train on .npy/.csv data, write safetensors weights
+           eqnnc run FILE --weights W --input X --output Y
+           eqnnc evaluate FILE --weights W --x X --y Y
+           eqnnc verify FILE [--weights W]        measure the equivariance error of the compiled network
+           eqnnc data o5|inertia|lorentz --x X --y Y   generate the FWW21 synthetic tasks
            eqnnc help [COMMAND] | --help | --version
 
     Exit status: 0 without errors, 1 when the input has errors, 2 on bad usage.
-    Run 'eqnnc help check' or 'eqnnc help hom' for details.
+    Run 'eqnnc help COMMAND' for details. Files with several networks take --network NAME.
 
     """
 
@@ -22,6 +28,8 @@ enum Help {
       --format json   the same as JSON: networks[].layers[] with in_dim, out_dim,
                       weights, dense_weights, bias; diagnostics[] with severity,
                       line, column, message, notes, fixits
+      --emit graph    write the graph IR of a network as JSON (docs/graph-ir.md)
+                      to -o OUT, or to standard output; --network NAME picks one
 
     """
 
@@ -38,5 +46,58 @@ enum Help {
 
     """
 
-    static let topics = ["check": check, "hom": hom]
+    static let run = """
+    usage: eqnnc run FILE --weights W.safetensors --input X.npy --output Y.npy [--network NAME]
+
+    Runs the network on every row of X (.npy float32/float64, or .csv) and writes
+    the outputs (float64 .npy, or .csv by extension).
+
+    """
+
+    static let train = """
+    usage: eqnnc train FILE --x X --y Y -o W.safetensors [--epochs 100] [--batch 500]
+                      [--lr 3e-3] [--seed 0] [--val-fraction 0.1] [--loss mse|cross-entropy]
+                      [--network NAME]
+
+    Adam with a cosine learning-rate schedule (5% warmup). Inputs and outputs
+    are standardized without breaking equivariance (scalars: mean and standard
+    deviation; other summands: one scale each). Prints a line per epoch; keeps
+    the weights with the best validation loss. Deterministic for a seed.
+    cross-entropy: the output must be k*Scalar logits and Y one column of
+    class indices 0..k-1.
+
+    """
+
+    static let evaluate = """
+    usage: eqnnc evaluate FILE --weights W --x X --y Y [--loss mse|cross-entropy] [--network NAME]
+
+    The loss of trained weights on a data set (mean squared error over every
+    output coordinate, or mean cross-entropy).
+
+    """
+
+    static let verify = """
+    usage: eqnnc verify FILE [--weights W] [--samples 16] [--seed 0] [--network NAME]
+
+    Applies random group elements (random words in the discrete generators,
+    exponentials of random Lie-algebra elements, for every factor) to random
+    inputs and reports the largest relative error
+    |f(rho_in(g) x) - rho_out(g) f(x)| / |f(x)| in float64 and float32.
+    Without --weights, a seeded random initialization. Exit status 1 above
+    the tolerances (1e-9 in float64, 1e-3 in float32).
+
+    """
+
+    static let data = """
+    usage: eqnnc data o5|inertia|lorentz --x X.npy --y Y.npy [--samples 1000] [--seed 0]
+
+    The synthetic tasks of Finzi, Welling and Wilson (2021):
+      o5       O(5)-invariant: 2*V -> Scalar, sin|x1| - |x2|^3/2 + x1.x2/(|x1||x2|)
+      inertia  O(3)-equivariant: 5*Scalar + 5*V -> V^2, the inertia tensor of 5 bodies
+      lorentz  O(1,3)-invariant: 4*V -> Scalar, electron-muon scattering
+
+    """
+
+    static let topics = ["check": check, "hom": hom, "run": run, "train": train, "evaluate": evaluate,
+                         "verify": verify, "data": data]
 }

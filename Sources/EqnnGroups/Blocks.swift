@@ -66,3 +66,11 @@ extension Group {
         return terms
     }
 }
+
+extension Rep {
+    /// This representation followed by n scalar channels (a gated layer's gates).
+    public func appendingScalars(_ n: Int) -> Rep {
+        guard n > 0 else { return self }
+        return Rep(group: group, summands: summands + [Summand(multiplicity: n, atom: .scalar(factorCount: group.factors.count))])
+    }
+}

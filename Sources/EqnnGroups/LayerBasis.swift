@@ -5,6 +5,12 @@ public struct SparseMatrixEntries: Sendable, Equatable {
     public var rows: [Int]
     public var columns: [Int]
     public var values: [Int]
+
+    public init(rows: [Int], columns: [Int], values: [Int]) {
+        self.rows = rows
+        self.columns = columns
+        self.values = values
+    }
 }
 
 extension EquivariantSolver {

@@ -81,3 +81,26 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+extension Rep {
+    /// rho(g) applied to each of `rows` row vectors of x, block by block
+    /// (one dense matrix per distinct atom, never the whole representation).
+    public func act(_ element: [FactorElement], on x: [Double], rows: Int) -> [Double] {
+        var matrices: [Atom: Matrix] = [:]
+        for (atom, _) in distinctAtoms { matrices[atom] = group.matrix(of: atom, at: element) }
+        guard let blocks = try? self.blocks(), let d = try? dimension() else { return x }
+        var y = x
+        for r in 0..<rows {
+            for block in blocks {
+                guard let m = matrices[block.atom] else { continue }
+                let base = r * d + block.offset
+                for i in 0..<block.dimension {
+                    var sum = 0.0
+                    for j in 0..<block.dimension { sum += m[i, j] * x[base + j] }
+                    y[base + i] = sum
+                }
+            }
+        }
+        return y
+    }
+}

@@ -382,7 +382,7 @@ public struct Checker {
 
     /// The linear map's output for a gated layer: the layer, then its gate channels.
     private func withGates(_ rep: Rep, _ gates: Int, _ group: Group) -> Rep {
-        Rep(group: group, summands: rep.summands + [Summand(multiplicity: gates, atom: .scalar(factorCount: group.factors.count))])
+        rep.appendingScalars(gates)
     }
 }
 

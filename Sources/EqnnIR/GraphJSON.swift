@@ -1,0 +1,71 @@
+import EqnnDiagnostics
+
+/// The graph as JSON (`eqnnc FILE --emit graph`), documented in docs/graph-ir.md.
+extension Graph {
+    public var json: JSON {
+        .object([
+            ("format", .string("eqnnc-graph")),
+            ("version", .int(Graph.formatVersion)),
+            ("network", .string(network)),
+            ("group", .string(group)),
+            ("structure_hash", .string(structureHash)),
+            ("parameter_count", .int(parameterCount)),
+            ("input", Graph.json(input)),
+            ("output", Graph.json(output)),
+            ("ops", .array(ops.map(Graph.json))),
+        ])
+    }
+
+    static func json(_ layout: Layout) -> JSON {
+        .object([
+            ("representation", .string(layout.representation)),
+            ("dim", .int(layout.dimension)),
+            ("blocks", .array(layout.blocks.map { b in
+                .object([("name", .string(b.name)), ("offset", .int(b.offset)), ("length", .int(b.length)),
+                         ("scalar", .bool(b.isScalar))])
+            })),
+        ])
+    }
+
+    static func json(_ slice: ParameterSlice) -> JSON {
+        .object([("name", .string(slice.name)), ("offset", .int(slice.offset)), ("count", .int(slice.count))])
+    }
+
+    static func json(_ basis: SparseBasis) -> JSON {
+        .object([
+            ("rows", .int(basis.rows)), ("columns", .int(basis.columns)),
+            ("starts", .array(basis.starts.map(JSON.int))),
+            ("entry_rows", .array(basis.entryRows.map(JSON.int))),
+            ("entry_columns", .array(basis.entryColumns.map(JSON.int))),
+            ("values", .array(basis.values.map(JSON.double))),
+        ])
+    }
+
+    static func json(_ op: Op) -> JSON {
+        var fields: [(String, JSON)] = []
+        switch op {
+        case .linear(let l):
+            fields = [("op", .string("linear")), ("parameters", json(l.parameters)), ("gain", .double(l.gain)), ("basis", json(l.basis))]
+        case .bias(let b):
+            fields = [("op", .string("bias")), ("parameters", json(b.parameters)), ("basis", json(b.basis))]
+        case .bilinear(let b):
+            fields = [("op", .string("bilinear")), ("parameters", json(b.parameters)), ("blocks", .array(b.blocks.map { k in
+                .object([("output_offset", .int(k.outputOffset)), ("output_length", .int(k.outputLength)),
+                         ("input_offset", .int(k.inputOffset)), ("input_length", .int(k.inputLength)),
+                         ("sources", .array(k.sources.map(JSON.int))), ("first_parameter", .int(k.firstParameter))])
+            }))]
+        case .pointwise(let p):
+            fields = [("op", .string("pointwise")), ("function", .string(p.function.rawValue))]
+        case .gate(let g):
+            fields = [("op", .string("gate")), ("scalars", .array(g.scalars.map(JSON.int))), ("blocks", .array(g.blocks.map { b in
+                .object([("offset", .int(b.offset)), ("length", .int(b.length)), ("gate", .int(b.gate))])
+            }))]
+        case .norm(let n):
+            fields = [("op", .string("norm")), ("scalars", .array(n.scalars.map(JSON.int))), ("blocks", .array(n.blocks.map { b in
+                .object([("offset", .int(b.offset)), ("length", .int(b.length))])
+            }))]
+        }
+        return .object(fields + [("in_dim", .int(op.inputDimension)), ("out_dim", .int(op.outputDimension)),
+                                 ("representation", .string(op.representation))])
+    }
+}

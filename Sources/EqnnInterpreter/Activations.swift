@@ -1,0 +1,43 @@
+import EqnnIR
+import Foundation
+
+/// Scalar functions and their derivatives, in double precision.
+enum Scalar {
+    static func sigmoid(_ x: Double) -> Double {
+        x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x))
+    }
+
+    static func value(_ f: PointwiseFunction, _ x: Double) -> Double {
+        switch f {
+        case .relu: return max(x, 0)
+        case .leakyRelu: return x > 0 ? x : 0.01 * x
+        case .tanh: return Foundation.tanh(x)
+        case .sigmoid: return sigmoid(x)
+        case .silu: return x * sigmoid(x)
+        case .gelu: return 0.5 * x * (1 + erf(x / 2.0.squareRoot()))
+        case .softplus: return x > 30 ? x : log1p(exp(x))
+        case .identity: return x
+        }
+    }
+
+    static func derivative(_ f: PointwiseFunction, _ x: Double) -> Double {
+        switch f {
+        case .relu: return x > 0 ? 1 : 0
+        case .leakyRelu: return x > 0 ? 1 : 0.01
+        case .tanh:
+            let t = Foundation.tanh(x)
+            return 1 - t * t
+        case .sigmoid:
+            let s = sigmoid(x)
+            return s * (1 - s)
+        case .silu:
+            let s = sigmoid(x)
+            return s * (1 + x * (1 - s))
+        case .gelu:
+            let phi = exp(-0.5 * x * x) / (2 * Double.pi).squareRoot()
+            return 0.5 * (1 + erf(x / 2.0.squareRoot())) + x * phi
+        case .softplus: return sigmoid(x)
+        case .identity: return 1
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import EqnnGroups
+import EqnnIR
+import EqnnLinearAlgebra
+
+/// The largest relative equivariance error |f(rho_in(g) x) - rho_out(g) f(x)| / |f(x)|
+/// of a model over random group elements and random inputs.
+public struct EquivarianceReport: Sendable {
+    public var samples: Int
+    public var maxError64: Double
+    public var maxError32: Double
+
+    /// Tolerances for `eqnnc verify`: rounding errors of the two precisions
+    /// amplified by a few layers and by non-orthogonal group elements.
+    public static let tolerance64 = 1e-9
+    public static let tolerance32 = 1e-3
+
+    public var passes: Bool { maxError64 <= EquivarianceReport.tolerance64 && maxError32 <= EquivarianceReport.tolerance32 }
+}
+
+public enum EquivarianceCheck {
+    /// Each sample: a random element g of every factor (random words in the
+    /// discrete generators, exponentials of random Lie-algebra elements of
+    /// scale `scale`), a random input at the scale the model was trained on.
+    public static func measure(_ model: Model, input: Rep, output: Rep, samples: Int, seed: UInt64, scale: Double = 0.5)
+        -> EquivarianceReport {
+        var rng = SplitMix64(seed: seed)
+        let d = model.graph.input.dimension
+        var x = [Double](repeating: 0, count: samples * d)
+        for r in 0..<samples {
+            for c in 0..<d { x[r * d + c] = model.normalizer.inputShift[c] + model.normalizer.inputScale[c] * rng.nextNormal() }
+        }
+        var gx = x
+        var elements: [[FactorElement]] = []
+        for r in 0..<samples {
+            let g = input.group.randomElement(using: &rng, scale: scale)
+            elements.append(g)
+            let row = input.act(g, on: Array(x[(r * d)..<((r + 1) * d)]), rows: 1)
+            for c in 0..<d { gx[r * d + c] = row[c] }
+        }
+        let f64 = Executable<Double>(model)
+        let f32 = Executable<Float>(model)
+        let error64 = maxError(output, elements, fx: f64.forward(x, batch: samples), fgx: f64.forward(gx, batch: samples))
+        let error32 = maxError(output, elements,
+                               fx: f32.forward(x.map(Float.init), batch: samples).map(Double.init),
+                               fgx: f32.forward(gx.map(Float.init), batch: samples).map(Double.init))
+        return EquivarianceReport(samples: samples, maxError64: error64, maxError32: error32)
+    }
+
+    static func maxError(_ output: Rep, _ elements: [[FactorElement]], fx: [Double], fgx: [Double]) -> Double {
+        let e = fx.count / max(1, elements.count)
+        var worst = 0.0
+        for (r, g) in elements.enumerated() {
+            let row = Array(fx[(r * e)..<((r + 1) * e)])
+            let expected = output.act(g, on: row, rows: 1)
+            var difference = 0.0, size = 0.0
+            for c in 0..<e {
+                let delta = fgx[r * e + c] - expected[c]
+                difference += delta * delta
+                size += expected[c] * expected[c]
+            }
+            let scale = max(size.squareRoot(), 1e-12)
+            worst = max(worst, difference.squareRoot() / scale)
+        }
+        return worst
+    }
+}

@@ -1,0 +1,145 @@
+import EqnnIR
+
+/// A graph prepared to run: the dense weights W = sum_k theta_k B_k are
+/// expanded once per parameter vector (per forward pass or optimizer step),
+/// never per sample.
+public struct Executable<T: BinaryFloatingPoint & Sendable>: Sendable {
+    public let graph: Graph
+    /// Per op: the expanded transposed weights (linear: in x out), or the dense bias.
+    var dense: [[T]]
+    let bilinearParameters: [[T]]
+    let normalizer: Normalizer
+
+    public init(_ model: Model) {
+        graph = model.graph
+        normalizer = model.normalizer
+        var dense: [[T]] = []
+        var bilinear: [[T]] = []
+        for op in model.graph.ops {
+            switch op {
+            case .linear(let l):
+                dense.append(Executable.expand(l.basis, l.parameters, model.parameters, transposed: true))
+                bilinear.append([])
+            case .bias(let b):
+                dense.append(Executable.expand(b.basis, b.parameters, model.parameters, transposed: false))
+                bilinear.append([])
+            case .bilinear(let b):
+                dense.append([])
+                bilinear.append(model.parameters[b.parameters.offset..<(b.parameters.offset + b.parameters.count)].map { T($0) })
+            default:
+                dense.append([])
+                bilinear.append([])
+            }
+        }
+        self.dense = dense
+        self.bilinearParameters = bilinear
+    }
+
+    /// sum_k theta_k B_k as a dense (columns x rows) array when transposed, else (rows x columns).
+    static func expand(_ basis: SparseBasis, _ slice: ParameterSlice, _ theta: [Double], transposed: Bool) -> [T] {
+        var out = [T](repeating: 0, count: basis.rows * basis.columns)
+        for k in 0..<basis.count {
+            let coefficient = theta[slice.offset + k]
+            if coefficient == 0 { continue }
+            for e in basis.starts[k]..<basis.starts[k + 1] {
+                let index = transposed ? basis.entryColumns[e] * basis.rows + basis.entryRows[e]
+                                       : basis.entryRows[e] * basis.columns + basis.entryColumns[e]
+                out[index] += T(coefficient * basis.values[e])
+            }
+        }
+        return out
+    }
+
+    /// Runs the network on `batch` rows of the input.
+    public func forward(_ input: [T], batch: Int) -> [T] {
+        run(input, batch: batch, keepTape: false).output
+    }
+
+    /// The output and every op's input (and the last op's output), for backward.
+    func run(_ input: [T], batch: Int, keepTape: Bool) -> (output: [T], tape: [[T]]) {
+        var tape: [[T]] = []
+        var x = [T](repeating: 0, count: input.count)
+        let d = graph.input.dimension
+        for r in 0..<batch {
+            for c in 0..<d {
+                x[r * d + c] = T((Double(input[r * d + c]) - normalizer.inputShift[c]) / normalizer.inputScale[c])
+            }
+        }
+        for (k, op) in graph.ops.enumerated() {
+            if keepTape { tape.append(x) }
+            x = apply(op, index: k, x, batch: batch)
+        }
+        if keepTape { tape.append(x) }
+        let e = graph.output.dimension
+        for r in 0..<batch {
+            for c in 0..<e { x[r * e + c] = T(Double(x[r * e + c]) * normalizer.outputScale[c] + normalizer.outputShift[c]) }
+        }
+        return (x, tape)
+    }
+
+    func apply(_ op: Op, index k: Int, _ x: [T], batch: Int) -> [T] {
+        switch op {
+        case .linear(let l):
+            var y = [T](repeating: 0, count: batch * l.basis.rows)
+            x.withUnsafeBufferPointer { xp in
+                dense[k].withUnsafeBufferPointer { wp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        guard let xa = xp.baseAddress, let wa = wp.baseAddress, let ya = yp.baseAddress else { return }
+                        Kernels.multiply(xa, wa, ya, batch: batch, input: l.basis.columns, output: l.basis.rows)
+                    }
+                }
+            }
+            return y
+        case .bias(let b):
+            var y = x
+            let d = b.basis.rows
+            for r in 0..<batch { for c in 0..<d { y[r * d + c] += dense[k][c] } }
+            return y
+        case .bilinear(let b):
+            var y = x
+            let theta = bilinearParameters[k]
+            let d = b.dimension
+            for r in 0..<batch {
+                let base = r * d
+                for block in b.blocks {
+                    for (s, source) in block.sources.enumerated() {
+                        let t = theta[block.firstParameter + s]
+                        for o in 0..<block.outputLength {
+                            var sum: T = 0
+                            let row = base + source + o * block.inputLength
+                            for c in 0..<block.inputLength { sum += x[row + c] * x[base + block.inputOffset + c] }
+                            y[base + block.outputOffset + o] += t * sum
+                        }
+                    }
+                }
+            }
+            return y
+        case .pointwise(let p):
+            return x.map { T(Scalar.value(p.function, Double($0))) }
+        case .gate(let g):
+            var y = [T](repeating: 0, count: batch * g.outputDimension)
+            for r in 0..<batch {
+                let xin = r * g.inputDimension, yout = r * g.outputDimension
+                for c in g.scalars { y[yout + c] = T(Scalar.value(.silu, Double(x[xin + c]))) }
+                for block in g.blocks {
+                    let s = T(Scalar.sigmoid(Double(x[xin + block.gate])))
+                    for c in block.offset..<(block.offset + block.length) { y[yout + c] = x[xin + c] * s }
+                }
+            }
+            return y
+        case .norm(let n):
+            var y = x
+            for r in 0..<batch {
+                let base = r * n.dimension
+                for c in n.scalars { y[base + c] = T(Scalar.value(.silu, Double(x[base + c]))) }
+                for block in n.blocks {
+                    var squares = 0.0
+                    for c in block.offset..<(block.offset + block.length) { squares += Double(x[base + c]) * Double(x[base + c]) }
+                    let s = T(Scalar.sigmoid(squares.squareRoot()))
+                    for c in block.offset..<(block.offset + block.length) { y[base + c] = x[base + c] * s }
+                }
+            }
+            return y
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import EqnnIR
+import EqnnLinearAlgebra
+
+/// The initial parameters. Every basis matrix B_k has unit Frobenius norm, so
+/// with theta_k ~ N(0, s^2) the expanded W = sum_k theta_k B_k has
+/// E |W|_F^2 = s^2 K for K basis matrices. Choosing s^2 = gain * out / K gives
+/// E |W|_F^2 = gain * out, i.e. an average entry variance of gain / in, the
+/// He (gain 2, before relu-like activations) or Glorot/LeCun (gain 1) scale,
+/// so activations keep their scale through depth. Biases start at zero;
+/// bilinear coefficients start small (N(0, 0.05^2)), so a bilinear layer
+/// starts close to the identity map.
+public enum Initialization {
+    public static func parameters(for graph: Graph, seed: UInt64) -> [Double] {
+        var rng = SplitMix64(seed: seed)
+        var theta = [Double](repeating: 0, count: graph.parameterCount)
+        for op in graph.ops {
+            switch op {
+            case .linear(let l):
+                let k = l.parameters.count
+                guard k > 0 else { continue }
+                let s = (l.gain * Double(l.basis.rows) / Double(k)).squareRoot()
+                for j in 0..<k { theta[l.parameters.offset + j] = s * rng.nextNormal() }
+            case .bilinear(let b):
+                for j in 0..<b.parameters.count { theta[b.parameters.offset + j] = 0.05 * rng.nextNormal() }
+            default:
+                continue
+            }
+        }
+        return theta
+    }
+}

@@ -1,0 +1,60 @@
+import EqnnIR
+
+/// Per-coordinate affine maps applied before and after the network, fitted on
+/// training data without breaking equivariance: a scalar (invariant) channel
+/// is shifted by its mean and scaled by its standard deviation; every other
+/// block is only scaled, by one number (its root-mean-square coordinate), so
+/// the group still acts the same way on it.
+public struct Normalizer: Sendable, Equatable {
+    public var inputShift: [Double]
+    public var inputScale: [Double]
+    public var outputShift: [Double]
+    public var outputScale: [Double]
+
+    public static func identity(input: Int, output: Int) -> Normalizer {
+        Normalizer(inputShift: Array(repeating: 0, count: input), inputScale: Array(repeating: 1, count: input),
+                   outputShift: Array(repeating: 0, count: output), outputScale: Array(repeating: 1, count: output))
+    }
+
+    /// Statistics of `data` (rows of `layout.dimension`) per block of the layout.
+    public static func fit(_ data: [Double], rows: Int, layout: Layout) -> (shift: [Double], scale: [Double]) {
+        let d = layout.dimension
+        var shift = [Double](repeating: 0, count: d)
+        var scale = [Double](repeating: 1, count: d)
+        guard rows > 0 else { return (shift, scale) }
+        for block in layout.blocks {
+            let range = block.offset..<(block.offset + block.length)
+            if block.isScalar {
+                for c in range {
+                    var mean = 0.0
+                    for r in 0..<rows { mean += data[r * d + c] }
+                    mean /= Double(rows)
+                    var variance = 0.0
+                    for r in 0..<rows { variance += (data[r * d + c] - mean) * (data[r * d + c] - mean) }
+                    variance /= Double(rows)
+                    shift[c] = mean
+                    scale[c] = variance > 1e-24 ? variance.squareRoot() : 1
+                }
+            } else {
+                var sum = 0.0
+                for r in 0..<rows { for c in range { sum += data[r * d + c] * data[r * d + c] } }
+                let rms = (sum / Double(rows * block.length)).squareRoot()
+                for c in range { scale[c] = rms > 1e-12 ? rms : 1 }
+            }
+        }
+        return (shift, scale)
+    }
+}
+
+/// A graph with its parameters: what `run`, `train` and `verify` execute.
+public struct Model: Sendable {
+    public var graph: Graph
+    public var parameters: [Double]
+    public var normalizer: Normalizer
+
+    public init(graph: Graph, parameters: [Double], normalizer: Normalizer? = nil) {
+        self.graph = graph
+        self.parameters = parameters
+        self.normalizer = normalizer ?? .identity(input: graph.input.dimension, output: graph.output.dimension)
+    }
+}

@@ -1,0 +1,174 @@
+import EqnnIR
+import EqnnLinearAlgebra
+import Foundation
+
+public enum Loss: String, Sendable {
+    case mse
+    /// Softmax cross-entropy on k*Scalar logits; targets are class indices 0..<k.
+    case crossEntropy = "cross-entropy"
+}
+
+public struct TrainingOptions: Sendable {
+    public var epochs = 100
+    public var batch = 500
+    public var learningRate = 3e-3
+    public var seed: UInt64 = 0
+    public var validationFraction = 0.1
+    public var loss = Loss.mse
+
+    public init() {}
+}
+
+public struct EpochReport: Sendable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var validationLoss: Double?
+    public var learningRate: Double
+    public var seconds: Double
+}
+
+/// Adam on theta with a cosine learning-rate schedule (after a linear warmup
+/// over the first 5% of steps); keeps the parameters with the best
+/// validation loss (or the last ones without a validation set).
+/// Deterministic for a seed: initialization, split and shuffles come from it.
+public struct Trainer {
+    public var options: TrainingOptions
+
+    public init(options: TrainingOptions) {
+        self.options = options
+    }
+
+    /// Trains on rows of x (n x in) and y (n x out, or n x 1 class indices).
+    public func train(graph: Graph, x: [Double], y: [Double], rows n: Int, report: (EpochReport) -> Void) -> (model: Model, best: EpochReport?) {
+        let inDim = graph.input.dimension
+        let yDim = options.loss == .crossEntropy ? 1 : graph.output.dimension
+        var rng = SplitMix64(seed: options.seed)
+        var order = Array(0..<n)
+        order.shuffle(using: &rng)
+        let validationCount = n > 1 ? min(n - 1, Int((Double(n) * options.validationFraction).rounded())) : 0
+        let validationRows = Array(order.prefix(validationCount))
+        let trainRows = Array(order.dropFirst(validationCount))
+
+        func gather(_ data: [Double], _ width: Int, _ rows: ArraySlice<Int>) -> [Double] {
+            var out = [Double](); out.reserveCapacity(rows.count * width)
+            for r in rows { out.append(contentsOf: data[(r * width)..<(r * width + width)]) }
+            return out
+        }
+        let trainX = gather(x, inDim, trainRows[...]), trainY = gather(y, yDim, trainRows[...])
+        var normalizer = Normalizer.identity(input: inDim, output: graph.output.dimension)
+        (normalizer.inputShift, normalizer.inputScale) = Normalizer.fit(trainX, rows: trainRows.count, layout: graph.input)
+        if options.loss == .mse {
+            (normalizer.outputShift, normalizer.outputScale) = Normalizer.fit(trainY, rows: trainRows.count, layout: graph.output)
+        }
+        var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: options.seed), normalizer: normalizer)
+        let validationX = gather(x, inDim, validationRows[...]), validationY = gather(y, yDim, validationRows[...])
+
+        let batch = max(1, min(options.batch, trainRows.count))
+        let stepsPerEpoch = max(1, (trainRows.count + batch - 1) / batch)
+        let totalSteps = max(1, stepsPerEpoch * options.epochs)
+        let warmup = max(1, totalSteps / 20)
+        var adam = Adam(count: graph.parameterCount)
+        var step = 0
+        var best: (loss: Double, parameters: [Double], report: EpochReport)? = nil
+        var indices = Array(0..<trainRows.count)
+        for epoch in 1...max(1, options.epochs) {
+            let start = Date()
+            indices.shuffle(using: &rng)
+            var epochLoss = 0.0
+            var rate = options.learningRate
+            for first in stride(from: 0, to: indices.count, by: batch) {
+                let rows = indices[first..<min(first + batch, indices.count)]
+                let bx = gather(trainX, inDim, rows), by = gather(trainY, yDim, rows)
+                let executable = Executable<Double>(model)
+                var lossValue = 0.0
+                let (_, gradient) = executable.gradient(bx, batch: rows.count) { output in
+                    let (value, dOutput) = lossAndGradient(output, by, rows: rows.count, outputs: graph.output.dimension)
+                    lossValue = value
+                    return dOutput
+                }
+                epochLoss += lossValue * Double(rows.count)
+                step += 1
+                rate = step <= warmup ? options.learningRate * Double(step) / Double(warmup)
+                    : options.learningRate * 0.5 * (1 + cos(Double.pi * Double(step - warmup) / Double(max(1, totalSteps - warmup))))
+                adam.update(&model.parameters, gradient: gradient, learningRate: rate)
+            }
+            let validationLoss = validationCount > 0 ? evaluate(model, validationX, validationY, rows: validationCount) : nil
+            let entry = EpochReport(epoch: epoch, trainLoss: epochLoss / Double(max(1, indices.count)),
+                                    validationLoss: validationLoss, learningRate: rate,
+                                    seconds: Date().timeIntervalSince(start))
+            report(entry)
+            let score = validationLoss ?? entry.trainLoss
+            if score.isFinite, best == nil || score < (best?.loss ?? .infinity) {
+                best = (score, model.parameters, entry)
+            }
+        }
+        if let best { model.parameters = best.parameters }
+        return (model, best?.report)
+    }
+
+    /// The loss of a model on data, in batches.
+    public func evaluate(_ model: Model, _ x: [Double], _ y: [Double], rows: Int) -> Double {
+        let executable = Executable<Double>(model)
+        let inDim = model.graph.input.dimension, outDim = model.graph.output.dimension
+        let yDim = options.loss == .crossEntropy ? 1 : outDim
+        var total = 0.0
+        for first in stride(from: 0, to: rows, by: 1024) {
+            let count = min(1024, rows - first)
+            let output = executable.forward(Array(x[(first * inDim)..<((first + count) * inDim)]), batch: count)
+            total += lossAndGradient(output, Array(y[(first * yDim)..<((first + count) * yDim)]), rows: count, outputs: outDim).loss
+                * Double(count)
+        }
+        return total / Double(max(1, rows))
+    }
+
+    /// Mean loss over the batch and its gradient with respect to the output.
+    func lossAndGradient(_ output: [Double], _ target: [Double], rows: Int, outputs: Int) -> (loss: Double, gradient: [Double]) {
+        var gradient = [Double](repeating: 0, count: output.count)
+        var loss = 0.0
+        switch options.loss {
+        case .mse:
+            // Mean over every output coordinate of every sample.
+            let scale = 1.0 / Double(max(1, rows * outputs))
+            for i in output.indices {
+                let d = output[i] - target[i]
+                loss += d * d * scale
+                gradient[i] = 2 * d * scale
+            }
+        case .crossEntropy:
+            for r in 0..<rows {
+                let logits = output[(r * outputs)..<((r + 1) * outputs)]
+                let top = logits.max() ?? 0
+                let sum = logits.reduce(0.0) { $0 + exp($1 - top) }
+                let label = min(max(Int(target[r]), 0), outputs - 1)
+                loss += (log(sum) + top - output[r * outputs + label]) / Double(rows)
+                for c in 0..<outputs {
+                    gradient[r * outputs + c] = (exp(output[r * outputs + c] - top) / sum - (c == label ? 1 : 0)) / Double(rows)
+                }
+            }
+        }
+        return (loss, gradient)
+    }
+}
+
+/// Adam (Kingma and Ba 2015) with the usual constants.
+struct Adam {
+    var m: [Double]
+    var v: [Double]
+    var t = 0
+    let beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8
+
+    init(count: Int) {
+        m = Array(repeating: 0, count: count)
+        v = Array(repeating: 0, count: count)
+    }
+
+    mutating func update(_ theta: inout [Double], gradient: [Double], learningRate: Double) {
+        t += 1
+        let c1 = 1 - pow(beta1, Double(t)), c2 = 1 - pow(beta2, Double(t))
+        for i in theta.indices {
+            m[i] = beta1 * m[i] + (1 - beta1) * gradient[i]
+            v[i] = beta2 * v[i] + (1 - beta2) * gradient[i] * gradient[i]
+            theta[i] -= learningRate * (m[i] / c1) / ((v[i] / c2).squareRoot() + epsilon)
+        }
+    }
+}
