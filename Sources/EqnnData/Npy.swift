@@ -44,9 +44,9 @@ public enum Npy {
         case "|u1", "|i1", "|b1": width = 1
         default: throw DataError("\(name): unsupported dtype \(type); use float32 or float64 (little-endian)")
         }
-        let count = rows * columns
+        let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
         let start = headerStart + headerLength
-        guard bytes.count - start >= count * width else {
+        guard rows >= 0, columns >= 0, !overflow, count <= (bytes.count - start) / width else {
             throw DataError("\(name): truncated: shape \(shapeText) needs \(count * width) bytes of data, found \(bytes.count - start)")
         }
         var values = [Double](repeating: 0, count: count)

@@ -69,7 +69,14 @@ public enum Safetensors {
             case "F16", "BF16": width = 2
             default: throw DataError("\(name): tensor '\(key)' has dtype \(dtype); eqnnc reads F64, F32, F16 and BF16")
             }
-            let count = shape.reduce(1, *)
+            var count = 1
+            for n in shape {
+                let (product, overflow) = count.multipliedReportingOverflow(by: n)
+                guard n >= 0, !overflow, product <= dataSize else {
+                    throw DataError("\(name): tensor '\(key)' has an impossible shape \(shape)")
+                }
+                count = product
+            }
             guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataSize, offsets[1] - offsets[0] == count * width else {
                 throw DataError("\(name): tensor '\(key)' does not fit the file (truncated or corrupt): offsets \(offsets), shape \(shape), \(dataSize) data bytes")
             }

@@ -66,29 +66,8 @@ extension Executable where T == Double {
             return dy
         case .bilinear(let b):
             var dx = dy
-            let theta = bilinearParameters[k]
-            let d = b.dimension
-            for r in 0..<batch {
-                let base = r * d
-                for block in b.blocks {
-                    for (s, source) in block.sources.enumerated() {
-                        let t = theta[block.firstParameter + s]
-                        var dt = 0.0
-                        for o in 0..<block.outputLength {
-                            let g = dy[base + block.outputOffset + o]
-                            if g == 0 { continue }
-                            let row = base + source + o * block.inputLength
-                            for c in 0..<block.inputLength {
-                                let xs = x[row + c], xi = x[base + block.inputOffset + c]
-                                dt += g * xs * xi
-                                dx[row + c] += t * g * xi
-                                dx[base + block.inputOffset + c] += t * g * xs
-                            }
-                        }
-                        dTheta[b.parameters.offset + block.firstParameter + s] += dt
-                    }
-                }
-            }
+            Kernels.bilinearBackward(b, theta: bilinearParameters[k], x: x, dy: dy, dx: &dx, batch: batch,
+                                     dTheta: &dTheta, offset: b.parameters.offset)
             return dx
         case .pointwise(let p):
             var dx = dy

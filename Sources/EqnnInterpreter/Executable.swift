@@ -97,22 +97,7 @@ public struct Executable<T: BinaryFloatingPoint & Sendable>: Sendable {
             return y
         case .bilinear(let b):
             var y = x
-            let theta = bilinearParameters[k]
-            let d = b.dimension
-            for r in 0..<batch {
-                let base = r * d
-                for block in b.blocks {
-                    for (s, source) in block.sources.enumerated() {
-                        let t = theta[block.firstParameter + s]
-                        for o in 0..<block.outputLength {
-                            var sum: T = 0
-                            let row = base + source + o * block.inputLength
-                            for c in 0..<block.inputLength { sum += x[row + c] * x[base + block.inputOffset + c] }
-                            y[base + block.outputOffset + o] += t * sum
-                        }
-                    }
-                }
-            }
+            Kernels.bilinearForward(b, theta: bilinearParameters[k], x: x, y: &y, batch: batch)
             return y
         case .pointwise(let p):
             return x.map { T(Scalar.value(p.function, Double($0))) }

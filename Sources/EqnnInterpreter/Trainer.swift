@@ -31,7 +31,7 @@ public struct EpochReport: Sendable {
 /// over the first 5% of steps); keeps the parameters with the best
 /// validation loss (or the last ones without a validation set).
 /// Deterministic for a seed: initialization, split and shuffles come from it.
-public struct Trainer {
+public struct Trainer: Sendable {
     public var options: TrainingOptions
 
     public init(options: TrainingOptions) {
@@ -79,13 +79,7 @@ public struct Trainer {
             for first in stride(from: 0, to: indices.count, by: batch) {
                 let rows = indices[first..<min(first + batch, indices.count)]
                 let bx = gather(trainX, inDim, rows), by = gather(trainY, yDim, rows)
-                let executable = Executable<Double>(model)
-                var lossValue = 0.0
-                let (_, gradient) = executable.gradient(bx, batch: rows.count) { output in
-                    let (value, dOutput) = lossAndGradient(output, by, rows: rows.count, outputs: graph.output.dimension)
-                    lossValue = value
-                    return dOutput
-                }
+                let (lossValue, gradient) = parallelGradient(Executable<Double>(model), bx, by, rows: rows.count)
                 epochLoss += lossValue * Double(rows.count)
                 step += 1
                 rate = step <= warmup ? options.learningRate * Double(step) / Double(warmup)
@@ -105,6 +99,39 @@ public struct Trainer {
         if let best { model.parameters = best.parameters }
         return (model, best?.report)
     }
+
+    /// Loss and gradient of one batch, its rows split over the cores; the
+    /// parts are added in a fixed order, so the result does not depend on timing.
+    func parallelGradient(_ executable: Executable<Double>, _ x: [Double], _ y: [Double], rows: Int) -> (Double, [Double]) {
+        let parts = min(Trainer.threads, max(1, rows / 16))
+        let inDim = executable.graph.input.dimension, outDim = executable.graph.output.dimension
+        let yDim = options.loss == .crossEntropy ? 1 : outDim
+        let results = ResultSlots(count: parts)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let first = rows * part / parts, last = rows * (part + 1) / parts
+            let count = last - first
+            var partLoss = 0.0
+            let (_, gradient) = executable.gradient(Array(x[(first * inDim)..<(last * inDim)]), batch: count) { output in
+                let (value, dOutput) = lossAndGradient(output, Array(y[(first * yDim)..<(last * yDim)]), rows: count, outputs: outDim)
+                // Each part's mean is over its own rows; weight it by its share of the batch.
+                let share = Double(count) / Double(rows)
+                partLoss = value * share
+                return dOutput.map { $0 * share }
+            }
+            results.store(part, (partLoss, gradient))
+        }
+        var loss = 0.0
+        var total = [Double](repeating: 0, count: executable.graph.parameterCount)
+        for part in 0..<parts {
+            guard let (l, g) = results.value(part) else { continue }
+            loss += l
+            for i in total.indices { total[i] += g[i] }
+        }
+        return (loss, total)
+    }
+
+    /// Worker threads for a gradient (the machines have 2 cores).
+    public static let threads = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
 
     /// The loss of a model on data, in batches.
     public func evaluate(_ model: Model, _ x: [Double], _ y: [Double], rows: Int) -> Double {
@@ -170,5 +197,27 @@ struct Adam {
             v[i] = beta2 * v[i] + (1 - beta2) * gradient[i] * gradient[i]
             theta[i] -= learningRate * (m[i] / c1) / ((v[i] / c2).squareRoot() + epsilon)
         }
+    }
+}
+
+/// One slot per worker; each worker writes only its own slot.
+final class ResultSlots: @unchecked Sendable {
+    private var slots: [(Double, [Double])?]
+    private let lock = NSLock()
+
+    init(count: Int) {
+        slots = Array(repeating: nil, count: count)
+    }
+
+    func store(_ index: Int, _ value: (Double, [Double])) {
+        lock.lock()
+        slots[index] = value
+        lock.unlock()
+    }
+
+    func value(_ index: Int) -> (Double, [Double])? {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots[index]
     }
 }

@@ -1,0 +1,103 @@
+import EqnnDiagnostics
+import EqnnGroups
+import EqnnIR
+import EqnnLinearAlgebra
+import EqnnSema
+import Foundation
+import XCTest
+@testable import EqnnInterpreter
+
+/// The compiled networks of every example are equivariant under random group
+/// elements, with random and with trained weights.
+final class EquivarianceTests: XCTestCase {
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("examples")
+
+    func networks(in url: URL) throws -> [(CheckedNetwork, Graph)] {
+        let solver = EquivariantSolver()
+        let (program, bag) = Checker.check(SourceFile(name: url.lastPathComponent, text: try String(contentsOf: url, encoding: .utf8)), solver: solver)
+        XCTAssertFalse(bag.hasErrors, url.lastPathComponent)
+        return try program.networks.map { ($0, try Lowering.lower($0, solver: solver)) }
+    }
+
+    func exampleFiles() -> [URL] {
+        let fm = FileManager.default
+        let top = (try? fm.contentsOfDirectory(atPath: EquivarianceTests.examples.path)) ?? []
+        let fww = (try? fm.contentsOfDirectory(atPath: EquivarianceTests.examples.appendingPathComponent("fww21").path)) ?? []
+        return top.filter { $0.hasSuffix(".eqnn") }.sorted().map { EquivarianceTests.examples.appendingPathComponent($0) }
+            + fww.filter { $0.hasSuffix(".eqnn") }.sorted().map { EquivarianceTests.examples.appendingPathComponent("fww21/" + $0) }
+    }
+
+    func testEveryExampleWithRandomWeights() throws {
+        let files = exampleFiles()
+        XCTAssertGreaterThanOrEqual(files.count, 14)
+        for url in files {
+            for (network, graph) in try networks(in: url) {
+                let model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 11))
+                let report = EquivarianceCheck.measure(model, input: network.layers[0].rep, output: network.layers[network.layers.count - 1].rep,
+                                                       samples: 4, seed: 1)
+                XCTAssertTrue(report.passes, "\(url.lastPathComponent) \(network.name): \(report)")
+                XCTAssertLessThan(report.maxError64, 1e-10, "\(network.name)")
+            }
+        }
+    }
+
+    func testTrainedWeightsStayEquivariant() throws {
+        let (network, graph) = try compile("""
+        network N over O(3) {
+          input  Scalar + 2*V
+          layer  4*Scalar + 2*V + V^2 : gated + bilinear
+          output V^2
+        }
+        """)
+        // Fit an equivariant target: y = m x1 x2^T.
+        var rng = SplitMix64(seed: 2)
+        var x: [Double] = [], y: [Double] = []
+        for _ in 0..<64 {
+            let m = rng.nextNormal(), a = (0..<3).map { _ in rng.nextNormal() }, b = (0..<3).map { _ in rng.nextNormal() }
+            x += [m] + a + b
+            for i in 0..<3 { for j in 0..<3 { y.append(m * a[i] * b[j]) } }
+        }
+        var options = TrainingOptions()
+        options.epochs = 30
+        options.batch = 16
+        options.validationFraction = 0.25
+        var losses: [Double] = []
+        let (model, _) = Trainer(options: options).train(graph: graph, x: x, y: y, rows: 64) { losses.append($0.trainLoss) }
+        XCTAssertLessThan(try XCTUnwrap(losses.last), try XCTUnwrap(losses.first))
+        let report = EquivarianceCheck.measure(model, input: network.layers[0].rep, output: network.layers[2].rep, samples: 8, seed: 4)
+        XCTAssertTrue(report.passes, "\(report)")
+    }
+
+    func testTrainingIsDeterministicForASeed() throws {
+        let (_, graph) = try compile("network N over S(4) { input V layer 4*V + Scalar : relu output Scalar }")
+        var rng = SplitMix64(seed: 8)
+        let x = (0..<(40 * 4)).map { _ in rng.nextNormal() }
+        let y = (0..<40).map { r in (0..<4).reduce(0.0) { $0 + max(0, x[r * 4 + $1]) } }
+        var options = TrainingOptions()
+        options.epochs = 5
+        options.batch = 8
+        options.seed = 3
+        let first = Trainer(options: options).train(graph: graph, x: x, y: y, rows: 40) { _ in }.model.parameters
+        let second = Trainer(options: options).train(graph: graph, x: x, y: y, rows: 40) { _ in }.model.parameters
+        XCTAssertEqual(first, second)
+        options.seed = 4
+        XCTAssertNotEqual(first, Trainer(options: options).train(graph: graph, x: x, y: y, rows: 40) { _ in }.model.parameters)
+    }
+
+    func testCrossEntropyLearnsClasses() throws {
+        // Which of 4 set elements is largest is S(4)-equivariant: V -> V logits... here: is the sum positive (2 classes).
+        let (_, graph) = try compile("network N over S(4) { input V layer 8*V + 4*Scalar : relu output 2*Scalar }")
+        var rng = SplitMix64(seed: 1)
+        let x = (0..<(200 * 4)).map { _ in rng.nextNormal() }
+        let y = (0..<200).map { r in (0..<4).reduce(0.0) { $0 + x[r * 4 + $1] } > 0 ? 1.0 : 0.0 }
+        var options = TrainingOptions()
+        options.loss = .crossEntropy
+        options.epochs = 40
+        options.batch = 50
+        options.learningRate = 1e-2
+        let trainer = Trainer(options: options)
+        let (model, _) = trainer.train(graph: graph, x: x, y: y, rows: 200) { _ in }
+        XCTAssertLessThan(trainer.evaluate(model, x, y, rows: 200), 0.3)  // chance is log 2 = 0.69
+    }
+}

@@ -1,0 +1,87 @@
+import EqnnDiagnostics
+import EqnnGroups
+import EqnnIR
+import EqnnLinearAlgebra
+import EqnnSema
+import XCTest
+@testable import EqnnInterpreter
+
+/// Compiles the only network of a source text.
+func compile(_ text: String, file: StaticString = #filePath, line: UInt = #line) throws -> (CheckedNetwork, Graph) {
+    let solver = EquivariantSolver()
+    let (program, bag) = Checker.check(SourceFile(name: "t.eqnn", text: text), solver: solver)
+    XCTAssertFalse(bag.hasErrors, bag.diagnostics.map(\.message).joined(separator: "\n"), file: file, line: line)
+    let network = try XCTUnwrap(program.networks.first, file: file, line: line)
+    return (network, try Lowering.lower(network, solver: solver))
+}
+
+/// Every op's hand-written backward against central finite differences, in double precision.
+final class GradientTests: XCTestCase {
+    func checkGradient(_ source: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let (_, graph) = try compile(source, file: file, line: line)
+        var rng = SplitMix64(seed: 3)
+        var theta = Initialization.parameters(for: graph, seed: 5)
+        for i in theta.indices { theta[i] += 0.1 * rng.nextNormal() }  // biases and all: nonzero
+        var normalizer = Normalizer.identity(input: graph.input.dimension, output: graph.output.dimension)
+        normalizer.inputShift = normalizer.inputShift.map { _ in 0.3 * rng.nextNormal() }
+        normalizer.inputScale = normalizer.inputScale.map { _ in 0.5 + rng.nextUniform() }
+        normalizer.outputScale = normalizer.outputScale.map { _ in 0.5 + rng.nextUniform() }
+        let batch = 3
+        let x = (0..<(batch * graph.input.dimension)).map { _ in rng.nextNormal() }
+        let w = (0..<(batch * graph.output.dimension)).map { _ in rng.nextNormal() }
+        func loss(_ t: [Double]) -> Double {
+            let y = Executable<Double>(Model(graph: graph, parameters: t, normalizer: normalizer)).forward(x, batch: batch)
+            return zip(y, w).reduce(0) { $0 + $1.0 * $1.1 }
+        }
+        let model = Model(graph: graph, parameters: theta, normalizer: normalizer)
+        let (_, analytic) = Executable<Double>(model).gradient(x, batch: batch) { _ in w }
+        XCTAssertEqual(analytic.count, graph.parameterCount)
+        let indices = graph.parameterCount <= 80 ? Array(0..<graph.parameterCount)
+            : (0..<80).map { _ in Int(rng.next() % UInt64(graph.parameterCount)) }
+        var worst = 0.0
+        for i in indices {
+            let h = 1e-6
+            var plus = theta, minus = theta
+            plus[i] += h
+            minus[i] -= h
+            let numeric = (loss(plus) - loss(minus)) / (2 * h)
+            let error = abs(numeric - analytic[i]) / max(1, abs(numeric))
+            worst = max(worst, error)
+        }
+        XCTAssertLessThan(worst, 1e-6, "worst relative gradient error \(worst)", file: file, line: line)
+    }
+
+    func testPointwiseActivations() throws {
+        for f in ["relu", "leaky_relu", "tanh", "sigmoid", "silu", "gelu", "softplus", "identity"] {
+            try checkGradient("network N over S(4) { input 2*V layer 3*V + Scalar : \(f) layer 2*V : \(f) output Scalar }")
+        }
+    }
+
+    func testGatedLayers() throws {
+        try checkGradient("network N over O(3) { input 2*Scalar + 2*V layer 3*Scalar + 2*V + V^2 : gated output V }")
+    }
+
+    func testNormLayers() throws {
+        try checkGradient("network N over SO(3) { input Scalar + 2*V layer 2*Scalar + 3*V : norm output V }")
+    }
+
+    func testBilinearLayers() throws {
+        try checkGradient("""
+        network N over O(3) {
+          input  Scalar + 2*V
+          layer  2*Scalar + 2*V + V^2 : gated + bilinear
+          layer  2*Scalar + 2*V + V^2 : gated + bilinear
+          output V^2
+        }
+        """)
+        try checkGradient("network L over O(1,3) { input 2*V layer 2*Scalar + V + dual(V) : gated + bilinear output Scalar }")
+    }
+
+    func testProductGroupNetwork() throws {
+        try checkGradient("""
+        group P = S(3)
+        group E = SO(3)
+        network N over P x E { input V(P)*V(E) layer 2*V(P)*V(E) + V(E) : gated output V(E) }
+        """)
+    }
+}
