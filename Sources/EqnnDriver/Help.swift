@@ -57,7 +57,7 @@ enum Help {
     static let train = """
     usage: eqnnc train FILE --x X --y Y -o W.safetensors [--epochs 100] [--batch 500]
                       [--lr 3e-3] [--seed 0] [--val-fraction 0.1] [--loss mse|cross-entropy]
-                      [--network NAME]
+                      [--network NAME] [--quiet]
 
     Adam with a cosine learning-rate schedule (5% warmup). Inputs and outputs
     are standardized without breaking equivariance (scalars: mean and standard

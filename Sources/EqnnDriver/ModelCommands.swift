@@ -42,7 +42,7 @@ enum ModelCommands {
 
     static func train(_ arguments: [String]) -> CommandResult {
         attempt {
-            let args = try parse(arguments, flags: [], options: ["--x", "--y", "--val-fraction", "--epochs", "--batch", "--lr",
+            let args = try parse(arguments, flags: ["--quiet"], options: ["--x", "--y", "--val-fraction", "--epochs", "--batch", "--lr",
                                                                  "--seed", "--loss", "-o", "--network"], usage: Help.train)
             if let help = helpRequested(args, Help.train) { return help }
             let path = try single(args, usage: Help.train)
@@ -69,13 +69,14 @@ enum ModelCommands {
                     throw CommandResult(stderr: "eqnnc: error: \(yPath): class index \(bad) is not an integer in 0..<\(k)\n", status: 1)
                 }
             }
+            let quiet = args.flags.contains("--quiet")
             let log = FileHandle.standardError
-            log.write(Data((compiled.diagnostics + "training \(compiled.graph.network): \(compiled.graph.parameterCount) parameters, \(x.rows) samples, \(options.loss.rawValue) loss\n").utf8))
+            if !quiet { log.write(Data((compiled.diagnostics + "training \(compiled.graph.network): \(compiled.graph.parameterCount) parameters, \(x.rows) samples, \(options.loss.rawValue) loss\n").utf8)) }
             let (model, best) = Trainer(options: options).train(graph: compiled.graph, x: x.values, y: y.values, rows: x.rows) { r in
                 var line = "epoch \(pad(r.epoch, options.epochs))/\(options.epochs)  train \(sci(r.trainLoss))"
                 if let v = r.validationLoss { line += "  val \(sci(v))" }
                 line += "  lr \(sci(r.learningRate))  \(String(format: "%.2f", r.seconds)) s\n"
-                log.write(Data(line.utf8))
+                if !quiet { log.write(Data(line.utf8)) }
             }
             let data = WeightsFile.encode(model, representations: compiled.representations)
             guard FileManager.default.createFile(atPath: outPath, contents: data) else {

@@ -1,0 +1,95 @@
+import EqnnDriver
+import Foundation
+import XCTest
+
+/// data -> train -> evaluate -> run -> verify from the command line, and the
+/// errors a user meets on the way.
+final class ModelCommandTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("eqnnc-tests-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+        return path(name)
+    }
+
+    func testTrainRunEvaluateVerify() throws {
+        let source = try write("o3.eqnn", """
+        network Small over O(3) {
+          input  5*Scalar + 5*V
+          layer  4*Scalar + 2*V + V^2 : gated + bilinear
+          output V^2
+        }
+        """)
+        let data = Driver.run(["data", "inertia", "--samples", "120", "--seed", "3", "--x", path("x.npy"), "--y", path("y.npy")])
+        XCTAssertEqual(data.status, 0, data.stderr)
+        let train = Driver.run(["train", source, "--x", path("x.npy"), "--y", path("y.npy"), "--epochs", "3", "--batch", "32",
+                                "--quiet", "-o", path("w.safetensors")])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertTrue(train.stdout.hasPrefix("wrote "), train.stdout)
+        let evaluate = Driver.run(["evaluate", source, "--weights", path("w.safetensors"), "--x", path("x.npy"), "--y", path("y.npy")])
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+        XCTAssertTrue(evaluate.stdout.hasPrefix("mse "), evaluate.stdout)
+        let run = Driver.run(["run", source, "--weights", path("w.safetensors"), "--input", path("x.npy"), "--output", path("out.csv")])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let lines = try String(contentsOfFile: path("out.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 120)
+        XCTAssertEqual(lines[0].split(separator: ",").count, 9)
+        let verify = Driver.run(["verify", source, "--weights", path("w.safetensors"), "--samples", "6"])
+        XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
+        XCTAssertTrue(verify.stdout.contains("equivariant"))
+    }
+
+    func testWeightsForAnotherNetworkAreRefused() throws {
+        let a = try write("a.eqnn", "network A over S(4) { input V layer 2*V : relu output Scalar }")
+        let b = try write("b.eqnn", "network B over S(4) { input V layer 3*V : relu output Scalar }")
+        try Data(repeating: 0, count: 0).write(to: URL(fileURLWithPath: path("empty")))
+        let x = (0..<40).map { r in (0..<4).map { "\(sin(Double(4 * r + $0)))" }.joined(separator: ",") }
+        let xs = try write("x.csv", x.joined(separator: "\n"))
+        let ys = try write("y.csv", (0..<40).map { "\($0 % 3)" }.joined(separator: "\n"))
+        XCTAssertEqual(Driver.run(["train", a, "--x", xs, "--y", ys, "--epochs", "1", "--quiet", "-o", path("a.safetensors")]).status, 0)
+        let wrong = Driver.run(["run", b, "--weights", path("a.safetensors"), "--input", xs, "--output", path("o.npy")])
+        XCTAssertEqual(wrong.status, 1)
+        XCTAssertTrue(wrong.stderr.contains("made for network 'A'"), wrong.stderr)
+        // A truncated weights file.
+        let full = try Data(contentsOf: URL(fileURLWithPath: path("a.safetensors")))
+        try full.prefix(full.count - 16).write(to: URL(fileURLWithPath: path("cut.safetensors")))
+        let cut = Driver.run(["run", a, "--weights", path("cut.safetensors"), "--input", xs, "--output", path("o.npy")])
+        XCTAssertEqual(cut.status, 1)
+        XCTAssertTrue(cut.stderr.contains("truncated or corrupt"), cut.stderr)
+    }
+
+    func testShapeMismatchStatesBothDimensions() throws {
+        let a = try write("a.eqnn", "network A over S(4) { input V output V }")
+        let xs = try write("x.csv", "1,2,3\n4,5,6\n")
+        let result = Driver.run(["train", a, "--x", xs, "--y", xs, "--quiet", "-o", path("w")])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.stderr.contains("has 3 columns per row, but the network's input has dimension 4"), result.stderr)
+    }
+
+    func testEmitGraph() throws {
+        let a = try write("a.eqnn", "network A over C(6) { input V layer 2*V : tanh output V }")
+        let result = Driver.run([a, "--emit", "graph", "-o", path("g.json")])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("g.json")))) as? [String: Any]
+        XCTAssertEqual(object?["parameter_count"] as? Int, 6 * 2 + 2 + 2 * 6 + 1)  // circulants and invariant biases
+        XCTAssertEqual(Driver.run([a, "--emit", "c"]).status, 2)
+    }
+
+    func testVerifyEveryNetworkOfAFile() throws {
+        let path = GoldenTests.repository.appendingPathComponent("examples/boost.eqnn").path
+        let result = Driver.run(["verify", path, "--samples", "4"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertEqual(result.stdout.components(separatedBy: "  equivariant\n").count, 3)
+    }
+}
