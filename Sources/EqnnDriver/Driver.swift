@@ -34,6 +34,8 @@ public enum Driver {
             return ModelCommands.evaluate(Array(arguments.dropFirst()))
         case "verify":
             return ModelCommands.verify(Array(arguments.dropFirst()))
+        case "time":
+            return TimeCommand.run(Array(arguments.dropFirst()))
         case "data":
             return ModelCommands.data(Array(arguments.dropFirst()))
         default:

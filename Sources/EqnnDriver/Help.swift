@@ -10,6 +10,7 @@ enum Help {
            eqnnc evaluate FILE --weights W --x X --y Y
            eqnnc verify FILE [--weights W]        measure the equivariance error of the compiled network
            eqnnc data o5|inertia|lorentz --x X --y Y   generate the FWW21 synthetic tasks
+           eqnnc time FILE                        interpreter throughput (forward and training)
            eqnnc help [COMMAND] | --help | --version
 
     Exit status: 0 without errors, 1 when the input has errors, 2 on bad usage.
@@ -98,6 +99,15 @@ enum Help {
 
     """
 
-    static let topics = ["check": check, "hom": hom, "run": run, "train": train, "evaluate": evaluate,
+    static let time = """
+    usage: eqnnc time FILE [--batch 1,512] [--train-batch 500] [--seconds 1] [--network NAME]
+
+    Throughput of the interpreter on random inputs: forward passes per batch
+    size (weights expanded every pass, as in training) and training steps
+    (forward, backward, Adam), best of the repetitions that fit the time.
+
+    """
+
+    static let topics = ["time": time, "check": check, "hom": hom, "run": run, "train": train, "evaluate": evaluate,
                          "verify": verify, "data": data]
 }

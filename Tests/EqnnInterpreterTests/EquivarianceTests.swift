@@ -42,6 +42,27 @@ final class EquivarianceTests: XCTestCase {
         }
     }
 
+    /// Every example after a short training run on random data: training moves
+    /// only the coefficients, so the model stays equivariant.
+    func testEveryExampleWithTrainedWeights() throws {
+        var rng = SplitMix64(seed: 21)
+        for url in exampleFiles() {
+            for (network, graph) in try networks(in: url) {
+                let rows = 24
+                let x = (0..<(rows * graph.input.dimension)).map { _ in rng.nextNormal() }
+                let y = (0..<(rows * graph.output.dimension)).map { _ in rng.nextNormal() }
+                var options = TrainingOptions()
+                options.epochs = 2
+                options.batch = 12
+                let (model, _) = Trainer(options: options).train(graph: graph, x: x, y: y, rows: rows) { _ in }
+                XCTAssertNotEqual(model.parameters, Initialization.parameters(for: graph, seed: 0), "\(network.name) did not train")
+                let report = EquivarianceCheck.measure(model, input: network.layers[0].rep, output: network.layers[network.layers.count - 1].rep,
+                                                       samples: 3, seed: 2)
+                XCTAssertTrue(report.passes, "\(url.lastPathComponent) \(network.name) trained: \(report)")
+            }
+        }
+    }
+
     func testTrainedWeightsStayEquivariant() throws {
         let (network, graph) = try compile("""
         network N over O(3) {
