@@ -18,8 +18,9 @@ let package = Package(
         .target(name: "EqnnIR", dependencies: ["EqnnDiagnostics", "EqnnGroups", "EqnnSema"]),
         .target(name: "EqnnData", dependencies: ["EqnnDiagnostics", "EqnnLinearAlgebra"]),
         .target(name: "EqnnInterpreter", dependencies: ["EqnnIR", "EqnnGroups", "EqnnLinearAlgebra"]),
+        .target(name: "EqnnCBackend", dependencies: ["EqnnIR"]),
         .target(name: "EqnnDriver", dependencies: [
-            "EqnnDiagnostics", "EqnnSyntax", "EqnnGroups", "EqnnSema", "EqnnIR", "EqnnData", "EqnnInterpreter",
+            "EqnnDiagnostics", "EqnnSyntax", "EqnnGroups", "EqnnSema", "EqnnIR", "EqnnData", "EqnnInterpreter", "EqnnCBackend",
         ]),
         .executableTarget(name: "eqnnc", dependencies: ["EqnnDriver"]),
         .testTarget(name: "EqnnDiagnosticsTests", dependencies: ["EqnnDiagnostics"]),
@@ -31,7 +32,7 @@ let package = Package(
         .testTarget(name: "EqnnDataTests", dependencies: ["EqnnData"]),
         .testTarget(name: "EqnnInterpreterTests", dependencies: ["EqnnInterpreter", "EqnnIR", "EqnnSema", "EqnnGroups", "EqnnLinearAlgebra", "EqnnDiagnostics"]),
         .testTarget(
-            name: "EqnnDriverTests", dependencies: ["EqnnDriver", "EqnnDiagnostics"],
+            name: "EqnnDriverTests", dependencies: ["EqnnDriver", "EqnnDiagnostics", "EqnnCBackend", "EqnnIR", "EqnnInterpreter", "EqnnLinearAlgebra"],
             exclude: ["Diagnostics"]),
     ]
 )

@@ -3,16 +3,17 @@
 # the command line with the paper's protocol (1000 training samples, 5000
 # test samples, Adam lr 3e-3, batch 500), next to an unconstrained MLP of the
 # same widths trained the same way. Prints test MSE per task and model.
-#   bench/fww21.sh [EPOCHS] [OUTDIR]
+#   bench/fww21.sh [EPOCHS] [OUTDIR] [TASKS]    (TASKS: "o5 inertia lorentz" by default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs=${1:-500}
 out=${2:-.build/fww21}
+tasks=${3:-o5 inertia lorentz}
 mkdir -p "$out"
 swift build -c release --product eqnnc >/dev/null
 eqnnc=.build/release/eqnnc
 printf '%-8s %-26s %10s %10s %12s %10s\n' task model parameters epochs "test MSE" seconds
-for task in o5 inertia lorentz; do
+for task in $tasks; do
   "$eqnnc" data "$task" --samples 1000 --seed 1 --x "$out/$task.train.x.npy" --y "$out/$task.train.y.npy" >/dev/null
   "$eqnnc" data "$task" --samples 5000 --seed 2 --x "$out/$task.test.x.npy" --y "$out/$task.test.y.npy" >/dev/null
   for model in "$task" "${task}_mlp"; do

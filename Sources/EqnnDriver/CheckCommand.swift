@@ -6,7 +6,7 @@ import Foundation
 enum CheckCommand {
     static func run(_ arguments: [String]) -> CommandResult {
         let args: Arguments
-        switch Driver.parse(arguments, flags: [], options: ["--format", "--emit", "-o", "--network"], usage: Help.check) {
+        switch Driver.parse(arguments, flags: [], options: ["--format", "--emit", "-o", "--network", "--weights", "--precision", "--seed"], usage: Help.check) {
         case .success(let a): args = a
         case .failure(let r): return r
         }
@@ -20,10 +20,11 @@ enum CheckCommand {
         case .failure(let r): return r
         }
         if let emit = args.options["--emit"] {
-            guard emit == "graph" else {
-                return Driver.usageError("unknown --emit target '\(emit)' (use 'graph')", Help.check)
+            switch emit {
+            case "graph": return emitGraph(args.positional[0], network: args.options["--network"], output: args.options["-o"])
+            case "c": return EmitC.run(args)
+            default: return Driver.usageError("unknown --emit target '\(emit)' (use 'graph' or 'c')", Help.check)
             }
-            return emitGraph(args.positional[0], network: args.options["--network"], output: args.options["-o"])
         }
         switch Driver.readSource(args.positional[0]) {
         case .success(let file): return check(file, format: format)

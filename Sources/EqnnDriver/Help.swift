@@ -31,6 +31,9 @@ enum Help {
                       line, column, message, notes, fixits
       --emit graph    write the graph IR of a network as JSON (docs/graph-ir.md)
                       to -o OUT, or to standard output; --network NAME picks one
+      --emit c        write standalone C99 (NAME.h, NAME.c) to the folder -o DIR;
+                      --weights W.safetensors bakes trained weights in (else a
+                      seeded initialization, --seed S); --precision f32|f64
 
     """
 
@@ -78,14 +81,15 @@ enum Help {
     """
 
     static let verify = """
-    usage: eqnnc verify FILE [--weights W] [--samples 16] [--seed 0] [--network NAME]
+    usage: eqnnc verify FILE [--weights W] [--samples 16] [--seed 0] [--network NAME] [--backend interpreter|c]
 
     Applies random group elements (random words in the discrete generators,
     exponentials of random Lie-algebra elements, for every factor) to random
     inputs and reports the largest relative error
     |f(rho_in(g) x) - rho_out(g) f(x)| / |f(x)| in float64 and float32.
     Without --weights, a seeded random initialization. Exit status 1 above
-    the tolerances (1e-9 in float64, 1e-3 in float32).
+    the tolerances (1e-9 in float64, 1e-3 in float32). --backend c measures
+    the generated C instead, built with $CC (default cc) -O2 in both precisions.
 
     """
 

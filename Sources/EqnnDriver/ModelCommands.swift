@@ -110,7 +110,11 @@ enum ModelCommands {
 
     static func verify(_ arguments: [String]) -> CommandResult {
         attempt {
-            let args = try parse(arguments, flags: [], options: ["--weights", "--samples", "--seed", "--network"], usage: Help.verify)
+            let args = try parse(arguments, flags: [], options: ["--weights", "--samples", "--seed", "--network", "--backend"], usage: Help.verify)
+            let backend = args.options["--backend"] ?? "interpreter"
+            guard backend == "interpreter" || backend == "c" else {
+                throw Driver.usageError("unknown backend '\(backend)' (use interpreter or c)", Help.verify)
+            }
             if let help = helpRequested(args, Help.verify) { return help }
             let path = try single(args, usage: Help.verify)
             let samples = try args.integer("--samples", default: 16, usage: Help.verify).get()
@@ -122,14 +126,38 @@ enum ModelCommands {
             for compiled in networks {
                 let model = try compiled.model(weights: args.options["--weights"], seed: seed).get()
                 guard let first = compiled.network.layers.first, let last = compiled.network.layers.last else { continue }
-                let report = EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1)
-                let weights = args.options["--weights"].map { "weights \($0)" } ?? "random weights (seed \(seed))"
+                let report = backend == "c"
+                    ? try cReport(compiled, model, path: path, samples: samples, seed: seed)
+                    : EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1)
+                let weights = (args.options["--weights"].map { "weights \($0)" } ?? "random weights (seed \(seed))")
+                    + (backend == "c" ? ", generated C (\(CCompiler.compiler) -O2)" : "")
                 result.stdout += "\(compiled.graph.network) over \(compiled.network.group.writtenAndCanonical), \(weights), \(samples) random group elements and inputs:\n"
                 result.stdout += "  max relative equivariance error: float64 \(sci(report.maxError64)) (tolerance \(sci(EquivarianceReport.tolerance64))), float32 \(sci(report.maxError32)) (tolerance \(sci(EquivarianceReport.tolerance32)))\n"
                 result.stdout += report.passes ? "  equivariant\n" : "  NOT equivariant within tolerance\n"
                 if !report.passes { result.status = 1 }
             }
             return result
+        }
+    }
+
+    /// The equivariance report of the generated C, float64 and float32 builds.
+    static func cReport(_ compiled: Compiled, _ model: Model, path: String, samples: Int, seed: UInt64) throws -> EquivarianceReport {
+        guard let first = compiled.network.layers.first, let last = compiled.network.layers.last else {
+            throw CommandResult(stderr: "eqnnc: error: empty network\n", status: 1)
+        }
+        do {
+            let compiler = try CCompiler()
+            defer { compiler.cleanUp() }
+            let flags = ["-std=c99", "-O2"]
+            let f64 = try compiler.build(EmitC.generate(compiled, model, precision: .f64, sourceFile: path, origin: "verify"), flags: flags, tag: "f64")
+            let f32 = try compiler.build(EmitC.generate(compiled, model, precision: .f32, sourceFile: path, origin: "verify"), flags: flags, tag: "f32")
+            return try EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1) { single, x, _ in
+                try compiler.run(single ? f32 : f64, input: x)
+            }
+        } catch let failure as CommandResult {
+            throw failure
+        } catch {
+            throw CommandResult(stderr: "eqnnc: error: could not build or run the generated C: \(error)\n", status: 1)
         }
     }
 

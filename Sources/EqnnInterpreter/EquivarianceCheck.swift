@@ -23,6 +23,15 @@ public enum EquivarianceCheck {
     /// scale `scale`), a random input at the scale the model was trained on.
     public static func measure(_ model: Model, input: Rep, output: Rep, samples: Int, seed: UInt64, scale: Double = 0.5)
         -> EquivarianceReport {
+        let f64 = Executable<Double>(model), f32 = Executable<Float>(model)
+        return measure(model, input: input, output: output, samples: samples, seed: seed, scale: scale) { single, x, batch in
+            single ? f32.forward(x.map(Float.init), batch: batch).map(Double.init) : f64.forward(x, batch: batch)
+        }
+    }
+
+    /// The same with another backend: `evaluate(single precision?, rows, batch)` runs the model.
+    public static func measure(_ model: Model, input: Rep, output: Rep, samples: Int, seed: UInt64, scale: Double = 0.5,
+                               evaluate: (Bool, [Double], Int) throws -> [Double]) rethrows -> EquivarianceReport {
         var rng = SplitMix64(seed: seed)
         let d = model.graph.input.dimension
         var x = [Double](repeating: 0, count: samples * d)
@@ -37,12 +46,8 @@ public enum EquivarianceCheck {
             let row = input.act(g, on: Array(x[(r * d)..<((r + 1) * d)]), rows: 1)
             for c in 0..<d { gx[r * d + c] = row[c] }
         }
-        let f64 = Executable<Double>(model)
-        let f32 = Executable<Float>(model)
-        let error64 = maxError(output, elements, fx: f64.forward(x, batch: samples), fgx: f64.forward(gx, batch: samples))
-        let error32 = maxError(output, elements,
-                               fx: f32.forward(x.map(Float.init), batch: samples).map(Double.init),
-                               fgx: f32.forward(gx.map(Float.init), batch: samples).map(Double.init))
+        let error64 = maxError(output, elements, fx: try evaluate(false, x, samples), fgx: try evaluate(false, gx, samples))
+        let error32 = maxError(output, elements, fx: try evaluate(true, x, samples), fgx: try evaluate(true, gx, samples))
         return EquivarianceReport(samples: samples, maxError64: error64, maxError32: error32)
     }
 

@@ -1,0 +1,284 @@
+import EqnnIR
+
+extension Emitter {
+    var usesLinear: Bool { graph.ops.contains { if case .linear = $0 { return true } else { return false } } }
+
+    func pointwiseFunctions() -> [PointwiseFunction] {
+        var seen: [PointwiseFunction] = []
+        for op in graph.ops {
+            if case .pointwise(let pw) = op, !seen.contains(pw.function) { seen.append(pw.function) }
+        }
+        return seen
+    }
+
+    var usesSilu: Bool {
+        graph.ops.contains {
+            switch $0 {
+            case .gate, .norm: return true
+            case .pointwise(let pw): return pw.function == .silu
+            default: return false
+            }
+        }
+    }
+
+    var usesSigmoid: Bool {
+        usesSilu || graph.ops.contains {
+            switch $0 {
+            case .pointwise(let pw): return pw.function == .sigmoid
+            default: return false
+            }
+        }
+    }
+
+    /// The C expression of f(v).
+    func expression(_ function: PointwiseFunction, _ v: String) -> String {
+        let one = literal(1), zero = "0"
+        switch function {
+        case .relu: return "(\(v) > \(zero) ? \(v) : \(zero))"
+        case .leakyRelu: return "(\(v) > \(zero) ? \(v) : \(literal(0.01)) * \(v))"
+        case .tanh: return "tanh\(f)(\(v))"
+        case .sigmoid: return "\(p)_sigmoid(\(v))"
+        case .silu: return "(\(v) * \(p)_sigmoid(\(v)))"
+        case .gelu: return "(\(literal(0.5)) * \(v) * (\(one) + erf\(f)(\(v) * \(literal(0.7071067811865476)))))"
+        case .softplus: return "(\(v) > \(literal(30)) ? \(v) : log1p\(f)(exp\(f)(\(v))))"
+        case .identity: return v
+        }
+    }
+
+    func helpers() -> String {
+        var out = ""
+        if usesSigmoid {
+            out += """
+            static \(real) \(p)_sigmoid(\(real) v) {
+                if (v >= 0) return \(literal(1)) / (\(literal(1)) + exp\(f)(-v));
+                {
+                    \(real) e = exp\(f)(v);
+                    return e / (\(literal(1)) + e);
+                }
+            }
+
+
+            """
+        }
+        if usesLinear {
+            out += """
+            /* y[t] = W x[t] for the n samples of a tile; wt is W transposed (in x out), so the
+               inner loop runs over contiguous outputs and every row of wt serves the whole tile. */
+            static void \(p)_linear(const \(real) *restrict wt, const \(real) *restrict x, \(real) *restrict y,
+                                    size_t n, size_t in, size_t out) {
+                size_t t, i, o;
+                for (t = 0; t < n * out; ++t) y[t] = 0;
+                for (i = 0; i < in; ++i) {
+                    const \(real) *restrict w = wt + i * out;
+                    for (t = 0; t < n; ++t) {
+                        const \(real) xi = x[t * in + i];
+                        \(real) *restrict yt = y + t * out;
+                        if (xi == 0) continue;
+                        for (o = 0; o < out; ++o) yt[o] += xi * w[o];
+                    }
+                }
+            }
+
+
+            """
+        }
+        for function in pointwiseFunctions() where function != .identity {
+            out += """
+            static void \(p)_\(function.rawValue)(\(real) *x, size_t count) {
+                size_t i;
+                for (i = 0; i < count; ++i) {
+                    const \(real) v = x[i];
+                    x[i] = \(expression(function, "v"));
+                }
+            }
+
+
+            """
+        }
+        return out
+    }
+
+    func initFunction() -> String {
+        var out = "void \(p)_init(\(p)_model *model, const \(real) *theta, const \(real) *normalizer) {\n"
+        out += "    size_t i;\n    int k, e;\n    (void)k;\n    (void)e;\n"
+        for (k, op) in graph.ops.enumerated() {
+            switch op {
+            case .linear(let l):
+                out += "    memset(model->w\(k), 0, sizeof model->w\(k));\n"
+                if l.basis.entryCount > 0 {
+                    out += """
+                        for (k = 0; k < \(l.basis.count); ++k)
+                            for (e = \(p)_basis\(k)_starts[k]; e < \(p)_basis\(k)_starts[k + 1]; ++e)
+                                model->w\(k)[\(p)_basis\(k)_columns[e] * \(l.basis.rows) + \(p)_basis\(k)_rows[e]] += theta[\(l.parameters.offset) + k] * \(p)_basis\(k)_values[e];
+
+                    """
+                }
+            case .bias(let b):
+                out += "    memset(model->b\(k), 0, sizeof model->b\(k));\n"
+                if b.basis.entryCount > 0 {
+                    out += """
+                        for (k = 0; k < \(b.basis.count); ++k)
+                            for (e = \(p)_basis\(k)_starts[k]; e < \(p)_basis\(k)_starts[k + 1]; ++e)
+                                model->b\(k)[\(p)_basis\(k)_rows[e]] += theta[\(b.parameters.offset) + k] * \(p)_basis\(k)_values[e];
+
+                    """
+                }
+            case .bilinear(let b):
+                out += "    for (i = 0; i < \(b.parameters.count); ++i) model->t\(k)[i] = theta[\(b.parameters.offset) + i];\n"
+            default:
+                continue
+            }
+        }
+        let d = graph.input.dimension, e = graph.output.dimension
+        out += """
+            for (i = 0; i < \(d); ++i) {
+                model->input_shift[i] = normalizer ? normalizer[i] : 0;
+                model->input_scale[i] = normalizer ? normalizer[\(d) + i] : 1;
+            }
+            for (i = 0; i < \(e); ++i) {
+                model->output_shift[i] = normalizer ? normalizer[\(2 * d) + i] : 0;
+                model->output_scale[i] = normalizer ? normalizer[\(2 * d + e) + i] : 1;
+            }
+        }
+
+
+        """
+        return out
+    }
+
+    func bakedModel() -> String {
+        var out = "static const \(p)_model \(p)_baked_model = {\n"
+        let theta = weights.parameters
+        func expand(_ basis: SparseBasis, _ slice: ParameterSlice, transposed: Bool) -> [Double] {
+            var dense = [Double](repeating: 0, count: basis.rows * basis.columns)
+            for k in 0..<basis.count {
+                for e in basis.starts[k]..<basis.starts[k + 1] {
+                    let index = transposed ? basis.entryColumns[e] * basis.rows + basis.entryRows[e] : basis.entryRows[e]
+                    dense[index] += theta[slice.offset + k] * basis.values[e]
+                }
+            }
+            return dense
+        }
+        var arrays: [[Double]] = []
+        for op in graph.ops {
+            switch op {
+            case .linear(let l): arrays.append(expand(l.basis, l.parameters, transposed: true))
+            case .bias(let b): arrays.append(expand(b.basis, b.parameters, transposed: false))
+            case .bilinear(let b): arrays.append(Array(theta[b.parameters.offset..<(b.parameters.offset + b.parameters.count)]))
+            default: continue
+            }
+        }
+        arrays += [weights.inputShift, weights.inputScale, weights.outputShift, weights.outputScale]
+        out += arrays.map { values in
+            values.allSatisfy { $0 == 0 } ? "    {0}" : "    " + list(values.map(literal)).split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n    ")
+        }.joined(separator: ",\n")
+        out += "\n};\n\nconst \(p)_model *\(p)_baked(void) {\n    return &\(p)_baked_model;\n}\n\n"
+        return out
+    }
+
+    func forwardFunction() -> String {
+        let d = graph.input.dimension, e = graph.output.dimension
+        var out = """
+        void \(p)_forward(const \(p)_model *model, const \(real) *input, \(real) *output, size_t batch) {
+            \(real) buffer_a[\(P)_TILE * \(P)_MAX_DIM];
+            \(real) buffer_b[\(P)_TILE * \(P)_MAX_DIM];
+            size_t first;
+            for (first = 0; first < batch; first += \(P)_TILE) {
+                const size_t n = batch - first < \(P)_TILE ? batch - first : \(P)_TILE;
+                \(real) *x = buffer_a, *y = buffer_b, *swap;
+                size_t t, i;
+                int b, s, c;
+                (void)swap;
+                (void)b;
+                (void)s;
+                (void)c;
+                for (t = 0; t < n; ++t)
+                    for (i = 0; i < \(d); ++i)
+                        x[t * \(d) + i] = (input[(first + t) * \(d) + i] - model->input_shift[i]) / model->input_scale[i];
+
+        """
+        for (k, op) in graph.ops.enumerated() {
+            out += "        /* \(opName(op)): \(op.inputDimension) -> \(op.outputDimension), \(op.representation) */\n"
+            out += body(op, k).split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "        " + $0 }.joined(separator: "\n")
+        }
+        out += """
+                for (t = 0; t < n; ++t)
+                    for (i = 0; i < \(e); ++i)
+                        output[(first + t) * \(e) + i] = x[t * \(e) + i] * model->output_scale[i] + model->output_shift[i];
+            }
+        }
+
+        """
+        return out
+    }
+
+    func opName(_ op: Op) -> String {
+        switch op {
+        case .linear(let l): return "linear \(l.parameters.name)"
+        case .bias(let b): return "bias \(b.parameters.name)"
+        case .bilinear(let b): return "bilinear \(b.parameters.name)"
+        case .pointwise(let pw): return pw.function.rawValue
+        case .gate: return "gate"
+        case .norm: return "norm"
+        }
+    }
+
+    /// The statements of one op inside the tile loop (x: input, y: scratch; results end in x).
+    func body(_ op: Op, _ k: Int) -> String {
+        let swap = "swap = x;\nx = y;\ny = swap;\n"
+        switch op {
+        case .linear(let l):
+            return "\(p)_linear(model->w\(k), x, y, n, \(l.basis.columns), \(l.basis.rows));\n" + swap
+        case .bias(let b):
+            return "for (t = 0; t < n; ++t)\n    for (i = 0; i < \(b.basis.rows); ++i) x[t * \(b.basis.rows) + i] += model->b\(k)[i];\n"
+        case .bilinear(let b):
+            guard !b.blocks.isEmpty else { return "" }
+            let largest = b.blocks.reduce(0) { max($0, $1.outputLength * $1.inputLength) }
+            return """
+            for (t = 0; t < n; ++t) {
+                const \(real) *row = x + t * \(b.dimension);
+                \(real) *result = y + t * \(b.dimension);
+                for (i = 0; i < \(b.dimension); ++i) result[i] = row[i];
+                for (b = 0; b < \(b.blocks.count); ++b) {
+                    const int *block = \(p)_bilinear\(k)[b];
+                    const int size = block[1] * block[3];
+                    \(real) m[\(largest)];
+                    for (c = 0; c < size; ++c) m[c] = 0;
+                    for (s = 0; s < block[5]; ++s) {
+                        const \(real) coefficient = model->t\(k)[block[4] + s];
+                        const \(real) *source = row + \(p)_bilinear\(k)_sources[block[6] + s];
+                        for (c = 0; c < size; ++c) m[c] += coefficient * source[c];
+                    }
+                    for (s = 0; s < block[1]; ++s) {
+                        \(real) sum = 0;
+                        for (c = 0; c < block[3]; ++c) sum += m[s * block[3] + c] * row[block[2] + c];
+                        result[block[0] + s] += sum;
+                    }
+                }
+            }
+
+            """ + swap
+        case .pointwise(let pw):
+            if pw.function == .identity { return "" }
+            return "\(p)_\(pw.function.rawValue)(x, n * \(pw.dimension));\n"
+        case .gate(let g):
+            var code = "for (t = 0; t < n; ++t) {\n    const \(real) *row = x + t * \(g.inputDimension);\n    \(real) *result = y + t * \(g.outputDimension);\n"
+            if !g.scalars.isEmpty {
+                code += "    for (c = 0; c < \(g.scalars.count); ++c) {\n        const \(real) v = row[\(p)_scalars\(k)[c]];\n        result[\(p)_scalars\(k)[c]] = \(expression(.silu, "v"));\n    }\n"
+            }
+            if !g.blocks.isEmpty {
+                code += "    for (b = 0; b < \(g.blocks.count); ++b) {\n        const int *block = \(p)_gated\(k)[b];\n        const \(real) gate = \(p)_sigmoid(row[block[2]]);\n        for (c = block[0]; c < block[0] + block[1]; ++c) result[c] = row[c] * gate;\n    }\n"
+            }
+            return code + "}\n" + swap
+        case .norm(let nm):
+            var code = "for (t = 0; t < n; ++t) {\n    \(real) *row = x + t * \(nm.dimension);\n"
+            if !nm.scalars.isEmpty {
+                code += "    for (c = 0; c < \(nm.scalars.count); ++c) {\n        const \(real) v = row[\(p)_scalars\(k)[c]];\n        row[\(p)_scalars\(k)[c]] = \(expression(.silu, "v"));\n    }\n"
+            }
+            if !nm.blocks.isEmpty {
+                code += "    for (b = 0; b < \(nm.blocks.count); ++b) {\n        const int *block = \(p)_normed\(k)[b];\n        \(real) squares = 0, scale;\n        for (c = block[0]; c < block[0] + block[1]; ++c) squares += row[c] * row[c];\n        scale = \(p)_sigmoid(sqrt\(f)(squares));\n        for (c = block[0]; c < block[0] + block[1]; ++c) row[c] *= scale;\n    }\n"
+            }
+            return code + "}\n"
+        }
+    }
+}

@@ -1,0 +1,53 @@
+import EqnnCBackend
+import EqnnIR
+import EqnnInterpreter
+import Foundation
+
+/// `eqnnc FILE --emit c [--weights W] [--precision f32|f64] [--seed S] -o DIR`.
+enum EmitC {
+    static func run(_ args: Arguments) -> CommandResult {
+        ModelCommands.attempt {
+            let path = try ModelCommands.single(args, usage: Help.check)
+            let precision = try precisionOption(args)
+            let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.check).get())
+            let compiled = try Compiled.load(path, network: args.options["--network"]).get()
+            let model = try compiled.model(weights: args.options["--weights"], seed: seed).get()
+            let source = generate(compiled, model, precision: precision, sourceFile: path,
+                                  origin: args.options["--weights"] ?? "none given; a seeded initialization (seed \(seed))")
+            let directory = args.options["-o"] ?? "."
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                try source.header.write(toFile: "\(directory)/\(source.name).h", atomically: true, encoding: .utf8)
+                try source.implementation.write(toFile: "\(directory)/\(source.name).c", atomically: true, encoding: .utf8)
+            } catch {
+                throw CommandResult(stderr: "eqnnc: error: cannot write to '\(directory)': \(error)\n", status: 1)
+            }
+            var note = compiled.diagnostics
+            if args.options["--weights"] == nil {
+                note += "eqnnc: note: no --weights given; baked a seeded random initialization (seed \(seed)); pass --weights W.safetensors for trained weights, or fill the model at run time with \(source.name)_init\n"
+            }
+            let baked = args.options["--weights"].map { "parameters baked in from \($0)" } ?? "a seeded initialization baked in"
+            return CommandResult(stdout: "wrote \(directory)/\(source.name).h, \(directory)/\(source.name).c (\(compiled.graph.parameterCount) parameters, \(baked))\n",
+                                 stderr: note)
+        }
+    }
+
+    static func precisionOption(_ args: Arguments) throws -> CBackend.Precision {
+        let text = args.options["--precision"] ?? "f32"
+        guard let precision = CBackend.Precision(rawValue: text) else {
+            throw Driver.usageError("unknown precision '\(text)' (use f32 or f64)", Help.check)
+        }
+        return precision
+    }
+
+    static func generate(_ compiled: Compiled, _ model: Model, precision: CBackend.Precision, sourceFile: String, origin: String) -> CBackend.Source {
+        let n = model.normalizer
+        let weights = CBackend.Weights(parameters: model.parameters, inputShift: n.inputShift, inputScale: n.inputScale,
+                                       outputShift: n.outputShift, outputScale: n.outputScale, origin: origin)
+        let description = CBackend.Description(
+            sourceFile: sourceFile, group: compiled.network.group.writtenAndCanonical,
+            layers: compiled.network.layers.map { "\($0.rep.description) (\($0.dimension))" + ($0.activation.map { " : \($0.rawValue)" } ?? "") + ($0.hasBilinear ? " + bilinear" : "") },
+            version: Driver.version)
+        return CBackend.generate(compiled.graph, weights: weights, precision: precision, description: description)
+    }
+}

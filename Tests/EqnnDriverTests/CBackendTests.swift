@@ -1,0 +1,113 @@
+import EqnnCBackend
+import EqnnIR
+import EqnnInterpreter
+import EqnnLinearAlgebra
+import Foundation
+import XCTest
+@testable import EqnnDriver
+
+/// Every example's generated C compiles warning-free (-Wall -Wextra -Wpedantic
+/// -Werror) and under AddressSanitizer and UndefinedBehaviorSanitizer, and its
+/// outputs equal the interpreter's: within 1e-5 relative in float32 and 1e-12
+/// in float64, with the baked weights and with weights given to init at run time.
+final class CBackendTests: XCTestCase {
+    static let strict = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O2"]
+    static let sanitized = ["-std=c99", "-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
+                            "-fno-sanitize-recover=all"]
+
+    func examples() -> [String] {
+        GoldenTests.inputs(in: "examples").map(\.path) + GoldenTests.inputs(in: "examples/fww21").map(\.path)
+    }
+
+    func compiled(_ path: String) throws -> [Compiled] {
+        switch Compiled.loadAll(path) {
+        case .success(let all): return all
+        case .failure(let result): throw CCompiler.Failure(description: result.stderr)
+        }
+    }
+
+    /// The largest difference relative to the largest output of the batch (a
+    /// per-sample ratio would blow up on outputs that happen to be near zero).
+    func relativeError(_ a: [Double], _ b: [Double], width: Int) -> Double {
+        XCTAssertEqual(a.count, b.count)
+        let difference = zip(a, b).reduce(0.0) { max($0, abs($1.0 - $1.1)) }
+        return difference / max(b.reduce(0.0) { max($0, abs($1)) }, 1e-30)
+    }
+
+    func testGeneratedCMatchesTheInterpreter() throws {
+        let compiler = try CCompiler()
+        defer { compiler.cleanUp() }
+        var rng = SplitMix64(seed: 17)
+        for path in examples() {
+            for c in try compiled(path) {
+                let graph = c.graph
+                var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 3))
+                model.normalizer.inputShift = model.normalizer.inputShift.map { _ in 0.1 * rng.nextNormal() }
+                model.normalizer.inputScale = model.normalizer.inputScale.map { _ in 0.5 + rng.nextUniform() }
+                model.normalizer.outputShift = model.normalizer.outputShift.map { _ in rng.nextNormal() }
+                let batch = 11  // not a multiple of the tile
+                let x = (0..<(batch * graph.input.dimension)).map { _ in rng.nextNormal() }
+                let expected64 = Executable<Double>(model).forward(x, batch: batch)
+                let expected32 = Executable<Float>(model).forward(x.map(Float.init), batch: batch).map(Double.init)
+                let n = model.normalizer
+                let normalizer = n.inputShift + n.inputScale + n.outputShift + n.outputScale
+                for precision in [CBackend.Precision.f64, .f32] {
+                    let source = EmitC.generate(c, model, precision: precision, sourceFile: path, origin: "test")
+                    let binary = try compiler.build(source, flags: CBackendTests.strict, tag: "\(source.name)-\(precision)")
+                    let expected = precision == .f64 ? expected64 : expected32
+                    let tolerance = precision == .f64 ? 1e-12 : 1e-5
+                    let baked = try compiler.run(binary, input: x)
+                    XCTAssertLessThan(relativeError(baked, expected, width: graph.output.dimension), tolerance,
+                                      "\(graph.network) \(precision) baked")
+                    let initialized = try compiler.run(binary, input: x, theta: model.parameters, normalizer: normalizer)
+                    XCTAssertLessThan(relativeError(initialized, expected, width: graph.output.dimension), tolerance,
+                                      "\(graph.network) \(precision) init")
+                }
+            }
+        }
+    }
+
+    func testGeneratedCIsCleanUnderSanitizers() throws {
+        let compiler = try CCompiler()
+        defer { compiler.cleanUp() }
+        var rng = SplitMix64(seed: 5)
+        for path in examples() {
+            for c in try compiled(path) {
+                let model = Model(graph: c.graph, parameters: Initialization.parameters(for: c.graph, seed: 1))
+                let source = EmitC.generate(c, model, precision: .f64, sourceFile: path, origin: "test")
+                let binary = try compiler.build(source, flags: CBackendTests.sanitized, tag: "\(source.name)-asan")
+                let x = (0..<(9 * c.graph.input.dimension)).map { _ in rng.nextNormal() }
+                let output = try compiler.run(binary, input: x, theta: model.parameters,
+                                              normalizer: Array(repeating: 0, count: c.graph.input.dimension) + Array(repeating: 1, count: c.graph.input.dimension)
+                                                + Array(repeating: 0, count: c.graph.output.dimension) + Array(repeating: 1, count: c.graph.output.dimension))
+                XCTAssertLessThan(relativeError(output, Executable<Double>(model).forward(x, batch: 9), width: c.graph.output.dimension), 1e-12)
+            }
+        }
+    }
+
+    func testOutputIsByteIdentical() throws {
+        let path = GoldenTests.repository.appendingPathComponent("examples/center_of_mass.eqnn").path
+        let first = try XCTUnwrap(compiled(path).first), second = try XCTUnwrap(compiled(path).first)
+        let model = Model(graph: first.graph, parameters: Initialization.parameters(for: first.graph, seed: 0))
+        let a = EmitC.generate(first, model, precision: .f32, sourceFile: path, origin: "x")
+        let b = EmitC.generate(second, model, precision: .f32, sourceFile: path, origin: "x")
+        XCTAssertEqual(a.header, b.header)
+        XCTAssertEqual(a.implementation, b.implementation)
+        XCTAssertEqual(a.name, "center_of_mass")
+        XCTAssertTrue(a.header.contains("#define CENTER_OF_MASS_INPUT_DIM 15"))
+    }
+
+    func testVerifyWithTheCBackend() throws {
+        let path = GoldenTests.repository.appendingPathComponent("examples/deepsets.eqnn").path
+        let result = Driver.run(["verify", path, "--backend", "c", "--samples", "5"])
+        XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+        XCTAssertTrue(result.stdout.contains("generated C"), result.stdout)
+    }
+
+    func testSnakeCase() {
+        XCTAssertEqual(CBackend.snakeCase("CenterOfMass"), "center_of_mass")
+        XCTAssertEqual(CBackend.snakeCase("O5MLP"), "o5_mlp")
+        XCTAssertEqual(CBackend.snakeCase("Inertia384"), "inertia384")
+        XCTAssertEqual(CBackend.snakeCase("Conv1D"), "conv1_d")
+    }
+}
