@@ -83,7 +83,7 @@ final class ModelCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("g.json")))) as? [String: Any]
         XCTAssertEqual(object?["parameter_count"] as? Int, 6 * 2 + 2 + 2 * 6 + 1)  // circulants and invariant biases
-        XCTAssertEqual(Driver.run([a, "--emit", "c"]).status, 2)
+        XCTAssertEqual(Driver.run([a, "--emit", "llvm"]).status, 2)
     }
 
     func testVerifyEveryNetworkOfAFile() throws {
