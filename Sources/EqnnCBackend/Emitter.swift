@@ -9,6 +9,8 @@ struct Emitter {
     let description: CBackend.Description
     let p: String
     let P: String
+    /// Linear ops (by index) that take a structured kernel instead of a dense product.
+    let structured: [Int: StructuredLinear]
 
     init(graph: Graph, weights: CBackend.Weights, precision: CBackend.Precision, description: CBackend.Description) {
         self.graph = graph
@@ -17,6 +19,11 @@ struct Emitter {
         self.description = description
         p = CBackend.snakeCase(graph.network)
         P = p.uppercased()
+        var plans: [Int: StructuredLinear] = [:]
+        for (k, op) in graph.ops.enumerated() {
+            if case .linear(let l) = op, let plan = StructuredLinear(l) { plans[k] = plan }
+        }
+        structured = plans
     }
 
     var real: String { "\(p)_real" }
@@ -72,7 +79,20 @@ struct Emitter {
             out += " *   \(k == 0 ? "input " : (k == description.layers.count - 1 ? "output" : "hidden")) \(layer)\n"
         }
         out += " * Parameters: \(graph.parameterCount) (structure \(graph.structureHash)); precision \(precision == .f32 ? "float" : "double").\n"
-        out += " * Baked weights: \(weights.origin).\n *\n"
+        out += " * Baked weights: \(weights.origin).\n"
+        out += " * Kernels:\n"
+        for (k, op) in graph.ops.enumerated() {
+            guard case .linear(let l) = op else { continue }
+            let dense = l.basis.rows * l.basis.columns
+            if let plan = structured[k] {
+                let kinds = Dictionary(grouping: plan.pairs, by: \.kind).sorted { $0.key.rawValue < $1.key.rawValue }
+                    .map { "\($0.value.count) \(kindName($0.key))" }.joined(separator: ", ")
+                out += " *   \(l.parameters.name): structured (\(kinds)): \(plan.work) multiply-adds per sample instead of \(dense)\n"
+            } else {
+                out += " *   \(l.parameters.name): dense, \(dense) multiply-adds per sample\n"
+            }
+        }
+        out += " *\n"
         out += " * Input layout (\(graph.input.dimension) values per sample):\n" + layoutLines(graph.input, "input")
         out += " * Output layout (\(graph.output.dimension) values per sample):\n" + layoutLines(graph.output, "output")
         out += " * A V block holds its coordinates in order; a tensor block (V^2, V(P)*V(E)) is row-major.\n */\n\n"
@@ -107,8 +127,13 @@ struct Emitter {
         for (k, op) in graph.ops.enumerated() {
             switch op {
             case .linear(let l):
-                out.append(Field(name: "w\(k)", count: l.basis.rows * l.basis.columns,
-                                 comment: "\(l.parameters.name) expanded, \(l.basis.columns) x \(l.basis.rows) (input-major)"))
+                if let plan = structured[k] {
+                    out.append(Field(name: "s\(k)", count: plan.slotCount,
+                                     comment: "\(l.parameters.name) as \(plan.slotCount) structured coefficients"))
+                } else {
+                    out.append(Field(name: "w\(k)", count: l.basis.rows * l.basis.columns,
+                                     comment: "\(l.parameters.name) expanded, \(l.basis.columns) x \(l.basis.rows) (input-major)"))
+                }
             case .bias(let b):
                 out.append(Field(name: "b\(k)", count: b.basis.rows, comment: b.parameters.name))
             case .bilinear(let b):
@@ -167,6 +192,13 @@ struct Emitter {
         var out = ""
         for (k, op) in graph.ops.enumerated() {
             switch op {
+            case .linear(let l) where structured[k] != nil:
+                guard let plan = structured[k] else { continue }
+                out += "/* \(l.parameters.name): kind (0 scale, 1 sum, 2 broadcast, 3 deep sets, 4 circulant), output offset, output length, input offset, input length, first coefficient */\n"
+                out += "static const int \(p)_pairs\(k)[\(plan.pairs.count)][6] = \(list(plan.pairs.map { "{\($0.kind.rawValue), \($0.outputOffset), \($0.outputLength), \($0.inputOffset), \($0.inputLength), \($0.firstSlot)}" }));\n"
+                out += "/* coefficient, basis index: coefficient += theta[basis] * weight */\n"
+                out += "static const int \(p)_terms\(k)[\(plan.terms.count)][2] = \(list(plan.terms.map { "{\($0.slot), \($0.basis)}" }));\n"
+                out += "static const \(real) \(p)_term_weights\(k)[\(plan.terms.count)] = \(list(plan.terms.map { literal($0.weight) }));\n\n"
             case .linear(let l) where l.basis.entryCount > 0:
                 out += basisArrays("basis\(k)", l.basis, l.parameters.name)
             case .bias(let b) where b.basis.entryCount > 0:
@@ -198,6 +230,16 @@ struct Emitter {
             }
         }
         return out
+    }
+
+    func kindName(_ kind: StructuredLinear.Kind) -> String {
+        switch kind {
+        case .scale: return "scale"
+        case .sum: return "sum"
+        case .broadcast: return "broadcast"
+        case .deepSets: return "deep sets"
+        case .circulant: return "circulant"
+        }
     }
 
     func basisArrays(_ name: String, _ basis: SparseBasis, _ what: String) -> String {

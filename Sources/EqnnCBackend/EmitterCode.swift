@@ -1,7 +1,12 @@
 import EqnnIR
 
 extension Emitter {
-    var usesLinear: Bool { graph.ops.contains { if case .linear = $0 { return true } else { return false } } }
+    var usesDenseLinear: Bool {
+        graph.ops.indices.contains { k in
+            if case .linear = graph.ops[k] { return structured[k] == nil }
+            return false
+        }
+    }
 
     func pointwiseFunctions() -> [PointwiseFunction] {
         var seen: [PointwiseFunction] = []
@@ -60,7 +65,54 @@ extension Emitter {
 
             """
         }
-        if usesLinear {
+        if !structured.isEmpty {
+            out += """
+            /* y[t] = W x[t] for a structured W: a list of block pairs of known shape. */
+            static void \(p)_structured(const int (*pairs)[6], int count, const \(real) *restrict coefficients,
+                                        const \(real) *restrict x, \(real) *restrict y, size_t n, size_t in, size_t out) {
+                size_t t;
+                int q, i, j;
+                for (t = 0; t < n * out; ++t) y[t] = 0;
+                for (t = 0; t < n; ++t) {
+                    for (q = 0; q < count; ++q) {
+                        const int *pair = pairs[q];
+                        const \(real) *restrict c = coefficients + pair[5];
+                        const \(real) *restrict xi = x + t * in + pair[3];
+                        \(real) *restrict yo = y + t * out + pair[1];
+                        \(real) sum = 0;
+                        switch (pair[0]) {
+                        case 0:
+                            yo[0] += c[0] * xi[0];
+                            break;
+                        case 1:
+                            for (i = 0; i < pair[4]; ++i) sum += xi[i];
+                            yo[0] += c[0] * sum;
+                            break;
+                        case 2:
+                            for (i = 0; i < pair[2]; ++i) yo[i] += c[0] * xi[0];
+                            break;
+                        case 3:
+                            for (i = 0; i < pair[4]; ++i) sum += xi[i];
+                            for (i = 0; i < pair[2]; ++i) yo[i] += c[0] * xi[i] + c[1] * sum;
+                            break;
+                        default:
+                            /* y_i += sum_s c_s x_{i+s mod n}, without a modulo in the inner loop */
+                            for (i = 0; i < pair[2]; ++i) {
+                                \(real) acc = 0;
+                                for (j = i; j < pair[2]; ++j) acc += c[j - i] * xi[j];
+                                for (j = 0; j < i; ++j) acc += c[j - i + pair[2]] * xi[j];
+                                yo[i] += acc;
+                            }
+                            break;
+                        }
+                    }
+                }
+            }
+
+
+            """
+        }
+        if usesDenseLinear {
             out += """
             /* y[t] = W x[t] for the n samples of a tile; wt is W transposed (in x out), so the
                inner loop runs over contiguous outputs and every row of wt serves the whole tile. */
@@ -103,6 +155,14 @@ extension Emitter {
         out += "    size_t i;\n    int k, e;\n    (void)k;\n    (void)e;\n"
         for (k, op) in graph.ops.enumerated() {
             switch op {
+            case .linear(let l) where structured[k] != nil:
+                guard let plan = structured[k] else { continue }
+                out += """
+                    memset(model->s\(k), 0, sizeof model->s\(k));
+                    for (k = 0; k < \(plan.terms.count); ++k)
+                        model->s\(k)[\(p)_terms\(k)[k][0]] += theta[\(l.parameters.offset) + \(p)_terms\(k)[k][1]] * \(p)_term_weights\(k)[k];
+
+                """
             case .linear(let l):
                 out += "    memset(model->w\(k), 0, sizeof model->w\(k));\n"
                 if l.basis.entryCount > 0 {
@@ -160,8 +220,13 @@ extension Emitter {
             return dense
         }
         var arrays: [[Double]] = []
-        for op in graph.ops {
+        for (k, op) in graph.ops.enumerated() {
             switch op {
+            case .linear(let l) where structured[k] != nil:
+                guard let plan = structured[k] else { continue }
+                var slots = [Double](repeating: 0, count: plan.slotCount)
+                for term in plan.terms { slots[term.slot] += theta[l.parameters.offset + term.basis] * term.weight }
+                arrays.append(slots)
             case .linear(let l): arrays.append(expand(l.basis, l.parameters, transposed: true))
             case .bias(let b): arrays.append(expand(b.basis, b.parameters, transposed: false))
             case .bilinear(let b): arrays.append(Array(theta[b.parameters.offset..<(b.parameters.offset + b.parameters.count)]))
@@ -228,6 +293,9 @@ extension Emitter {
         let swap = "swap = x;\nx = y;\ny = swap;\n"
         switch op {
         case .linear(let l):
+            if let plan = structured[k] {
+                return "\(p)_structured(\(p)_pairs\(k), \(plan.pairs.count), model->s\(k), x, y, n, \(l.basis.columns), \(l.basis.rows));\n" + swap
+            }
             return "\(p)_linear(model->w\(k), x, y, n, \(l.basis.columns), \(l.basis.rows));\n" + swap
         case .bias(let b):
             return "for (t = 0; t < n; ++t)\n    for (i = 0; i < \(b.basis.rows); ++i) x[t * \(b.basis.rows) + i] += model->b\(k)[i];\n"

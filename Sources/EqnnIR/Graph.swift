@@ -109,6 +109,19 @@ public struct Linear: Sendable, Equatable {
     public var representation: String
     /// Gain of the initialization: 2 when a relu-like activation follows, else 1.
     public var gain: Double
+    /// The summand copies of the input and the output: every basis matrix lies
+    /// inside one (output block, input block) pair, which backends may use.
+    public var inputBlocks: [BlockExtent]
+    public var outputBlocks: [BlockExtent]
+}
+
+public struct BlockExtent: Sendable, Equatable {
+    public var offset: Int
+    public var length: Int
+    public init(offset: Int, length: Int) {
+        self.offset = offset
+        self.length = length
+    }
 }
 
 public struct Bias: Sendable, Equatable {

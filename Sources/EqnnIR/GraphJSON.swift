@@ -45,7 +45,9 @@ extension Graph {
         var fields: [(String, JSON)] = []
         switch op {
         case .linear(let l):
-            fields = [("op", .string("linear")), ("parameters", json(l.parameters)), ("gain", .double(l.gain)), ("basis", json(l.basis))]
+            let extents = { (blocks: [BlockExtent]) in JSON.array(blocks.map { .array([.int($0.offset), .int($0.length)]) }) }
+            fields = [("op", .string("linear")), ("parameters", json(l.parameters)), ("gain", .double(l.gain)),
+                      ("input_blocks", extents(l.inputBlocks)), ("output_blocks", extents(l.outputBlocks)), ("basis", json(l.basis))]
         case .bias(let b):
             fields = [("op", .string("bias")), ("parameters", json(b.parameters)), ("basis", json(b.basis))]
         case .bilinear(let b):

@@ -34,8 +34,10 @@ public enum Lowering {
                 let entries = try solver.homBasis(group, from: previous, to: output, limit: maxBasisCount)
                 let basis = normalized(entries, rows: try output.dimension(), columns: try previous.dimension())
                 let gain: Double = [.relu, .leakyRelu].contains(layer.activation) ? 2 : 1
+                let extents = { (rep: Rep) in try rep.blocks().map { BlockExtent(offset: $0.offset, length: $0.dimension) } }
                 ops.append(.linear(Linear(parameters: slice("\(name).weight", basis.count), basis: basis,
-                                          representation: outputName, gain: gain)))
+                                          representation: outputName, gain: gain,
+                                          inputBlocks: try extents(previous), outputBlocks: try extents(output))))
 
                 let biasBasis = try invariantBasis(of: output, solver: solver)
                 ops.append(.bias(Bias(parameters: slice("\(name).bias", biasBasis.count), basis: biasBasis,
