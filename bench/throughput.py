@@ -43,16 +43,18 @@ def main():
         def forward():
             x = x0
             for w in weights:
-                x = x @ w.T
+                x = x[:, :w.shape[1]] @ w.T
         t = best(forward, args.seconds)
         print(f"  forward, batch {batch}: {int(batch / t)} samples/s")
     x0 = rng.standard_normal((500, shapes[0][0]))
     def train():
         xs, x = [], x0
         for w in weights:
+            x = x[:, :w.shape[1]]
             xs.append(x); x = x @ w.T
         g = np.ones_like(x)
         for w, xin in zip(reversed(weights), reversed(xs)):
+            g = g[:, :w.shape[0]] if g.shape[1] >= w.shape[0] else np.ones((g.shape[0], w.shape[0]))
             _ = g.T @ xin
             g = g @ w
     t = best(train, args.seconds)

@@ -70,8 +70,10 @@ public enum CBackend {
         return out
     }
 
-    public static func generate(_ graph: Graph, weights: Weights, precision: Precision, description: Description) -> Source {
-        var emitter = Emitter(graph: graph, weights: weights, precision: precision, description: description)
+    /// `structured`: use structured kernels where every block pair allows (else dense everywhere).
+    public static func generate(_ graph: Graph, weights: Weights, precision: Precision, description: Description,
+                                structured: Bool = true) -> Source {
+        var emitter = Emitter(graph: graph, weights: weights, precision: precision, description: description, structured: structured)
         return emitter.emit()
     }
 }

@@ -12,7 +12,8 @@ struct Emitter {
     /// Linear ops (by index) that take a structured kernel instead of a dense product.
     let structured: [Int: StructuredLinear]
 
-    init(graph: Graph, weights: CBackend.Weights, precision: CBackend.Precision, description: CBackend.Description) {
+    init(graph: Graph, weights: CBackend.Weights, precision: CBackend.Precision, description: CBackend.Description,
+         structured useStructured: Bool) {
         self.graph = graph
         self.weights = weights
         self.precision = precision
@@ -21,7 +22,7 @@ struct Emitter {
         P = p.uppercased()
         var plans: [Int: StructuredLinear] = [:]
         for (k, op) in graph.ops.enumerated() {
-            if case .linear(let l) = op, let plan = StructuredLinear(l) { plans[k] = plan }
+            if useStructured, case .linear(let l) = op, let plan = StructuredLinear(l) { plans[k] = plan }
         }
         structured = plans
     }

@@ -6,7 +6,7 @@ import Foundation
 enum CheckCommand {
     static func run(_ arguments: [String]) -> CommandResult {
         let args: Arguments
-        switch Driver.parse(arguments, flags: [], options: ["--format", "--emit", "-o", "--network", "--weights", "--precision", "--seed"], usage: Help.check) {
+        switch Driver.parse(arguments, flags: [], options: ["--format", "--emit", "-o", "--network", "--weights", "--precision", "--seed", "--kernels"], usage: Help.check) {
         case .success(let a): args = a
         case .failure(let r): return r
         }

@@ -12,8 +12,13 @@ enum EmitC {
             let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.check).get())
             let compiled = try Compiled.load(path, network: args.options["--network"]).get()
             let model = try compiled.model(weights: args.options["--weights"], seed: seed).get()
+            let kernels = args.options["--kernels"] ?? "auto"
+            guard kernels == "auto" || kernels == "dense" else {
+                throw Driver.usageError("unknown --kernels '\(kernels)' (use auto or dense)", Help.check)
+            }
             let source = generate(compiled, model, precision: precision, sourceFile: path,
-                                  origin: args.options["--weights"] ?? "none given; a seeded initialization (seed \(seed))")
+                                  origin: args.options["--weights"] ?? "none given; a seeded initialization (seed \(seed))",
+                                  structured: kernels == "auto")
             let directory = args.options["-o"] ?? "."
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -40,7 +45,8 @@ enum EmitC {
         return precision
     }
 
-    static func generate(_ compiled: Compiled, _ model: Model, precision: CBackend.Precision, sourceFile: String, origin: String) -> CBackend.Source {
+    static func generate(_ compiled: Compiled, _ model: Model, precision: CBackend.Precision, sourceFile: String, origin: String,
+                         structured: Bool = true) -> CBackend.Source {
         let n = model.normalizer
         let weights = CBackend.Weights(parameters: model.parameters, inputShift: n.inputShift, inputScale: n.inputScale,
                                        outputShift: n.outputShift, outputScale: n.outputScale, origin: origin)
@@ -48,6 +54,6 @@ enum EmitC {
             sourceFile: sourceFile, group: compiled.network.group.writtenAndCanonical,
             layers: compiled.network.layers.map { "\($0.rep.description) (\($0.dimension))" + ($0.activation.map { " : \($0.rawValue)" } ?? "") + ($0.hasBilinear ? " + bilinear" : "") },
             version: Driver.version)
-        return CBackend.generate(compiled.graph, weights: weights, precision: precision, description: description)
+        return CBackend.generate(compiled.graph, weights: weights, precision: precision, description: description, structured: structured)
     }
 }

@@ -33,7 +33,8 @@ enum Help {
                       to -o OUT, or to standard output; --network NAME picks one
       --emit c        write standalone C99 (NAME.h, NAME.c) to the folder -o DIR;
                       --weights W.safetensors bakes trained weights in (else a
-                      seeded initialization, --seed S); --precision f32|f64
+                      seeded initialization, --seed S); --precision f32|f64;
+                      --kernels dense turns the structured kernels off
 
     """
 

@@ -30,12 +30,11 @@ enum ModelCommands {
 
     /// The model's outputs for every row, in batches.
     static func forward(_ model: Model, _ x: [Double], rows: Int) -> [Double] {
-        let executable = Executable<Double>(model)
         let d = model.graph.input.dimension
         var out: [Double] = []
         for first in stride(from: 0, to: rows, by: 1024) {
             let count = min(1024, rows - first)
-            out += executable.forward(Array(x[(first * d)..<((first + count) * d)]), batch: count)
+            out += model.forward(Array(x[(first * d)..<((first + count) * d)]), batch: count)
         }
         return out
     }

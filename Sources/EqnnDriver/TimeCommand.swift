@@ -25,7 +25,7 @@ enum TimeCommand {
                 let x = (0..<(batch * graph.input.dimension)).map { _ in rng.nextNormal() }
                 let rate = throughput(samples: batch, seconds: seconds) {
                     // Expanding the weights is part of every forward pass.
-                    _ = Executable<Double>(model).forward(x, batch: batch)
+                    _ = model.forward(x, batch: batch)
                 }
                 out += "  forward, batch \(batch): \(Int(rate)) samples/s\n"
             }

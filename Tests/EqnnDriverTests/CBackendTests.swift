@@ -47,8 +47,8 @@ final class CBackendTests: XCTestCase {
                 model.normalizer.outputShift = model.normalizer.outputShift.map { _ in rng.nextNormal() }
                 let batch = 11  // not a multiple of the tile
                 let x = (0..<(batch * graph.input.dimension)).map { _ in rng.nextNormal() }
-                let expected64 = Executable<Double>(model).forward(x, batch: batch)
-                let expected32 = Executable<Float>(model).forward(x.map(Float.init), batch: batch).map(Double.init)
+                let expected64 = model.forward(x, batch: batch)
+                let expected32 = model.forwardSingle(x.map(Float.init), batch: batch).map(Double.init)
                 let n = model.normalizer
                 let normalizer = n.inputShift + n.inputScale + n.outputShift + n.outputScale
                 for precision in [CBackend.Precision.f64, .f32] {
@@ -80,7 +80,7 @@ final class CBackendTests: XCTestCase {
                 let output = try compiler.run(binary, input: x, theta: model.parameters,
                                               normalizer: Array(repeating: 0, count: c.graph.input.dimension) + Array(repeating: 1, count: c.graph.input.dimension)
                                                 + Array(repeating: 0, count: c.graph.output.dimension) + Array(repeating: 1, count: c.graph.output.dimension))
-                XCTAssertLessThan(relativeError(output, Executable<Double>(model).forward(x, batch: 9), width: c.graph.output.dimension), 1e-12)
+                XCTAssertLessThan(relativeError(output, model.forward(x, batch: 9), width: c.graph.output.dimension), 1e-12)
             }
         }
     }

@@ -30,7 +30,7 @@ final class GradientTests: XCTestCase {
         let x = (0..<(batch * graph.input.dimension)).map { _ in rng.nextNormal() }
         let w = (0..<(batch * graph.output.dimension)).map { _ in rng.nextNormal() }
         func loss(_ t: [Double]) -> Double {
-            let y = Executable<Double>(Model(graph: graph, parameters: t, normalizer: normalizer)).forward(x, batch: batch)
+            let y = Model(graph: graph, parameters: t, normalizer: normalizer).forward(x, batch: batch)
             return zip(y, w).reduce(0) { $0 + $1.0 * $1.1 }
         }
         let model = Model(graph: graph, parameters: theta, normalizer: normalizer)
