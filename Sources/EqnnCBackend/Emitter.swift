@@ -205,15 +205,17 @@ struct Emitter {
             case .bias(let b) where b.basis.entryCount > 0:
                 out += basisArrays("basis\(k)", b.basis, b.parameters.name)
             case .bilinear(let b) where !b.blocks.isEmpty:
-                var rows: [String] = []
-                var sources: [Int] = []
-                for block in b.blocks {
-                    rows.append("{\(block.outputOffset), \(block.outputLength), \(block.inputOffset), \(block.inputLength), \(block.firstParameter), \(block.sources.count), \(sources.count)}")
-                    sources += block.sources
+                var rows: [String] = [], sources: [Int] = [], inputs: [String] = []
+                for group in b.groups {
+                    rows.append("{\(group.outputOffset), \(group.outputLength), \(group.inputLength), \(group.sources.count), \(sources.count), \(group.inputs.count), \(inputs.count)}")
+                    sources += group.sources
+                    inputs += group.inputs.map { "{\($0.offset), \($0.firstParameter)}" }
                 }
-                out += "/* \(b.parameters.name): output offset, output length, input offset, input length, first parameter, sources, first source */\n"
-                out += "static const int \(p)_bilinear\(k)[\(b.blocks.count)][7] = \(list(rows));\n"
-                out += "static const int \(p)_bilinear\(k)_sources[\(sources.count)] = \(list(sources.map(String.init)));\n\n"
+                out += "/* \(b.parameters.name), grouped: output offset, output length, input length, sources, first source, inputs, first input */\n"
+                out += "static const int \(p)_bilinear\(k)[\(b.groups.count)][7] = \(list(rows));\n"
+                out += "static const int \(p)_bilinear\(k)_sources[\(sources.count)] = \(list(sources.map(String.init)));\n"
+                out += "/* input offset, first coefficient */\n"
+                out += "static const int \(p)_bilinear\(k)_inputs[\(inputs.count)][2] = \(list(inputs));\n\n"
             case .gate(let g):
                 if !g.scalars.isEmpty { out += "static const int \(p)_scalars\(k)[\(g.scalars.count)] = \(list(g.scalars.map(String.init)));\n" }
                 if !g.blocks.isEmpty {

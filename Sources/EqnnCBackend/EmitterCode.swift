@@ -301,26 +301,31 @@ extension Emitter {
             return "for (t = 0; t < n; ++t)\n    for (i = 0; i < \(b.basis.rows); ++i) x[t * \(b.basis.rows) + i] += model->b\(k)[i];\n"
         case .bilinear(let b):
             guard !b.blocks.isEmpty else { return "" }
-            let largest = b.blocks.reduce(0) { max($0, $1.outputLength * $1.inputLength) }
+            let largest = b.groups.reduce(0) { max($0, $1.inputLength) }
+            // y_out += sum_s X_s z_s with z_s = sum_i theta[i, s] x_i (see the graph IR docs).
             return """
             for (t = 0; t < n; ++t) {
                 const \(real) *row = x + t * \(b.dimension);
                 \(real) *result = y + t * \(b.dimension);
                 for (i = 0; i < \(b.dimension); ++i) result[i] = row[i];
-                for (b = 0; b < \(b.blocks.count); ++b) {
-                    const int *block = \(p)_bilinear\(k)[b];
-                    const int size = block[1] * block[3];
-                    \(real) m[\(largest)];
-                    for (c = 0; c < size; ++c) m[c] = 0;
-                    for (s = 0; s < block[5]; ++s) {
-                        const \(real) coefficient = model->t\(k)[block[4] + s];
-                        const \(real) *source = row + \(p)_bilinear\(k)_sources[block[6] + s];
-                        for (c = 0; c < size; ++c) m[c] += coefficient * source[c];
-                    }
-                    for (s = 0; s < block[1]; ++s) {
-                        \(real) sum = 0;
-                        for (c = 0; c < block[3]; ++c) sum += m[s * block[3] + c] * row[block[2] + c];
-                        result[block[0] + s] += sum;
+                for (b = 0; b < \(b.groups.count); ++b) {
+                    const int *group = \(p)_bilinear\(k)[b];
+                    \(real) z[\(largest)];
+                    for (s = 0; s < group[3]; ++s) {
+                        const \(real) *source = row + \(p)_bilinear\(k)_sources[group[4] + s];
+                        int q;
+                        for (c = 0; c < group[2]; ++c) z[c] = 0;
+                        for (q = 0; q < group[5]; ++q) {
+                            const int *input = \(p)_bilinear\(k)_inputs[group[6] + q];
+                            const \(real) coefficient = model->t\(k)[input[1] + s];
+                            const \(real) *xi = row + input[0];
+                            for (c = 0; c < group[2]; ++c) z[c] += coefficient * xi[c];
+                        }
+                        for (q = 0; q < group[1]; ++q) {
+                            \(real) sum = 0;
+                            for (c = 0; c < group[2]; ++c) sum += source[q * group[2] + c] * z[c];
+                            result[group[0] + q] += sum;
+                        }
                     }
                 }
             }

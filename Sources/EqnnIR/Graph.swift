@@ -145,8 +145,20 @@ public struct BilinearBlock: Sendable, Equatable {
 public struct Bilinear: Sendable, Equatable {
     public var parameters: ParameterSlice
     public var dimension: Int
-    public var blocks: [BilinearBlock]
+    public var blocks: [BilinearBlock] {
+        didSet { groups = Bilinear.grouping(blocks) }
+    }
     public var representation: String
+    /// `blocks` regrouped for execution (derived from them, not serialized).
+    public private(set) var groups: [BilinearGroup]
+
+    public init(parameters: ParameterSlice, dimension: Int, blocks: [BilinearBlock], representation: String) {
+        self.parameters = parameters
+        self.dimension = dimension
+        self.blocks = blocks
+        self.representation = representation
+        groups = Bilinear.grouping(blocks)
+    }
 }
 
 public struct Pointwise: Sendable, Equatable {
@@ -180,4 +192,40 @@ public struct Norm: Sendable, Equatable {
     public var blocks: [NormBlock]
     public var scalars: [Int]
     public var representation: String
+}
+
+/// Bilinear blocks regrouped for execution: the blocks with one output block,
+/// one input length and one list of sources share their matrices X_s, so
+/// y_out += sum_s X_s z_s with z_s = sum_i theta[i, s] x_i costs far less than
+/// forming sum_s theta X_s for every input block (derived, not serialized).
+public struct BilinearGroup: Sendable, Equatable {
+    public struct Input: Sendable, Equatable {
+        public var offset: Int
+        public var firstParameter: Int
+    }
+
+    public var outputOffset: Int
+    public var outputLength: Int
+    public var inputLength: Int
+    public var sources: [Int]
+    public var inputs: [Input]
+}
+
+extension Bilinear {
+    static func grouping(_ blocks: [BilinearBlock]) -> [BilinearGroup] {
+        var groups: [BilinearGroup] = []
+        var index: [[Int]: Int] = [:]
+        for block in blocks {
+            let key = [block.outputOffset, block.inputLength] + block.sources
+            let input = BilinearGroup.Input(offset: block.inputOffset, firstParameter: block.firstParameter)
+            if let k = index[key] {
+                groups[k].inputs.append(input)
+            } else {
+                index[key] = groups.count
+                groups.append(BilinearGroup(outputOffset: block.outputOffset, outputLength: block.outputLength,
+                                            inputLength: block.inputLength, sources: block.sources, inputs: [input]))
+            }
+        }
+        return groups
+    }
 }

@@ -66,8 +66,8 @@ extension Executable where T == Double {
             return dy
         case .bilinear(let b):
             var dx = dy
-            Kernels.bilinearBackward(b, theta: bilinearParameters[k], x: x, dy: dy, dx: &dx, batch: batch,
-                                     dTheta: &dTheta, offset: b.parameters.offset)
+            Kernels.bilinearBackward(bilinearGroups[k], dimension: b.dimension, theta: bilinearParameters[k], x: x, dy: dy,
+                                     dx: &dx, batch: batch, dTheta: &dTheta, offset: b.parameters.offset)
             return dx
         case .pointwise(let p):
             var dx = dy

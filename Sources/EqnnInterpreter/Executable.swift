@@ -8,6 +8,8 @@ public struct Executable<T: BinaryFloatingPoint & Sendable>: Sendable {
     /// Per op: the expanded transposed weights (linear: in x out), or the dense bias.
     var dense: [[T]]
     let bilinearParameters: [[T]]
+    /// Per bilinear op, its blocks regrouped for execution.
+    let bilinearGroups: [[BilinearGroup]]
     let normalizer: Normalizer
 
     public init(_ model: Model) {
@@ -33,6 +35,10 @@ public struct Executable<T: BinaryFloatingPoint & Sendable>: Sendable {
         }
         self.dense = dense
         self.bilinearParameters = bilinear
+        bilinearGroups = model.graph.ops.map { op in
+            if case .bilinear(let b) = op { return b.groups }
+            return []
+        }
     }
 
     /// sum_k theta_k B_k as a dense (columns x rows) array when transposed, else (rows x columns).
@@ -97,7 +103,7 @@ public struct Executable<T: BinaryFloatingPoint & Sendable>: Sendable {
             return y
         case .bilinear(let b):
             var y = x
-            Kernels.bilinearForward(b, theta: bilinearParameters[k], x: x, y: &y, batch: batch)
+            Kernels.bilinearForward(bilinearGroups[k], dimension: b.dimension, theta: bilinearParameters[k], x: x, y: &y, batch: batch)
             return y
         case .pointwise(let p):
             return x.map { T(Scalar.value(p.function, Double($0))) }

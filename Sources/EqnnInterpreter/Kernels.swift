@@ -25,33 +25,34 @@ enum Kernels {
         for k in 0..<n { dst[k] += a * src[k] }
     }
 
-    /// y += W(x) x for the bilinear op: per block, M = sum_s theta_s X_s
-    /// (the sources read as out x in matrices), then y_out += M x_in.
-    static func bilinearForward<T: BinaryFloatingPoint>(_ op: Bilinear, theta: [T], x: [T], y: inout [T], batch: Int) {
-        let largest = op.blocks.reduce(0) { max($0, $1.outputLength * $1.inputLength) }
-        var m = [T](repeating: 0, count: largest)
-        let d = op.dimension
+    /// y += W(x) x for the bilinear op, group by group (see BilinearGroup):
+    /// z_s = sum_i theta[i, s] x_i, then y_out += X_s z_s for every source s.
+    static func bilinearForward<T: BinaryFloatingPoint>(_ groups: [BilinearGroup], dimension d: Int, theta: [T], x: [T], y: inout [T], batch: Int) {
+        let largest = groups.reduce(0) { max($0, $1.inputLength) }
+        var z = [T](repeating: 0, count: largest)
         x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in
-                m.withUnsafeMutableBufferPointer { mp in
-                    guard let xa = xp.baseAddress, let ya = yp.baseAddress, let ma = mp.baseAddress else { return }
+                z.withUnsafeMutableBufferPointer { zp in
+                    guard let xa = xp.baseAddress, let ya = yp.baseAddress, let za = zp.baseAddress else { return }
                     for r in 0..<batch {
                         let row = xa + r &* d
-                        for block in op.blocks {
-                            let size = block.outputLength &* block.inputLength
-                            ma.update(repeating: 0, count: size)
-                            for (s, source) in block.sources.enumerated() {
-                                let t = theta[block.firstParameter &+ s]
-                                let src = row + source
-                                for e in 0..<size { ma[e] += t * src[e] }
-                            }
-                            let input = row + block.inputOffset
-                            let out = ya + (r &* d &+ block.outputOffset)
-                            for o in 0..<block.outputLength {
-                                let mrow = ma + o &* block.inputLength
-                                var sum: T = 0
-                                for c in 0..<block.inputLength { sum += mrow[c] * input[c] }
-                                out[o] += sum
+                        for group in groups {
+                            let n = group.inputLength
+                            let out = ya + (r &* d &+ group.outputOffset)
+                            for (s, source) in group.sources.enumerated() {
+                                za.update(repeating: 0, count: n)
+                                for input in group.inputs {
+                                    let t = theta[input.firstParameter &+ s]
+                                    let xi = row + input.offset
+                                    for c in 0..<n { za[c] += t * xi[c] }
+                                }
+                                let xs = row + source
+                                for o in 0..<group.outputLength {
+                                    let xrow = xs + o &* n
+                                    var sum: T = 0
+                                    for c in 0..<n { sum += xrow[c] * za[c] }
+                                    out[o] += sum
+                                }
                             }
                         }
                     }
@@ -60,51 +61,53 @@ enum Kernels {
         }
     }
 
-    /// Backward of y = x + W(x) x: with G = dy_out x_in^T per block,
-    /// dtheta_s = <X_s, G>, dX_s += theta_s G, dx_in += M^T dy_out.
-    static func bilinearBackward(_ op: Bilinear, theta: [Double], x: [Double], dy: [Double], dx: inout [Double], batch: Int,
-                                 dTheta: inout [Double], offset: Int) {
-        let largest = op.blocks.reduce(0) { max($0, $1.outputLength * $1.inputLength) }
-        var m = [Double](repeating: 0, count: largest)
-        var g = [Double](repeating: 0, count: largest)
-        let d = op.dimension
+    /// Backward of y = x + sum_s X_s z_s, z_s = sum_i theta[i, s] x_i, with g = dy_out:
+    /// dz_s = X_s^T g, dX_s += g z_s^T, dtheta[i, s] = <dz_s, x_i>, dx_i += theta[i, s] dz_s.
+    static func bilinearBackward(_ groups: [BilinearGroup], dimension d: Int, theta: [Double], x: [Double], dy: [Double],
+                                 dx: inout [Double], batch: Int, dTheta: inout [Double], offset: Int) {
+        let largest = groups.reduce(0) { max($0, $1.inputLength) }
+        var z = [Double](repeating: 0, count: largest), dz = [Double](repeating: 0, count: largest)
         x.withUnsafeBufferPointer { xp in
             dy.withUnsafeBufferPointer { dyp in
                 dx.withUnsafeMutableBufferPointer { dxp in
-                    m.withUnsafeMutableBufferPointer { mp in
-                        g.withUnsafeMutableBufferPointer { gp in
+                    z.withUnsafeMutableBufferPointer { zp in
+                        dz.withUnsafeMutableBufferPointer { dzp in
                             dTheta.withUnsafeMutableBufferPointer { tp in
                                 guard let xa = xp.baseAddress, let dya = dyp.baseAddress, let dxa = dxp.baseAddress,
-                                      let ma = mp.baseAddress, let ga = gp.baseAddress, let ta = tp.baseAddress else { return }
+                                      let za = zp.baseAddress, let dza = dzp.baseAddress, let ta = tp.baseAddress else { return }
                                 for r in 0..<batch {
                                     let row = xa + r &* d, drow = dxa + r &* d
-                                    for block in op.blocks {
-                                        let gy = dya + (r &* d &+ block.outputOffset)
-                                        let input = row + block.inputOffset
-                                        let size = block.outputLength &* block.inputLength
-                                        ma.update(repeating: 0, count: size)
-                                        for (s, source) in block.sources.enumerated() {
-                                            let t = theta[block.firstParameter &+ s]
-                                            let src = row + source
-                                            for e in 0..<size { ma[e] += t * src[e] }
-                                        }
-                                        for o in 0..<block.outputLength {
-                                            let go = gy[o]
-                                            let grow = ga + o &* block.inputLength, mrow = ma + o &* block.inputLength
-                                            for c in 0..<block.inputLength {
-                                                grow[c] = go * input[c]
-                                                drow[block.inputOffset &+ c] += go * mrow[c]
+                                    for group in groups {
+                                        let n = group.inputLength
+                                        let g = dya + (r &* d &+ group.outputOffset)
+                                        for (s, source) in group.sources.enumerated() {
+                                            za.update(repeating: 0, count: n)
+                                            for input in group.inputs {
+                                                let t = theta[input.firstParameter &+ s]
+                                                let xi = row + input.offset
+                                                for c in 0..<n { za[c] += t * xi[c] }
                                             }
-                                        }
-                                        for (s, source) in block.sources.enumerated() {
-                                            let t = theta[block.firstParameter &+ s]
-                                            let src = row + source, dsrc = drow + source
-                                            var dt = 0.0
-                                            for e in 0..<size {
-                                                dt += src[e] * ga[e]
-                                                dsrc[e] += t * ga[e]
+                                            dza.update(repeating: 0, count: n)
+                                            let xs = row + source, dxs = drow + source
+                                            for o in 0..<group.outputLength {
+                                                let go = g[o]
+                                                if go == 0 { continue }
+                                                let xrow = xs + o &* n, dxrow = dxs + o &* n
+                                                for c in 0..<n {
+                                                    dza[c] += go * xrow[c]
+                                                    dxrow[c] += go * za[c]
+                                                }
                                             }
-                                            ta[offset &+ block.firstParameter &+ s] += dt
+                                            for input in group.inputs {
+                                                let t = theta[input.firstParameter &+ s]
+                                                let xi = row + input.offset, dxi = drow + input.offset
+                                                var dt = 0.0
+                                                for c in 0..<n {
+                                                    dt += dza[c] * xi[c]
+                                                    dxi[c] += t * dza[c]
+                                                }
+                                                ta[offset &+ input.firstParameter &+ s] += dt
+                                            }
                                         }
                                     }
                                 }
