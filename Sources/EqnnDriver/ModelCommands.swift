@@ -212,7 +212,7 @@ enum ModelCommands {
         return args.positional[0]
     }
 
-    /// --loss mse|cross-entropy|auto; auto picks cross-entropy never (targets decide), so mse unless asked.
+    /// --loss mse|cross-entropy (default mse); cross-entropy needs k*Scalar logits.
     static func lossOption(_ args: Arguments, _ graph: Graph) throws -> Loss {
         let text = args.options["--loss"] ?? "mse"
         guard let loss = Loss(rawValue: text) else {

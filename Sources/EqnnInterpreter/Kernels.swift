@@ -40,12 +40,7 @@ enum Kernels {
                             let n = group.inputLength
                             let out = ya + (r &* d &+ group.outputOffset)
                             for (s, source) in group.sources.enumerated() {
-                                za.update(repeating: 0, count: n)
-                                for input in group.inputs {
-                                    let t = theta[input.firstParameter &+ s]
-                                    let xi = row + input.offset
-                                    for c in 0..<n { za[c] += t * xi[c] }
-                                }
+                                combine(group, source: s, theta: theta, row: row, into: za)
                                 let xs = row + source
                                 for o in 0..<group.outputLength {
                                     let xrow = xs + o &* n
@@ -58,6 +53,19 @@ enum Kernels {
                     }
                 }
             }
+        }
+    }
+
+    /// z = sum_i theta[i, s] x_i over the inputs of a bilinear group.
+    @inline(__always)
+    static func combine<T: BinaryFloatingPoint>(_ group: BilinearGroup, source s: Int, theta: [T], row: UnsafePointer<T>,
+                                                into z: UnsafeMutablePointer<T>) {
+        let n = group.inputLength
+        z.update(repeating: 0, count: n)
+        for input in group.inputs {
+            let t = theta[input.firstParameter &+ s]
+            let xi = row + input.offset
+            for c in 0..<n { z[c] += t * xi[c] }
         }
     }
 
@@ -81,12 +89,7 @@ enum Kernels {
                                         let n = group.inputLength
                                         let g = dya + (r &* d &+ group.outputOffset)
                                         for (s, source) in group.sources.enumerated() {
-                                            za.update(repeating: 0, count: n)
-                                            for input in group.inputs {
-                                                let t = theta[input.firstParameter &+ s]
-                                                let xi = row + input.offset
-                                                for c in 0..<n { za[c] += t * xi[c] }
-                                            }
+                                            combine(group, source: s, theta: theta, row: UnsafePointer(row), into: za)
                                             dza.update(repeating: 0, count: n)
                                             let xs = row + source, dxs = drow + source
                                             for o in 0..<group.outputLength {

@@ -202,10 +202,9 @@ public struct Checker {
         var bilinear = false
         for feature in layer.modifiers {
             guard feature.text == "bilinear" else {
-                var fixes: [FixIt] = []
-                if closestMatch(to: feature.text, in: ["bilinear"]) != nil { fixes.append(FixIt(span: feature.span, replacement: "bilinear")) }
                 bag.add(.error("unknown layer feature '\(feature.text)'", at: feature.span,
-                               notes: ["the only feature is 'bilinear', as in 'layer R : gated + bilinear'"], fixIts: fixes))
+                               notes: ["the only feature is 'bilinear', as in 'layer R : gated + bilinear'"],
+                               fixIts: didYouMean(feature, among: ["bilinear"]).map { [$0.fixIt] } ?? []))
                 continue
             }
             if bilinear {
@@ -217,13 +216,9 @@ public struct Checker {
     }
 
     private mutating func unknownActivation(_ name: Identifier) {
-        var notes = ["the activations are " + Activation.spellings.joined(separator: ", ")]
-        var fixes: [FixIt] = []
-        if let near = closestMatch(to: name.text, in: Activation.spellings) {
-            notes.insert("did you mean '\(near)'?", at: 0)
-            fixes.append(FixIt(span: name.span, replacement: near))
-        }
-        bag.add(.error("unknown activation '\(name.text)'", at: name.span, notes: notes, fixIts: fixes))
+        let suggestion = didYouMean(name, among: Activation.spellings)
+        let notes = (suggestion.map { [$0.note] } ?? []) + ["the activations are " + Activation.spellings.joined(separator: ", ")]
+        bag.add(.error("unknown activation '\(name.text)'", at: name.span, notes: notes, fixIts: suggestion.map { [$0.fixIt] } ?? []))
     }
 
     /// Decides the activation's equivariance; returns the number of gate channels.

@@ -36,15 +36,9 @@ struct GroupResolver {
                 diagnostics.append(.error("'\(name.text)' needs a size, as in \(name.text)(3)", at: name.span))
                 return nil
             }
-            var notes: [String] = []
-            var fixes: [FixIt] = []
-            if let near = closestMatch(to: name.text, in: Array(declared.keys) + GroupResolver.builtinNames) {
-                notes.append("did you mean '\(near)'?")
-                fixes.append(FixIt(span: name.span, replacement: near))
-            } else {
-                notes.append("declare it with 'group \(name.text) = ...' before its first use, or use a built-in group: S(n), A(n), C(n), D(n), SO(n), O(n), SO(1,3), O(1,3), Sp(2m)")
-            }
-            diagnostics.append(.error("unknown group '\(name.text)'", at: name.span, notes: notes, fixIts: fixes))
+            let suggestion = didYouMean(name, among: Array(declared.keys) + GroupResolver.builtinNames)
+            let notes = [suggestion?.note ?? "declare it with 'group \(name.text) = ...' before its first use, or use a built-in group: S(n), A(n), C(n), D(n), SO(n), O(n), SO(1,3), O(1,3), Sp(2m)"]
+            diagnostics.append(.error("unknown group '\(name.text)'", at: name.span, notes: notes, fixIts: suggestion.map { [$0.fixIt] } ?? []))
             return nil
         case .permutations(let degree, let generators):
             return permutationGroup(degree, generators, span: expr.span)
@@ -106,13 +100,10 @@ struct GroupResolver {
             }
             kind = .symplectic(args[0])
         default:
-            var notes = ["the built-in groups are S(n), A(n), C(n) (or Z(n)), D(n), SO(n), O(n), SO(1,3), O(1,3) and Sp(2m)"]
-            var fixes: [FixIt] = []
-            if let near = closestMatch(to: name.text, in: GroupResolver.builtinNames) {
-                notes.insert("did you mean '\(near)'?", at: 0)
-                fixes.append(FixIt(span: name.span, replacement: near))
-            }
-            diagnostics.append(.error("unknown group '\(name.text)'", at: name.span, notes: notes, fixIts: fixes))
+            let suggestion = didYouMean(name, among: GroupResolver.builtinNames)
+            let notes = (suggestion.map { [$0.note] } ?? [])
+                + ["the built-in groups are S(n), A(n), C(n) (or Z(n)), D(n), SO(n), O(n), SO(1,3), O(1,3) and Sp(2m)"]
+            diagnostics.append(.error("unknown group '\(name.text)'", at: name.span, notes: notes, fixIts: suggestion.map { [$0.fixIt] } ?? []))
             return nil
         }
         return Group(GroupFactor(kind: kind))

@@ -159,9 +159,9 @@ struct RepResolver {
             if groups.declared[name.text] != nil {
                 notes.append("'\(name.text)' is a group; its defining representation is V(\(name.text))")
                 fixes.append(FixIt(span: name.span, replacement: "V(\(name.text))"))
-            } else if let near = closestMatch(to: name.text, in: RepResolver.builtinNames + Array(repDeclarations.keys)) {
-                notes.append("did you mean '\(near)'?")
-                fixes.append(FixIt(span: name.span, replacement: near))
+            } else if let suggestion = didYouMean(name, among: RepResolver.builtinNames + Array(repDeclarations.keys)) {
+                notes.append(suggestion.note)
+                fixes.append(suggestion.fixIt)
             } else {
                 notes.append("the built-in representations are Scalar, V, Sign, Det; declare others with 'rep \(name.text) = ...'")
             }

@@ -1,3 +1,11 @@
+import EqnnDiagnostics
+import EqnnSyntax
+
+/// A "did you mean" note with its fix-it, when a candidate is close enough.
+func didYouMean(_ name: Identifier, among candidates: [String]) -> (note: String, fixIt: FixIt)? {
+    closestMatch(to: name.text, in: candidates).map { ("did you mean '\($0)'?", FixIt(span: name.span, replacement: $0)) }
+}
+
 /// "did you mean" support: the closest candidate within a small edit distance.
 func closestMatch(to word: String, in candidates: [String]) -> String? {
     let limit = word.count / 3  // short names: only a difference of case
