@@ -111,3 +111,22 @@ final class CBackendTests: XCTestCase {
         XCTAssertEqual(CBackend.snakeCase("Conv1D"), "conv1_d")
     }
 }
+
+/// The program in examples/c links the generated center-of-mass network and
+/// prints the average of the rows with the run-time weights.
+final class CExampleTests: XCTestCase {
+    func testExampleProgramBuildsAndAverages() throws {
+        let compiler = try CCompiler()
+        defer { compiler.cleanUp() }
+        let root = GoldenTests.repository
+        let build = compiler.directory.appendingPathComponent("build")
+        let emitted = Driver.run([root.appendingPathComponent("examples/center_of_mass.eqnn").path, "--emit", "c", "-o", build.path])
+        XCTAssertEqual(emitted.status, 0, emitted.stderr)
+        let binary = compiler.directory.appendingPathComponent("main")
+        try CCompiler.execute([CCompiler.compiler] + CBackendTests.strict + ["-I", build.path, "-o", binary.path,
+                               root.appendingPathComponent("examples/c/main.c").path, build.appendingPathComponent("center_of_mass.c").path, "-lm"])
+        let output = try CCompiler.execute([binary.path])
+        XCTAssertTrue(output.contains("average of rows: (0, 0, 0.2)"), output)
+        XCTAssertTrue(output.contains("average of rows: (1, 2, 3)"), output)
+    }
+}
