@@ -35,18 +35,17 @@ extension EquivariantSolver {
     /// placed in every block (copy of the output atom, copy of the input atom).
     /// Ordered by output summand copy, then input summand copy, then pair basis.
     public func homBasis(_ group: Group, from: Rep, to: Rep, limit: Int) throws -> [SparseMatrixEntries] {
-        let inputBlocks = try blocks(of: from)
-        let outputBlocks = try blocks(of: to)
+        let inputBlocks = try from.blocks()
         var result: [SparseMatrixEntries] = []
-        for (outOffset, b, bDim) in outputBlocks {
-            for (inOffset, a, aDim) in inputBlocks {
-                for vector in try homBasis(group, from: a, to: b) {
+        for output in try to.blocks() {
+            for input in inputBlocks {
+                for vector in try homBasis(group, from: input.atom, to: output.atom) {
                     if result.count >= limit {
                         throw SolverError.tooLarge(what: "basis", size: result.count + 1, limit: limit)
                     }
                     result.append(SparseMatrixEntries(
-                        rows: vector.indices.map { outOffset + $0 / aDim },
-                        columns: vector.indices.map { inOffset + $0 % aDim },
+                        rows: vector.indices.map { output.offset + $0 / input.dimension },
+                        columns: vector.indices.map { input.offset + $0 % input.dimension },
                         values: vector.values))
                 }
             }
@@ -54,7 +53,4 @@ extension EquivariantSolver {
         return result
     }
 
-    private func blocks(of rep: Rep) throws -> [(Int, Atom, Int)] {
-        try rep.blocks().map { ($0.offset, $0.atom, $0.dimension) }
-    }
 }
