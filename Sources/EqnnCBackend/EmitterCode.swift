@@ -336,22 +336,25 @@ extension Emitter {
             return "\(p)_\(pw.function.rawValue)(x, n * \(pw.dimension));\n"
         case .gate(let g):
             var code = "for (t = 0; t < n; ++t) {\n    const \(real) *row = x + t * \(g.inputDimension);\n    \(real) *result = y + t * \(g.outputDimension);\n"
-            if !g.scalars.isEmpty {
-                code += "    for (c = 0; c < \(g.scalars.count); ++c) {\n        const \(real) v = row[\(p)_scalars\(k)[c]];\n        result[\(p)_scalars\(k)[c]] = \(expression(.silu, "v"));\n    }\n"
-            }
+            code += scalarsThroughSilu(g.scalars.count, k, into: "result")
             if !g.blocks.isEmpty {
                 code += "    for (b = 0; b < \(g.blocks.count); ++b) {\n        const int *block = \(p)_gated\(k)[b];\n        const \(real) gate = \(p)_sigmoid(row[block[2]]);\n        for (c = block[0]; c < block[0] + block[1]; ++c) result[c] = row[c] * gate;\n    }\n"
             }
             return code + "}\n" + swap
         case .norm(let nm):
             var code = "for (t = 0; t < n; ++t) {\n    \(real) *row = x + t * \(nm.dimension);\n"
-            if !nm.scalars.isEmpty {
-                code += "    for (c = 0; c < \(nm.scalars.count); ++c) {\n        const \(real) v = row[\(p)_scalars\(k)[c]];\n        row[\(p)_scalars\(k)[c]] = \(expression(.silu, "v"));\n    }\n"
-            }
+            code += scalarsThroughSilu(nm.scalars.count, k, into: "row")
             if !nm.blocks.isEmpty {
                 code += "    for (b = 0; b < \(nm.blocks.count); ++b) {\n        const int *block = \(p)_normed\(k)[b];\n        \(real) squares = 0, scale;\n        for (c = block[0]; c < block[0] + block[1]; ++c) squares += row[c] * row[c];\n        scale = \(p)_sigmoid(sqrt\(f)(squares));\n        for (c = block[0]; c < block[0] + block[1]; ++c) row[c] *= scale;\n    }\n"
             }
             return code + "}\n"
         }
+    }
+
+    /// The scalar channels of a gate or norm op through silu (read from `row`).
+    func scalarsThroughSilu(_ count: Int, _ k: Int, into target: String) -> String {
+        guard count > 0 else { return "" }
+        return "    for (c = 0; c < \(count); ++c) {\n        const \(real) v = row[\(p)_scalars\(k)[c]];\n"
+            + "        \(target)[\(p)_scalars\(k)[c]] = \(expression(.silu, "v"));\n    }\n"
     }
 }

@@ -80,7 +80,6 @@ public struct GroupFactor: Hashable, Sendable {
         }
     }
 
-    public var isLieGroup: Bool { !algebra.isEmpty }
 
     /// The conventional name, e.g. "S(5)", "SO(1,3)", "Sp(4)".
     public var canonicalName: String {

@@ -33,7 +33,6 @@ public struct Rational: Sendable, Hashable, CustomStringConvertible {
 
     public var isOverflow: Bool { denominator == 0 }
     public var isZero: Bool { numerator == 0 && denominator != 0 }
-    public var isInteger: Bool { denominator == 1 }
 
     public var doubleValue: Double {
         isOverflow ? .nan : Double(numerator) / Double(denominator)

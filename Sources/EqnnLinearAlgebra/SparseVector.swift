@@ -27,7 +27,6 @@ public struct SparseVector: Sendable, Hashable {
         self.values = keep.map { values[$0] }
     }
 
-    public var nonzeroCount: Int { indices.count }
 
     public func dense(count: Int) -> [Int] {
         var out = [Int](repeating: 0, count: count)
