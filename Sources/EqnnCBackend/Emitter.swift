@@ -155,7 +155,8 @@ struct Emitter {
     func implementation() -> String {
         var out = banner()
         out += "#include \"\(p).h\"\n\n#include <math.h>\n#include <string.h>\n\n"
-        out += "#define \(P)_TILE \(tile)\n#define \(P)_MAX_DIM \(maxDimension)\n\n"
+        out += "#define \(P)_TILE \(tile)\n#define \(P)_MAX_DIM \(maxDimension)\n"
+        out += "#define \(P)_MAX_SUMS \(max(1, structured.values.reduce(0) { max($0, $1.sumBlocks.count) }))\n\n"
         out += bases()
         out += helpers()
         out += initFunction()
@@ -195,8 +196,12 @@ struct Emitter {
             switch op {
             case .linear(let l) where structured[k] != nil:
                 guard let plan = structured[k] else { continue }
-                out += "/* \(l.parameters.name): kind (0 scale, 1 sum, 2 broadcast, 3 deep sets, 4 circulant), output offset, output length, input offset, input length, first coefficient */\n"
-                out += "static const int \(p)_pairs\(k)[\(plan.pairs.count)][6] = \(list(plan.pairs.map { "{\($0.kind.rawValue), \($0.outputOffset), \($0.outputLength), \($0.inputOffset), \($0.inputLength), \($0.firstSlot)}" }));\n"
+                out += "/* \(l.parameters.name): kind (0 scale, 1 sum, 2 broadcast, 3 deep sets, 4 circulant), output offset, output length, input offset, input length, first coefficient, input sum (or -1) */\n"
+                out += "static const int \(p)_pairs\(k)[\(plan.pairs.count)][7] = \(list(plan.pairs.map { "{\($0.kind.rawValue), \($0.outputOffset), \($0.outputLength), \($0.inputOffset), \($0.inputLength), \($0.firstSlot), \($0.sumIndex)}" }));\n"
+                if !plan.sumBlocks.isEmpty {
+                    out += "/* input blocks summed once per sample: offset, length */\n"
+                    out += "static const int \(p)_sums\(k)[\(plan.sumBlocks.count)][2] = \(list(plan.sumBlocks.map { "{\($0.offset), \($0.length)}" }));\n"
+                }
                 out += "/* coefficient, basis index: coefficient += theta[basis] * weight */\n"
                 out += "static const int \(p)_terms\(k)[\(plan.terms.count)][2] = \(list(plan.terms.map { "{\($0.slot), \($0.basis)}" }));\n"
                 out += "static const \(real) \(p)_term_weights\(k)[\(plan.terms.count)] = \(list(plan.terms.map { literal($0.weight) }));\n\n"

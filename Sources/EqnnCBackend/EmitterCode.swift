@@ -67,35 +67,42 @@ extension Emitter {
         }
         if !structured.isEmpty {
             out += """
-            /* y[t] = W x[t] for a structured W: a list of block pairs of known shape. */
-            static void \(p)_structured(const int (*pairs)[6], int count, const \(real) *restrict coefficients,
-                                        const \(real) *restrict x, \(real) *restrict y, size_t n, size_t in, size_t out) {
+            /* y[t] = W x[t] for a structured W: a list of block pairs of known shape; the
+               input-block sums they read are computed once per sample into sums. */
+            static void \(p)_structured(const int (*pairs)[7], int count, const int (*summed)[2], int summedCount,
+                                        const \(real) *restrict coefficients, const \(real) *restrict x, \(real) *restrict y,
+                                        \(real) *restrict sums, size_t n, size_t in, size_t out) {
                 size_t t;
                 int q, i, j;
                 for (t = 0; t < n * out; ++t) y[t] = 0;
                 for (t = 0; t < n; ++t) {
+                    for (q = 0; q < summedCount; ++q) {
+                        const \(real) *restrict xs = x + t * in + summed[q][0];
+                        \(real) sum = 0;
+                        for (i = 0; i < summed[q][1]; ++i) sum += xs[i];
+                        sums[q] = sum;
+                    }
                     for (q = 0; q < count; ++q) {
                         const int *pair = pairs[q];
                         const \(real) *restrict c = coefficients + pair[5];
                         const \(real) *restrict xi = x + t * in + pair[3];
                         \(real) *restrict yo = y + t * out + pair[1];
-                        \(real) sum = 0;
                         switch (pair[0]) {
                         case 0:
                             yo[0] += c[0] * xi[0];
                             break;
                         case 1:
-                            for (i = 0; i < pair[4]; ++i) sum += xi[i];
-                            yo[0] += c[0] * sum;
+                            yo[0] += c[0] * sums[pair[6]];
                             break;
                         case 2:
                             for (i = 0; i < pair[2]; ++i) yo[i] += c[0] * xi[0];
                             break;
-                        case 3:
-                            for (i = 0; i < pair[4]; ++i) sum += xi[i];
-                            for (i = 0; i < pair[2]; ++i) yo[i] += c[0] * xi[i] + c[1] * sum;
+                        case 3: {
+                            const \(real) a = c[0], b = c[1] * sums[pair[6]];
+                            for (i = 0; i < pair[2]; ++i) yo[i] += a * xi[i] + b;
                             break;
-                        default:
+                        }
+            default:
                             /* y_i += sum_s c_s x_{i+s mod n}, without a modulo in the inner loop */
                             for (i = 0; i < pair[2]; ++i) {
                                 \(real) acc = 0;
@@ -246,7 +253,7 @@ extension Emitter {
         var out = """
         void \(p)_forward(const \(p)_model *model, const \(real) *input, \(real) *output, size_t batch) {
             \(real) buffer_a[\(P)_TILE * \(P)_MAX_DIM];
-            \(real) buffer_b[\(P)_TILE * \(P)_MAX_DIM];
+            \(real) buffer_b[\(P)_TILE * \(P)_MAX_DIM];\(structured.isEmpty ? "" : "\n    \(real) sums[\(P)_MAX_SUMS] = {0};")
             size_t first;
             for (first = 0; first < batch; first += \(P)_TILE) {
                 const size_t n = batch - first < \(P)_TILE ? batch - first : \(P)_TILE;
@@ -294,7 +301,8 @@ extension Emitter {
         switch op {
         case .linear(let l):
             if let plan = structured[k] {
-                return "\(p)_structured(\(p)_pairs\(k), \(plan.pairs.count), model->s\(k), x, y, n, \(l.basis.columns), \(l.basis.rows));\n" + swap
+                let sums = plan.sumBlocks.isEmpty ? "NULL, 0" : "\(p)_sums\(k), \(plan.sumBlocks.count)"
+                return "\(p)_structured(\(p)_pairs\(k), \(plan.pairs.count), \(sums), model->s\(k), x, y, sums, n, \(l.basis.columns), \(l.basis.rows));\n" + swap
             }
             return "\(p)_linear(model->w\(k), x, y, n, \(l.basis.columns), \(l.basis.rows));\n" + swap
         case .bias(let b):

@@ -23,6 +23,8 @@ struct StructuredLinear {
         var inputOffset: Int
         var inputLength: Int
         var firstSlot: Int
+        /// Index into `sumBlocks` for the kinds that read sum(x), else -1.
+        var sumIndex = -1
     }
 
     /// slot value = sum of theta[basis] * weight over its terms.
@@ -35,13 +37,16 @@ struct StructuredLinear {
     var pairs: [Pair] = []
     var terms: [Term] = []
     var slotCount = 0
+    /// The input blocks whose sums some pair reads: summed once per sample, not once per pair.
+    var sumBlocks: [BlockExtent] = []
 
-    /// Multiply-adds per sample, and those of the dense product it replaces.
+    /// Multiply-adds per sample (the block sums included), to compare with the dense product.
     var work: Int {
-        pairs.reduce(0) { total, p in
+        sumBlocks.reduce(0) { $0 + $1.length } + pairs.reduce(0) { total, p in
             switch p.kind {
             case .scale: return total + 1
-            case .sum, .broadcast: return total + max(p.inputLength, p.outputLength)
+            case .sum: return total + 1
+            case .broadcast: return total + p.outputLength
             case .deepSets: return total + 2 * p.outputLength
             case .circulant: return total + p.outputLength * p.outputLength
             }
@@ -131,6 +136,14 @@ struct StructuredLinear {
             slotCount += n
         } else {
             return false
+        }
+        if pair.kind == .sum || pair.kind == .deepSets {
+            if let k = sumBlocks.firstIndex(of: input) {
+                pair.sumIndex = k
+            } else {
+                pair.sumIndex = sumBlocks.count
+                sumBlocks.append(input)
+            }
         }
         pairs.append(pair)
         return true
