@@ -63,8 +63,9 @@ struct Emitter {
         const \(p)_model *\(p)_baked(void);
 
         /* output[b] = f(input[b]) for b < batch; rows of \(P)_INPUT_DIM and \(P)_OUTPUT_DIM
-           values, contiguous and row-major. Thread-safe: no globals are written. */
-        void \(p)_forward(const \(p)_model *model, const \(real) *input, \(real) *output, size_t batch);
+           values, contiguous and row-major; input and output must not overlap.
+           Thread-safe: no globals are written. */
+        void \(p)_forward(const \(p)_model *restrict model, const \(real) *restrict input, \(real) *restrict output, size_t batch);
 
         #endif
 

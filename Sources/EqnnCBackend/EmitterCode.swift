@@ -251,7 +251,7 @@ extension Emitter {
     func forwardFunction() -> String {
         let d = graph.input.dimension, e = graph.output.dimension
         var out = """
-        void \(p)_forward(const \(p)_model *model, const \(real) *input, \(real) *output, size_t batch) {
+        void \(p)_forward(const \(p)_model *restrict model, const \(real) *restrict input, \(real) *restrict output, size_t batch) {
             \(real) buffer_a[\(P)_TILE * \(P)_MAX_DIM];
             \(real) buffer_b[\(P)_TILE * \(P)_MAX_DIM];\(structured.isEmpty ? "" : "\n    \(real) sums[\(P)_MAX_SUMS] = {0};")
             size_t first;
