@@ -40,7 +40,7 @@ enum HomCommand {
         do {
             return try solve(group, from, to, basis: args.flags.contains("--basis"), format: format)
         } catch SolverError.tooLarge(let what, let size, let limit) {
-            return CommandResult(stderr: "eqnnc: error: too large: \(what) has \(size) coordinates; the limit is \(limit)\n", status: 1)
+            return CommandResult(stderr: "eqnnc: error: too large: \(what) is \(size); the limit is \(limit)\n", status: 1)
         } catch RepError.tooLarge(let what, let size, let limit) {
             return CommandResult(stderr: "eqnnc: error: too large: \(what) is \(size); the limit is \(limit)\n", status: 1)
         } catch {

@@ -2,7 +2,7 @@ import EqnnLinearAlgebra
 
 /// Why a basis could not be computed.
 public enum SolverError: Error, Sendable, Equatable {
-    /// The coordinates one factor must handle exceed `EquivariantSolver.maxFactorSize`.
+    /// A size beyond a limit; `what` names the quantity ("the coordinates of ...").
     case tooLarge(what: String, size: Int, limit: Int)
     case inexact(String)
 }
@@ -50,7 +50,7 @@ public final class EquivariantSolver {
             let count = try factorBasis(group.factors[f], tensor).count
             if count == 0 { return 0 }
             guard let next = checkedMul(dim, count) else {
-                throw SolverError.tooLarge(what: "basis size", size: Int.max, limit: Int.max)
+                throw SolverError.tooLarge(what: "the number of basis vectors", size: Int.max, limit: Int.max)
             }
             dim = next
         }
@@ -74,7 +74,7 @@ public final class EquivariantSolver {
                 for vector in basis {
                     entries += partial.indices.count * vector.indices.count
                     if entries > EquivariantSolver.maxBasisEntries {
-                        throw SolverError.tooLarge(what: "basis entries", size: entries, limit: EquivariantSolver.maxBasisEntries)
+                        throw SolverError.tooLarge(what: "the nonzero entries of the basis", size: entries, limit: EquivariantSolver.maxBasisEntries)
                     }
                     var indices: [Int] = [], values: [Int] = []
                     indices.reserveCapacity(partial.indices.count * vector.indices.count)
@@ -131,7 +131,7 @@ public final class EquivariantSolver {
         for _ in tensor.duals {
             guard let next = checkedMul(size, factor.dimension), next <= EquivariantSolver.maxFactorSize else {
                 throw SolverError.tooLarge(
-                    what: "\(factor.canonicalName) acting on \(tensor.duals.count) tensor slots of dimension \(factor.dimension)",
+                    what: "the number of coordinates of \(factor.canonicalName) acting on \(tensor.duals.count) tensor slots of dimension \(factor.dimension)",
                     size: powerOrMax(factor.dimension, tensor.duals.count), limit: EquivariantSolver.maxFactorSize)
             }
             size = next

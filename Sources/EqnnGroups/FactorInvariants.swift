@@ -70,8 +70,8 @@ struct FactorInvariantSolver {
         let algebra = factor.algebraRepresentatives.map { factor.algebra[$0] }
         let work = Double(size) * Double(max(1, order)) * Double(d) * Double(algebra.count + otherDiscrete.count * size)
         guard work <= FactorInvariantSolver.maxWork else {
-            throw SolverError.tooLarge(what: "\(factor.canonicalName) on \(order) tensor slots (the constraints)",
-                                       size: size, limit: Int(FactorInvariantSolver.maxWork) / max(1, order * d))
+            throw SolverError.tooLarge(what: "the estimated operations to impose the constraints of \(factor.canonicalName) on \(order) tensor slots",
+                                       size: work < 9e18 ? Int(work) : Int.max, limit: Int(FactorInvariantSolver.maxWork))
         }
         let rows = constraintRows(orbits: orbits, discrete: otherDiscrete, algebra: algebra)
         let coefficients = try exactNullSpace(rows: rows, columns: orbits.count)

@@ -41,7 +41,7 @@ extension EquivariantSolver {
             for input in inputBlocks {
                 for vector in try homBasis(group, from: input.atom, to: output.atom) {
                     if result.count >= limit {
-                        throw SolverError.tooLarge(what: "basis", size: result.count + 1, limit: limit)
+                        throw SolverError.tooLarge(what: "the number of basis matrices", size: result.count + 1, limit: limit)
                     }
                     result.append(SparseMatrixEntries(
                         rows: vector.indices.map { output.offset + $0 / input.dimension },

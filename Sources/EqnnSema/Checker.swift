@@ -326,8 +326,8 @@ public struct Checker {
                 }
             }
         } catch SolverError.tooLarge(let what, let size, let limit) {
-            bag.add(.error("representation too large to solve: \(what) has \(size) coordinates", at: layer.span,
-                           notes: ["the limit is \(limit) coordinates per group factor; use smaller tensor powers"]))
+            bag.add(.error("representation too large to solve: \(what) is \(size)", at: layer.span,
+                           notes: ["the limit is \(limit); use smaller tensor powers"]))
         } catch {
             bag.add(.error("could not solve this layer exactly: \(error)", at: layer.span,
                            notes: ["the generators' entries grew beyond 64-bit integers; use generators with smaller entries"]))

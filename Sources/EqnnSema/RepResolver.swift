@@ -93,6 +93,16 @@ struct RepResolver {
                                           notes: ["tensor powers go from 0 (Scalar) to \(Rep.maxSlots)"]))
                 return nil
             }
+            if r.summands.count == 1, r.summands[0].multiplicity == 1, let d = try? r.dimension(), d > 1 {
+                // One atom: say the size of the whole power, not of the step where it overflowed.
+                var total: Int? = 1
+                for _ in 0..<k { total = total.flatMap { checkedMultiply($0, d) } }
+                if (total ?? Int.max) > Rep.maxAtomDimension {
+                    let value = total.map { " = \($0)" } ?? " > 2^63"
+                    tooLarge(expr.span, "the dimension of \(r.description)^\(k) is \(d)^\(k)\(value)", limit: Rep.maxAtomDimension)
+                    return nil
+                }
+            }
             return guarded(expr.span) { try r.power(k) }.map(Value.rep)
         case .dual(let inner):
             return resolve(inner).map { .rep($0.dual) }
