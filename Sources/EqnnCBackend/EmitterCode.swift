@@ -216,16 +216,6 @@ extension Emitter {
     func bakedModel() -> String {
         var out = "static const \(p)_model \(p)_baked_model = {\n"
         let theta = weights.parameters
-        func expand(_ basis: SparseBasis, _ slice: ParameterSlice, transposed: Bool) -> [Double] {
-            var dense = [Double](repeating: 0, count: basis.rows * basis.columns)
-            for k in 0..<basis.count {
-                for e in basis.starts[k]..<basis.starts[k + 1] {
-                    let index = transposed ? basis.entryColumns[e] * basis.rows + basis.entryRows[e] : basis.entryRows[e]
-                    dense[index] += theta[slice.offset + k] * basis.values[e]
-                }
-            }
-            return dense
-        }
         var arrays: [[Double]] = []
         for (k, op) in graph.ops.enumerated() {
             switch op {
@@ -234,8 +224,8 @@ extension Emitter {
                 var slots = [Double](repeating: 0, count: plan.slotCount)
                 for term in plan.terms { slots[term.slot] += theta[l.parameters.offset + term.basis] * term.weight }
                 arrays.append(slots)
-            case .linear(let l): arrays.append(expand(l.basis, l.parameters, transposed: true))
-            case .bias(let b): arrays.append(expand(b.basis, b.parameters, transposed: false))
+            case .linear(let l): arrays.append(l.basis.expanded(theta, offset: l.parameters.offset, transposed: true))
+            case .bias(let b): arrays.append(b.basis.expanded(theta, offset: b.parameters.offset, transposed: false))
             case .bilinear(let b): arrays.append(Array(theta[b.parameters.offset..<(b.parameters.offset + b.parameters.count)]))
             default: continue
             }

@@ -16,55 +16,52 @@ struct Compiled {
 
     var representations: [String] { network.layers.map(\.rep.description) }
 
-    /// Every network of the file (for commands that accept all of them).
-    static func loadAll(_ path: String) -> Result<[Compiled], CommandResult> {
-        switch Driver.readSource(path) {
-        case .failure(let r): return .failure(r)
-        case .success(let file):
+    /// Checks a file; the checked networks (with the rendered warnings), or the errors.
+    private static func check(_ path: String) -> Result<(CheckedProgram, EquivariantSolver, String), CommandResult> {
+        Driver.readSource(path).flatMap { file in
             let solver = EquivariantSolver()
             let (program, bag) = Checker.check(file, solver: solver)
             let rendered = DiagnosticRenderer(file: file).render(bag)
-            if bag.hasErrors { return .failure(CommandResult(stderr: rendered, status: 1)) }
+            return bag.hasErrors ? .failure(CommandResult(stderr: rendered, status: 1)) : .success((program, solver, rendered))
+        }
+    }
+
+    private static func lower(_ network: CheckedNetwork, _ solver: EquivariantSolver, _ rendered: String) -> Result<Compiled, CommandResult> {
+        do {
+            return .success(Compiled(network: network, graph: try Lowering.lower(network, solver: solver), diagnostics: rendered))
+        } catch {
+            return .failure(CommandResult(stderr: rendered + "eqnnc: error: cannot compile network '\(network.name)': \(error)\n", status: 1))
+        }
+    }
+
+    /// Every network of the file (for commands that accept all of them).
+    static func loadAll(_ path: String) -> Result<[Compiled], CommandResult> {
+        check(path).flatMap { program, solver, rendered in
             var all: [Compiled] = []
             for network in program.networks {
-                do {
-                    all.append(Compiled(network: network, graph: try Lowering.lower(network, solver: solver), diagnostics: rendered))
-                } catch {
-                    return .failure(CommandResult(stderr: rendered + "eqnnc: error: cannot compile network '\(network.name)': \(error)\n", status: 1))
+                switch lower(network, solver, rendered) {
+                case .success(let c): all.append(c)
+                case .failure(let r): return .failure(r)
                 }
             }
             return .success(all)
         }
     }
 
+    /// The network called `name`, or the only one of the file.
     static func load(_ path: String, network name: String?) -> Result<Compiled, CommandResult> {
-        let file: SourceFile
-        switch Driver.readSource(path) {
-        case .success(let f): file = f
-        case .failure(let r): return .failure(r)
-        }
-        let solver = EquivariantSolver()
-        let (program, bag) = Checker.check(file, solver: solver)
-        let rendered = DiagnosticRenderer(file: file).render(bag)
-        if bag.hasErrors { return .failure(CommandResult(stderr: rendered, status: 1)) }
-        let chosen: CheckedNetwork
-        if let name {
-            guard let n = program.networks.first(where: { $0.name == name }) else {
-                let names = program.networks.map { "'\($0.name)'" }.joined(separator: ", ")
-                return .failure(CommandResult(stderr: rendered + "eqnnc: error: \(path) has no network '\(name)' (it has \(names))\n", status: 1))
+        check(path).flatMap { program, solver, rendered in
+            let names = program.networks.map(\.name).joined(separator: ", ")
+            if let name {
+                guard let n = program.networks.first(where: { $0.name == name }) else {
+                    return .failure(CommandResult(stderr: rendered + "eqnnc: error: \(path) has no network '\(name)' (it has \(program.networks.map { "'\($0.name)'" }.joined(separator: ", ")))\n", status: 1))
+                }
+                return lower(n, solver, rendered)
             }
-            chosen = n
-        } else {
             guard program.networks.count == 1, let only = program.networks.first else {
-                let names = program.networks.map(\.name).joined(separator: ", ")
                 return .failure(CommandResult(stderr: rendered + "eqnnc: error: \(path) has \(program.networks.count) networks (\(names)); choose one with --network NAME\n", status: 1))
             }
-            chosen = only
-        }
-        do {
-            return .success(Compiled(network: chosen, graph: try Lowering.lower(chosen, solver: solver), diagnostics: rendered))
-        } catch {
-            return .failure(CommandResult(stderr: rendered + "eqnnc: error: cannot compile network '\(chosen.name)': \(error)\n", status: 1))
+            return lower(only, solver, rendered)
         }
     }
 

@@ -14,6 +14,13 @@ public struct CommandResult: Error, Sendable {
 public enum Driver {
     public static let version = "0.1.0"
 
+    /// The subcommands, each given the arguments after its name.
+    static let commands: [String: @Sendable ([String]) -> CommandResult] = [
+        "check": CheckCommand.run, "hom": HomCommand.run, "run": ModelCommands.run, "train": ModelCommands.train,
+        "evaluate": ModelCommands.evaluate, "verify": ModelCommands.verify, "time": TimeCommand.run,
+        "data": ModelCommands.data,
+    ]
+
     public static func run(_ arguments: [String]) -> CommandResult {
         guard let first = arguments.first else { return usageError("no input file", Help.main) }
         switch first {
@@ -22,22 +29,8 @@ public enum Driver {
             return CommandResult(stdout: Help.main)
         case "--version":
             return CommandResult(stdout: "eqnnc \(version)\n")
-        case "check":
-            return CheckCommand.run(Array(arguments.dropFirst()))
-        case "hom":
-            return HomCommand.run(Array(arguments.dropFirst()))
-        case "run":
-            return ModelCommands.run(Array(arguments.dropFirst()))
-        case "train":
-            return ModelCommands.train(Array(arguments.dropFirst()))
-        case "evaluate":
-            return ModelCommands.evaluate(Array(arguments.dropFirst()))
-        case "verify":
-            return ModelCommands.verify(Array(arguments.dropFirst()))
-        case "time":
-            return TimeCommand.run(Array(arguments.dropFirst()))
-        case "data":
-            return ModelCommands.data(Array(arguments.dropFirst()))
+        case let name where commands[name] != nil:
+            return commands[name].map { $0(Array(arguments.dropFirst())) } ?? CommandResult()
         default:
             if first.hasPrefix("-") && !first.hasSuffix(".eqnn") {
                 return usageError("unknown option '\(first)'", Help.main)

@@ -18,7 +18,7 @@ enum ModelCommands {
             guard let weights = args.options["--weights"] else { throw Driver.usageError("'run' needs --weights W", Help.run) }
             let model = try compiled.model(weights: weights, seed: 0).get()
             let x = try Compiled.table(input, columns: compiled.graph.input.dimension, what: "input").get()
-            let y = forward(model, x.values, rows: x.rows)
+            let y = model.outputs(x.values, rows: x.rows)
             do {
                 try Table(rows: x.rows, columns: compiled.graph.output.dimension, values: y).save(path: output)
             } catch {
@@ -26,17 +26,6 @@ enum ModelCommands {
             }
             return CommandResult(stderr: compiled.diagnostics + "wrote \(output): \(x.rows) rows of \(compiled.graph.output.dimension)\n")
         }
-    }
-
-    /// The model's outputs for every row, in batches.
-    static func forward(_ model: Model, _ x: [Double], rows: Int) -> [Double] {
-        let d = model.graph.input.dimension
-        var out: [Double] = []
-        for first in stride(from: 0, to: rows, by: 1024) {
-            let count = min(1024, rows - first)
-            out += model.forward(Array(x[(first * d)..<((first + count) * d)]), batch: count)
-        }
-        return out
     }
 
     static func train(_ arguments: [String]) -> CommandResult {

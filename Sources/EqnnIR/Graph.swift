@@ -51,6 +51,21 @@ public struct SparseBasis: Sendable, Equatable {
 
     public var count: Int { starts.count - 1 }
     public var entryCount: Int { values.count }
+
+    /// sum_k theta[offset + k] B_k as a dense array: (columns x rows) when
+    /// transposed (input-major, as the backends multiply), else (rows x columns).
+    public func expanded(_ theta: [Double], offset: Int, transposed: Bool) -> [Double] {
+        var out = [Double](repeating: 0, count: rows * columns)
+        for k in 0..<count {
+            let coefficient = theta[offset + k]
+            if coefficient == 0 { continue }
+            for e in starts[k]..<starts[k + 1] {
+                let index = transposed ? entryColumns[e] * rows + entryRows[e] : entryRows[e] * columns + entryColumns[e]
+                out[index] += coefficient * values[e]
+            }
+        }
+        return out
+    }
 }
 
 public enum PointwiseFunction: String, Sendable, CaseIterable {

@@ -20,10 +20,10 @@ public struct Executable<T: BinaryFloatingPoint & Sendable>: Sendable {
         for op in model.graph.ops {
             switch op {
             case .linear(let l):
-                dense.append(Executable.expand(l.basis, l.parameters, model.parameters, transposed: true))
+                dense.append(l.basis.expanded(model.parameters, offset: l.parameters.offset, transposed: true).map { T($0) })
                 bilinear.append([])
             case .bias(let b):
-                dense.append(Executable.expand(b.basis, b.parameters, model.parameters, transposed: false))
+                dense.append(b.basis.expanded(model.parameters, offset: b.parameters.offset, transposed: false).map { T($0) })
                 bilinear.append([])
             case .bilinear(let b):
                 dense.append([])
@@ -39,21 +39,6 @@ public struct Executable<T: BinaryFloatingPoint & Sendable>: Sendable {
             if case .bilinear(let b) = op { return b.groups }
             return []
         }
-    }
-
-    /// sum_k theta_k B_k as a dense (columns x rows) array when transposed, else (rows x columns).
-    static func expand(_ basis: SparseBasis, _ slice: ParameterSlice, _ theta: [Double], transposed: Bool) -> [T] {
-        var out = [T](repeating: 0, count: basis.rows * basis.columns)
-        for k in 0..<basis.count {
-            let coefficient = theta[slice.offset + k]
-            if coefficient == 0 { continue }
-            for e in basis.starts[k]..<basis.starts[k + 1] {
-                let index = transposed ? basis.entryColumns[e] * basis.rows + basis.entryRows[e]
-                                       : basis.entryRows[e] * basis.columns + basis.entryColumns[e]
-                out[index] += T(coefficient * basis.values[e])
-            }
-        }
-        return out
     }
 
     /// Runs the network on `batch` rows of the input.
@@ -141,6 +126,20 @@ extension Model {
     /// The outputs for `batch` rows, in double precision (weights expanded once per call).
     public func forward(_ input: [Double], batch: Int) -> [Double] {
         Executable<Double>(self).forward(input, batch: batch)
+    }
+
+    /// The outputs for any number of rows: the weights expanded once, the rows
+    /// run in batches of 1024 to bound the memory of intermediate values.
+    public func outputs(_ input: [Double], rows: Int) -> [Double] {
+        let executable = Executable<Double>(self)
+        let d = graph.input.dimension
+        var out: [Double] = []
+        out.reserveCapacity(rows * graph.output.dimension)
+        for first in stride(from: 0, to: rows, by: 1024) {
+            let count = min(1024, rows - first)
+            out += executable.forward(Array(input[(first * d)..<((first + count) * d)]), batch: count)
+        }
+        return out
     }
 
     /// The same in single precision.

@@ -135,17 +135,7 @@ public struct Trainer: Sendable {
 
     /// The loss of a model on data, in batches.
     public func evaluate(_ model: Model, _ x: [Double], _ y: [Double], rows: Int) -> Double {
-        let executable = Executable<Double>(model)
-        let inDim = model.graph.input.dimension, outDim = model.graph.output.dimension
-        let yDim = options.loss == .crossEntropy ? 1 : outDim
-        var total = 0.0
-        for first in stride(from: 0, to: rows, by: 1024) {
-            let count = min(1024, rows - first)
-            let output = executable.forward(Array(x[(first * inDim)..<((first + count) * inDim)]), batch: count)
-            total += lossAndGradient(output, Array(y[(first * yDim)..<((first + count) * yDim)]), rows: count, outputs: outDim).loss
-                * Double(count)
-        }
-        return total / Double(max(1, rows))
+        lossAndGradient(model.outputs(x, rows: rows), y, rows: rows, outputs: model.graph.output.dimension).loss
     }
 
     /// Mean loss over the batch and its gradient with respect to the output.

@@ -130,7 +130,7 @@ public struct Checker {
             }
             if bilinear[k] {
                 do {
-                    let terms = try group.bilinearTerms(withGates(rep, gates[k], group))
+                    let terms = try group.bilinearTerms(rep.appendingScalars(gates[k]))
                     checked.bilinearWeights = terms.reduce(0) { $0 + $1.sources.count }
                     if terms.isEmpty {
                         bag.add(.warning("'bilinear' adds nothing to \(rep.description)", at: layer.modifiers[0].span,
@@ -293,7 +293,7 @@ public struct Checker {
     // MARK: Parameters
 
     private mutating func countParameters(_ layer: inout CheckedLayer, from previous: Rep, _ group: Group) {
-        let output = layer.gates > 0 ? withGates(layer.rep, layer.gates, group) : layer.rep
+        let output = layer.rep.appendingScalars(layer.gates)
         do {
             var weights = 0
             var bias = 0
@@ -344,7 +344,7 @@ public struct Checker {
         guard var previous = layers.first else { return }
         var dependent = Set(previous.rep.distinctAtoms.map(\.atom))
         for (k, layer) in layers.enumerated().dropFirst() {
-            let output = layer.gates > 0 ? withGates(layer.rep, layer.gates, group) : layer.rep
+            let output = layer.rep.appendingScalars(layer.gates)
             let before = dependent
             var next: Set<Atom> = []
             for (b, _) in output.distinctAtoms {
@@ -375,10 +375,6 @@ public struct Checker {
         }
     }
 
-    /// The linear map's output for a gated layer: the layer, then its gate channels.
-    private func withGates(_ rep: Rep, _ gates: Int, _ group: Group) -> Rep {
-        rep.appendingScalars(gates)
-    }
 }
 
 /// A generator as a person reads it: cycle notation for permutations,

@@ -1,5 +1,6 @@
 import EqnnDiagnostics
 import EqnnGroups
+import EqnnLinearAlgebra
 import EqnnSyntax
 
 /// Evaluates representation expressions under one group.
@@ -66,7 +67,7 @@ struct RepResolver {
             for factor in factors {
                 switch value(factor) {
                 case .multiplicity(let k)?:
-                    guard let m = checkedMultiply(multiplicity, k) else {
+                    guard let m = checkedMul(multiplicity, k) else {
                         tooLarge(expr.span, "multiplicity overflows")
                         return nil
                     }
@@ -96,7 +97,7 @@ struct RepResolver {
             if r.summands.count == 1, r.summands[0].multiplicity == 1, let d = try? r.dimension(), d > 1 {
                 // One atom: say the size of the whole power, not of the step where it overflowed.
                 var total: Int? = 1
-                for _ in 0..<k { total = total.flatMap { checkedMultiply($0, d) } }
+                for _ in 0..<k { total = total.flatMap { checkedMul($0, d) } }
                 if (total ?? Int.max) > Rep.maxAtomDimension {
                     let value = total.map { " = \($0)" } ?? " > 2^63"
                     tooLarge(expr.span, "the dimension of \(r.description)^\(k) is \(d)^\(k)\(value)", limit: Rep.maxAtomDimension)
@@ -111,10 +112,6 @@ struct RepResolver {
         }
     }
 
-    private func checkedMultiply(_ a: Int, _ b: Int) -> Int? {
-        let (r, o) = a.multipliedReportingOverflow(by: b)
-        return o ? nil : r
-    }
 
     private mutating func guarded(_ span: Span, _ body: () throws -> Rep) -> Rep? {
         do {

@@ -63,7 +63,8 @@ final class CheckerTests: XCTestCase {
         XCTAssertEqual(bag.errorCount, 3, bag.diagnostics.map(\.message).joined(separator: "\n"))
     }
 
-    /// Random token soup through the whole checker: never a crash, always an answer.
+    /// Random token soup through the whole checker: never a crash; every
+    /// diagnostic points inside the text and renders with its source line.
     func testCheckerSurvivesGarbage() {
         let vocabulary = ["group", "rep", "network", "over", "input", "layer", "output", "{", "}", "(", ")", "[", "]",
                           ",", ":", "+", "*", "^", "=", "x", "V", "Scalar", "Sign", "Det", "S", "O", "SO", "Sp",
@@ -76,7 +77,11 @@ final class CheckerTests: XCTestCase {
                 state = state &* 6364136223846793005 &+ 1442695040888963407
                 text += vocabulary[Int(state >> 33) % vocabulary.count] + " "
             }
-            _ = check(text)
+            let (_, bag) = check(text)
+            let size = text.utf8.count
+            XCTAssertTrue(bag.diagnostics.allSatisfy { $0.span.start <= $0.span.end && $0.span.end <= size }, text)
+            let rendered = DiagnosticRenderer(file: SourceFile(name: "t.eqnn", text: text)).render(bag)
+            XCTAssertEqual(rendered.components(separatedBy: "t.eqnn:").count - 1, bag.diagnostics.count)
         }
     }
 }

@@ -79,7 +79,8 @@ final class ParserTests: XCTestCase {
         XCTAssertEqual(ast.incomplete.map(\.text), ["G"])
     }
 
-    /// Random token soup must always terminate without a crash.
+    /// Random token soup must always terminate without a crash, with every
+    /// diagnostic pointing inside the text.
     func testParserTerminatesOnGarbage() {
         let vocabulary = ["group", "rep", "network", "over", "input", "layer", "output", "{", "}", "(", ")", "[", "]",
                           ",", ":", "+", "*", "^", "-", "/", "=", "x", "V", "S", "3", "0.5", "dual", "permutations",
@@ -91,7 +92,9 @@ final class ParserTests: XCTestCase {
                 state = state &* 6364136223846793005 &+ 1442695040888963407
                 text += vocabulary[Int(state >> 33) % vocabulary.count] + " "
             }
-            _ = parse(text)
+            let (_, diagnostics) = parse(text)
+            let size = text.utf8.count
+            XCTAssertTrue(diagnostics.allSatisfy { $0.span.start <= $0.span.end && $0.span.end <= size }, text)
         }
     }
 }
