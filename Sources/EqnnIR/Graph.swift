@@ -54,14 +54,16 @@ public struct SparseBasis: Sendable, Equatable {
 
     /// sum_k theta[offset + k] B_k as a dense array: (columns x rows) when
     /// transposed (input-major, as the backends multiply), else (rows x columns).
-    public func expanded(_ theta: [Double], offset: Int, transposed: Bool) -> [Double] {
-        var out = [Double](repeating: 0, count: rows * columns)
+    /// Inlinable, so that the interpreter's calls are specialized to its precision.
+    @inlinable
+    public func expanded<T: BinaryFloatingPoint>(_ theta: [Double], offset: Int, transposed: Bool, as: T.Type = Double.self) -> [T] {
+        var out = [T](repeating: 0, count: rows * columns)
         for k in 0..<count {
             let coefficient = theta[offset + k]
             if coefficient == 0 { continue }
             for e in starts[k]..<starts[k + 1] {
                 let index = transposed ? entryColumns[e] * rows + entryRows[e] : entryRows[e] * columns + entryColumns[e]
-                out[index] += coefficient * values[e]
+                out[index] += T(coefficient * values[e])
             }
         }
         return out

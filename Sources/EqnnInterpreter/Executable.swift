@@ -20,10 +20,10 @@ public struct Executable<T: BinaryFloatingPoint & Sendable>: Sendable {
         for op in model.graph.ops {
             switch op {
             case .linear(let l):
-                dense.append(l.basis.expanded(model.parameters, offset: l.parameters.offset, transposed: true).map { T($0) })
+                dense.append(l.basis.expanded(model.parameters, offset: l.parameters.offset, transposed: true, as: T.self))
                 bilinear.append([])
             case .bias(let b):
-                dense.append(b.basis.expanded(model.parameters, offset: b.parameters.offset, transposed: false).map { T($0) })
+                dense.append(b.basis.expanded(model.parameters, offset: b.parameters.offset, transposed: false, as: T.self))
                 bilinear.append([])
             case .bilinear(let b):
                 dense.append([])
