@@ -9,8 +9,8 @@ struct Emitter {
     let description: CBackend.Description
     let p: String
     let P: String
-    /// Linear ops (by index) that take a structured kernel instead of a dense product.
-    let structured: [Int: StructuredLinear]
+    /// How every linear op (by index) runs: its structured plan, or dense where the cost model (or --kernels dense) says.
+    let plans: [Int: LinearPlan]
 
     init(graph: Graph, weights: CBackend.Weights, precision: CBackend.Precision, description: CBackend.Description,
          structured useStructured: Bool) {
@@ -20,18 +20,59 @@ struct Emitter {
         self.description = description
         p = CBackend.snakeCase(graph.network)
         P = p.uppercased()
-        var plans: [Int: StructuredLinear] = [:]
+        var plans: [Int: LinearPlan] = [:]
         for (k, op) in graph.ops.enumerated() {
-            if useStructured, case .linear(let l) = op, let plan = StructuredLinear(l) { plans[k] = plan }
+            if case .linear(let l) = op { plans[k] = LinearPlan(l, allowStructured: useStructured) }
         }
-        structured = plans
+        self.plans = plans
+    }
+
+    /// The structured plan of op k, or nil when it runs dense.
+    func structured(_ k: Int) -> LinearPlan? {
+        guard let plan = plans[k], !plan.dense else { return nil }
+        return plan
+    }
+
+    var structuredOps: [(Int, Linear, LinearPlan)] {
+        graph.ops.enumerated().compactMap { k, op in
+            guard case .linear(let l) = op, let plan = structured(k) else { return nil }
+            return (k, l, plan)
+        }
+    }
+
+    var bilinearOps: [(Int, Bilinear)] {
+        graph.ops.enumerated().compactMap { k, op in
+            guard case .bilinear(let b) = op, !b.blocks.isEmpty else { return nil }
+            return (k, b)
+        }
+    }
+
+    /// Values of the gather buffer G and of the product buffer Z (see LinearPlan):
+    /// enough for one sample of the widest stack or bilinear block, and for a
+    /// tile of the typical one; kernels cut larger work into pieces that fit.
+    var gatherCapacity: Int {
+        var cap = 16384
+        for (_, _, plan) in structuredOps { for s in plan.stacks { cap = max(cap, s.width) } }
+        for (_, b) in bilinearOps { for block in b.blocks { cap = max(cap, block.input.dimension * block.input.copies) } }
+        return cap
+    }
+
+    var productCapacity: Int {
+        var cap = 16384
+        for (_, _, plan) in structuredOps { for s in plan.stacks { cap = max(cap, s.width * s.output.copies) } }
+        for (_, b) in bilinearOps {
+            for block in b.blocks { cap = max(cap, block.input.dimension * block.sources.count * block.output.copies) }
+        }
+        return cap
     }
 
     var real: String { "\(p)_real" }
     var f: String { precision == .f32 ? "f" : "" }  // libm suffix
     var maxDimension: Int { max(graph.input.dimension, graph.ops.reduce(0) { max($0, $1.inputDimension, $1.outputDimension) }) }
-    /// Samples per tile: W rows are reused across a tile; two tiles of buffers stay under 256 KiB of stack.
-    var tile: Int { max(1, min(8, 16384 / max(1, maxDimension))) }
+    /// Samples per tile: weights are reused across a tile; its two buffers hold about 32,768 values each.
+    var tile: Int { max(1, min(64, 32768 / max(1, maxDimension))) }
+    /// Bytes of stack the forward function uses: two tile buffers, G and Z.
+    var stackBytes: Int { (2 * tile * maxDimension + gatherCapacity + productCapacity) * (precision == .f32 ? 4 : 8) }
 
     mutating func emit() -> CBackend.Source {
         CBackend.Source(name: p, header: header(), implementation: implementation())
@@ -82,18 +123,26 @@ struct Emitter {
         }
         out += " * Parameters: \(graph.parameterCount) (structure \(graph.structureHash)); precision \(precision == .f32 ? "float" : "double").\n"
         out += " * Baked weights: \(weights.origin).\n"
-        out += " * Kernels:\n"
+        out += " * Kernels (multiply-adds per sample):\n"
         for (k, op) in graph.ops.enumerated() {
-            guard case .linear(let l) = op else { continue }
-            let dense = l.basis.rows * l.basis.columns
-            if let plan = structured[k] {
-                let kinds = Dictionary(grouping: plan.pairs, by: \.kind).sorted { $0.key.rawValue < $1.key.rawValue }
-                    .map { "\($0.value.count) \(kindName($0.key))" }.joined(separator: ", ")
-                out += " *   \(l.parameters.name): structured (\(kinds)): \(plan.work) multiply-adds per sample instead of \(dense)\n"
-            } else {
-                out += " *   \(l.parameters.name): dense, \(dense) multiply-adds per sample\n"
+            switch op {
+            case .linear(let l):
+                guard let plan = plans[k] else { continue }
+                var kinds: [BasisKind: Int] = [:]
+                for pair in l.bases { for kind in pair.kinds { kinds[kind, default: 0] += 1 } }
+                let bases = BasisKind.allCases.compactMap { kind in kinds[kind].map { "\($0) \(kind.rawValue)" } }.joined(separator: ", ")
+                if plan.dense {
+                    out += " *   \(l.parameters.name): dense, \(plan.denseWork) (structured would be \(plan.structuredWork); bases: \(bases))\n"
+                } else {
+                    out += " *   \(l.parameters.name): structured, \(plan.stacks.count) products, \(plan.structuredWork) instead of \(plan.denseWork) dense (bases: \(bases))\n"
+                }
+            case .bilinear(let b):
+                out += " *   \(b.parameters.name): \(b.blocks.count) blocks, \(b.work)\n"
+            default:
+                continue
             }
         }
+        out += " * Stack: about \((stackBytes + 1023) / 1024) KiB per call of \(p)_forward.\n"
         out += " *\n"
         out += " * Input layout (\(graph.input.dimension) values per sample):\n" + layoutLines(graph.input, "input")
         out += " * Output layout (\(graph.output.dimension) values per sample):\n" + layoutLines(graph.output, "output")
@@ -129,17 +178,18 @@ struct Emitter {
         for (k, op) in graph.ops.enumerated() {
             switch op {
             case .linear(let l):
-                if let plan = structured[k] {
-                    out.append(Field(name: "s\(k)", count: plan.slotCount,
-                                     comment: "\(l.parameters.name) as \(plan.slotCount) structured coefficients"))
+                if let plan = structured(k) {
+                    let count = plan.stacks.reduce(0) { $0 + $1.depth * $1.output.copies }
+                    out.append(Field(name: "m\(k)", count: count,
+                                     comment: "\(l.parameters.name): the channel-mixing matrices of \(plan.stacks.count) products"))
                 } else {
-                    out.append(Field(name: "w\(k)", count: l.basis.rows * l.basis.columns,
-                                     comment: "\(l.parameters.name) expanded, \(l.basis.columns) x \(l.basis.rows) (input-major)"))
+                    out.append(Field(name: "w\(k)", count: l.inputDimension * l.outputDimension,
+                                     comment: "\(l.parameters.name) expanded, \(l.inputDimension) x \(l.outputDimension) (input-major)"))
                 }
             case .bias(let b):
                 out.append(Field(name: "b\(k)", count: b.basis.rows, comment: b.parameters.name))
             case .bilinear(let b):
-                out.append(Field(name: "t\(k)", count: b.parameters.count, comment: b.parameters.name))
+                out.append(Field(name: "t\(k)", count: b.parameters.count, comment: "\(b.parameters.name): the blocks' mixing matrices"))
             default:
                 continue
             }
@@ -157,7 +207,7 @@ struct Emitter {
         var out = banner()
         out += "#include \"\(p).h\"\n\n#include <math.h>\n#include <string.h>\n\n"
         out += "#define \(P)_TILE \(tile)\n#define \(P)_MAX_DIM \(maxDimension)\n"
-        out += "#define \(P)_MAX_SUMS \(max(1, structured.values.reduce(0) { max($0, $1.sumBlocks.count) }))\n\n"
+        out += "#define \(P)_GATHER_CAP \(gatherCapacity)\n#define \(P)_PRODUCT_CAP \(productCapacity)\n\n"
         out += bases()
         out += helpers()
         out += initFunction()
@@ -195,33 +245,29 @@ struct Emitter {
         var out = ""
         for (k, op) in graph.ops.enumerated() {
             switch op {
-            case .linear(let l) where structured[k] != nil:
-                guard let plan = structured[k] else { continue }
-                out += "/* \(l.parameters.name): kind (0 scale, 1 sum, 2 broadcast, 3 deep sets, 4 circulant), output offset, output length, input offset, input length, first coefficient, input sum (or -1) */\n"
-                out += "static const int \(p)_pairs\(k)[\(plan.pairs.count)][7] = \(list(plan.pairs.map { "{\($0.kind.rawValue), \($0.outputOffset), \($0.outputLength), \($0.inputOffset), \($0.inputLength), \($0.firstSlot), \($0.sumIndex)}" }));\n"
-                if !plan.sumBlocks.isEmpty {
-                    out += "/* input blocks summed once per sample: offset, length */\n"
-                    out += "static const int \(p)_sums\(k)[\(plan.sumBlocks.count)][2] = \(list(plan.sumBlocks.map { "{\($0.offset), \($0.length)}" }));\n"
+            case .linear(let l):
+                if let plan = structured(k) {
+                    out += structuredTables(k, l, plan)
+                } else {
+                    out += denseTables(k, l)
                 }
-                out += "/* coefficient, basis index: coefficient += theta[basis] * weight */\n"
-                out += "static const int \(p)_terms\(k)[\(plan.terms.count)][2] = \(list(plan.terms.map { "{\($0.slot), \($0.basis)}" }));\n"
-                out += "static const \(real) \(p)_term_weights\(k)[\(plan.terms.count)] = \(list(plan.terms.map { literal($0.weight) }));\n\n"
-            case .linear(let l) where l.basis.entryCount > 0:
-                out += basisArrays("basis\(k)", l.basis, l.parameters.name)
             case .bias(let b) where b.basis.entryCount > 0:
                 out += basisArrays("basis\(k)", b.basis, b.parameters.name)
             case .bilinear(let b) where !b.blocks.isEmpty:
-                var rows: [String] = [], sources: [Int] = [], inputs: [String] = []
-                for group in b.groups {
-                    rows.append("{\(group.outputOffset), \(group.outputLength), \(group.inputLength), \(group.sources.count), \(sources.count), \(group.inputs.count), \(inputs.count)}")
-                    sources += group.sources
-                    inputs += group.inputs.map { "{\($0.offset), \($0.firstParameter)}" }
+                var rows: [String] = [], sources: [Int] = [], initRows: [String] = []
+                var mixing = 0
+                for block in b.blocks {
+                    let width = block.sources.count * block.output.copies
+                    rows.append("{\(block.output.offset), \(block.output.copies), \(block.output.dimension), \(block.input.offset), \(block.input.copies), \(block.input.dimension), \(block.sources.count), \(sources.count), \(mixing)}")
+                    initRows.append("{\(b.parameters.offset + block.firstParameter), \(block.outputStride), \(block.input.copies), \(block.output.copies), \(block.sources.count), \(mixing)}")
+                    sources += block.sources
+                    mixing += block.input.copies * width
                 }
-                out += "/* \(b.parameters.name), grouped: output offset, output length, input length, sources, first source, inputs, first input */\n"
-                out += "static const int \(p)_bilinear\(k)[\(b.groups.count)][7] = \(list(rows));\n"
+                out += "/* \(b.parameters.name): output offset, copies, dim, input offset, copies, dim, sources, first source, mixing offset */\n"
+                out += "static const int \(p)_bilinear\(k)[\(b.blocks.count)][9] = \(list(rows));\n"
                 out += "static const int \(p)_bilinear\(k)_sources[\(sources.count)] = \(list(sources.map(String.init)));\n"
-                out += "/* input offset, first coefficient */\n"
-                out += "static const int \(p)_bilinear\(k)_inputs[\(inputs.count)][2] = \(list(inputs));\n\n"
+                out += "/* theta offset, output stride, input copies, output copies, sources, mixing offset */\n"
+                out += "static const int \(p)_bilinear\(k)_init[\(b.blocks.count)][6] = \(list(initRows));\n\n"
             case .gate(let g):
                 if !g.scalars.isEmpty { out += "static const int \(p)_scalars\(k)[\(g.scalars.count)] = \(list(g.scalars.map(String.init)));\n" }
                 if !g.blocks.isEmpty {
@@ -241,14 +287,70 @@ struct Emitter {
         return out
     }
 
-    func kindName(_ kind: StructuredLinear.Kind) -> String {
-        switch kind {
-        case .scale: return "scale"
-        case .sum: return "sum"
-        case .broadcast: return "broadcast"
-        case .deepSets: return "deep sets"
-        case .circulant: return "circulant"
+    /// A structured linear op's tables: its stacks, their inputs, gathers and scatters, and how init fills the mixing matrices.
+    func structuredTables(_ k: Int, _ l: Linear, _ plan: LinearPlan) -> String {
+        var stacks: [String] = [], inputs: [String] = [], initRows: [String] = []
+        var gathers: [String] = [], gatherValues: [Double] = [], scatters: [String] = [], scatterValues: [Double] = []
+        var terms: [Int] = [], weights: [Double] = []
+        var mixing = 0
+        for stack in plan.stacks {
+            let b = stack.output.copies
+            stacks.append("{\(stack.output.offset), \(b), \(stack.output.dimension), \(stack.width), \(stack.depth), \(inputs.count), \(stack.inputs.count), \(scatters.count), \(stack.scatter.count), \(mixing)}")
+            scatters += stack.scatter.map { "{\($0.row), \($0.column)}" }
+            scatterValues += stack.scatter.map(\.value)
+            for input in stack.inputs {
+                let block = l.blocks[input.block]
+                inputs.append("{\(block.input.offset), \(block.input.copies), \(block.input.dimension), \(input.row), \(gathers.count), \(input.gather.count)}")
+                gathers += input.gather.map { "{\($0.row), \($0.column)}" }
+                gatherValues += input.gather.map(\.value)
+                initRows.append("{\(mixing + input.row * b), \(b), \(block.input.copies), \(l.parameters.offset + block.firstParameter), \(block.outputStride), \(l.bases[block.basis].count), \(terms.count), \(input.bases.count)}")
+                terms += input.bases
+                weights += input.weights
+            }
+            mixing += stack.depth * b
         }
+        var out = "/* \(l.parameters.name): products y += scatter(Z), Z = G M, G gathered from the input (see LinearPlan).\n"
+        out += "   Stacks: output offset, copies, dim, width, depth, first input, inputs, first scatter entry, scatter entries, mixing offset */\n"
+        out += "static const int \(p)_stacks\(k)[\(stacks.count)][10] = \(list(stacks));\n"
+        out += "/* inputs: offset, copies, dim, first row in the stack, first gather entry, gather entries */\n"
+        out += "static const int \(p)_inputs\(k)[\(inputs.count)][6] = \(list(inputs));\n"
+        out += "/* gather entries (gathered value, input coordinate) and scatter entries (output coordinate, gathered value) */\n"
+        out += "static const int \(p)_gather\(k)[\(gathers.count)][2] = \(list(gathers));\n"
+        out += "static const \(real) \(p)_gather_values\(k)[\(gathers.count)] = \(list(gatherValues.map(literal)));\n"
+        out += "static const int \(p)_scatter\(k)[\(scatters.count)][2] = \(list(scatters));\n"
+        out += "static const \(real) \(p)_scatter_values\(k)[\(scatters.count)] = \(list(scatterValues.map(literal)));\n"
+        out += "/* init: mixing offset, output copies, input copies, theta offset, output stride, pair basis size, first term, terms */\n"
+        out += "static const int \(p)_mixing\(k)[\(initRows.count)][8] = \(list(initRows));\n"
+        out += "static const int \(p)_terms\(k)[\(terms.count)] = \(list(terms.map(String.init)));\n"
+        out += "static const \(real) \(p)_term_weights\(k)[\(weights.count)] = \(list(weights.map(literal)));\n\n"
+        return out
+    }
+
+    /// A dense linear op's tables: its pair bases (each stored once) and the blocks that place them.
+    func denseTables(_ k: Int, _ l: Linear) -> String {
+        var starts = [0], rows: [Int] = [], columns: [Int] = [], values: [Double] = [], first: [Int] = []
+        for pair in l.bases {
+            first.append(starts.count - 1)
+            let m = pair.matrices
+            for j in 0..<m.count {
+                rows += m.entryRows[m.starts[j]..<m.starts[j + 1]]
+                columns += m.entryColumns[m.starts[j]..<m.starts[j + 1]]
+                values += m.values[m.starts[j]..<m.starts[j + 1]]
+                starts.append(values.count)
+            }
+        }
+        let blocks = l.blocks.map { b in
+            "{\(b.output.offset), \(b.output.copies), \(b.output.dimension), \(b.input.offset), \(b.input.copies), \(b.input.dimension), \(l.parameters.offset + b.firstParameter), \(b.outputStride), \(l.bases[b.basis].count), \(first[b.basis])}"
+        }
+        guard !blocks.isEmpty else { return "" }
+        var out = "/* \(l.parameters.name): \(l.bases.count) pair bases (\(starts.count - 1) matrices, \(values.count) entries) */\n"
+        out += "static const int \(p)_basis\(k)_starts[\(starts.count)] = \(list(starts.map(String.init)));\n"
+        out += "static const int \(p)_basis\(k)_rows[\(rows.count)] = \(list(rows.map(String.init)));\n"
+        out += "static const int \(p)_basis\(k)_columns[\(columns.count)] = \(list(columns.map(String.init)));\n"
+        out += "static const \(real) \(p)_basis\(k)_values[\(values.count)] = \(list(values.map(literal)));\n"
+        out += "/* blocks: output offset, copies, dim, input offset, copies, dim, theta offset, output stride, pair basis size, first matrix */\n"
+        out += "static const int \(p)_blocks\(k)[\(blocks.count)][10] = \(list(blocks));\n\n"
+        return out
     }
 
     func basisArrays(_ name: String, _ basis: SparseBasis, _ what: String) -> String {

@@ -3,10 +3,13 @@ import EqnnIR
 extension Emitter {
     var usesDenseLinear: Bool {
         graph.ops.indices.contains { k in
-            if case .linear = graph.ops[k] { return structured[k] == nil }
+            if case .linear = graph.ops[k] { return structured(k) == nil }
             return false
         }
     }
+
+    /// Columns of the matrix product's register tile: two 256-bit vectors.
+    var tileColumns: Int { precision == .f32 ? 16 : 8 }
 
     func pointwiseFunctions() -> [PointwiseFunction] {
         var seen: [PointwiseFunction] = []
@@ -65,52 +68,102 @@ extension Emitter {
 
             """
         }
-        if !structured.isEmpty {
+        out += matrixProduct()
+        if !structuredOps.isEmpty {
             out += """
-            /* y[t] = W x[t] for a structured W: a list of block pairs of known shape; the
-               input-block sums they read are computed once per sample into sums. */
-            static void \(p)_structured(const int (*pairs)[7], int count, const int (*summed)[2], int summedCount,
-                                        const \(real) *restrict coefficients, const \(real) *restrict x, \(real) *restrict y,
-                                        \(real) *restrict sums, size_t n, size_t in, size_t out) {
-                size_t t;
-                int q, i, j;
-                for (t = 0; t < n * out; ++t) y[t] = 0;
-                for (t = 0; t < n; ++t) {
-                    for (q = 0; q < summedCount; ++q) {
-                        const \(real) *restrict xs = x + t * in + summed[q][0];
-                        \(real) sum = 0;
-                        for (i = 0; i < summed[q][1]; ++i) sum += xs[i];
-                        sums[q] = sum;
-                    }
-                    for (q = 0; q < count; ++q) {
-                        const int *pair = pairs[q];
-                        const \(real) *restrict c = coefficients + pair[5];
-                        const \(real) *restrict xi = x + t * in + pair[3];
-                        \(real) *restrict yo = y + t * out + pair[1];
-                        switch (pair[0]) {
-                        case 0:
-                            yo[0] += c[0] * xi[0];
-                            break;
-                        case 1:
-                            yo[0] += c[0] * sums[pair[6]];
-                            break;
-                        case 2:
-                            for (i = 0; i < pair[2]; ++i) yo[i] += c[0] * xi[0];
-                            break;
-                        case 3: {
-                            const \(real) a = c[0], b = c[1] * sums[pair[6]];
-                            for (i = 0; i < pair[2]; ++i) yo[i] += a * xi[i] + b;
-                            break;
-                        }
-            default:
-                            /* y_i += sum_s c_s x_{i+s mod n}, without a modulo in the inner loop */
-                            for (i = 0; i < pair[2]; ++i) {
-                                \(real) acc = 0;
-                                for (j = i; j < pair[2]; ++j) acc += c[j - i] * xi[j];
-                                for (j = 0; j < i; ++j) acc += c[j - i + pair[2]] * xi[j];
-                                yo[i] += acc;
+            /* y[t] += W x[t] for the n samples of a tile, one stack of a structured linear op
+               (see LinearPlan): G[(t, q), k] gathers width values of input copy k per sample,
+               Z = G M mixes the copies in one matrix product, and the scatter writes Z to the
+               output copies. Samples and the depth are cut so that G and Z fit their buffers. */
+            static void \(p)_stack(const int *stack, const int (*inputs)[6], const int (*gather)[2], const \(real) *gather_values,
+                                   const int (*scatter)[2], const \(real) *scatter_values, const \(real) *restrict mixing,
+                                   const \(real) *restrict x, \(real) *restrict y, \(real) *restrict g, \(real) *restrict z,
+                                   size_t n, size_t in, size_t out) {
+                const size_t b = (size_t)stack[1], width = (size_t)stack[3], depth = (size_t)stack[4];
+                size_t group = \(P)_PRODUCT_CAP / (width * b), first;
+                if (group > \(P)_GATHER_CAP / width) group = \(P)_GATHER_CAP / width;
+                if (group > n) group = n;
+                if (group < 1) group = 1;
+                for (first = 0; first < n; first += group) {
+                    const size_t count = n - first < group ? n - first : group, rows = count * width;
+                    size_t chunk = \(P)_GATHER_CAP / rows, k0, t, o, e;
+                    int q;
+                    if (chunk > depth) chunk = depth;
+                    if (chunk < 1) chunk = 1;
+                    for (t = 0; t < rows * b; ++t) z[t] = 0;
+                    for (k0 = 0; k0 < depth; k0 += chunk) {
+                        const size_t k1 = depth - k0 < chunk ? depth : k0 + chunk, kc = k1 - k0;
+                        for (t = 0; t < rows * kc; ++t) g[t] = 0;
+                        for (q = stack[5]; q < stack[5] + stack[6]; ++q) {
+                            const int *input = inputs[q];
+                            const size_t row = (size_t)input[3], copies = (size_t)input[1], dim = (size_t)input[2];
+                            const size_t lo = k0 > row ? k0 : row, hi = k1 < row + copies ? k1 : row + copies;
+                            size_t k;
+                            for (t = 0; t < count; ++t) {
+                                const \(real) *xt = x + (first + t) * in + (size_t)input[0];
+                                \(real) *gt = g + t * width * kc;
+                                for (k = lo; k < hi; ++k) {
+                                    const \(real) *xk = xt + (k - row) * dim;
+                                    for (e = (size_t)input[4]; e < (size_t)(input[4] + input[5]); ++e)
+                                        gt[(size_t)gather[e][0] * kc + (k - k0)] += gather_values[e] * xk[gather[e][1]];
+                                }
                             }
-                            break;
+                        }
+                        \(p)_gemm(rows, b, kc, g, kc, mixing + k0 * b, b, z, b);
+                    }
+                    for (t = 0; t < count; ++t) {
+                        \(real) *yt = y + (first + t) * out + (size_t)stack[0];
+                        const \(real) *zt = z + t * width * b;
+                        for (e = (size_t)stack[7]; e < (size_t)(stack[7] + stack[8]); ++e) {
+                            const \(real) v = scatter_values[e];
+                            \(real) *yr = yt + scatter[e][0];
+                            const \(real) *zq = zt + (size_t)scatter[e][1] * b;
+                            for (o = 0; o < b; ++o) yr[o * (size_t)stack[2]] += v * zq[o];
+                        }
+                    }
+                }
+            }
+
+
+            """
+        }
+        if !bilinearOps.isEmpty {
+            out += """
+            /* y[t] += W(x[t]) x[t] for one block of a bilinear op: Z[(t, c), s b + o] =
+               sum_i x[t, copy i, c] M[i, s b + o] in one matrix product over the samples,
+               then y[t, copy o, r] += sum_s sum_c x[t, source s, r dim + c] Z[(t, c), s b + o]. */
+            static void \(p)_bilinear(const int *block, const int *sources, const \(real) *restrict mixing,
+                                      const \(real) *restrict x, \(real) *restrict y, \(real) *restrict g, \(real) *restrict z,
+                                      size_t n, size_t d) {
+                const size_t b = (size_t)block[1], out_dim = (size_t)block[2], a = (size_t)block[4], dim = (size_t)block[5];
+                const size_t width = (size_t)block[6] * b;
+                size_t group = \(P)_PRODUCT_CAP / (dim * width), first;
+                if (group > \(P)_GATHER_CAP / (dim * a)) group = \(P)_GATHER_CAP / (dim * a);
+                if (group > n) group = n;
+                if (group < 1) group = 1;
+                for (first = 0; first < n; first += group) {
+                    const size_t count = n - first < group ? n - first : group;
+                    size_t t, i, c, s, r, o;
+                    for (t = 0; t < count; ++t) {
+                        const \(real) *xt = x + (first + t) * d + (size_t)block[3];
+                        for (i = 0; i < a; ++i)
+                            for (c = 0; c < dim; ++c) g[(t * dim + c) * a + i] = xt[i * dim + c];
+                    }
+                    for (t = 0; t < count * dim * width; ++t) z[t] = 0;
+                    \(p)_gemm(count * dim, width, a, g, a, mixing, width, z, width);
+                    for (t = 0; t < count; ++t) {
+                        const \(real) *row = x + (first + t) * d;
+                        \(real) *yt = y + (first + t) * d + (size_t)block[0];
+                        for (s = 0; s < (size_t)block[6]; ++s) {
+                            const \(real) *source = row + sources[(size_t)block[7] + s];
+                            for (c = 0; c < dim; ++c) {
+                                const \(real) *zc = z + (t * dim + c) * width + s * b;
+                                for (r = 0; r < out_dim; ++r) {
+                                    const \(real) v = source[r * dim + c];
+                                    \(real) *yr = yt + r;
+                                    for (o = 0; o < b; ++o) yr[o * out_dim] += v * zc[o];
+                                }
+                            }
                         }
                     }
                 }
@@ -121,21 +174,12 @@ extension Emitter {
         }
         if usesDenseLinear {
             out += """
-            /* y[t] = W x[t] for the n samples of a tile; wt is W transposed (in x out), so the
-               inner loop runs over contiguous outputs and every row of wt serves the whole tile. */
+            /* y[t] = W x[t] for the n samples of a tile; wt is W transposed (in x out). */
             static void \(p)_linear(const \(real) *restrict wt, const \(real) *restrict x, \(real) *restrict y,
                                     size_t n, size_t in, size_t out) {
-                size_t t, i, o;
+                size_t t;
                 for (t = 0; t < n * out; ++t) y[t] = 0;
-                for (i = 0; i < in; ++i) {
-                    const \(real) *restrict w = wt + i * out;
-                    for (t = 0; t < n; ++t) {
-                        const \(real) xi = x[t * in + i];
-                        \(real) *restrict yt = y + t * out;
-                        if (xi == 0) continue;
-                        for (o = 0; o < out; ++o) yt[o] += xi * w[o];
-                    }
-                }
+                \(p)_gemm(n, out, in, x, in, wt, out, y, out);
             }
 
 
@@ -157,26 +201,101 @@ extension Emitter {
         return out
     }
 
+    /// C[i, j] += sum_p A[i, p] B[p, j], row-major: 4 x NR tiles of C kept in registers
+    /// (NR two vectors of 256 bits), the depth in blocks that keep a panel of B in L1.
+    /// Plain C99 that gcc and clang vectorize; no intrinsics needed.
+    func matrixProduct() -> String {
+        let nr = tileColumns
+        return """
+        /* c[i * ldc + j] += sum_p a[i * lda + p] b[p * ldb + j] for i < m, j < n, p < k. */
+        static void \(p)_gemm(size_t m, size_t n, size_t k, const \(real) *restrict a, size_t lda,
+                               const \(real) *restrict b, size_t ldb, \(real) *restrict c, size_t ldc) {
+            size_t p0;
+            for (p0 = 0; p0 < k; p0 += 256) {
+                const size_t kb = k - p0 < 256 ? k - p0 : 256;
+                size_t i, j, p, jj;
+                for (j = 0; j + \(nr) <= n; j += \(nr)) {
+                    for (i = 0; i + 4 <= m; i += 4) {
+                        \(real) c0[\(nr)] = {0}, c1[\(nr)] = {0}, c2[\(nr)] = {0}, c3[\(nr)] = {0};
+                        const \(real) *a0 = a + i * lda + p0, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+                        for (p = 0; p < kb; ++p) {
+                            const \(real) *bp = b + (p0 + p) * ldb + j;
+                            const \(real) x0 = a0[p], x1 = a1[p], x2 = a2[p], x3 = a3[p];
+                            for (jj = 0; jj < \(nr); ++jj) {
+                                c0[jj] += x0 * bp[jj];
+                                c1[jj] += x1 * bp[jj];
+                                c2[jj] += x2 * bp[jj];
+                                c3[jj] += x3 * bp[jj];
+                            }
+                        }
+                        for (jj = 0; jj < \(nr); ++jj) {
+                            c[i * ldc + j + jj] += c0[jj];
+                            c[(i + 1) * ldc + j + jj] += c1[jj];
+                            c[(i + 2) * ldc + j + jj] += c2[jj];
+                            c[(i + 3) * ldc + j + jj] += c3[jj];
+                        }
+                    }
+                    for (; i < m; ++i) {
+                        \(real) c0[\(nr)] = {0};
+                        const \(real) *a0 = a + i * lda + p0;
+                        for (p = 0; p < kb; ++p) {
+                            const \(real) *bp = b + (p0 + p) * ldb + j;
+                            for (jj = 0; jj < \(nr); ++jj) c0[jj] += a0[p] * bp[jj];
+                        }
+                        for (jj = 0; jj < \(nr); ++jj) c[i * ldc + j + jj] += c0[jj];
+                    }
+                }
+                if (j < n) {
+                    for (i = 0; i < m; ++i) {
+                        const \(real) *a0 = a + i * lda + p0;
+                        \(real) *ci = c + i * ldc;
+                        for (p = 0; p < kb; ++p) {
+                            const \(real) *bp = b + (p0 + p) * ldb;
+                            const \(real) x0 = a0[p];
+                            for (jj = j; jj < n; ++jj) ci[jj] += x0 * bp[jj];
+                        }
+                    }
+                }
+            }
+        }
+
+
+        """
+    }
+
     func initFunction() -> String {
         var out = "void \(p)_init(\(p)_model *model, const \(real) *theta, const \(real) *normalizer) {\n"
-        out += "    size_t i;\n    int k, e;\n    (void)k;\n    (void)e;\n"
+        out += "    size_t i;\n    int k, e, o, q, j;\n    (void)k;\n    (void)e;\n    (void)o;\n    (void)q;\n    (void)j;\n"
         for (k, op) in graph.ops.enumerated() {
             switch op {
-            case .linear(let l) where structured[k] != nil:
-                guard let plan = structured[k] else { continue }
-                out += """
-                    memset(model->s\(k), 0, sizeof model->s\(k));
-                    for (k = 0; k < \(plan.terms.count); ++k)
-                        model->s\(k)[\(p)_terms\(k)[k][0]] += theta[\(l.parameters.offset) + \(p)_terms\(k)[k][1]] * \(p)_term_weights\(k)[k];
-
-                """
             case .linear(let l):
-                out += "    memset(model->w\(k), 0, sizeof model->w\(k));\n"
-                if l.basis.entryCount > 0 {
+                if let plan = structured(k) {
+                    let inputs = plan.stacks.reduce(0) { $0 + $1.inputs.count }
                     out += """
-                        for (k = 0; k < \(l.basis.count); ++k)
-                            for (e = \(p)_basis\(k)_starts[k]; e < \(p)_basis\(k)_starts[k + 1]; ++e)
-                                model->w\(k)[\(p)_basis\(k)_columns[e] * \(l.basis.rows) + \(p)_basis\(k)_rows[e]] += theta[\(l.parameters.offset) + k] * \(p)_basis\(k)_values[e];
+                        memset(model->m\(k), 0, sizeof model->m\(k));
+                        for (q = 0; q < \(inputs); ++q) {
+                            const int *u = \(p)_mixing\(k)[q];
+                            for (k = 0; k < u[2]; ++k)
+                                for (o = 0; o < u[1]; ++o)
+                                    for (e = u[6]; e < u[6] + u[7]; ++e)
+                                        model->m\(k)[u[0] + k * u[1] + o] += theta[u[3] + o * u[4] + k * u[5] + \(p)_terms\(k)[e]] * \(p)_term_weights\(k)[e];
+                        }
+
+                    """
+                } else {
+                    out += "    memset(model->w\(k), 0, sizeof model->w\(k));\n"
+                    guard !l.blocks.isEmpty else { continue }
+                    out += """
+                        for (q = 0; q < \(l.blocks.count); ++q) {
+                            const int *u = \(p)_blocks\(k)[q];
+                            for (o = 0; o < u[1]; ++o)
+                                for (k = 0; k < u[4]; ++k)
+                                    for (j = 0; j < u[8]; ++j) {
+                                        const \(real) c = theta[u[6] + o * u[7] + k * u[8] + j];
+                                        for (e = \(p)_basis\(k)_starts[u[9] + j]; e < \(p)_basis\(k)_starts[u[9] + j + 1]; ++e)
+                                            model->w\(k)[(u[3] + k * u[5] + \(p)_basis\(k)_columns[e]) * \(l.outputDimension) + u[0] + o * u[2] + \(p)_basis\(k)_rows[e]] += c * \(p)_basis\(k)_values[e];
+                                    }
+                        }
 
                     """
                 }
@@ -190,8 +309,17 @@ extension Emitter {
 
                     """
                 }
-            case .bilinear(let b):
-                out += "    for (i = 0; i < \(b.parameters.count); ++i) model->t\(k)[i] = theta[\(b.parameters.offset) + i];\n"
+            case .bilinear(let b) where !b.blocks.isEmpty:
+                out += """
+                    for (q = 0; q < \(b.blocks.count); ++q) {
+                        const int *u = \(p)_bilinear\(k)_init[q];
+                        for (k = 0; k < u[2]; ++k)
+                            for (j = 0; j < u[4]; ++j)
+                                for (o = 0; o < u[3]; ++o)
+                                    model->t\(k)[u[5] + k * u[4] * u[3] + j * u[3] + o] = theta[u[0] + o * u[1] + k * u[4] + j];
+                    }
+
+                """
             default:
                 continue
             }
@@ -219,14 +347,14 @@ extension Emitter {
         var arrays: [[Double]] = []
         for (k, op) in graph.ops.enumerated() {
             switch op {
-            case .linear(let l) where structured[k] != nil:
-                guard let plan = structured[k] else { continue }
-                var slots = [Double](repeating: 0, count: plan.slotCount)
-                for term in plan.terms { slots[term.slot] += theta[l.parameters.offset + term.basis] * term.weight }
-                arrays.append(slots)
-            case .linear(let l): arrays.append(l.basis.expanded(theta, offset: l.parameters.offset, transposed: true))
+            case .linear(let l):
+                if let plan = structured(k) {
+                    arrays.append(plan.mixing(l, theta).flatMap { $0 })
+                } else {
+                    arrays.append(l.expanded(theta, transposed: true))
+                }
             case .bias(let b): arrays.append(b.basis.expanded(theta, offset: b.parameters.offset, transposed: false))
-            case .bilinear(let b): arrays.append(Array(theta[b.parameters.offset..<(b.parameters.offset + b.parameters.count)]))
+            case .bilinear(let b): arrays.append(b.mixing(theta).flatMap { $0 })
             default: continue
             }
         }
@@ -243,7 +371,7 @@ extension Emitter {
         var out = """
         void \(p)_forward(const \(p)_model *restrict model, const \(real) *restrict input, \(real) *restrict output, size_t batch) {
             \(real) buffer_a[\(P)_TILE * \(P)_MAX_DIM];
-            \(real) buffer_b[\(P)_TILE * \(P)_MAX_DIM];\(structured.isEmpty ? "" : "\n    \(real) sums[\(P)_MAX_SUMS] = {0};")
+            \(real) buffer_b[\(P)_TILE * \(P)_MAX_DIM];\(structuredOps.isEmpty && bilinearOps.isEmpty ? "" : "\n    \(real) gathered[\(P)_GATHER_CAP], products[\(P)_PRODUCT_CAP];")
             size_t first;
             for (first = 0; first < batch; first += \(P)_TILE) {
                 const size_t n = batch - first < \(P)_TILE ? batch - first : \(P)_TILE;
@@ -290,45 +418,22 @@ extension Emitter {
         let swap = "swap = x;\nx = y;\ny = swap;\n"
         switch op {
         case .linear(let l):
-            if let plan = structured[k] {
-                let sums = plan.sumBlocks.isEmpty ? "NULL, 0" : "\(p)_sums\(k), \(plan.sumBlocks.count)"
-                return "\(p)_structured(\(p)_pairs\(k), \(plan.pairs.count), \(sums), model->s\(k), x, y, sums, n, \(l.basis.columns), \(l.basis.rows));\n" + swap
+            if let plan = structured(k) {
+                var code = "for (t = 0; t < n * \(l.outputDimension); ++t) y[t] = 0;\n"
+                code += "for (b = 0; b < \(plan.stacks.count); ++b)\n"
+                code += "    \(p)_stack(\(p)_stacks\(k)[b], \(p)_inputs\(k), \(p)_gather\(k), \(p)_gather_values\(k), \(p)_scatter\(k), \(p)_scatter_values\(k),\n"
+                code += "               model->m\(k) + \(p)_stacks\(k)[b][9], x, y, gathered, products, n, \(l.inputDimension), \(l.outputDimension));\n"
+                return code + swap
             }
-            return "\(p)_linear(model->w\(k), x, y, n, \(l.basis.columns), \(l.basis.rows));\n" + swap
+            return "\(p)_linear(model->w\(k), x, y, n, \(l.inputDimension), \(l.outputDimension));\n" + swap
         case .bias(let b):
             return "for (t = 0; t < n; ++t)\n    for (i = 0; i < \(b.basis.rows); ++i) x[t * \(b.basis.rows) + i] += model->b\(k)[i];\n"
         case .bilinear(let b):
             guard !b.blocks.isEmpty else { return "" }
-            let largest = b.groups.reduce(0) { max($0, $1.inputLength) }
-            // y_out += sum_s X_s z_s with z_s = sum_i theta[i, s] x_i (see the graph IR docs).
-            return """
-            for (t = 0; t < n; ++t) {
-                const \(real) *row = x + t * \(b.dimension);
-                \(real) *result = y + t * \(b.dimension);
-                for (i = 0; i < \(b.dimension); ++i) result[i] = row[i];
-                for (b = 0; b < \(b.groups.count); ++b) {
-                    const int *group = \(p)_bilinear\(k)[b];
-                    \(real) z[\(largest)];
-                    for (s = 0; s < group[3]; ++s) {
-                        const \(real) *source = row + \(p)_bilinear\(k)_sources[group[4] + s];
-                        int q;
-                        for (c = 0; c < group[2]; ++c) z[c] = 0;
-                        for (q = 0; q < group[5]; ++q) {
-                            const int *input = \(p)_bilinear\(k)_inputs[group[6] + q];
-                            const \(real) coefficient = model->t\(k)[input[1] + s];
-                            const \(real) *xi = row + input[0];
-                            for (c = 0; c < group[2]; ++c) z[c] += coefficient * xi[c];
-                        }
-                        for (q = 0; q < group[1]; ++q) {
-                            \(real) sum = 0;
-                            for (c = 0; c < group[2]; ++c) sum += source[q * group[2] + c] * z[c];
-                            result[group[0] + q] += sum;
-                        }
-                    }
-                }
-            }
-
-            """ + swap
+            var code = "for (t = 0; t < n * \(b.dimension); ++t) y[t] = x[t];\n"
+            code += "for (b = 0; b < \(b.blocks.count); ++b)\n"
+            code += "    \(p)_bilinear(\(p)_bilinear\(k)[b], \(p)_bilinear\(k)_sources, model->t\(k) + \(p)_bilinear\(k)[b][8], x, y, gathered, products, n, \(b.dimension));\n"
+            return code + swap
         case .pointwise(let pw):
             if pw.function == .identity { return "" }
             return "\(p)_\(pw.function.rawValue)(x, n * \(pw.dimension));\n"

@@ -3,7 +3,7 @@
 /// its output. Parameters are one flat vector theta; every op that learns
 /// owns a slice of it. Format documented in docs/graph-ir.md.
 public struct Graph: Sendable, Equatable {
-    public static let formatVersion = 1
+    public static let formatVersion = 2
 
     public var network: String
     public var group: String
@@ -91,7 +91,7 @@ public enum Op: Sendable, Equatable {
 
     public var outputDimension: Int {
         switch self {
-        case .linear(let l): return l.basis.rows
+        case .linear(let l): return l.outputDimension
         case .bias(let b): return b.basis.rows
         case .bilinear(let b): return b.dimension
         case .pointwise(let p): return p.dimension
@@ -102,7 +102,7 @@ public enum Op: Sendable, Equatable {
 
     public var inputDimension: Int {
         switch self {
-        case .linear(let l): return l.basis.columns
+        case .linear(let l): return l.inputDimension
         case .gate(let g): return g.inputDimension
         default: return outputDimension
         }
@@ -120,24 +120,84 @@ public enum Op: Sendable, Equatable {
     }
 }
 
+/// The copies of one summand of a representation: `copies` blocks of
+/// `dimension` coordinates each, one after another from `offset`.
+public struct SummandExtent: Sendable, Equatable, Hashable {
+    public var offset: Int
+    public var copies: Int
+    public var dimension: Int
+    public init(offset: Int, copies: Int, dimension: Int) {
+        self.offset = offset
+        self.copies = copies
+        self.dimension = dimension
+    }
+}
+
+/// Hom_G(R, S) for one pair of atoms, stored once per linear op however many
+/// copies of R and S the layers have: matrices B_j of dim S x dim R, each of
+/// unit Frobenius norm, and what kind of matrix each one is.
+public struct PairBasis: Sendable, Equatable {
+    public var matrices: SparseBasis
+    public var kinds: [BasisKind]
+    public var count: Int { matrices.count }
+}
+
+/// One (output summand S with b copies, input summand R with a copies) pair
+/// of a linear op: the weight between them is sum_j Theta_j (x) B_j, Theta_j
+/// a learned b x a matrix. Its entries sit in theta, in the op's slice, at
+/// `firstParameter + o * outputStride + i * J + j` (J basis matrices): the
+/// order of the weights file, output copy by output copy.
+public struct LinearBlock: Sendable, Equatable {
+    public var output: SummandExtent
+    public var input: SummandExtent
+    /// Index into the op's `bases`.
+    public var basis: Int
+    public var firstParameter: Int
+    public var outputStride: Int
+}
+
 public struct Linear: Sendable, Equatable {
     public var parameters: ParameterSlice
-    public var basis: SparseBasis
+    public var inputDimension: Int
+    public var outputDimension: Int
     public var representation: String
     /// Gain of the initialization: 2 when a relu-like activation follows, else 1.
     public var gain: Double
-    /// The summand copies of the input and the output: every basis matrix lies
-    /// inside one (output block, input block) pair, which backends may use.
-    public var inputBlocks: [BlockExtent]
-    public var outputBlocks: [BlockExtent]
-}
+    /// The distinct pair bases and the summand pairs that use them.
+    public var bases: [PairBasis]
+    public var blocks: [LinearBlock]
 
-public struct BlockExtent: Sendable, Equatable {
-    public var offset: Int
-    public var length: Int
-    public init(offset: Int, length: Int) {
-        self.offset = offset
-        self.length = length
+    /// theta index (within the op's slice) of entry (o, i) of Theta_j in `block`.
+    @inlinable
+    public func parameter(_ block: LinearBlock, output o: Int, input i: Int, basis j: Int) -> Int {
+        block.firstParameter + o &* block.outputStride + i &* bases[block.basis].count + j
+    }
+
+    /// The dense W = sum theta B (rows x columns, or columns x rows when
+    /// transposed), for the backends' dense fallback and for tests.
+    @inlinable
+    public func expanded<T: BinaryFloatingPoint>(_ theta: [Double], transposed: Bool, as: T.Type = Double.self) -> [T] {
+        let rows = outputDimension, columns = inputDimension
+        var out = [T](repeating: 0, count: rows * columns)
+        let base = parameters.offset
+        for block in blocks {
+            let b = bases[block.basis].matrices
+            for o in 0..<block.output.copies {
+                for i in 0..<block.input.copies {
+                    let rowBase = block.output.offset + o * block.output.dimension
+                    let columnBase = block.input.offset + i * block.input.dimension
+                    for j in 0..<b.count {
+                        let coefficient = theta[base + parameter(block, output: o, input: i, basis: j)]
+                        if coefficient == 0 { continue }
+                        for e in b.starts[j]..<b.starts[j + 1] {
+                            let r = rowBase + b.entryRows[e], c = columnBase + b.entryColumns[e]
+                            out[transposed ? c * rows + r : r * columns + c] += T(coefficient * b.values[e])
+                        }
+                    }
+                }
+            }
+        }
+        return out
     }
 }
 
@@ -148,33 +208,35 @@ public struct Bias: Sendable, Equatable {
     public var representation: String
 }
 
+/// One (output summand S, input summand R) pair of a bilinear op: the block
+/// (o, i) of W(x) is sum_s theta(o, i, s) X_s, X_s the coordinates of source
+/// copy s read row-major as a dim S x dim R matrix. theta(o, i, s) sits at
+/// `firstParameter + o * outputStride + i * sources.count + s` in the op's slice.
 public struct BilinearBlock: Sendable, Equatable {
-    public var outputOffset: Int
-    public var outputLength: Int
-    public var inputOffset: Int
-    public var inputLength: Int
-    /// Offsets of the source copies in x (each outputLength * inputLength long).
+    public var output: SummandExtent
+    public var input: SummandExtent
+    /// Offsets in x of the source copies (each output.dimension * input.dimension long).
     public var sources: [Int]
-    /// Index of the first coefficient of this block in the op's parameter slice.
     public var firstParameter: Int
+    public var outputStride: Int
+
+    @inlinable
+    public func parameter(output o: Int, input i: Int, source s: Int) -> Int {
+        firstParameter + o &* outputStride + i &* sources.count + s
+    }
 }
 
 public struct Bilinear: Sendable, Equatable {
     public var parameters: ParameterSlice
     public var dimension: Int
-    public var blocks: [BilinearBlock] {
-        didSet { groups = Bilinear.grouping(blocks) }
-    }
+    public var blocks: [BilinearBlock]
     public var representation: String
-    /// `blocks` regrouped for execution (derived from them, not serialized).
-    public private(set) var groups: [BilinearGroup]
 
     public init(parameters: ParameterSlice, dimension: Int, blocks: [BilinearBlock], representation: String) {
         self.parameters = parameters
         self.dimension = dimension
         self.blocks = blocks
         self.representation = representation
-        groups = Bilinear.grouping(blocks)
     }
 }
 
@@ -211,38 +273,3 @@ public struct Norm: Sendable, Equatable {
     public var representation: String
 }
 
-/// Bilinear blocks regrouped for execution: the blocks with one output block,
-/// one input length and one list of sources share their matrices X_s, so
-/// y_out += sum_s X_s z_s with z_s = sum_i theta[i, s] x_i costs far less than
-/// forming sum_s theta X_s for every input block (derived, not serialized).
-public struct BilinearGroup: Sendable, Equatable {
-    public struct Input: Sendable, Equatable {
-        public var offset: Int
-        public var firstParameter: Int
-    }
-
-    public var outputOffset: Int
-    public var outputLength: Int
-    public var inputLength: Int
-    public var sources: [Int]
-    public var inputs: [Input]
-}
-
-extension Bilinear {
-    static func grouping(_ blocks: [BilinearBlock]) -> [BilinearGroup] {
-        var groups: [BilinearGroup] = []
-        var index: [[Int]: Int] = [:]
-        for block in blocks {
-            let key = [block.outputOffset, block.inputLength] + block.sources
-            let input = BilinearGroup.Input(offset: block.inputOffset, firstParameter: block.firstParameter)
-            if let k = index[key] {
-                groups[k].inputs.append(input)
-            } else {
-                index[key] = groups.count
-                groups.append(BilinearGroup(outputOffset: block.outputOffset, outputLength: block.outputLength,
-                                            inputLength: block.inputLength, sources: block.sources, inputs: [input]))
-            }
-        }
-        return groups
-    }
-}

@@ -31,6 +31,10 @@ extension Graph {
         .object([("name", .string(slice.name)), ("offset", .int(slice.offset)), ("count", .int(slice.count))])
     }
 
+    static func json(_ summand: SummandExtent) -> JSON {
+        .object([("offset", .int(summand.offset)), ("copies", .int(summand.copies)), ("dim", .int(summand.dimension))])
+    }
+
     static func json(_ basis: SparseBasis) -> JSON {
         .object([
             ("rows", .int(basis.rows)), ("columns", .int(basis.columns)),
@@ -45,16 +49,20 @@ extension Graph {
         var fields: [(String, JSON)] = []
         switch op {
         case .linear(let l):
-            let extents = { (blocks: [BlockExtent]) in JSON.array(blocks.map { .array([.int($0.offset), .int($0.length)]) }) }
             fields = [("op", .string("linear")), ("parameters", json(l.parameters)), ("gain", .double(l.gain)),
-                      ("input_blocks", extents(l.inputBlocks)), ("output_blocks", extents(l.outputBlocks)), ("basis", json(l.basis))]
+                      ("bases", .array(l.bases.map { pair in
+                          .object([("kinds", .array(pair.kinds.map { .string($0.rawValue) })), ("basis", json(pair.matrices))])
+                      })),
+                      ("blocks", .array(l.blocks.map { b in
+                          .object([("output", json(b.output)), ("input", json(b.input)), ("basis", .int(b.basis)),
+                                   ("first_parameter", .int(b.firstParameter)), ("output_stride", .int(b.outputStride))])
+                      }))]
         case .bias(let b):
             fields = [("op", .string("bias")), ("parameters", json(b.parameters)), ("basis", json(b.basis))]
         case .bilinear(let b):
             fields = [("op", .string("bilinear")), ("parameters", json(b.parameters)), ("blocks", .array(b.blocks.map { k in
-                .object([("output_offset", .int(k.outputOffset)), ("output_length", .int(k.outputLength)),
-                         ("input_offset", .int(k.inputOffset)), ("input_length", .int(k.inputLength)),
-                         ("sources", .array(k.sources.map(JSON.int))), ("first_parameter", .int(k.firstParameter))])
+                .object([("output", json(k.output)), ("input", json(k.input)), ("sources", .array(k.sources.map(JSON.int))),
+                         ("first_parameter", .int(k.firstParameter)), ("output_stride", .int(k.outputStride))])
             }))]
         case .pointwise(let p):
             fields = [("op", .string("pointwise")), ("function", .string(p.function.rawValue))]

@@ -9,8 +9,10 @@ public struct LoweringError: Error, Sendable, CustomStringConvertible {
 /// Lowers a checked network to the graph IR: per layer a linear op with its
 /// sparse basis, a bias op, an optional bilinear op and the activation.
 public enum Lowering {
-    /// The most basis matrices one linear op may have.
+    /// The most parameters one linear op may have.
     public static let maxBasisCount = 50_000_000
+    /// The most entries of all the pair bases of one linear op (each stored once).
+    public static let maxBasisEntries = 50_000_000
 
     public static func lower(_ network: CheckedNetwork, solver: EquivariantSolver) throws -> Graph {
         let group = network.group
@@ -31,31 +33,20 @@ public enum Lowering {
                 let name = layer.role == .output ? "output" : "layer\(k)"
                 let outputName = output.description
 
-                let entries = try solver.homBasis(group, from: previous, to: output, limit: maxBasisCount)
-                let basis = normalized(entries, rows: try output.dimension(), columns: try previous.dimension())
                 let gain: Double = [.relu, .leakyRelu].contains(layer.activation) ? 2 : 1
-                let extents = { (rep: Rep) in try rep.blocks().map { BlockExtent(offset: $0.offset, length: $0.dimension) } }
-                ops.append(.linear(Linear(parameters: slice("\(name).weight", basis.count), basis: basis,
-                                          representation: outputName, gain: gain,
-                                          inputBlocks: try extents(previous), outputBlocks: try extents(output))))
+                let linear = try linearOp(group, from: previous, to: output, solver: solver, name: "\(name).weight",
+                                          offset: offset, gain: gain)
+                offset += linear.parameters.count
+                ops.append(.linear(linear))
 
                 let biasBasis = try invariantBasis(of: output, solver: solver)
                 ops.append(.bias(Bias(parameters: slice("\(name).bias", biasBasis.count), basis: biasBasis,
                                       representation: outputName)))
 
                 if layer.hasBilinear {
-                    let blocks = try output.blocks()
-                    var bilinearBlocks: [BilinearBlock] = []
-                    var count = 0
-                    for term in try group.bilinearTerms(output) {
-                        let o = blocks[term.output], i = blocks[term.input]
-                        bilinearBlocks.append(BilinearBlock(
-                            outputOffset: o.offset, outputLength: o.dimension, inputOffset: i.offset, inputLength: i.dimension,
-                            sources: term.sources.map { blocks[$0].offset }, firstParameter: count))
-                        count += term.sources.count
-                    }
+                    let (blocks, count) = try bilinearBlocks(group, output)
                     ops.append(.bilinear(Bilinear(parameters: slice("\(name).bilinear", count), dimension: try output.dimension(),
-                                                  blocks: bilinearBlocks, representation: outputName)))
+                                                  blocks: blocks, representation: outputName)))
                 }
                 if let activation = layer.activation {
                     ops.append(try activationOp(activation, layer: layer, group: group))
@@ -71,6 +62,94 @@ public enum Lowering {
                           ops: ops, parameterCount: offset, structureHash: "")
         graph.structureHash = StructureHash.of(graph)
         return graph
+    }
+
+    static func summands(_ rep: Rep) throws -> [SummandExtent] {
+        var offset = 0
+        return try rep.summands.map { s in
+            let d = try rep.dimension(of: s.atom)
+            defer { offset += s.multiplicity * d }
+            return SummandExtent(offset: offset, copies: s.multiplicity, dimension: d)
+        }
+    }
+
+    /// The structured linear op: each distinct pair of atoms solved once, its
+    /// basis stored once; parameters ordered output copy by output copy, then
+    /// input copy, then pair basis (the order of the weights file).
+    static func linearOp(_ group: Group, from previous: Rep, to output: Rep, solver: EquivariantSolver, name: String,
+                         offset: Int, gain: Double) throws -> Linear {
+        let inputs = try summands(previous), outputs = try summands(output)
+        var bases: [PairBasis] = []
+        var index: [[Atom]: Int] = [:]
+        var blocks: [LinearBlock] = []
+        var count = 0, entries = 0
+        for (s, out) in outputs.enumerated() {
+            var row: [(input: Int, basis: Int, prefix: Int)] = []
+            var stride = 0
+            for (r, input) in inputs.enumerated() {
+                let key = [previous.summands[r].atom, output.summands[s].atom]
+                if index[key] == nil {
+                    let vectors = try solver.homBasis(group, from: key[0], to: key[1])
+                    let matrices = normalized(vectors.map { v in
+                        SparseMatrixEntries(rows: v.indices.map { $0 / input.dimension }, columns: v.indices.map { $0 % input.dimension },
+                                            values: v.values)
+                    }, rows: out.dimension, columns: input.dimension)
+                    entries += matrices.entryCount
+                    if entries > maxBasisEntries {
+                        throw LoweringError(description: "\(name) needs pair bases of more than \(maxBasisEntries) entries")
+                    }
+                    index[key] = bases.count
+                    bases.append(PairBasis(matrices: matrices, kinds: (0..<matrices.count).map { BasisDecomposition.decompose(matrices, $0).kind }))
+                }
+                guard let b = index[key], bases[b].count > 0 else { continue }
+                row.append((r, b, stride))
+                stride += input.copies * bases[b].count
+            }
+            for (r, b, prefix) in row {
+                blocks.append(LinearBlock(output: out, input: inputs[r], basis: b, firstParameter: count + prefix, outputStride: stride))
+            }
+            count += out.copies * stride
+            if count > maxBasisCount {
+                throw SolverError.tooLarge(what: "the number of basis matrices", size: count, limit: maxBasisCount)
+            }
+        }
+        return Linear(parameters: ParameterSlice(name: name, offset: offset, count: count),
+                      inputDimension: try previous.dimension(), outputDimension: try output.dimension(),
+                      representation: output.description, gain: gain, bases: bases, blocks: blocks)
+    }
+
+    /// The bilinear blocks by summand pair (see Group.bilinearTerms), and the parameter count.
+    static func bilinearBlocks(_ group: Group, _ rep: Rep) throws -> ([BilinearBlock], Int) {
+        let extents = try summands(rep)
+        let copies = try rep.blocks()
+        // The summand of every copy, and its index within the summand.
+        var summandOf: [Int] = [], first: [Int] = []
+        for (k, s) in rep.summands.enumerated() {
+            first.append(summandOf.count)
+            summandOf += Array(repeating: k, count: s.multiplicity)
+        }
+        var sources: [[Int]: [Int]] = [:]
+        var rowLength = [Int](repeating: 0, count: extents.count)
+        var prefix: [[Int]: Int] = [:]
+        for term in try group.bilinearTerms(rep) {
+            let key = [summandOf[term.output], summandOf[term.input]]
+            guard term.output == first[key[0]] else { continue }  // every copy of a summand has the same row
+            if sources[key] == nil {
+                sources[key] = term.sources.map { copies[$0].offset }
+                prefix[key] = rowLength[key[0]]
+                rowLength[key[0]] += extents[key[1]].copies * term.sources.count
+            }
+        }
+        var blocks: [BilinearBlock] = []
+        var count = 0
+        for (s, out) in extents.enumerated() {
+            for (r, input) in extents.enumerated() {
+                guard let src = sources[[s, r]], let p = prefix[[s, r]] else { continue }
+                blocks.append(BilinearBlock(output: out, input: input, sources: src, firstParameter: count + p, outputStride: rowLength[s]))
+            }
+            count += out.copies * rowLength[s]
+        }
+        return (blocks, count)
     }
 
     static func layout(_ rep: Rep) throws -> Layout {

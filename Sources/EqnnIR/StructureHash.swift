@@ -16,14 +16,21 @@ struct StructureHash {
             h.mix(op.inputDimension)
             h.mix(op.outputDimension)
             switch op {
-            case .linear(let l): h.mix(l.parameters); h.mix(l.basis)
+            case .linear(let l):
+                h.mix(l.parameters)
+                for pair in l.bases { h.mix(pair.matrices) }
+                for b in l.blocks {
+                    h.mix(b.output)
+                    h.mix(b.input)
+                    for x in [b.basis, b.firstParameter, b.outputStride] { h.mix(x) }
+                }
             case .bias(let b): h.mix(b.parameters); h.mix(b.basis)
             case .bilinear(let b):
                 h.mix(b.parameters)
                 for block in b.blocks {
-                    for x in [block.outputOffset, block.outputLength, block.inputOffset, block.inputLength, block.firstParameter] + block.sources {
-                        h.mix(x)
-                    }
+                    h.mix(block.output)
+                    h.mix(block.input)
+                    for x in [block.firstParameter, block.outputStride] + block.sources { h.mix(x) }
                 }
             case .pointwise(let p): h.mix(p.function.rawValue)
             case .gate(let g): for b in g.blocks { h.mix(b.offset); h.mix(b.length); h.mix(b.gate) }
@@ -55,6 +62,12 @@ struct StructureHash {
         mix(slice.name)
         mix(slice.offset)
         mix(slice.count)
+    }
+
+    mutating func mix(_ summand: SummandExtent) {
+        mix(summand.offset)
+        mix(summand.copies)
+        mix(summand.dimension)
     }
 
     mutating func mix(_ basis: SparseBasis) {

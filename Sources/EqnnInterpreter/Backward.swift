@@ -20,38 +20,19 @@ extension Executable where T == Double {
                   dTheta: inout [Double]) -> [Double] {
         switch op {
         case .linear(let l):
-            let rows = l.basis.rows, columns = l.basis.columns
-            var dx = [Double](repeating: 0, count: batch * columns)
-            var dWt = [Double](repeating: 0, count: rows * columns)
+            var dx = [Double](repeating: 0, count: batch * l.inputDimension)
             x.withUnsafeBufferPointer { xp in
                 dy.withUnsafeBufferPointer { dyp in
-                    dense[k].withUnsafeBufferPointer { wtp in
-                        dx.withUnsafeMutableBufferPointer { dxp in
-                            dWt.withUnsafeMutableBufferPointer { dwp in
-                                guard let xa = xp.baseAddress, let da = dyp.baseAddress, let wa = wtp.baseAddress,
-                                      let dxa = dxp.baseAddress, let dwa = dwp.baseAddress else { return }
-                                for b in 0..<batch {
-                                    let dyb = da + b &* rows
-                                    for i in 0..<columns {
-                                        let w = wa + i &* rows
-                                        var sum = 0.0
-                                        for o in 0..<rows { sum += dyb[o] * w[o] }
-                                        dxa[b &* columns &+ i] = sum
-                                        let xi = xa[b &* columns &+ i]
-                                        if xi != 0 { Kernels.axpy(xi, dyb, dwa + i &* rows, rows) }
-                                    }
-                                }
-                            }
+                    dx.withUnsafeMutableBufferPointer { dxp in
+                        guard let xa = xp.baseAddress, let dya = dyp.baseAddress, let dxa = dxp.baseAddress else { return }
+                        if let plan = plans[k], !plan.dense {
+                            let dm = StructuredKernels.linearBackward(l, plan, mixing: weights[k], x: xa, dy: dya, dx: dxa, batch: batch)
+                            plan.accumulate(l, mixingGradients: dm, into: &dTheta)
+                        } else {
+                            denseBackward(l, weights: weights[k][0], x: xa, dy: dya, dx: dxa, batch: batch, dTheta: &dTheta)
                         }
                     }
                 }
-            }
-            for j in 0..<l.basis.count {
-                var sum = 0.0
-                for e in l.basis.starts[j]..<l.basis.starts[j + 1] {
-                    sum += l.basis.values[e] * dWt[l.basis.entryColumns[e] * rows + l.basis.entryRows[e]]
-                }
-                dTheta[l.parameters.offset + j] += sum
             }
             return dx
         case .bias(let b):
@@ -66,8 +47,24 @@ extension Executable where T == Double {
             return dy
         case .bilinear(let b):
             var dx = dy
-            Kernels.bilinearBackward(bilinearGroups[k], dimension: b.dimension, theta: bilinearParameters[k], x: x, dy: dy,
-                                     dx: &dx, batch: batch, dTheta: &dTheta, offset: b.parameters.offset)
+            let dm = x.withUnsafeBufferPointer { xp in
+                dy.withUnsafeBufferPointer { dyp in
+                    dx.withUnsafeMutableBufferPointer { dxp -> [[Double]] in
+                        guard let xa = xp.baseAddress, let dya = dyp.baseAddress, let dxa = dxp.baseAddress else { return [] }
+                        return StructuredKernels.bilinearBackward(b, mixing: weights[k], x: xa, dy: dya, dx: dxa, batch: batch)
+                    }
+                }
+            }
+            for (block, g) in zip(b.blocks, dm) {
+                let width = block.sources.count * block.output.copies
+                for i in 0..<block.input.copies {
+                    for s in 0..<block.sources.count {
+                        for o in 0..<block.output.copies {
+                            dTheta[b.parameters.offset + block.parameter(output: o, input: i, source: s)] += g[i * width + s * block.output.copies + o]
+                        }
+                    }
+                }
+            }
             return dx
         case .pointwise(let p):
             var dx = dy
@@ -109,6 +106,41 @@ extension Executable where T == Double {
                 }
             }
             return dx
+        }
+    }
+
+    /// dx = dy W and dtheta from dW^T = X^T dY, read through the pair bases.
+    func denseBackward(_ l: Linear, weights wt: [Double], x: UnsafePointer<Double>, dy: UnsafePointer<Double>,
+                       dx: UnsafeMutablePointer<Double>, batch: Int, dTheta: inout [Double]) {
+        let rows = l.outputDimension, columns = l.inputDimension
+        var dWt = [Double](repeating: 0, count: rows * columns)
+        var w = [Double](repeating: 0, count: rows * columns)
+        for i in 0..<columns { for o in 0..<rows { w[o * columns + i] = wt[i * rows + o] } }
+        w.withUnsafeBufferPointer { wp in
+            dWt.withUnsafeMutableBufferPointer { dwp in
+                guard let wa = wp.baseAddress, let dwa = dwp.baseAddress else { return }
+                // dx = dY W, dW^T = X^T dY.
+                MatrixProduct.multiplyAdd(m: batch, n: columns, k: rows, a: dy, rowStride: rows, columnStride: 1,
+                                          b: wa, ldb: columns, c: dx, ldc: columns)
+                MatrixProduct.multiplyAdd(m: columns, n: rows, k: batch, a: x, rowStride: 1, columnStride: columns,
+                                          b: dy, ldb: rows, c: dwa, ldc: rows)
+            }
+        }
+        for block in l.blocks {
+            let basis = l.bases[block.basis].matrices
+            for o in 0..<block.output.copies {
+                for i in 0..<block.input.copies {
+                    let rowBase = block.output.offset + o * block.output.dimension
+                    let columnBase = block.input.offset + i * block.input.dimension
+                    for j in 0..<basis.count {
+                        var sum = 0.0
+                        for e in basis.starts[j]..<basis.starts[j + 1] {
+                            sum += basis.values[e] * dWt[(columnBase + basis.entryColumns[e]) * rows + rowBase + basis.entryRows[e]]
+                        }
+                        dTheta[l.parameters.offset + l.parameter(block, output: o, input: i, basis: j)] += sum
+                    }
+                }
+            }
         }
     }
 }

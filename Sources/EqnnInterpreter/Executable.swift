@@ -1,43 +1,33 @@
 import EqnnIR
 
-/// A graph prepared to run: the dense weights W = sum_k theta_k B_k are
-/// expanded once per parameter vector (per forward pass or optimizer step),
-/// never per sample.
-public struct Executable<T: BinaryFloatingPoint & Sendable>: Sendable {
+/// A graph prepared to run: per linear op either the mixing matrices of its
+/// structured plan or, where the cost model prefers it, the expanded dense
+/// weights; built once per parameter vector (per forward pass or optimizer
+/// step), never per sample, and proportional to the parameters otherwise.
+public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendable {
     public let graph: Graph
-    /// Per op: the expanded transposed weights (linear: in x out), or the dense bias.
-    var dense: [[T]]
-    let bilinearParameters: [[T]]
-    /// Per bilinear op, its blocks regrouped for execution.
-    let bilinearGroups: [[BilinearGroup]]
+    let plans: [LinearPlan?]
+    /// Per op: linear: the stacks' mixing matrices, or one entry, the dense W^T
+    /// (in x out); bias: one entry, the dense bias; bilinear: the blocks' mixing matrices.
+    let weights: [[[T]]]
     let normalizer: Normalizer
 
     public init(_ model: Model) {
         graph = model.graph
         normalizer = model.normalizer
-        var dense: [[T]] = []
-        var bilinear: [[T]] = []
-        for op in model.graph.ops {
+        plans = model.plans
+        weights = zip(model.graph.ops, model.plans).map { op, plan in
             switch op {
             case .linear(let l):
-                dense.append(l.basis.expanded(model.parameters, offset: l.parameters.offset, transposed: true, as: T.self))
-                bilinear.append([])
+                guard let plan, !plan.dense else { return [l.expanded(model.parameters, transposed: true, as: T.self)] }
+                return plan.mixing(l, model.parameters, as: T.self)
             case .bias(let b):
-                dense.append(b.basis.expanded(model.parameters, offset: b.parameters.offset, transposed: false, as: T.self))
-                bilinear.append([])
+                return [b.basis.expanded(model.parameters, offset: b.parameters.offset, transposed: false, as: T.self)]
             case .bilinear(let b):
-                dense.append([])
-                bilinear.append(model.parameters[b.parameters.offset..<(b.parameters.offset + b.parameters.count)].map { T($0) })
+                return b.mixing(model.parameters, as: T.self)
             default:
-                dense.append([])
-                bilinear.append([])
+                return []
             }
-        }
-        self.dense = dense
-        self.bilinearParameters = bilinear
-        bilinearGroups = model.graph.ops.map { op in
-            if case .bilinear(let b) = op { return b.groups }
-            return []
         }
     }
 
@@ -71,12 +61,18 @@ public struct Executable<T: BinaryFloatingPoint & Sendable>: Sendable {
     func apply(_ op: Op, index k: Int, _ x: [T], batch: Int) -> [T] {
         switch op {
         case .linear(let l):
-            var y = [T](repeating: 0, count: batch * l.basis.rows)
+            var y = [T](repeating: 0, count: batch * l.outputDimension)
             x.withUnsafeBufferPointer { xp in
-                dense[k].withUnsafeBufferPointer { wp in
-                    y.withUnsafeMutableBufferPointer { yp in
-                        guard let xa = xp.baseAddress, let wa = wp.baseAddress, let ya = yp.baseAddress else { return }
-                        Kernels.multiply(xa, wa, ya, batch: batch, input: l.basis.columns, output: l.basis.rows)
+                y.withUnsafeMutableBufferPointer { yp in
+                    guard let xa = xp.baseAddress, let ya = yp.baseAddress else { return }
+                    if let plan = plans[k], !plan.dense {
+                        StructuredKernels.linearForward(l, plan, mixing: weights[k], x: xa, y: ya, batch: batch)
+                    } else {
+                        weights[k][0].withUnsafeBufferPointer { wp in
+                            guard let wa = wp.baseAddress else { return }
+                            MatrixProduct.multiplyAdd(m: batch, n: l.outputDimension, k: l.inputDimension, a: xa, rowStride: l.inputDimension,
+                                                      columnStride: 1, b: wa, ldb: l.outputDimension, c: ya, ldc: l.outputDimension)
+                        }
                     }
                 }
             }
@@ -84,11 +80,17 @@ public struct Executable<T: BinaryFloatingPoint & Sendable>: Sendable {
         case .bias(let b):
             var y = x
             let d = b.basis.rows
-            for r in 0..<batch { for c in 0..<d { y[r * d + c] += dense[k][c] } }
+            let bias = weights[k][0]
+            for r in 0..<batch { for c in 0..<d { y[r * d + c] += bias[c] } }
             return y
         case .bilinear(let b):
             var y = x
-            Kernels.bilinearForward(bilinearGroups[k], dimension: b.dimension, theta: bilinearParameters[k], x: x, y: &y, batch: batch)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    guard let xa = xp.baseAddress, let ya = yp.baseAddress else { return }
+                    StructuredKernels.bilinearForward(b, mixing: weights[k], x: xa, y: ya, batch: batch)
+                }
+            }
             return y
         case .pointwise(let p):
             return x.map { T(Scalar.value(p.function, Double($0))) }

@@ -19,16 +19,25 @@ public enum Initialization {
             case .linear(let l):
                 let k = l.parameters.count
                 guard k > 0 else { continue }
-                let s = (l.gain * Double(l.basis.rows) / Double(k)).squareRoot()
+                let s = (l.gain * Double(l.outputDimension) / Double(k)).squareRoot()
                 for j in 0..<k { theta[l.parameters.offset + j] = s * rng.nextNormal() }
             case .bilinear(let b):
-                var fanIn: [Int: Int] = [:]
-                for block in b.blocks { fanIn[block.outputOffset, default: 0] += block.sources.count }
-                for block in b.blocks {
-                    let s = 0.1 / Double(max(1, fanIn[block.outputOffset] ?? 1)).squareRoot()
-                    for j in 0..<block.sources.count {
-                        theta[b.parameters.offset + block.firstParameter + j] = s * rng.nextNormal()
+                // In parameter order: output summand, output copy, input summand, input copy, source.
+                var k = 0
+                while k < b.blocks.count {
+                    let row = b.blocks[k...].prefix { $0.output == b.blocks[k].output }
+                    let fanIn = row.reduce(0) { $0 + $1.input.copies * $1.sources.count }
+                    let s = 0.1 / Double(max(1, fanIn)).squareRoot()
+                    for o in 0..<b.blocks[k].output.copies {
+                        for block in row {
+                            for i in 0..<block.input.copies {
+                                for j in 0..<block.sources.count {
+                                    theta[b.parameters.offset + block.parameter(output: o, input: i, source: j)] = s * rng.nextNormal()
+                                }
+                            }
+                        }
                     }
+                    k += row.count
                 }
             default:
                 continue

@@ -51,9 +51,15 @@ public struct Model: Sendable {
     public var graph: Graph
     public var parameters: [Double]
     public var normalizer: Normalizer
+    /// How each linear op runs (nil for the other ops), derived from the graph once.
+    public var plans: [LinearPlan?]
 
     public init(graph: Graph, parameters: [Double], normalizer: Normalizer? = nil) {
         self.graph = graph
+        plans = graph.ops.map { op in
+            if case .linear(let l) = op { return LinearPlan(l) }
+            return nil
+        }
         self.parameters = parameters
         self.normalizer = normalizer ?? .identity(input: graph.input.dimension, output: graph.output.dimension)
     }

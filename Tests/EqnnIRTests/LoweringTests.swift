@@ -3,6 +3,7 @@ import EqnnGroups
 import EqnnSema
 import XCTest
 @testable import EqnnIR
+import Foundation
 
 final class LoweringTests: XCTestCase {
     func lower(_ text: String) throws -> (CheckedNetwork, Graph) {
@@ -24,12 +25,14 @@ final class LoweringTests: XCTestCase {
         XCTAssertEqual(graph.parameterCount, network.totalParameters)
         guard case .linear(let first) = graph.ops[0] else { return XCTFail("first op is not linear") }
         XCTAssertEqual(first.parameters.count, network.layers[1].weights)
-        XCTAssertEqual(first.basis.rows, network.layers[1].outDimension)
-        XCTAssertEqual(first.basis.columns, 8)
-        // Every basis matrix has unit Frobenius norm.
-        for k in 0..<first.basis.count {
-            let norm = first.basis.values[first.basis.starts[k]..<first.basis.starts[k + 1]].reduce(0) { $0 + $1 * $1 }
-            XCTAssertEqual(norm, 1, accuracy: 1e-12)
+        XCTAssertEqual(first.outputDimension, network.layers[1].outDimension)
+        XCTAssertEqual(first.inputDimension, 8)
+        // Every pair basis matrix has unit Frobenius norm.
+        for pair in first.bases {
+            for k in 0..<pair.count {
+                let norm = pair.matrices.values[pair.matrices.starts[k]..<pair.matrices.starts[k + 1]].reduce(0) { $0 + $1 * $1 }
+                XCTAssertEqual(norm, 1, accuracy: 1e-12)
+            }
         }
         XCTAssertEqual(graph.ops.map(\.inputDimension).dropFirst(), graph.ops.map(\.outputDimension).dropLast())
         XCTAssertEqual(graph.ops.last?.outputDimension, 3)
@@ -53,5 +56,86 @@ final class LoweringTests: XCTestCase {
         XCTAssertEqual(object["version"] as? Int, Graph.formatVersion)
         let ops = try XCTUnwrap(object["ops"] as? [[String: Any]])
         XCTAssertEqual(ops.map { $0["op"] as? String }, ["linear", "bias", "norm", "linear", "bias"])
+    }
+
+    /// The structured op, expanded, is exactly sum_k theta_k B_k over the whole-layer
+    /// basis that the solver builds copy pair by copy pair (the order of the weights
+    /// files): same parameters, same order, same normalization.
+    func testStructuredLayoutExpandsToTheWholeLayerBasis() throws {
+        let sources = [
+            "network N over O(3) { input 2*Scalar + 2*V layer 4*Scalar + 3*V + 2*V^2 : gated output V + Scalar }",
+            "network N over S(5) { input 2*V + Scalar layer 3*V^2 + 2*V + Scalar : relu output Scalar }",
+            "network N over C(6) { input 2*V layer 3*V : relu output V }",
+            "network N over O(1,3) { input V + V^2 layer 2*Scalar + V + dual(V) : gated output Scalar }",
+            "group P = S(3)\ngroup E = SO(3)\nnetwork N over P x E { input V(P)*V(E) layer 2*V(P)*V(E) + V(E) : gated output V(E) }",
+        ]
+        for source in sources {
+            let solver = EquivariantSolver()
+            let (program, bag) = Checker.check(SourceFile(name: "t", text: source), solver: solver)
+            XCTAssertFalse(bag.hasErrors, source)
+            let network = try XCTUnwrap(program.networks.first)
+            let graph = try Lowering.lower(network, solver: solver)
+            var k = 1
+            for op in graph.ops {
+                guard case .linear(let l) = op else { continue }
+                let from = network.layers[k - 1].rep, to = network.layers[k].rep.appendingScalars(network.layers[k].gates)
+                k += 1
+                let whole = try solver.homBasis(network.group, from: from, to: to, limit: 1_000_000)
+                XCTAssertEqual(whole.count, l.parameters.count, source)
+                var theta = [Double](repeating: 0, count: graph.parameterCount)
+                for j in 0..<l.parameters.count { theta[l.parameters.offset + j] = Double((j * 7919) % 13) - 6 }
+                var expected = [Double](repeating: 0, count: l.outputDimension * l.inputDimension)
+                for (j, m) in whole.enumerated() {
+                    let norm = m.values.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
+                    for e in m.values.indices {
+                        expected[m.rows[e] * l.inputDimension + m.columns[e]] += theta[l.parameters.offset + j] * Double(m.values[e]) / norm
+                    }
+                }
+                let actual = l.expanded(theta, transposed: false)
+                XCTAssertEqual(actual.count, expected.count)
+                let worst = zip(actual, expected).reduce(0.0) { max($0, abs($1.0 - $1.1)) }
+                XCTAssertLessThan(worst, 1e-12, source)
+            }
+        }
+    }
+
+    /// Every basis matrix is rebuilt exactly from its decomposition into operators.
+    func testBasisDecompositionRebuildsEveryMatrix() throws {
+        let sources = [
+            "network N over S(6) { input V + Scalar layer 2*V^2 + V + Scalar : relu output Scalar }",
+            "network N over O(3) { input Scalar + V + V^2 layer Scalar + V + V^2 : gated output V^2 }",
+            "network N over O(1,3) { input V + V^2 layer Scalar + V + V^2 : gated output Scalar }",
+            "network N over C(7) { input V layer 2*V : relu output Scalar }",
+            "network N over SO(3) { input V^2 layer V + Scalar : norm output V }",
+        ]
+        var kinds = Set<BasisKind>()
+        for source in sources {
+            let graph = try lower(source).1
+            for op in graph.ops {
+                guard case .linear(let l) = op else { continue }
+                for pair in l.bases {
+                    let m = pair.matrices
+                    for j in 0..<m.count {
+                        let (kind, terms) = BasisDecomposition.decompose(m, j)
+                        XCTAssertEqual(kind, pair.kinds[j])
+                        kinds.insert(kind)
+                        var rebuilt = [Double](repeating: 0, count: m.rows * m.columns)
+                        for (op, weight) in terms {
+                            for s in op.scatter {
+                                for g in op.gather where g.row == s.column {
+                                    rebuilt[s.row * m.columns + g.column] += weight * s.value * g.value
+                                }
+                            }
+                        }
+                        var expected = [Double](repeating: 0, count: m.rows * m.columns)
+                        for e in m.starts[j]..<m.starts[j + 1] { expected[m.entryRows[e] * m.columns + m.entryColumns[e]] += m.values[e] }
+                        let worst = zip(rebuilt, expected).reduce(0.0) { max($0, abs($1.0 - $1.1)) }
+                        XCTAssertLessThan(worst, 1e-12, "\(source): \(kind)")
+                    }
+                }
+            }
+        }
+        // The examples above reach every kind but dense.
+        XCTAssertTrue(kinds.isSuperset(of: [.identity, .permutation, .signedPermutation, .sumBroadcast, .complement]), "\(kinds)")
     }
 }

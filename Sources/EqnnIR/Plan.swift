@@ -1,0 +1,164 @@
+/// How the back ends execute a linear op without expanding it (derived from
+/// the IR, not serialized). Every pair basis matrix is split into operators
+/// (BasisDecomposition); the pairs that write one output summand through the
+/// same scatter form a stack, computed for a tile of n samples as
+///
+///     G[(t, q), row + i] = sum_c gather[q, c] x[t, input copy i, c]      (gather)
+///     Y[(t, q), o]       = sum_k G[(t, q), k] M[k, o]                      (one matrix product)
+///     y[t, output copy o, r] += sum_q scatter[r, q] Y[(t, q), o]          (scatter)
+///
+/// with M (depth x copies of S) the channel-mixing matrix: M[row + i, o] =
+/// sum of weight * theta(o, i, j) over the basis matrices j that use the
+/// operator. The matrix product over all samples of a tile and all gathered
+/// coordinates at once is where the time goes, at matrix-product speed.
+public struct LinearPlan: Sendable {
+    public struct Input: Sendable {
+        /// Index into the op's blocks (the input summand and the parameter layout).
+        public var block: Int
+        /// width x (dim R) entries.
+        public var gather: [BasisEntry]
+        /// First row of this input's copies in the stack's mixing matrix.
+        public var row: Int
+        /// The basis matrices j that use this operator, with their weights.
+        public var bases: [Int]
+        public var weights: [Double]
+    }
+
+    public struct Stack: Sendable {
+        public var output: SummandExtent
+        /// Values gathered per input copy and sample.
+        public var width: Int
+        /// (dim S) x width entries.
+        public var scatter: [BasisEntry]
+        public var inputs: [Input]
+        /// Rows of the mixing matrix: the copies of all inputs.
+        public var depth: Int
+    }
+
+    public var stacks: [Stack]
+    /// Multiply-adds per sample: structured (gathers, products, scatters) and dense.
+    public var structuredWork: Int
+    public var denseWork: Int
+    /// The cost model's choice: expand W when the dense product is no more
+    /// work than the structure and fits `denseBudget`.
+    public var dense: Bool
+
+    /// The most entries of an expanded weight matrix (32 MiB in float64).
+    public static let denseBudget = 1 << 22
+
+    public init(_ linear: Linear, allowStructured: Bool = true) {
+        var stacks: [Stack] = []
+        var stackIndex: [StackKey: Int] = [:]
+        // The operators of every pair basis, with the basis matrices that use them.
+        let decompositions: [[(BasisOperator, [Int], [Double])]] = linear.bases.map { pair in
+            var order: [BasisOperator] = []
+            var uses: [BasisOperator: ([Int], [Double])] = [:]
+            for j in 0..<pair.count {
+                for (op, weight) in BasisDecomposition.decompose(pair.matrices, j).terms {
+                    if uses[op] == nil { order.append(op) }
+                    uses[op, default: ([], [])].0.append(j)
+                    uses[op, default: ([], [])].1.append(weight)
+                }
+            }
+            return order.map { ($0, uses[$0]?.0 ?? [], uses[$0]?.1 ?? []) }
+        }
+        for (b, block) in linear.blocks.enumerated() {
+            for (op, bases, weights) in decompositions[block.basis] {
+                let key = StackKey(output: block.output, width: op.width, scatter: op.scatter)
+                if stackIndex[key] == nil {
+                    stackIndex[key] = stacks.count
+                    stacks.append(Stack(output: block.output, width: op.width, scatter: op.scatter, inputs: [], depth: 0))
+                }
+                guard let s = stackIndex[key] else { continue }
+                stacks[s].inputs.append(Input(block: b, gather: op.gather, row: stacks[s].depth, bases: bases, weights: weights))
+                stacks[s].depth += block.input.copies
+            }
+        }
+        self.stacks = stacks
+        structuredWork = stacks.reduce(0) { total, s in
+            total + s.output.copies * (s.depth * s.width + s.scatter.count)
+                + s.inputs.reduce(0) { $0 + linear.blocks[$1.block].input.copies * $1.gather.count }
+        }
+        let (dense, overflow) = linear.inputDimension.multipliedReportingOverflow(by: linear.outputDimension)
+        denseWork = overflow ? Int.max : dense
+        self.dense = !allowStructured || (!overflow && dense <= structuredWork && dense <= LinearPlan.denseBudget)
+    }
+
+    private struct StackKey: Hashable {
+        var output: SummandExtent
+        var width: Int
+        var scatter: [BasisEntry]
+    }
+
+    /// Every stack's mixing matrix M (depth x copies, row-major) from theta.
+    @inlinable
+    public func mixing<T: BinaryFloatingPoint>(_ linear: Linear, _ theta: [Double], as: T.Type = Double.self) -> [[T]] {
+        stacks.map { stack in
+            let b = stack.output.copies
+            var m = [T](repeating: 0, count: stack.depth * b)
+            for input in stack.inputs {
+                let block = linear.blocks[input.block]
+                for i in 0..<block.input.copies {
+                    for o in 0..<b {
+                        var sum = 0.0
+                        for (j, w) in zip(input.bases, input.weights) {
+                            sum += w * theta[linear.parameters.offset + linear.parameter(block, output: o, input: i, basis: j)]
+                        }
+                        m[(input.row + i) * b + o] = T(sum)
+                    }
+                }
+            }
+            return m
+        }
+    }
+
+    /// The gradient of theta from the gradients of the mixing matrices (the transpose of `mixing`).
+    public func accumulate(_ linear: Linear, mixingGradients: [[Double]], into dTheta: inout [Double]) {
+        for (stack, dm) in zip(stacks, mixingGradients) {
+            let b = stack.output.copies
+            for input in stack.inputs {
+                let block = linear.blocks[input.block]
+                for i in 0..<block.input.copies {
+                    for o in 0..<b {
+                        let g = dm[(input.row + i) * b + o]
+                        for (j, w) in zip(input.bases, input.weights) {
+                            dTheta[linear.parameters.offset + linear.parameter(block, output: o, input: i, basis: j)] += w * g
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How the back ends execute a bilinear block for a tile of n samples:
+///
+///     Z[(t, c), s * b + o] = sum_i x[t, input copy i, c] M[i, s * b + o]     (one matrix product)
+///     y[t, output copy o, r] += sum_s sum_c x[t, source s, r * dim R + c] Z[(t, c), s * b + o]
+///
+/// with M (a x sources * b) holding theta(o, i, s): the input-dependent matrix
+/// W(x) is never formed, and the product runs over all samples of a tile.
+extension Bilinear {
+    /// Every block's mixing matrix M (input copies x sources * output copies, row-major).
+    @inlinable
+    public func mixing<T: BinaryFloatingPoint>(_ theta: [Double], as: T.Type = Double.self) -> [[T]] {
+        blocks.map { block in
+            let a = block.input.copies, b = block.output.copies, width = block.sources.count * b
+            var m = [T](repeating: 0, count: a * width)
+            for i in 0..<a {
+                for s in 0..<block.sources.count {
+                    for o in 0..<b { m[i * width + s * b + o] = T(theta[parameters.offset + block.parameter(output: o, input: i, source: s)]) }
+                }
+            }
+            return m
+        }
+    }
+
+    /// Multiply-adds per sample.
+    public var work: Int {
+        blocks.reduce(0) { total, block in
+            let products = block.sources.count * block.output.copies
+            return total + products * block.input.copies * block.input.dimension + products * block.output.dimension * block.input.dimension
+        }
+    }
+}

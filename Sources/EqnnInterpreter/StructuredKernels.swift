@@ -1,0 +1,278 @@
+import EqnnIR
+
+/// The structured linear and bilinear kernels (LinearPlan, Bilinear.mixing):
+/// gathers, one matrix product per stack over a tile of samples, scatters.
+/// Buffers are bounded: a tile holds at most `workspace` values of G, cut
+/// along the samples and, for one huge sample, along the stack's depth.
+enum StructuredKernels {
+    static let workspace = 1 << 18
+
+    /// Samples per tile and rows of the depth per chunk for a stack.
+    static func tiling(width: Int, depth: Int, batch: Int) -> (samples: Int, depth: Int) {
+        let perSample = max(1, width * depth)
+        let samples = max(1, min(batch, workspace / perSample))
+        return (samples, max(1, min(depth, workspace / max(1, samples * width))))
+    }
+
+    /// G[(t, q), k - k0] = sum gather[q, c] x[t, copy i, c] for the rows k0 ..< k1 of the stack.
+    static func gather<T: BinaryFloatingPoint>(_ stack: LinearPlan.Stack, _ blocks: [LinearBlock], x: UnsafePointer<T>, inputDimension: Int,
+                                               samples: Range<Int>, rows: Range<Int>, into g: UnsafeMutablePointer<T>) {
+        let kc = rows.count, m = stack.width
+        g.update(repeating: 0, count: samples.count &* m &* kc)
+        for input in stack.inputs {
+            let block = blocks[input.block]
+            let first = max(rows.lowerBound, input.row), last = min(rows.upperBound, input.row &+ block.input.copies)
+            guard first < last else { continue }
+            for (t, sample) in samples.enumerated() {
+                let xt = x + (sample &* inputDimension &+ block.input.offset)
+                let gt = g + t &* m &* kc
+                for k in first..<last {
+                    let xi = xt + (k &- input.row) &* block.input.dimension
+                    let column = k &- rows.lowerBound
+                    for e in input.gather { gt[e.row &* kc &+ column] += T(e.value) * xi[e.column] }
+                }
+            }
+        }
+    }
+
+    /// y[t, :] += W x[t, :] for the structured linear op (y is not cleared).
+    static func linearForward<T: BinaryFloatingPoint & SIMDScalar>(_ linear: Linear, _ plan: LinearPlan, mixing: [[T]],
+                                                                   x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, batch: Int) {
+        let inDim = linear.inputDimension, outDim = linear.outputDimension
+        for (s, stack) in plan.stacks.enumerated() {
+            let b = stack.output.copies, m = stack.width
+            let (tile, chunk) = tiling(width: m, depth: stack.depth, batch: batch)
+            var g = [T](repeating: 0, count: tile * m * chunk)
+            var out = [T](repeating: 0, count: tile * m * b)
+            mixing[s].withUnsafeBufferPointer { mp in
+                g.withUnsafeMutableBufferPointer { gp in
+                    out.withUnsafeMutableBufferPointer { op in
+                        guard let mb = mp.baseAddress, let ga = gp.baseAddress, let oa = op.baseAddress else { return }
+                        for first in stride(from: 0, to: batch, by: tile) {
+                            let samples = first..<min(batch, first + tile)
+                            oa.update(repeating: 0, count: samples.count &* m &* b)
+                            for k0 in stride(from: 0, to: stack.depth, by: chunk) {
+                                let rows = k0..<min(stack.depth, k0 + chunk)
+                                gather(stack, linear.blocks, x: x, inputDimension: inDim, samples: samples, rows: rows, into: ga)
+                                MatrixProduct.multiplyAdd(m: samples.count &* m, n: b, k: rows.count, a: UnsafePointer(ga), rowStride: rows.count,
+                                                          columnStride: 1, b: mb + k0 &* b, ldb: b, c: oa, ldc: b)
+                            }
+                            for (t, sample) in samples.enumerated() {
+                                let yt = y + (sample &* outDim &+ stack.output.offset)
+                                let ot = oa + t &* m &* b
+                                for o in 0..<b {
+                                    let yo = yt + o &* stack.output.dimension
+                                    for e in stack.scatter { yo[e.row] += T(e.value) * ot[e.column &* b &+ o] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The backward of linearForward: dx += W^T dy and the mixing matrices' gradients dM += G^T dY.
+    static func linearBackward(_ linear: Linear, _ plan: LinearPlan, mixing: [[Double]], x: UnsafePointer<Double>,
+                               dy: UnsafePointer<Double>, dx: UnsafeMutablePointer<Double>, batch: Int) -> [[Double]] {
+        let inDim = linear.inputDimension, outDim = linear.outputDimension
+        var gradients: [[Double]] = []
+        for (s, stack) in plan.stacks.enumerated() {
+            let b = stack.output.copies, m = stack.width, depth = stack.depth
+            // M^T (b x depth), so that dG = dY M^T reads contiguous rows.
+            var transposed = [Double](repeating: 0, count: b * depth)
+            for k in 0..<depth { for o in 0..<b { transposed[o * depth + k] = mixing[s][k * b + o] } }
+            var dm = [Double](repeating: 0, count: depth * b)
+            let (tile, chunk) = tiling(width: m, depth: depth, batch: batch)
+            var g = [Double](repeating: 0, count: tile * m * chunk), dg = g
+            var dout = [Double](repeating: 0, count: tile * m * b)
+            transposed.withUnsafeBufferPointer { mtp in
+                dm.withUnsafeMutableBufferPointer { dmp in
+                    g.withUnsafeMutableBufferPointer { gp in
+                        dg.withUnsafeMutableBufferPointer { dgp in
+                            dout.withUnsafeMutableBufferPointer { dop in
+                                guard let mt = mtp.baseAddress, let dma = dmp.baseAddress, let ga = gp.baseAddress,
+                                      let dga = dgp.baseAddress, let doa = dop.baseAddress else { return }
+                                for first in stride(from: 0, to: batch, by: tile) {
+                                    let samples = first..<min(batch, first + tile)
+                                    let rowsOfY = samples.count &* m
+                                    // dY[(t, q), o] = sum_r scatter[r, q] dy[t, copy o, r]
+                                    doa.update(repeating: 0, count: rowsOfY &* b)
+                                    for (t, sample) in samples.enumerated() {
+                                        let dyt = dy + (sample &* outDim &+ stack.output.offset)
+                                        let dt = doa + t &* m &* b
+                                        for o in 0..<b {
+                                            let dyo = dyt + o &* stack.output.dimension
+                                            for e in stack.scatter { dt[e.column &* b &+ o] += e.value * dyo[e.row] }
+                                        }
+                                    }
+                                    for k0 in stride(from: 0, to: depth, by: chunk) {
+                                        let rows = k0..<min(depth, k0 + chunk)
+                                        let kc = rows.count
+                                        gather(stack, linear.blocks, x: x, inputDimension: inDim, samples: samples, rows: rows, into: ga)
+                                        // dM[rows] += G^T dY
+                                        MatrixProduct.multiplyAdd(m: kc, n: b, k: rowsOfY, a: UnsafePointer(ga), rowStride: 1, columnStride: kc,
+                                                                  b: UnsafePointer(doa), ldb: b, c: dma + k0 &* b, ldc: b)
+                                        // dG = dY M^T[:, rows]
+                                        dga.update(repeating: 0, count: rowsOfY &* kc)
+                                        MatrixProduct.multiplyAdd(m: rowsOfY, n: kc, k: b, a: UnsafePointer(doa), rowStride: b, columnStride: 1,
+                                                                  b: mt + k0, ldb: depth, c: dga, ldc: kc)
+                                        scatterGather(stack, linear.blocks, dg: dga, rows: rows, samples: samples, dx: dx, inputDimension: inDim)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            gradients.append(dm)
+        }
+        return gradients
+    }
+
+    /// The transpose of `gather`: dx[t, copy i, c] += sum_q gather[q, c] dG[(t, q), k - k0].
+    static func scatterGather(_ stack: LinearPlan.Stack, _ blocks: [LinearBlock], dg: UnsafePointer<Double>, rows: Range<Int>,
+                              samples: Range<Int>, dx: UnsafeMutablePointer<Double>, inputDimension: Int) {
+        let kc = rows.count, m = stack.width
+        for input in stack.inputs {
+            let block = blocks[input.block]
+            let first = max(rows.lowerBound, input.row), last = min(rows.upperBound, input.row &+ block.input.copies)
+            guard first < last else { continue }
+            for (t, sample) in samples.enumerated() {
+                let dxt = dx + (sample &* inputDimension &+ block.input.offset)
+                let gt = dg + t &* m &* kc
+                for k in first..<last {
+                    let dxi = dxt + (k &- input.row) &* block.input.dimension
+                    let column = k &- rows.lowerBound
+                    for e in input.gather { dxi[e.column] += e.value * gt[e.row &* kc &+ column] }
+                }
+            }
+        }
+    }
+
+    /// Z[(t, c), s b + o] = sum_i x[t, copy i, c] M[i, s b + o] for one bilinear block and a tile.
+    static func bilinearProducts<T: BinaryFloatingPoint & SIMDScalar>(_ block: BilinearBlock, mixing: UnsafePointer<T>, x: UnsafePointer<T>,
+                                                                      dimension d: Int, samples: Range<Int>, g: UnsafeMutablePointer<T>,
+                                                                      z: UnsafeMutablePointer<T>) {
+        let a = block.input.copies, n = block.input.dimension, width = block.sources.count &* block.output.copies
+        for (t, sample) in samples.enumerated() {
+            let xt = x + (sample &* d &+ block.input.offset)
+            for i in 0..<a { for c in 0..<n { g[(t &* n &+ c) &* a &+ i] = xt[i &* n &+ c] } }
+        }
+        z.update(repeating: 0, count: samples.count &* n &* width)
+        MatrixProduct.multiplyAdd(m: samples.count &* n, n: width, k: a, a: UnsafePointer(g), rowStride: a, columnStride: 1,
+                                  b: mixing, ldb: width, c: z, ldc: width)
+    }
+
+    static func bilinearTile(_ block: BilinearBlock, batch: Int) -> Int {
+        max(1, min(batch, workspace / max(1, block.input.dimension * max(block.input.copies, block.sources.count * block.output.copies))))
+    }
+
+    /// y += W(x) x, block by block (y starts as a copy of x).
+    static func bilinearForward<T: BinaryFloatingPoint & SIMDScalar>(_ op: Bilinear, mixing: [[T]], x: UnsafePointer<T>,
+                                                                     y: UnsafeMutablePointer<T>, batch: Int) {
+        let d = op.dimension
+        for (k, block) in op.blocks.enumerated() {
+            let b = block.output.copies, n = block.input.dimension, width = block.sources.count &* b
+            let tile = bilinearTile(block, batch: batch)
+            var g = [T](repeating: 0, count: tile * n * block.input.copies), z = [T](repeating: 0, count: tile * n * width)
+            mixing[k].withUnsafeBufferPointer { mp in
+                g.withUnsafeMutableBufferPointer { gp in
+                    z.withUnsafeMutableBufferPointer { zp in
+                        guard let ma = mp.baseAddress, let ga = gp.baseAddress, let za = zp.baseAddress else { return }
+                        for first in stride(from: 0, to: batch, by: tile) {
+                            let samples = first..<min(batch, first + tile)
+                            bilinearProducts(block, mixing: ma, x: x, dimension: d, samples: samples, g: ga, z: za)
+                            for (t, sample) in samples.enumerated() {
+                                let row = x + sample &* d, out = y + (sample &* d &+ block.output.offset)
+                                for (s, source) in block.sources.enumerated() {
+                                    for c in 0..<n {
+                                        let zc = za + ((t &* n &+ c) &* width &+ s &* b)
+                                        for r in 0..<block.output.dimension {
+                                            let xv = row[source &+ r &* n &+ c]
+                                            let yr = out + r
+                                            for o in 0..<b { yr[o &* block.output.dimension] += xv * zc[o] }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The backward of bilinearForward: dx += (d/dx) and the blocks' mixing gradients.
+    static func bilinearBackward(_ op: Bilinear, mixing: [[Double]], x: UnsafePointer<Double>, dy: UnsafePointer<Double>,
+                                 dx: UnsafeMutablePointer<Double>, batch: Int) -> [[Double]] {
+        let d = op.dimension
+        var gradients: [[Double]] = []
+        for (k, block) in op.blocks.enumerated() {
+            let a = block.input.copies, b = block.output.copies, n = block.input.dimension, width = block.sources.count &* b
+            let tile = bilinearTile(block, batch: batch)
+            var transposed = [Double](repeating: 0, count: width * a)
+            for i in 0..<a { for w in 0..<width { transposed[w * a + i] = mixing[k][i * width + w] } }
+            var dm = [Double](repeating: 0, count: a * width)
+            var g = [Double](repeating: 0, count: tile * n * a), dg = g
+            var z = [Double](repeating: 0, count: tile * n * width), dz = z
+            mixing[k].withUnsafeBufferPointer { mp in
+                transposed.withUnsafeBufferPointer { mtp in
+                    dm.withUnsafeMutableBufferPointer { dmp in
+                        g.withUnsafeMutableBufferPointer { gp in
+                            dg.withUnsafeMutableBufferPointer { dgp in
+                                z.withUnsafeMutableBufferPointer { zp in
+                                    dz.withUnsafeMutableBufferPointer { dzp in
+                                        guard let ma = mp.baseAddress, let mt = mtp.baseAddress, let dma = dmp.baseAddress,
+                                              let ga = gp.baseAddress, let dga = dgp.baseAddress, let za = zp.baseAddress,
+                                              let dza = dzp.baseAddress else { return }
+                                        for first in stride(from: 0, to: batch, by: tile) {
+                                            let samples = first..<min(batch, first + tile)
+                                            let rowsOfZ = samples.count &* n
+                                            bilinearProducts(block, mixing: ma, x: x, dimension: d, samples: samples, g: ga, z: za)
+                                            dza.update(repeating: 0, count: rowsOfZ &* width)
+                                            for (t, sample) in samples.enumerated() {
+                                                let row = x + sample &* d, drow = dx + sample &* d
+                                                let dout = dy + (sample &* d &+ block.output.offset)
+                                                for (s, source) in block.sources.enumerated() {
+                                                    for c in 0..<n {
+                                                        let zc = za + ((t &* n &+ c) &* width &+ s &* b)
+                                                        let dzc = dza + ((t &* n &+ c) &* width &+ s &* b)
+                                                        for r in 0..<block.output.dimension {
+                                                            let at = source &+ r &* n &+ c
+                                                            let xv = row[at]
+                                                            let dr = dout + r
+                                                            var sum = 0.0
+                                                            for o in 0..<b {
+                                                                let go = dr[o &* block.output.dimension]
+                                                                dzc[o] += go * xv
+                                                                sum += go * zc[o]
+                                                            }
+                                                            drow[at] += sum
+                                                        }
+                                                    }
+                                                }
+                                            }
+                                            // dM += G^T dZ, dG = dZ M^T, dx[copy i, c] += dG[(t, c), i]
+                                            MatrixProduct.multiplyAdd(m: a, n: width, k: rowsOfZ, a: UnsafePointer(ga), rowStride: 1, columnStride: a,
+                                                                      b: UnsafePointer(dza), ldb: width, c: dma, ldc: width)
+                                            dga.update(repeating: 0, count: rowsOfZ &* a)
+                                            MatrixProduct.multiplyAdd(m: rowsOfZ, n: a, k: width, a: UnsafePointer(dza), rowStride: width,
+                                                                      columnStride: 1, b: mt, ldb: a, c: dga, ldc: a)
+                                            for (t, sample) in samples.enumerated() {
+                                                let dxt = dx + (sample &* d &+ block.input.offset)
+                                                for i in 0..<a { for c in 0..<n { dxt[i &* n &+ c] += dga[(t &* n &+ c) &* a &+ i] } }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            gradients.append(dm)
+        }
+        return gradients
+    }
+}
