@@ -53,7 +53,11 @@ struct Emitter {
     var gatherCapacity: Int {
         var cap = 16384
         for (_, _, plan) in structuredOps { for s in plan.stacks { cap = max(cap, s.width) } }
-        for (_, b) in bilinearOps { for block in b.blocks { cap = max(cap, block.input.dimension * block.input.copies) } }
+        for (_, b) in bilinearOps {
+            for block in b.blocks {
+                cap = max(cap, block.input.dimension * block.input.copies, block.output.dimension * block.sources.count * block.input.copies)
+            }
+        }
         return cap
     }
 
@@ -61,7 +65,9 @@ struct Emitter {
         var cap = 16384
         for (_, _, plan) in structuredOps { for s in plan.stacks { cap = max(cap, s.width * s.output.copies) } }
         for (_, b) in bilinearOps {
-            for block in b.blocks { cap = max(cap, block.input.dimension * block.sources.count * block.output.copies) }
+            for block in b.blocks {
+                cap = max(cap, block.input.dimension * block.sources.count * block.output.copies, block.output.dimension * block.output.copies)
+            }
         }
         return cap
     }
@@ -258,16 +264,17 @@ struct Emitter {
                 var mixing = 0
                 for block in b.blocks {
                     let width = block.sources.count * block.output.copies
-                    rows.append("{\(block.output.offset), \(block.output.copies), \(block.output.dimension), \(block.input.offset), \(block.input.copies), \(block.input.dimension), \(block.sources.count), \(sources.count), \(mixing)}")
-                    initRows.append("{\(b.parameters.offset + block.firstParameter), \(block.outputStride), \(block.input.copies), \(block.output.copies), \(block.sources.count), \(mixing)}")
+                    let order = block.contractsFirst ? 1 : 0
+                    rows.append("{\(block.output.offset), \(block.output.copies), \(block.output.dimension), \(block.input.offset), \(block.input.copies), \(block.input.dimension), \(block.sources.count), \(sources.count), \(mixing), \(order)}")
+                    initRows.append("{\(b.parameters.offset + block.firstParameter), \(block.outputStride), \(block.input.copies), \(block.output.copies), \(block.sources.count), \(mixing), \(order)}")
                     sources += block.sources
                     mixing += block.input.copies * width
                 }
-                out += "/* \(b.parameters.name): output offset, copies, dim, input offset, copies, dim, sources, first source, mixing offset */\n"
-                out += "static const int \(p)_bilinear\(k)[\(b.blocks.count)][9] = \(list(rows));\n"
+                out += "/* \(b.parameters.name): output offset, copies, dim, input offset, copies, dim, sources, first source, mixing offset, contracting first */\n"
+                out += "static const int \(p)_bilinear\(k)[\(b.blocks.count)][10] = \(list(rows));\n"
                 out += "static const int \(p)_bilinear\(k)_sources[\(sources.count)] = \(list(sources.map(String.init)));\n"
-                out += "/* theta offset, output stride, input copies, output copies, sources, mixing offset */\n"
-                out += "static const int \(p)_bilinear\(k)_init[\(b.blocks.count)][6] = \(list(initRows));\n\n"
+                out += "/* theta offset, output stride, input copies, output copies, sources, mixing offset, contracting first */\n"
+                out += "static const int \(p)_bilinear\(k)_init[\(b.blocks.count)][7] = \(list(initRows));\n\n"
             case .gate(let g):
                 if !g.scalars.isEmpty { out += "static const int \(p)_scalars\(k)[\(g.scalars.count)] = \(list(g.scalars.map(String.init)));\n" }
                 if !g.blocks.isEmpty {

@@ -129,6 +129,47 @@ extension Emitter {
         }
         if !bilinearOps.isEmpty {
             out += """
+            /* The same, contracting first: P[(t, r), s a + i] = sum_c x[t, source s, r dim + c]
+               x[t, copy i, c], then y[t, copy o, r] += sum_k P[(t, r), k] M[k, o] in one matrix product. */
+            static void \(p)_contract(const int *block, const int *sources, const \(real) *restrict mixing,
+                                      const \(real) *restrict x, \(real) *restrict y, \(real) *restrict p, \(real) *restrict z,
+                                      size_t n, size_t d) {
+                const size_t b = (size_t)block[1], rows = (size_t)block[2], a = (size_t)block[4], dim = (size_t)block[5];
+                const size_t count_sources = (size_t)block[6], width = count_sources * a;
+                size_t group = \(P)_GATHER_CAP / (rows * width), first;
+                if (group > \(P)_PRODUCT_CAP / (rows * b)) group = \(P)_PRODUCT_CAP / (rows * b);
+                if (group > n) group = n;
+                if (group < 1) group = 1;
+                for (first = 0; first < n; first += group) {
+                    const size_t count = n - first < group ? n - first : group;
+                    size_t t, r, s, i, c, o;
+                    for (t = 0; t < count; ++t) {
+                        const \(real) *row = x + (first + t) * d, *inputs = row + (size_t)block[3];
+                        for (r = 0; r < rows; ++r) {
+                            \(real) *pr = p + (t * rows + r) * width;
+                            for (s = 0; s < count_sources; ++s) {
+                                const \(real) *xs = row + sources[(size_t)block[7] + s] + r * dim;
+                                for (i = 0; i < a; ++i) {
+                                    const \(real) *xi = inputs + i * dim;
+                                    \(real) sum = 0;
+                                    for (c = 0; c < dim; ++c) sum += xs[c] * xi[c];
+                                    pr[s * a + i] = sum;
+                                }
+                            }
+                        }
+                    }
+                    for (t = 0; t < count * rows * b; ++t) z[t] = 0;
+                    \(p)_gemm(count * rows, b, width, p, width, mixing, b, z, b);
+                    for (t = 0; t < count; ++t) {
+                        \(real) *yt = y + (first + t) * d + (size_t)block[0];
+                        for (r = 0; r < rows; ++r) {
+                            const \(real) *zr = z + (t * rows + r) * b;
+                            for (o = 0; o < b; ++o) yt[o * rows + r] += zr[o];
+                        }
+                    }
+                }
+            }
+
             /* y[t] += W(x[t]) x[t] for one block of a bilinear op: Z[(t, c), s b + o] =
                sum_i x[t, copy i, c] M[i, s b + o] in one matrix product over the samples,
                then y[t, copy o, r] += sum_s sum_c x[t, source s, r dim + c] Z[(t, c), s b + o]. */
@@ -137,7 +178,12 @@ extension Emitter {
                                       size_t n, size_t d) {
                 const size_t b = (size_t)block[1], out_dim = (size_t)block[2], a = (size_t)block[4], dim = (size_t)block[5];
                 const size_t width = (size_t)block[6] * b;
-                size_t group = \(P)_PRODUCT_CAP / (dim * width), first;
+                size_t group, first;
+                if (block[9]) {
+                    \(p)_contract(block, sources, mixing, x, y, g, z, n, d);
+                    return;
+                }
+                group = \(P)_PRODUCT_CAP / (dim * width);
                 if (group > \(P)_GATHER_CAP / (dim * a)) group = \(P)_GATHER_CAP / (dim * a);
                 if (group > n) group = n;
                 if (group < 1) group = 1;
@@ -316,7 +362,7 @@ extension Emitter {
                         for (k = 0; k < u[2]; ++k)
                             for (j = 0; j < u[4]; ++j)
                                 for (o = 0; o < u[3]; ++o)
-                                    model->t\(k)[u[5] + k * u[4] * u[3] + j * u[3] + o] = theta[u[0] + o * u[1] + k * u[4] + j];
+                                    model->t\(k)[u[5] + (u[6] ? (j * u[2] + k) * u[3] : (k * u[4] + j) * u[3]) + o] = theta[u[0] + o * u[1] + k * u[4] + j];
                     }
 
                 """

@@ -131,34 +131,61 @@ public struct LinearPlan: Sendable {
     }
 }
 
-/// How the back ends execute a bilinear block for a tile of n samples:
+/// How the back ends execute a bilinear block (S sources, a input copies, b
+/// output copies) for a tile of samples, in whichever order costs less:
 ///
-///     Z[(t, c), s * b + o] = sum_i x[t, input copy i, c] M[i, s * b + o]     (one matrix product)
-///     y[t, output copy o, r] += sum_s sum_c x[t, source s, r * dim R + c] Z[(t, c), s * b + o]
+/// mixing first (`contractsFirst` false), M (a x S b) with M[i, s b + o] = theta(o, i, s):
+///     Z[(t, c), s b + o] = sum_i x[t, input copy i, c] M[i, s b + o]         (one matrix product)
+///     y[t, copy o, r] += sum_s sum_c x[t, source s, r dim R + c] Z[(t, c), s b + o]
 ///
-/// with M (a x sources * b) holding theta(o, i, s): the input-dependent matrix
-/// W(x) is never formed, and the product runs over all samples of a tile.
+/// contracting first, M (S a x b) with M[s a + i, o] = theta(o, i, s):
+///     P[(t, r), s a + i] = sum_c x[t, source s, r dim R + c] x[t, input copy i, c]
+///     y[t, copy o, r] += sum_k P[(t, r), k] M[k, o]                            (one matrix product)
+///
+/// The input-dependent matrix W(x) is never formed.
+extension BilinearBlock {
+    var mixingFirstWork: Int {
+        let products = sources.count * output.copies
+        return products * input.copies * input.dimension + products * output.dimension * input.dimension
+    }
+
+    var contractingFirstWork: Int {
+        let pairs = sources.count * input.copies
+        return pairs * output.dimension * input.dimension + pairs * output.copies * output.dimension
+    }
+
+    /// Whether contracting sources with inputs first is less work (it is when dim S < dim R).
+    public var contractsFirst: Bool { contractingFirstWork < mixingFirstWork }
+
+    /// Multiply-adds per sample, in the order chosen.
+    public var work: Int { min(mixingFirstWork, contractingFirstWork) }
+}
+
 extension Bilinear {
-    /// Every block's mixing matrix M (input copies x sources * output copies, row-major).
+    /// Every block's mixing matrix M, row-major, in the layout of the block's order.
     @inlinable
     public func mixing<T: BinaryFloatingPoint>(_ theta: [Double], as: T.Type = Double.self) -> [[T]] {
         blocks.map { block in
-            let a = block.input.copies, b = block.output.copies, width = block.sources.count * b
-            var m = [T](repeating: 0, count: a * width)
+            let a = block.input.copies, b = block.output.copies, sources = block.sources.count
+            var m = [T](repeating: 0, count: a * sources * b)
             for i in 0..<a {
-                for s in 0..<block.sources.count {
-                    for o in 0..<b { m[i * width + s * b + o] = T(theta[parameters.offset + block.parameter(output: o, input: i, source: s)]) }
+                for s in 0..<sources {
+                    for o in 0..<b {
+                        m[mixingIndex(block, output: o, input: i, source: s)] = T(theta[parameters.offset + block.parameter(output: o, input: i, source: s)])
+                    }
                 }
             }
             return m
         }
     }
 
-    /// Multiply-adds per sample.
-    public var work: Int {
-        blocks.reduce(0) { total, block in
-            let products = block.sources.count * block.output.copies
-            return total + products * block.input.copies * block.input.dimension + products * block.output.dimension * block.input.dimension
-        }
+    /// Where theta(o, i, s) sits in the block's mixing matrix.
+    @inlinable
+    public func mixingIndex(_ block: BilinearBlock, output o: Int, input i: Int, source s: Int) -> Int {
+        block.contractsFirst ? (s * block.input.copies + i) * block.output.copies + o
+            : (i * block.sources.count + s) * block.output.copies + o
     }
+
+    /// Multiply-adds per sample.
+    public var work: Int { blocks.reduce(0) { $0 + $1.work } }
 }

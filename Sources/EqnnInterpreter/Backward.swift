@@ -56,11 +56,10 @@ extension Executable where T == Double {
                 }
             }
             for (block, g) in zip(b.blocks, dm) {
-                let width = block.sources.count * block.output.copies
                 for i in 0..<block.input.copies {
                     for s in 0..<block.sources.count {
                         for o in 0..<block.output.copies {
-                            dTheta[b.parameters.offset + block.parameter(output: o, input: i, source: s)] += g[i * width + s * block.output.copies + o]
+                            dTheta[b.parameters.offset + block.parameter(output: o, input: i, source: s)] += g[b.mixingIndex(block, output: o, input: i, source: s)]
                         }
                     }
                 }

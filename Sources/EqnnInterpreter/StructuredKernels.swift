@@ -173,6 +173,13 @@ enum StructuredKernels {
                                                                      y: UnsafeMutablePointer<T>, batch: Int) {
         let d = op.dimension
         for (k, block) in op.blocks.enumerated() {
+            if block.contractsFirst {
+                mixing[k].withUnsafeBufferPointer { mp in
+                    guard let ma = mp.baseAddress else { return }
+                    contractForward(block, mixing: ma, x: x, y: y, dimension: d, batch: batch)
+                }
+                continue
+            }
             let b = block.output.copies, n = block.input.dimension, width = block.sources.count &* b
             let tile = bilinearTile(block, batch: batch)
             var g = [T](repeating: 0, count: tile * n * block.input.copies), z = [T](repeating: 0, count: tile * n * width)
@@ -209,6 +216,10 @@ enum StructuredKernels {
         let d = op.dimension
         var gradients: [[Double]] = []
         for (k, block) in op.blocks.enumerated() {
+            if block.contractsFirst {
+                gradients.append(contractBackward(block, mixing: mixing[k], x: x, dy: dy, dx: dx, dimension: d, batch: batch))
+                continue
+            }
             let a = block.input.copies, b = block.output.copies, n = block.input.dimension, width = block.sources.count &* b
             let tile = bilinearTile(block, batch: batch)
             var transposed = [Double](repeating: 0, count: width * a)
@@ -274,5 +285,115 @@ enum StructuredKernels {
             gradients.append(dm)
         }
         return gradients
+    }
+
+    /// P[(t, r), s a + i] = sum_c x[t, source s, r dim R + c] x[t, input copy i, c] for a tile.
+    static func contractions<T: BinaryFloatingPoint>(_ block: BilinearBlock, x: UnsafePointer<T>, dimension d: Int, samples: Range<Int>,
+                                                     into p: UnsafeMutablePointer<T>) {
+        let a = block.input.copies, n = block.input.dimension, rows = block.output.dimension
+        let width = block.sources.count &* a
+        for (t, sample) in samples.enumerated() {
+            let row = x + sample &* d, inputs = x + (sample &* d &+ block.input.offset)
+            for r in 0..<rows {
+                let pr = p + (t &* rows &+ r) &* width
+                for (s, source) in block.sources.enumerated() {
+                    let xs = row + (source &+ r &* n)
+                    for i in 0..<a {
+                        let xi = inputs + i &* n
+                        var sum: T = 0
+                        for c in 0..<n { sum += xs[c] * xi[c] }
+                        pr[s &* a &+ i] = sum
+                    }
+                }
+            }
+        }
+    }
+
+    static func contractTile(_ block: BilinearBlock, batch: Int) -> Int {
+        max(1, min(batch, workspace / max(1, block.output.dimension * block.sources.count * block.input.copies)))
+    }
+
+    /// y[t, copy o, r] += sum_k P[(t, r), k] M[k, o] (contracting first).
+    static func contractForward<T: BinaryFloatingPoint & SIMDScalar>(_ block: BilinearBlock, mixing: UnsafePointer<T>, x: UnsafePointer<T>,
+                                                                     y: UnsafeMutablePointer<T>, dimension d: Int, batch: Int) {
+        let b = block.output.copies, rows = block.output.dimension, width = block.sources.count * block.input.copies
+        let tile = contractTile(block, batch: batch)
+        var p = [T](repeating: 0, count: tile * rows * width), z = [T](repeating: 0, count: tile * rows * b)
+        p.withUnsafeMutableBufferPointer { pp in
+            z.withUnsafeMutableBufferPointer { zp in
+                guard let pa = pp.baseAddress, let za = zp.baseAddress else { return }
+                for first in stride(from: 0, to: batch, by: tile) {
+                    let samples = first..<min(batch, first + tile)
+                    contractions(block, x: x, dimension: d, samples: samples, into: pa)
+                    za.update(repeating: 0, count: samples.count &* rows &* b)
+                    MatrixProduct.multiplyAdd(m: samples.count &* rows, n: b, k: width, a: UnsafePointer(pa), rowStride: width, columnStride: 1,
+                                              b: mixing, ldb: b, c: za, ldc: b)
+                    for (t, sample) in samples.enumerated() {
+                        let out = y + (sample &* d &+ block.output.offset)
+                        for r in 0..<rows {
+                            let zr = za + (t &* rows &+ r) &* b
+                            for o in 0..<b { out[o &* rows &+ r] += zr[o] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The backward of contractForward: dx += and the mixing gradient dM = P^T dY.
+    static func contractBackward(_ block: BilinearBlock, mixing: [Double], x: UnsafePointer<Double>, dy: UnsafePointer<Double>,
+                                 dx: UnsafeMutablePointer<Double>, dimension d: Int, batch: Int) -> [Double] {
+        let a = block.input.copies, n = block.input.dimension
+        let b = block.output.copies, rows = block.output.dimension, width = block.sources.count * a
+        let tile = contractTile(block, batch: batch)
+        var transposed = [Double](repeating: 0, count: b * width)
+        for k in 0..<width { for o in 0..<b { transposed[o * width + k] = mixing[k * b + o] } }
+        var dm = [Double](repeating: 0, count: width * b)
+        var p = [Double](repeating: 0, count: tile * rows * width), dp = p
+        var dz = [Double](repeating: 0, count: tile * rows * b)
+        transposed.withUnsafeBufferPointer { mtp in
+            dm.withUnsafeMutableBufferPointer { dmp in
+                p.withUnsafeMutableBufferPointer { pp in
+                    dp.withUnsafeMutableBufferPointer { dpp in
+                        dz.withUnsafeMutableBufferPointer { dzp in
+                            guard let mt = mtp.baseAddress, let dma = dmp.baseAddress, let pa = pp.baseAddress,
+                                  let dpa = dpp.baseAddress, let dza = dzp.baseAddress else { return }
+                            for first in stride(from: 0, to: batch, by: tile) {
+                                let samples = first..<min(batch, first + tile)
+                                let rowsOfP = samples.count &* rows
+                                contractions(block, x: x, dimension: d, samples: samples, into: pa)
+                                for (t, sample) in samples.enumerated() {
+                                    let dout = dy + (sample &* d &+ block.output.offset)
+                                    for r in 0..<rows { for o in 0..<b { dza[(t &* rows &+ r) &* b &+ o] = dout[o &* rows &+ r] } }
+                                }
+                                MatrixProduct.multiplyAdd(m: width, n: b, k: rowsOfP, a: UnsafePointer(pa), rowStride: 1, columnStride: width,
+                                                          b: UnsafePointer(dza), ldb: b, c: dma, ldc: b)
+                                dpa.update(repeating: 0, count: rowsOfP &* width)
+                                MatrixProduct.multiplyAdd(m: rowsOfP, n: width, k: b, a: UnsafePointer(dza), rowStride: b, columnStride: 1,
+                                                          b: mt, ldb: width, c: dpa, ldc: width)
+                                for (t, sample) in samples.enumerated() {
+                                    let row = x + sample &* d, drow = dx + sample &* d
+                                    for r in 0..<rows {
+                                        let pr = dpa + (t &* rows &+ r) &* width
+                                        for (s, source) in block.sources.enumerated() {
+                                            let at = source &+ r &* n
+                                            for i in 0..<a {
+                                                let g = pr[s &* a &+ i]
+                                                let input = block.input.offset &+ i &* n
+                                                for c in 0..<n {
+                                                    drow[at &+ c] += g * row[input &+ c]
+                                                    drow[input &+ c] += g * row[at &+ c]
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return dm
     }
 }
