@@ -25,7 +25,33 @@ struct Emitter {
             if case .linear(let l) = op { plans[k] = LinearPlan(l, allowStructured: useStructured) }
         }
         self.plans = plans
+        var pool = EntryPool()
+        for k in plans.keys.sorted() {
+            guard let plan = plans[k], !plan.dense else { continue }
+            for stack in plan.stacks {
+                pool.add(stack.scatter)
+                for input in stack.inputs { pool.add(input.gather) }
+            }
+        }
+        entries = pool
     }
+
+    /// The gather and scatter entries of every structured op, each distinct list
+    /// stored once for the whole network (layers of equal atoms share them).
+    struct EntryPool {
+        var entries: [BasisEntry] = []
+        var offsets: [[BasisEntry]: Int] = [:]
+
+        mutating func add(_ list: [BasisEntry]) {
+            guard offsets[list] == nil else { return }
+            offsets[list] = entries.count
+            entries += list
+        }
+
+        func offset(_ list: [BasisEntry]) -> Int { offsets[list] ?? 0 }
+    }
+
+    let entries: EntryPool
 
     /// The structured plan of op k, or nil when it runs dense.
     func structured(_ k: Int) -> LinearPlan? {
@@ -248,7 +274,7 @@ struct Emitter {
     }
 
     func bases() -> String {
-        var out = ""
+        var out = entryTables()
         for (k, op) in graph.ops.enumerated() {
             switch op {
             case .linear(let l):
@@ -297,19 +323,14 @@ struct Emitter {
     /// A structured linear op's tables: its stacks, their inputs, gathers and scatters, and how init fills the mixing matrices.
     func structuredTables(_ k: Int, _ l: Linear, _ plan: LinearPlan) -> String {
         var stacks: [String] = [], inputs: [String] = [], initRows: [String] = []
-        var gathers: [String] = [], gatherValues: [Double] = [], scatters: [String] = [], scatterValues: [Double] = []
         var terms: [Int] = [], weights: [Double] = []
         var mixing = 0
         for stack in plan.stacks {
             let b = stack.output.copies
-            stacks.append("{\(stack.output.offset), \(b), \(stack.output.dimension), \(stack.width), \(stack.depth), \(inputs.count), \(stack.inputs.count), \(scatters.count), \(stack.scatter.count), \(mixing)}")
-            scatters += stack.scatter.map { "{\($0.row), \($0.column)}" }
-            scatterValues += stack.scatter.map(\.value)
+            stacks.append("{\(stack.output.offset), \(b), \(stack.output.dimension), \(stack.width), \(stack.depth), \(inputs.count), \(stack.inputs.count), \(entries.offset(stack.scatter)), \(stack.scatter.count), \(mixing)}")
             for input in stack.inputs {
                 let block = l.blocks[input.block]
-                inputs.append("{\(block.input.offset), \(block.input.copies), \(block.input.dimension), \(input.row), \(gathers.count), \(input.gather.count)}")
-                gathers += input.gather.map { "{\($0.row), \($0.column)}" }
-                gatherValues += input.gather.map(\.value)
+                inputs.append("{\(block.input.offset), \(block.input.copies), \(block.input.dimension), \(input.row), \(entries.offset(input.gather)), \(input.gather.count)}")
                 initRows.append("{\(mixing + input.row * b), \(b), \(block.input.copies), \(l.parameters.offset + block.firstParameter), \(block.outputStride), \(l.bases[block.basis].count), \(terms.count), \(input.bases.count)}")
                 terms += input.bases
                 weights += input.weights
@@ -321,15 +342,21 @@ struct Emitter {
         out += "static const int \(p)_stacks\(k)[\(stacks.count)][10] = \(list(stacks));\n"
         out += "/* inputs: offset, copies, dim, first row in the stack, first gather entry, gather entries */\n"
         out += "static const int \(p)_inputs\(k)[\(inputs.count)][6] = \(list(inputs));\n"
-        out += "/* gather entries (gathered value, input coordinate) and scatter entries (output coordinate, gathered value) */\n"
-        out += "static const int \(p)_gather\(k)[\(gathers.count)][2] = \(list(gathers));\n"
-        out += "static const \(real) \(p)_gather_values\(k)[\(gathers.count)] = \(list(gatherValues.map(literal)));\n"
-        out += "static const int \(p)_scatter\(k)[\(scatters.count)][2] = \(list(scatters));\n"
-        out += "static const \(real) \(p)_scatter_values\(k)[\(scatters.count)] = \(list(scatterValues.map(literal)));\n"
         out += "/* init: mixing offset, output copies, input copies, theta offset, output stride, pair basis size, first term, terms */\n"
         out += "static const int \(p)_mixing\(k)[\(initRows.count)][8] = \(list(initRows));\n"
         out += "static const int \(p)_terms\(k)[\(terms.count)] = \(list(terms.map(String.init)));\n"
         out += "static const \(real) \(p)_term_weights\(k)[\(weights.count)] = \(list(weights.map(literal)));\n\n"
+        return out
+    }
+
+    /// The pooled gather and scatter entries: a gather entry is (gathered value, input
+    /// coordinate), a scatter entry (output coordinate, gathered value).
+    func entryTables() -> String {
+        guard !entries.entries.isEmpty else { return "" }
+        let e = entries.entries
+        var out = "/* gather and scatter entries of the structured products, each distinct list once */\n"
+        out += "static const int \(p)_entries[\(e.count)][2] = \(list(e.map { "{\($0.row), \($0.column)}" }));\n"
+        out += "static const \(real) \(p)_entry_values[\(e.count)] = \(list(e.map { literal($0.value) }));\n\n"
         return out
     }
 

@@ -467,7 +467,7 @@ extension Emitter {
             if let plan = structured(k) {
                 var code = "for (t = 0; t < n * \(l.outputDimension); ++t) y[t] = 0;\n"
                 code += "for (b = 0; b < \(plan.stacks.count); ++b)\n"
-                code += "    \(p)_stack(\(p)_stacks\(k)[b], \(p)_inputs\(k), \(p)_gather\(k), \(p)_gather_values\(k), \(p)_scatter\(k), \(p)_scatter_values\(k),\n"
+                code += "    \(p)_stack(\(p)_stacks\(k)[b], \(p)_inputs\(k), \(p)_entries, \(p)_entry_values, \(p)_entries, \(p)_entry_values,\n"
                 code += "               model->m\(k) + \(p)_stacks\(k)[b][9], x, y, gathered, products, n, \(l.inputDimension), \(l.outputDimension));\n"
                 return code + swap
             }

@@ -96,15 +96,18 @@ public struct LinearPlan: Sendable {
         stacks.map { stack in
             let b = stack.output.copies
             var m = [T](repeating: 0, count: stack.depth * b)
-            for input in stack.inputs {
-                let block = linear.blocks[input.block]
-                for i in 0..<block.input.copies {
-                    for o in 0..<b {
-                        var sum = 0.0
-                        for (j, w) in zip(input.bases, input.weights) {
-                            sum += w * theta[linear.parameters.offset + linear.parameter(block, output: o, input: i, basis: j)]
+            theta.withUnsafeBufferPointer { t in
+                for input in stack.inputs {
+                    let block = linear.blocks[input.block]
+                    let count = linear.bases[block.basis].count
+                    for i in 0..<block.input.copies {
+                        let row = (input.row + i) * b
+                        for o in 0..<b {
+                            let base = linear.parameters.offset + block.firstParameter + o * block.outputStride + i * count
+                            var sum = 0.0
+                            for (j, w) in zip(input.bases, input.weights) { sum += w * t[base + j] }
+                            m[row + o] = T(sum)
                         }
-                        m[(input.row + i) * b + o] = T(sum)
                     }
                 }
             }
@@ -167,23 +170,20 @@ extension Bilinear {
     public func mixing<T: BinaryFloatingPoint>(_ theta: [Double], as: T.Type = Double.self) -> [[T]] {
         blocks.map { block in
             let a = block.input.copies, b = block.output.copies, sources = block.sources.count
+            let contracts = block.contractsFirst
             var m = [T](repeating: 0, count: a * sources * b)
-            for i in 0..<a {
-                for s in 0..<sources {
-                    for o in 0..<b {
-                        m[mixingIndex(block, output: o, input: i, source: s)] = T(theta[parameters.offset + block.parameter(output: o, input: i, source: s)])
+            theta.withUnsafeBufferPointer { t in
+                for o in 0..<b {
+                    let base = parameters.offset + block.firstParameter + o * block.outputStride
+                    for i in 0..<a {
+                        for s in 0..<sources {
+                            m[(contracts ? s * a + i : i * sources + s) * b + o] = T(t[base + i * sources + s])
+                        }
                     }
                 }
             }
             return m
         }
-    }
-
-    /// Where theta(o, i, s) sits in the block's mixing matrix.
-    @inlinable
-    public func mixingIndex(_ block: BilinearBlock, output o: Int, input i: Int, source s: Int) -> Int {
-        block.contractsFirst ? (s * block.input.copies + i) * block.output.copies + o
-            : (i * block.sources.count + s) * block.output.copies + o
     }
 
     /// Multiply-adds per sample.

@@ -56,11 +56,12 @@ extension Executable where T == Double {
                 }
             }
             for (block, g) in zip(b.blocks, dm) {
-                for i in 0..<block.input.copies {
-                    for s in 0..<block.sources.count {
-                        for o in 0..<block.output.copies {
-                            dTheta[b.parameters.offset + block.parameter(output: o, input: i, source: s)] += g[b.mixingIndex(block, output: o, input: i, source: s)]
-                        }
+                let a = block.input.copies, copies = block.output.copies, sources = block.sources.count
+                let contracts = block.contractsFirst
+                for o in 0..<copies {
+                    let base = b.parameters.offset + block.firstParameter + o * block.outputStride
+                    for i in 0..<a {
+                        for s in 0..<sources { dTheta[base + i * sources + s] += g[(contracts ? s * a + i : i * sources + s) * copies + o] }
                     }
                 }
             }

@@ -139,3 +139,26 @@ final class LoweringTests: XCTestCase {
         XCTAssertTrue(kinds.isSuperset(of: [.identity, .permutation, .signedPermutation, .sumBroadcast, .complement]), "\(kinds)")
     }
 }
+
+extension LoweringTests {
+    /// A C(32) x C(32) image network stores each pair basis once (1,024
+    /// permutations of 1,024 coordinates), never a matrix per channel pair, and
+    /// its plan is structured: the dense matrices would not fit the budget.
+    func testImageNetworkStoresEachPairBasisOnce() throws {
+        let graph = try lower("""
+        group Rows = C(32)
+        group Cols = C(32)
+        network Image over Rows x Cols { input 3*V(Rows)*V(Cols) layer 16*V(Rows)*V(Cols) : relu output 4*V(Rows)*V(Cols) }
+        """).1
+        for op in graph.ops {
+            guard case .linear(let l) = op else { continue }
+            XCTAssertEqual(l.bases.count, 1)
+            XCTAssertEqual(l.bases[0].count, 1024)
+            XCTAssertEqual(l.bases[0].matrices.entryCount, 1024 * 1024)
+            XCTAssertEqual(Set(l.bases[0].kinds), [.permutation, .identity])
+            let plan = LinearPlan(l)
+            XCTAssertFalse(plan.dense)
+            XCTAssertEqual(plan.stacks.count, 1, "every permutation scatters in place: one product")
+        }
+    }
+}
