@@ -97,6 +97,7 @@ public struct LinearPlan: Sendable {
             let b = stack.output.copies
             var m = [T](repeating: 0, count: stack.depth * b)
             theta.withUnsafeBufferPointer { t in
+                m.withUnsafeMutableBufferPointer { m in
                 for input in stack.inputs {
                     let block = linear.blocks[input.block]
                     let count = linear.bases[block.basis].count
@@ -109,6 +110,7 @@ public struct LinearPlan: Sendable {
                             m[row + o] = T(sum)
                         }
                     }
+                }
                 }
             }
             return m
@@ -173,13 +175,16 @@ extension Bilinear {
             let contracts = block.contractsFirst
             var m = [T](repeating: 0, count: a * sources * b)
             theta.withUnsafeBufferPointer { t in
-                for o in 0..<b {
-                    let base = parameters.offset + block.firstParameter + o * block.outputStride
-                    for i in 0..<a {
-                        for s in 0..<sources {
-                            m[(contracts ? s * a + i : i * sources + s) * b + o] = T(t[base + i * sources + s])
-                        }
+                m.withUnsafeMutableBufferPointer { m in
+                // Rows of M in order, so the writes are contiguous.
+                let first = parameters.offset + block.firstParameter, stride = block.outputStride
+                for i in 0..<a {
+                    for s in 0..<sources {
+                        let row = (contracts ? s * a + i : i * sources + s) * b
+                        let column = first + i * sources + s
+                        for o in 0..<b { m[row + o] = T(t[column + o * stride]) }
                     }
+                }
                 }
             }
             return m

@@ -1,4 +1,5 @@
 import EqnnIR
+import Foundation
 
 /// A graph prepared to run: per linear op either the mixing matrices of its
 /// structured plan or, where the cost model prefers it, the expanded dense
@@ -31,9 +32,17 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         }
     }
 
-    /// Runs the network on `batch` rows of the input.
+    /// Runs the network on `batch` rows of the input, the rows split over the cores.
     public func forward(_ input: [T], batch: Int) -> [T] {
-        run(input, batch: batch, keepTape: false).output
+        let parts = min(Trainer.threads, batch / 32)
+        guard parts > 1 else { return run(input, batch: batch, keepTape: false).output }
+        let d = graph.input.dimension
+        let results = ResultSlots<[T]>(count: parts)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let first = batch * part / parts, last = batch * (part + 1) / parts
+            results.store(part, run(Array(input[(first * d)..<(last * d)]), batch: last - first, keepTape: false).output)
+        }
+        return (0..<parts).flatMap { results.value($0) ?? [] }
     }
 
     /// The output and every op's input (and the last op's output), for backward.

@@ -15,7 +15,12 @@ enum MatrixProduct {
         var p0 = 0
         while p0 < k {
             let depth = min(depthBlock, k &- p0)
-            panel(m: m, n: n, k: depth, a: a + p0 &* csa, rsa: rsa, csa: csa, b: b + p0 &* ldb, ldb: ldb, c: c, ldc: ldc)
+            // Without AVX a SIMD4<Double> takes two of the 16 SSE registers: a 4 x 8 tile would spill.
+            if MemoryLayout<T>.size == 8 {
+                narrowPanel(m: m, n: n, k: depth, a: a + p0 &* csa, rsa: rsa, csa: csa, b: b + p0 &* ldb, ldb: ldb, c: c, ldc: ldc)
+            } else {
+                panel(m: m, n: n, k: depth, a: a + p0 &* csa, rsa: rsa, csa: csa, b: b + p0 &* ldb, ldb: ldb, c: c, ldc: ldc)
+            }
             p0 &+= depth
         }
     }
@@ -84,6 +89,72 @@ enum MatrixProduct {
                 }
             }
         }
+    }
+
+    /// One depth block with 4 x 4 tiles (for double precision).
+    @inlinable
+    static func narrowPanel<T: BinaryFloatingPoint & SIMDScalar>(
+        m: Int, n: Int, k: Int, a: UnsafePointer<T>, rsa: Int, csa: Int, b: UnsafePointer<T>, ldb: Int,
+        c: UnsafeMutablePointer<T>, ldc: Int
+    ) {
+        typealias V = SIMD4<T>
+        let raw = UnsafeRawPointer(b)
+        let size = MemoryLayout<T>.stride
+        var j = 0
+        while j &+ 4 <= n {
+            var i = 0
+            while i &+ 4 <= m {
+                var c0 = V(), c1 = V(), c2 = V(), c3 = V()
+                var ap = a + i &* rsa
+                var bo = j &* size
+                for _ in 0..<k {
+                    let bv = raw.loadUnaligned(fromByteOffset: bo, as: V.self)
+                    c0 += V(repeating: ap[0]) * bv
+                    c1 += V(repeating: ap[rsa]) * bv
+                    c2 += V(repeating: ap[2 &* rsa]) * bv
+                    c3 += V(repeating: ap[3 &* rsa]) * bv
+                    ap += csa
+                    bo &+= ldb &* size
+                }
+                add(c0, c + (i &* ldc &+ j))
+                add(c1, c + ((i &+ 1) &* ldc &+ j))
+                add(c2, c + ((i &+ 2) &* ldc &+ j))
+                add(c3, c + ((i &+ 3) &* ldc &+ j))
+                i &+= 4
+            }
+            while i < m {
+                var c0 = V()
+                var ap = a + i &* rsa
+                var bo = j &* size
+                for _ in 0..<k {
+                    c0 += V(repeating: ap[0]) * raw.loadUnaligned(fromByteOffset: bo, as: V.self)
+                    ap += csa
+                    bo &+= ldb &* size
+                }
+                add(c0, c + (i &* ldc &+ j))
+                i &+= 1
+            }
+            j &+= 4
+        }
+        if j < n {
+            for i in 0..<m {
+                let row = c + i &* ldc
+                var ap = a + i &* rsa
+                var bp = b
+                for _ in 0..<k {
+                    let ai = ap[0]
+                    for jj in j..<n { row[jj] += ai * bp[jj] }
+                    ap += csa
+                    bp += ldb
+                }
+            }
+        }
+    }
+
+    @inline(__always) @usableFromInline
+    static func add<T: BinaryFloatingPoint & SIMDScalar>(_ v: SIMD4<T>, _ c: UnsafeMutablePointer<T>) {
+        let raw = UnsafeMutableRawPointer(c)
+        raw.storeBytes(of: raw.loadUnaligned(as: SIMD4<T>.self) + v, as: SIMD4<T>.self)
     }
 
     @inline(__always) @usableFromInline

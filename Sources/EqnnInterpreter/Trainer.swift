@@ -106,7 +106,7 @@ public struct Trainer: Sendable {
         let parts = min(Trainer.threads, max(1, rows / 16))
         let inDim = executable.graph.input.dimension, outDim = executable.graph.output.dimension
         let yDim = options.loss == .crossEntropy ? 1 : outDim
-        let results = ResultSlots(count: parts)
+        let results = ResultSlots<(Double, [Double])>(count: parts)
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let first = rows * part / parts, last = rows * (part + 1) / parts
             let count = last - first
@@ -191,21 +191,21 @@ struct Adam {
 }
 
 /// One slot per worker; each worker writes only its own slot.
-final class ResultSlots: @unchecked Sendable {
-    private var slots: [(Double, [Double])?]
+final class ResultSlots<Value>: @unchecked Sendable {
+    private var slots: [Value?]
     private let lock = NSLock()
 
     init(count: Int) {
         slots = Array(repeating: nil, count: count)
     }
 
-    func store(_ index: Int, _ value: (Double, [Double])) {
+    func store(_ index: Int, _ value: Value) {
         lock.lock()
         slots[index] = value
         lock.unlock()
     }
 
-    func value(_ index: Int) -> (Double, [Double])? {
+    func value(_ index: Int) -> Value? {
         lock.lock()
         defer { lock.unlock() }
         return slots[index]
