@@ -247,63 +247,134 @@ extension Emitter {
         return out
     }
 
-    /// C[i, j] += sum_p A[i, p] B[p, j], row-major: 4 x NR tiles of C kept in registers
-    /// (NR two vectors of 256 bits), the depth in blocks that keep a panel of B in L1.
-    /// Plain C99 that gcc and clang vectorize; no intrinsics needed.
+    /// C[i, j] += sum_p A[i, p] B[p, j], row-major, BLIS-style: a panel of B (256 x NR,
+    /// zero-padded) is packed once and serves every 6-row strip of A; a 6 x NR tile of C
+    /// stays in 12 vector registers. With AVX the tile uses GCC/clang vector types (and
+    /// FMA where the target has it); otherwise the same loops in plain C99.
     func matrixProduct() -> String {
-        let nr = tileColumns
+        let nr = tileColumns, lanes = precision == .f32 ? 8 : 4
+        let splat = "((\(p)_vec){" + Array(repeating: "v", count: lanes).joined(separator: ", ") + "})"
+        let fma = precision == .f32 ? "_mm256_fmadd_ps" : "_mm256_fmadd_pd"
+        let m256 = precision == .f32 ? "__m256" : "__m256d"
+        var rows = ""
+        for r in 0..<6 {
+            rows += "        x = \(P)_SPLAT(a\(r)[p]);\n        \(P)_MADD(c\(r)0, x, b0);\n        \(P)_MADD(c\(r)1, x, b1);\n"
+        }
+        let stores = (0..<6).map { r in "    \(p)_store(tile + \(r * nr), c\(r)0);\n    \(p)_store(tile + \(r * nr + lanes), c\(r)1);\n" }.joined()
         return """
-        /* c[i * ldc + j] += sum_p a[i * lda + p] b[p * ldb + j] for i < m, j < n, p < k. */
-        static void \(p)_gemm(size_t m, size_t n, size_t k, const \(real) *restrict a, size_t lda,
-                               const \(real) *restrict b, size_t ldb, \(real) *restrict c, size_t ldc) {
-            size_t p0;
-            for (p0 = 0; p0 < k; p0 += 256) {
-                const size_t kb = k - p0 < 256 ? k - p0 : 256;
-                size_t i, j, p, jj;
-                for (j = 0; j + \(nr) <= n; j += \(nr)) {
-                    for (i = 0; i + 4 <= m; i += 4) {
-                        \(real) c0[\(nr)] = {0}, c1[\(nr)] = {0}, c2[\(nr)] = {0}, c3[\(nr)] = {0};
-                        const \(real) *a0 = a + i * lda + p0, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
-                        for (p = 0; p < kb; ++p) {
-                            const \(real) *bp = b + (p0 + p) * ldb + j;
-                            const \(real) x0 = a0[p], x1 = a1[p], x2 = a2[p], x3 = a3[p];
-                            for (jj = 0; jj < \(nr); ++jj) {
-                                c0[jj] += x0 * bp[jj];
-                                c1[jj] += x1 * bp[jj];
-                                c2[jj] += x2 * bp[jj];
-                                c3[jj] += x3 * bp[jj];
-                            }
-                        }
+        #define \(P)_MR 6
+        #define \(P)_NR \(nr)
+        #define \(P)_KC 256
+
+        #if defined(__GNUC__) && defined(__AVX__)
+        typedef \(real) \(p)_vec __attribute__((vector_size(32)));
+        typedef \(real) \(p)_unaligned __attribute__((vector_size(32), aligned(sizeof(\(real))), may_alias));
+        #define \(P)_SPLAT(v) \(splat)
+        #if defined(__FMA__)
+        #include <immintrin.h>
+        #define \(P)_MADD(c, x, b) c = (\(p)_vec)\(fma)((\(m256))(x), (\(m256))(b), (\(m256))(c))
+        #else
+        #define \(P)_MADD(c, x, b) c += (x) * (b)
+        #endif
+        static void \(p)_store(\(real) *to, \(p)_vec v) {
+            *(\(p)_unaligned *)to = v;
+        }
+
+        /* tile (6 x NR) = sum_p a_r[p] panel[p] for p < kb. */
+        static void \(p)_kernel(size_t kb, const \(real) *a0, const \(real) *a1, const \(real) *a2, const \(real) *a3,
+                                 const \(real) *a4, const \(real) *a5, const \(real) *restrict panel, \(real) *restrict tile) {
+            \(p)_vec c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
+            size_t p;
+            for (p = 0; p < kb; ++p) {
+                const \(p)_vec b0 = *(const \(p)_unaligned *)(panel + p * \(P)_NR), b1 = *(const \(p)_unaligned *)(panel + p * \(P)_NR + \(lanes));
+                \(p)_vec x;
+        \(rows)    }
+        \(stores)}
+        #endif
+
+        /* c[i * ldc + j] += sum_p a[i * lda + p] b[p * ldb + j] for i < m, j < n, p < k, in the
+           unpacked form: 4 x NR tiles of C in local arrays, B read in place. Small m, and
+           every m without AVX. */
+        static void \(p)_gemm_direct(size_t m, size_t n, size_t k, const \(real) *restrict a, size_t lda,
+                                      const \(real) *restrict b, size_t ldb, \(real) *restrict c, size_t ldc) {
+            size_t i, j, p, jj;
+            for (j = 0; j + \(nr) <= n; j += \(nr)) {
+                for (i = 0; i + 4 <= m; i += 4) {
+                    \(real) c0[\(nr)] = {0}, c1[\(nr)] = {0}, c2[\(nr)] = {0}, c3[\(nr)] = {0};
+                    const \(real) *a0 = a + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+                    for (p = 0; p < k; ++p) {
+                        const \(real) *bp = b + p * ldb + j;
+                        const \(real) x0 = a0[p], x1 = a1[p], x2 = a2[p], x3 = a3[p];
                         for (jj = 0; jj < \(nr); ++jj) {
-                            c[i * ldc + j + jj] += c0[jj];
-                            c[(i + 1) * ldc + j + jj] += c1[jj];
-                            c[(i + 2) * ldc + j + jj] += c2[jj];
-                            c[(i + 3) * ldc + j + jj] += c3[jj];
+                            c0[jj] += x0 * bp[jj];
+                            c1[jj] += x1 * bp[jj];
+                            c2[jj] += x2 * bp[jj];
+                            c3[jj] += x3 * bp[jj];
                         }
                     }
-                    for (; i < m; ++i) {
-                        \(real) c0[\(nr)] = {0};
-                        const \(real) *a0 = a + i * lda + p0;
-                        for (p = 0; p < kb; ++p) {
-                            const \(real) *bp = b + (p0 + p) * ldb + j;
-                            for (jj = 0; jj < \(nr); ++jj) c0[jj] += a0[p] * bp[jj];
-                        }
-                        for (jj = 0; jj < \(nr); ++jj) c[i * ldc + j + jj] += c0[jj];
+                    for (jj = 0; jj < \(nr); ++jj) {
+                        c[i * ldc + j + jj] += c0[jj];
+                        c[(i + 1) * ldc + j + jj] += c1[jj];
+                        c[(i + 2) * ldc + j + jj] += c2[jj];
+                        c[(i + 3) * ldc + j + jj] += c3[jj];
                     }
                 }
-                if (j < n) {
-                    for (i = 0; i < m; ++i) {
+                for (; i < m; ++i) {
+                    \(real) c0[\(nr)] = {0};
+                    const \(real) *a0 = a + i * lda;
+                    for (p = 0; p < k; ++p) {
+                        const \(real) *bp = b + p * ldb + j;
+                        for (jj = 0; jj < \(nr); ++jj) c0[jj] += a0[p] * bp[jj];
+                    }
+                    for (jj = 0; jj < \(nr); ++jj) c[i * ldc + j + jj] += c0[jj];
+                }
+            }
+            /* The last n mod NR columns, row by row. */
+            for (i = 0; j < n && i < m; ++i) {
+                const \(real) *a0 = a + i * lda;
+                \(real) *ci = c + i * ldc + j;
+                const size_t rest = n - j;
+                for (p = 0; p < k; ++p) {
+                    const \(real) *bp = b + p * ldb + j;
+                    const \(real) x0 = a0[p];
+                    for (jj = 0; jj < rest; ++jj) ci[jj] += x0 * bp[jj];
+                }
+            }
+        }
+
+        #if defined(__GNUC__) && defined(__AVX__)
+        /* The packed form: a panel of B (KC x NR, zero-padded) serves every 6-row strip of A. */
+        static void \(p)_gemm(size_t m, size_t n, size_t k, const \(real) *restrict a, size_t lda,
+                               const \(real) *restrict b, size_t ldb, \(real) *restrict c, size_t ldc) {
+            \(real) panel[\(P)_KC * \(P)_NR], tile[6 * \(P)_NR];
+            size_t j0, p0, i, p, r, j;
+            if (m < 6) {
+                \(p)_gemm_direct(m, n, k, a, lda, b, ldb, c, ldc);
+                return;
+            }
+            for (j0 = 0; j0 < n; j0 += \(P)_NR) {
+                const size_t nr = n - j0 < \(P)_NR ? n - j0 : \(P)_NR;
+                for (p0 = 0; p0 < k; p0 += \(P)_KC) {
+                    const size_t kb = k - p0 < \(P)_KC ? k - p0 : \(P)_KC;
+                    for (p = 0; p < kb; ++p) {
+                        const \(real) *bp = b + (p0 + p) * ldb + j0;
+                        for (j = 0; j < \(P)_NR; ++j) panel[p * \(P)_NR + j] = j < nr ? bp[j] : 0;
+                    }
+                    for (i = 0; i < m; i += 6) {
+                        const size_t mr = m - i < 6 ? m - i : 6;
                         const \(real) *a0 = a + i * lda + p0;
-                        \(real) *ci = c + i * ldc;
-                        for (p = 0; p < kb; ++p) {
-                            const \(real) *bp = b + (p0 + p) * ldb;
-                            const \(real) x0 = a0[p];
-                            for (jj = j; jj < n; ++jj) ci[jj] += x0 * bp[jj];
-                        }
+                        /* Rows past m repeat row i; their results are not stored. */
+                        \(p)_kernel(kb, a0, mr > 1 ? a0 + lda : a0, mr > 2 ? a0 + 2 * lda : a0, mr > 3 ? a0 + 3 * lda : a0,
+                                     mr > 4 ? a0 + 4 * lda : a0, mr > 5 ? a0 + 5 * lda : a0, panel, tile);
+                        for (r = 0; r < mr; ++r)
+                            for (j = 0; j < nr; ++j) c[(i + r) * ldc + j0 + j] += tile[r * \(P)_NR + j];
                     }
                 }
             }
         }
+        #else
+        #define \(p)_gemm \(p)_gemm_direct
+        #endif
 
 
         """

@@ -16,6 +16,14 @@ enum EmitC {
             guard kernels == "auto" || kernels == "dense" else {
                 throw Driver.usageError("unknown --kernels '\(kernels)' (use auto or dense)", Help.check)
             }
+            if kernels == "dense" {
+                for case .linear(let l) in compiled.graph.ops {
+                    let plan = LinearPlan(l, allowStructured: false)
+                    guard plan.denseWork <= LinearPlan.denseBudget else {
+                        throw CommandResult(stderr: compiled.diagnostics + "eqnnc: error: --kernels dense would expand \(l.parameters.name) to \(l.outputDimension) x \(l.inputDimension) weights, over the limit of \(LinearPlan.denseBudget); use --kernels auto\n", status: 1)
+                    }
+                }
+            }
             let source = generate(compiled, model, precision: precision, sourceFile: path,
                                   origin: args.options["--weights"] ?? "none given; a seeded initialization (seed \(seed))",
                                   structured: kernels == "auto")

@@ -85,6 +85,31 @@ final class CBackendTests: XCTestCase {
         }
     }
 
+    /// The vector path (AVX, and FMA where the machine has it) of the matrix product, on
+    /// models whose products are wide and deep enough to take it, in both precisions.
+    func testNativeVectorPathMatchesTheInterpreter() throws {
+        let compiler = try CCompiler()
+        defer { compiler.cleanUp() }
+        var rng = SplitMix64(seed: 23)
+        let root = GoldenTests.repository
+        for path in ["examples/inertia.eqnn", "examples/fww21/lorentz.eqnn", "examples/deepsets.eqnn", "examples/circulant.eqnn"] {
+            for c in try compiled(root.appendingPathComponent(path).path) {
+                let model = Model(graph: c.graph, parameters: Initialization.parameters(for: c.graph, seed: 4))
+                let batch = 70
+                let x = (0..<(batch * c.graph.input.dimension)).map { _ in rng.nextNormal() }
+                for precision in [CBackend.Precision.f32, .f64] {
+                    let source = EmitC.generate(c, model, precision: precision, sourceFile: path, origin: "test")
+                    let binary = try compiler.build(source, flags: ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O3", "-march=native"],
+                                                    tag: "\(source.name)-native-\(precision)")
+                    let expected = precision == .f64 ? model.forward(x, batch: batch)
+                        : model.forwardSingle(x.map(Float.init), batch: batch).map(Double.init)
+                    XCTAssertLessThan(relativeError(try compiler.run(binary, input: x), expected, width: c.graph.output.dimension),
+                                      precision == .f64 ? 1e-12 : 1e-5, "\(path) \(precision)")
+                }
+            }
+        }
+    }
+
     func testOutputIsByteIdentical() throws {
         let path = GoldenTests.repository.appendingPathComponent("examples/center_of_mass.eqnn").path
         let first = try XCTUnwrap(compiled(path).first), second = try XCTUnwrap(compiled(path).first)
