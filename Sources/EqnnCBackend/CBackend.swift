@@ -8,27 +8,6 @@ public enum CBackend {
         case f32, f64
     }
 
-    /// Weights to bake in: theta and the normalizer arrays.
-    public struct Weights: Sendable {
-        public var parameters: [Double]
-        public var inputShift: [Double]
-        public var inputScale: [Double]
-        public var outputShift: [Double]
-        public var outputScale: [Double]
-        /// Where they came from, for the header comment.
-        public var origin: String
-
-        public init(parameters: [Double], inputShift: [Double], inputScale: [Double], outputShift: [Double],
-                    outputScale: [Double], origin: String) {
-            self.parameters = parameters
-            self.inputShift = inputShift
-            self.inputScale = inputScale
-            self.outputShift = outputShift
-            self.outputScale = outputScale
-            self.origin = origin
-        }
-    }
-
     public struct Source: Sendable {
         public var name: String
         /// `<name>.h` and `<name>.c`.
@@ -36,17 +15,17 @@ public enum CBackend {
         public var implementation: String
     }
 
-    public struct Description: Sendable {
+    /// What the generated files say they came from.
+    public struct Origin: Sendable {
+        /// The .eqnn file, the eqnnc version, and where the baked weights came from.
         public var sourceFile: String
-        public var group: String
-        public var layers: [String]
         public var version: String
+        public var weights: String
 
-        public init(sourceFile: String, group: String, layers: [String], version: String) {
+        public init(sourceFile: String, version: String, weights: String) {
             self.sourceFile = sourceFile
-            self.group = group
-            self.layers = layers
             self.version = version
+            self.weights = weights
         }
     }
 
@@ -70,10 +49,10 @@ public enum CBackend {
         return out
     }
 
-    /// `structured`: use structured kernels where every block pair allows (else dense everywhere).
-    public static func generate(_ graph: Graph, weights: Weights, precision: Precision, description: Description,
-                                structured: Bool = true) -> Source {
-        var emitter = Emitter(graph: graph, weights: weights, precision: precision, description: description, structured: structured)
+    /// C for a model (its graph, theta and normalizer, baked in). `structured`: follow the
+    /// cost model of each linear op's plan (else every linear op dense).
+    public static func generate(_ model: Model, precision: Precision, origin: Origin, structured: Bool = true) -> Source {
+        var emitter = Emitter(model: model, precision: precision, origin: origin, structured: structured)
         return emitter.emit()
     }
 }

@@ -11,8 +11,8 @@ extension Emitter {
     /// Columns of the matrix product's register tile: two 256-bit vectors.
     var tileColumns: Int { precision == .f32 ? 16 : 8 }
 
-    func pointwiseFunctions() -> [PointwiseFunction] {
-        var seen: [PointwiseFunction] = []
+    func pointwiseFunctions() -> [Activation] {
+        var seen: [Activation] = []
         for op in graph.ops {
             if case .pointwise(let pw) = op, !seen.contains(pw.function) { seen.append(pw.function) }
         }
@@ -39,7 +39,7 @@ extension Emitter {
     }
 
     /// The C expression of f(v).
-    func expression(_ function: PointwiseFunction, _ v: String) -> String {
+    func expression(_ function: Activation, _ v: String) -> String {
         let one = literal(1), zero = "0"
         switch function {
         case .relu: return "(\(v) > \(zero) ? \(v) : \(zero))"
@@ -50,6 +50,7 @@ extension Emitter {
         case .gelu: return "(\(literal(0.5)) * \(v) * (\(one) + erf\(f)(\(v) * \(literal(0.7071067811865476)))))"
         case .softplus: return "(\(v) > \(literal(30)) ? \(v) : log1p\(f)(exp\(f)(\(v))))"
         case .identity: return v
+        case .gated, .norm: return v  // never a pointwise op: lowering gives them ops of their own
         }
     }
 
@@ -75,7 +76,7 @@ extension Emitter {
                (see LinearPlan): G[(t, q), k] gathers width values of input copy k per sample,
                Z = G M mixes the copies in one matrix product, and the scatter writes Z to the
                output copies. Samples and the depth are cut so that G and Z fit their buffers. */
-            static void \(p)_stack(const int *stack, const int (*inputs)[6], const int (*gather)[2], const \(real) *gather_values,
+            static void \(p)_stack(const int *stack, const int (*inputs)[7], const int (*gather)[2], const \(real) *gather_values,
                                    const int (*scatter)[2], const \(real) *scatter_values, const \(real) *restrict mixing,
                                    const \(real) *restrict x, \(real) *restrict y, \(real) *restrict g, \(real) *restrict z,
                                    size_t n, size_t in, size_t out) {
@@ -99,6 +100,17 @@ extension Emitter {
                             const size_t row = (size_t)input[3], copies = (size_t)input[1], dim = (size_t)input[2];
                             const size_t lo = k0 > row ? k0 : row, hi = k1 < row + copies ? k1 : row + copies;
                             size_t k;
+                            if (lo >= hi) continue;
+                            if (input[6]) {
+                                /* In place: G[(t, c), k] = x[t, copy k, c]. */
+                                for (t = 0; t < count; ++t) {
+                                    const \(real) *xt = x + (first + t) * in + (size_t)input[0] + (lo - row) * dim;
+                                    \(real) *gt = g + t * width * kc + (lo - k0);
+                                    for (e = 0; e < dim; ++e)
+                                        for (k = 0; k < hi - lo; ++k) gt[e * kc + k] = xt[k * dim + e];
+                                }
+                                continue;
+                            }
                             for (t = 0; t < count; ++t) {
                                 const \(real) *xt = x + (first + t) * in + (size_t)input[0];
                                 \(real) *gt = g + t * width * kc;
@@ -114,6 +126,12 @@ extension Emitter {
                     for (t = 0; t < count; ++t) {
                         \(real) *yt = y + (first + t) * out + (size_t)stack[0];
                         const \(real) *zt = z + t * width * b;
+                        if (stack[10]) {
+                            /* In place: y[t, copy o, r] += Z[(t, r), o]. */
+                            for (o = 0; o < b; ++o)
+                                for (e = 0; e < width; ++e) yt[o * width + e] += zt[e * b + o];
+                            continue;
+                        }
                         for (e = (size_t)stack[7]; e < (size_t)(stack[7] + stack[8]); ++e) {
                             const \(real) v = scatter_values[e];
                             \(real) *yr = yt + scatter[e][0];
@@ -460,7 +478,7 @@ extension Emitter {
 
     func bakedModel() -> String {
         var out = "static const \(p)_model \(p)_baked_model = {\n"
-        let theta = weights.parameters
+        let theta = model.parameters
         var arrays: [[Double]] = []
         for (k, op) in graph.ops.enumerated() {
             switch op {
@@ -475,7 +493,8 @@ extension Emitter {
             default: continue
             }
         }
-        arrays += [weights.inputShift, weights.inputScale, weights.outputShift, weights.outputScale]
+        let n = model.normalizer
+        arrays += [n.inputShift, n.inputScale, n.outputShift, n.outputScale]
         out += arrays.map { values in
             values.allSatisfy { $0 == 0 } ? "    {0}" : "    " + list(values.map(literal)).split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n    ")
         }.joined(separator: ",\n")

@@ -14,8 +14,6 @@ struct Compiled {
     /// Warnings to show (errors end the command instead).
     var diagnostics: String
 
-    var representations: [String] { network.layers.map(\.rep.description) }
-
     /// Checks a file; the checked networks (with the rendered warnings), or the errors.
     private static func check(_ path: String) -> Result<(CheckedProgram, EquivariantSolver, String), CommandResult> {
         Driver.readSource(path).flatMap { file in

@@ -55,13 +55,7 @@ enum EmitC {
 
     static func generate(_ compiled: Compiled, _ model: Model, precision: CBackend.Precision, sourceFile: String, origin: String,
                          structured: Bool = true) -> CBackend.Source {
-        let n = model.normalizer
-        let weights = CBackend.Weights(parameters: model.parameters, inputShift: n.inputShift, inputScale: n.inputScale,
-                                       outputShift: n.outputShift, outputScale: n.outputScale, origin: origin)
-        let description = CBackend.Description(
-            sourceFile: sourceFile, group: compiled.network.group.writtenAndCanonical,
-            layers: compiled.network.layers.map { "\($0.rep.description) (\($0.dimension))" + ($0.activation.map { " : \($0.rawValue)" } ?? "") + ($0.hasBilinear ? " + bilinear" : "") },
-            version: Driver.version)
-        return CBackend.generate(compiled.graph, weights: weights, precision: precision, description: description, structured: structured)
+        CBackend.generate(model, precision: precision,
+                          origin: CBackend.Origin(sourceFile: sourceFile, version: Driver.version, weights: origin), structured: structured)
     }
 }

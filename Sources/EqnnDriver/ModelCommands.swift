@@ -66,7 +66,7 @@ enum ModelCommands {
                 line += "  lr \(sci(r.learningRate))  \(String(format: "%.2f", r.seconds)) s\n"
                 if !quiet { log.write(Data(line.utf8)) }
             }
-            let data = WeightsFile.encode(model, representations: compiled.representations)
+            let data = WeightsFile.encode(model, version: Driver.version)
             guard FileManager.default.createFile(atPath: outPath, contents: data) else {
                 throw CommandResult(stderr: "eqnnc: error: cannot write '\(outPath)'\n", status: 1)
             }

@@ -6,7 +6,11 @@ public struct Graph: Sendable, Equatable {
     public static let formatVersion = 2
 
     public var network: String
+    /// The group in canonical names (`S(5) x O(3)`), and as the source wrote it.
     public var group: String
+    public var groupAsWritten: String
+    /// The layers as checked: what the headers of generated code and the weights files describe.
+    public var layers: [LayerSummary]
     public var input: Layout
     public var output: Layout
     public var ops: [Op]
@@ -14,6 +18,40 @@ public struct Graph: Sendable, Equatable {
     /// FNV-1a 64 of the canonical structure (ops, shapes, bases): weights made
     /// for another structure are refused.
     public var structureHash: String
+
+    public init(network: String, group: String, groupAsWritten: String, layers: [LayerSummary], input: Layout, output: Layout, ops: [Op], parameterCount: Int, structureHash: String) {
+        self.network = network
+        self.group = group
+        self.groupAsWritten = groupAsWritten
+        self.layers = layers
+        self.input = input
+        self.output = output
+        self.ops = ops
+        self.parameterCount = parameterCount
+        self.structureHash = structureHash
+    }
+}
+
+/// One layer of the network as written: its representation, dimension, activation.
+public struct LayerSummary: Sendable, Equatable {
+    public var role: LayerRole
+    public var representation: String
+    public var dimension: Int
+    public var activation: Activation?
+    public var bilinear: Bool
+
+    public init(role: LayerRole, representation: String, dimension: Int, activation: Activation?, bilinear: Bool) {
+        self.role = role
+        self.representation = representation
+        self.dimension = dimension
+        self.activation = activation
+        self.bilinear = bilinear
+    }
+
+    /// "64*Scalar + 32*V (160) : gated + bilinear".
+    public var description: String {
+        "\(representation) (\(dimension))" + (activation.map { " : \($0.rawValue)" } ?? "") + (bilinear ? " + bilinear" : "")
+    }
 }
 
 /// Where each summand copy of a representation sits.
@@ -21,6 +59,12 @@ public struct Layout: Sendable, Equatable {
     public var representation: String
     public var dimension: Int
     public var blocks: [LayoutBlock]
+
+    public init(representation: String, dimension: Int, blocks: [LayoutBlock]) {
+        self.representation = representation
+        self.dimension = dimension
+        self.blocks = blocks
+    }
 }
 
 public struct LayoutBlock: Sendable, Equatable {
@@ -29,6 +73,13 @@ public struct LayoutBlock: Sendable, Equatable {
     public var length: Int
     /// The trivial representation: these coordinates are invariants.
     public var isScalar: Bool
+
+    public init(name: String, offset: Int, length: Int, isScalar: Bool) {
+        self.name = name
+        self.offset = offset
+        self.length = length
+        self.isScalar = isScalar
+    }
 }
 
 /// A contiguous slice of theta.
@@ -36,6 +87,12 @@ public struct ParameterSlice: Sendable, Equatable {
     public var name: String
     public var offset: Int
     public var count: Int
+
+    public init(name: String, offset: Int, count: Int) {
+        self.name = name
+        self.offset = offset
+        self.count = count
+    }
 }
 
 /// Sparse basis matrices B_k (k < count), stored as concatenated entry lists:
@@ -68,10 +125,15 @@ public struct SparseBasis: Sendable, Equatable {
         }
         return out
     }
-}
 
-public enum PointwiseFunction: String, Sendable, CaseIterable {
-    case relu, leakyRelu = "leaky_relu", tanh, sigmoid, silu, gelu, softplus, identity
+    public init(rows: Int, columns: Int, starts: [Int], entryRows: [Int], entryColumns: [Int], values: [Double]) {
+        self.rows = rows
+        self.columns = columns
+        self.starts = starts
+        self.entryRows = entryRows
+        self.entryColumns = entryColumns
+        self.values = values
+    }
 }
 
 /// One op of the chain.
@@ -140,6 +202,11 @@ public struct PairBasis: Sendable, Equatable {
     public var matrices: SparseBasis
     public var kinds: [BasisKind]
     public var count: Int { matrices.count }
+
+    public init(matrices: SparseBasis, kinds: [BasisKind]) {
+        self.matrices = matrices
+        self.kinds = kinds
+    }
 }
 
 /// One (output summand S with b copies, input summand R with a copies) pair
@@ -154,6 +221,14 @@ public struct LinearBlock: Sendable, Equatable {
     public var basis: Int
     public var firstParameter: Int
     public var outputStride: Int
+
+    public init(output: SummandExtent, input: SummandExtent, basis: Int, firstParameter: Int, outputStride: Int) {
+        self.output = output
+        self.input = input
+        self.basis = basis
+        self.firstParameter = firstParameter
+        self.outputStride = outputStride
+    }
 }
 
 public struct Linear: Sendable, Equatable {
@@ -199,6 +274,16 @@ public struct Linear: Sendable, Equatable {
         }
         return out
     }
+
+    public init(parameters: ParameterSlice, inputDimension: Int, outputDimension: Int, representation: String, gain: Double, bases: [PairBasis], blocks: [LinearBlock]) {
+        self.parameters = parameters
+        self.inputDimension = inputDimension
+        self.outputDimension = outputDimension
+        self.representation = representation
+        self.gain = gain
+        self.bases = bases
+        self.blocks = blocks
+    }
 }
 
 public struct Bias: Sendable, Equatable {
@@ -206,6 +291,12 @@ public struct Bias: Sendable, Equatable {
     /// Basis vectors as a (dimension x count) sparse basis with one column.
     public var basis: SparseBasis
     public var representation: String
+
+    public init(parameters: ParameterSlice, basis: SparseBasis, representation: String) {
+        self.parameters = parameters
+        self.basis = basis
+        self.representation = representation
+    }
 }
 
 /// One (output summand S, input summand R) pair of a bilinear op: the block
@@ -224,6 +315,14 @@ public struct BilinearBlock: Sendable, Equatable {
     public func parameter(output o: Int, input i: Int, source s: Int) -> Int {
         firstParameter + o &* outputStride + i &* sources.count + s
     }
+
+    public init(output: SummandExtent, input: SummandExtent, sources: [Int], firstParameter: Int, outputStride: Int) {
+        self.output = output
+        self.input = input
+        self.sources = sources
+        self.firstParameter = firstParameter
+        self.outputStride = outputStride
+    }
 }
 
 public struct Bilinear: Sendable, Equatable {
@@ -241,9 +340,16 @@ public struct Bilinear: Sendable, Equatable {
 }
 
 public struct Pointwise: Sendable, Equatable {
-    public var function: PointwiseFunction
+    /// A pointwise activation (never gated or norm, which have ops of their own).
+    public var function: Activation
     public var dimension: Int
     public var representation: String
+
+    public init(function: Activation, dimension: Int, representation: String) {
+        self.function = function
+        self.dimension = dimension
+        self.representation = representation
+    }
 }
 
 public struct GatedBlock: Sendable, Equatable {
@@ -251,6 +357,12 @@ public struct GatedBlock: Sendable, Equatable {
     public var length: Int
     /// The gate's coordinate in the op's input.
     public var gate: Int
+
+    public init(offset: Int, length: Int, gate: Int) {
+        self.offset = offset
+        self.length = length
+        self.gate = gate
+    }
 }
 
 public struct Gate: Sendable, Equatable {
@@ -259,11 +371,24 @@ public struct Gate: Sendable, Equatable {
     public var blocks: [GatedBlock]
     public var scalars: [Int]
     public var representation: String
+
+    public init(inputDimension: Int, outputDimension: Int, blocks: [GatedBlock], scalars: [Int], representation: String) {
+        self.inputDimension = inputDimension
+        self.outputDimension = outputDimension
+        self.blocks = blocks
+        self.scalars = scalars
+        self.representation = representation
+    }
 }
 
 public struct NormBlock: Sendable, Equatable {
     public var offset: Int
     public var length: Int
+
+    public init(offset: Int, length: Int) {
+        self.offset = offset
+        self.length = length
+    }
 }
 
 public struct Norm: Sendable, Equatable {
@@ -271,5 +396,12 @@ public struct Norm: Sendable, Equatable {
     public var blocks: [NormBlock]
     public var scalars: [Int]
     public var representation: String
+
+    public init(dimension: Int, blocks: [NormBlock], scalars: [Int], representation: String) {
+        self.dimension = dimension
+        self.blocks = blocks
+        self.scalars = scalars
+        self.representation = representation
+    }
 }
 

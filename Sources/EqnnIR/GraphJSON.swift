@@ -8,6 +8,11 @@ extension Graph {
             ("version", .int(Graph.formatVersion)),
             ("network", .string(network)),
             ("group", .string(group)),
+            ("group_as_written", .string(groupAsWritten)),
+            ("layers", .array(layers.map { l in
+                .object([("role", .string(l.role.rawValue)), ("representation", .string(l.representation)), ("dim", .int(l.dimension)),
+                         ("activation", l.activation.map { .string($0.rawValue) } ?? .null), ("bilinear", .bool(l.bilinear))])
+            })),
             ("structure_hash", .string(structureHash)),
             ("parameter_count", .int(parameterCount)),
             ("input", Graph.json(input)),

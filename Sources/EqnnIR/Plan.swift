@@ -33,6 +33,21 @@ public struct LinearPlan: Sendable {
         public var inputs: [Input]
         /// Rows of the mixing matrix: the copies of all inputs.
         public var depth: Int
+
+        /// The scatter writes value q to coordinate q (kernels copy instead of indexing).
+        public var scattersInPlace: Bool { LinearPlan.isIdentity(scatter, width: width, dimension: output.dimension) }
+    }
+
+    /// Entries (q, q, 1) for every q < width = dimension.
+    static func isIdentity(_ entries: [BasisEntry], width: Int, dimension: Int) -> Bool {
+        width == dimension && entries.count == width && entries.enumerated().allSatisfy {
+            $0.element.row == $0.offset && $0.element.column == $0.offset && $0.element.value == 1
+        }
+    }
+
+    /// Whether an input of a stack gathers every coordinate in place (kernels copy instead of indexing).
+    public func gathersInPlace(_ input: Input, _ linear: Linear) -> Bool {
+        LinearPlan.isIdentity(input.gather, width: input.gather.count, dimension: linear.blocks[input.block].input.dimension)
     }
 
     public var stacks: [Stack]

@@ -1,10 +1,10 @@
 /// FNV-1a 64 over everything that decides what theta means: the ops, their
 /// shapes, parameter slices and basis entries. Identical structure gives an
 /// identical hash on every machine.
-struct StructureHash {
+public struct StructureHash {
     private var state: UInt64 = 0xcbf2_9ce4_8422_2325
 
-    static func of(_ graph: Graph) -> String {
+    public static func of(_ graph: Graph) -> String {
         var h = StructureHash()
         h.mix(graph.network)
         h.mix(graph.group)

@@ -7,7 +7,7 @@ enum Scalar {
         x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x))
     }
 
-    static func value(_ f: PointwiseFunction, _ x: Double) -> Double {
+    static func value(_ f: Activation, _ x: Double) -> Double {
         switch f {
         case .relu: return max(x, 0)
         case .leakyRelu: return x > 0 ? x : 0.01 * x
@@ -17,10 +17,11 @@ enum Scalar {
         case .gelu: return 0.5 * x * (1 + erf(x / 2.0.squareRoot()))
         case .softplus: return x > 30 ? x : log1p(exp(x))
         case .identity: return x
+        case .gated, .norm: return x  // never a pointwise op: lowering gives them ops of their own
         }
     }
 
-    static func derivative(_ f: PointwiseFunction, _ x: Double) -> Double {
+    static func derivative(_ f: Activation, _ x: Double) -> Double {
         switch f {
         case .relu: return x > 0 ? 1 : 0
         case .leakyRelu: return x > 0 ? 1 : 0.01
@@ -37,7 +38,7 @@ enum Scalar {
             let phi = exp(-0.5 * x * x) / (2 * Double.pi).squareRoot()
             return 0.5 * (1 + erf(x / 2.0.squareRoot())) + x * phi
         case .softplus: return sigmoid(x)
-        case .identity: return 1
+        case .identity, .gated, .norm: return 1
         }
     }
 }

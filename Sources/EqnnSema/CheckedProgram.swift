@@ -1,5 +1,6 @@
 import EqnnDiagnostics
 import EqnnGroups
+import EqnnIR
 
 /// The result of checking: every network that checked without errors,
 /// with its layers' representations and parameter counts.
@@ -21,7 +22,7 @@ public struct CheckedNetwork: Sendable {
 }
 
 public struct CheckedLayer: Sendable {
-    public var role: LayerRoleKind
+    public var role: LayerRole
     public var rep: Rep
     public var activation: Activation?
     /// Extra invariant channels the linear map produces for `gated`.
@@ -41,5 +42,3 @@ public struct CheckedLayer: Sendable {
     public var bilinearWeights = 0
     public var span: Span
 }
-
-public enum LayerRoleKind: String, Sendable { case input, hidden, output }

@@ -1,5 +1,6 @@
 import EqnnDiagnostics
 import EqnnGroups
+import EqnnIR
 import EqnnSyntax
 
 /// The type checker: resolves names, groups and representations, decides
@@ -118,7 +119,7 @@ public struct Checker {
         var layers: [CheckedLayer] = []
         for (k, layer) in decl.layers.enumerated() {
             guard let rep = reps[k], let dimension = try? rep.dimension() else { continue }
-            let role: LayerRoleKind = layer.role == .input ? .input : (layer.role == .output ? .output : .hidden)
+            let role: LayerRole = layer.role == .input ? .input : (layer.role == .output ? .output : .hidden)
             var checked = CheckedLayer(role: role, rep: rep, activation: activations[k], gates: gates[k],
                                        dimension: dimension, inDimension: 0, outDimension: dimension + gates[k],
                                        weights: 0, denseWeights: 0, bias: 0, span: layer.rep.span)

@@ -64,10 +64,11 @@ public struct RepExpr: Equatable, Sendable {
     public var span: Span
 }
 
-public enum LayerRole: String, Sendable { case input, hidden = "layer", output }
+/// The keyword that opens a layer (the checked role is EqnnIR.LayerRole).
+public enum LayerKeyword: String, Sendable { case input, hidden = "layer", output }
 
 public struct LayerDecl: Equatable, Sendable {
-    public var role: LayerRole
+    public var role: LayerKeyword
     public var keyword: Span
     public var rep: RepExpr
     public var activation: Identifier?

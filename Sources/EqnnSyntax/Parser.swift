@@ -207,7 +207,7 @@ public struct Parser {
 
     // network_item = ( "input" | "layer" | "output" ) rep_expr [ ":" activation { "+" IDENT } ] ;
     private mutating func networkItem() throws -> LayerDecl {
-        let role: LayerRole
+        let role: LayerKeyword
         switch current.kind {
         case .keyword(.input): role = .input
         case .keyword(.layer): role = .hidden

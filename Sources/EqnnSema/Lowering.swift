@@ -1,5 +1,5 @@
 import EqnnGroups
-import EqnnSema
+import EqnnIR
 
 /// Why a checked network could not be lowered (sizes beyond the limits).
 public struct LoweringError: Error, Sendable, CustomStringConvertible {
@@ -57,8 +57,12 @@ public enum Lowering {
         } catch let error as RepError {
             throw LoweringError(description: "\(error)")
         }
-        var graph = Graph(network: network.name, group: group.canonicalName,
-                          input: try layout(first.rep), output: try layout(last.rep),
+        let layers = network.layers.map {
+            LayerSummary(role: $0.role, representation: $0.rep.description, dimension: $0.dimension, activation: $0.activation,
+                         bilinear: $0.hasBilinear)
+        }
+        var graph = Graph(network: network.name, group: group.canonicalName, groupAsWritten: group.writtenAndCanonical,
+                          layers: layers, input: try layout(first.rep), output: try layout(last.rep),
                           ops: ops, parameterCount: offset, structureHash: "")
         graph.structureHash = StructureHash.of(graph)
         return graph
@@ -203,8 +207,7 @@ public enum Lowering {
                               blocks: blocks.filter { !group.isTrivial($0.atom) }.map { NormBlock(offset: $0.offset, length: $0.dimension) },
                               scalars: scalars, representation: representation))
         default:
-            let function = PointwiseFunction(rawValue: activation.rawValue) ?? .identity
-            return .pointwise(Pointwise(function: function, dimension: layer.dimension, representation: representation))
+            return .pointwise(Pointwise(function: activation, dimension: layer.dimension, representation: representation))
         }
     }
 }

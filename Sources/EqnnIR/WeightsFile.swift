@@ -1,12 +1,10 @@
 import EqnnData
-import EqnnIR
-import EqnnInterpreter
 import Foundation
 
 /// A trained model as safetensors: one float64 tensor per parameter slice
 /// (the coefficients theta over each equivariant basis, and the biases),
 /// the normalizer, and metadata tying them to the compiled structure.
-enum WeightsFile {
+public enum WeightsFile {
     static let normalizerNames = ["normalizer.input_shift", "normalizer.input_scale",
                                   "normalizer.output_shift", "normalizer.output_scale"]
 
@@ -21,7 +19,8 @@ enum WeightsFile {
         }
     }
 
-    static func encode(_ model: Model, representations: [String]) -> Data {
+    /// The file for a model; `version` is the eqnnc version that wrote it.
+    public static func encode(_ model: Model, version: String) -> Data {
         var tensors = slices(model.graph).map { s in
             Safetensors.Tensor(name: s.name, shape: [s.count], values: Array(model.parameters[s.offset..<(s.offset + s.count)]))
         }
@@ -30,14 +29,15 @@ enum WeightsFile {
             tensors.append(Safetensors.Tensor(name: name, shape: [values.count], values: values))
         }
         return Safetensors.write(tensors, metadata: [
-            ("format", "eqnnc-weights"), ("version", "1"), ("eqnnc_version", Driver.version),
+            ("format", "eqnnc-weights"), ("version", "1"), ("eqnnc_version", version),
             ("network", model.graph.network), ("group", model.graph.group),
-            ("structure_hash", model.graph.structureHash), ("representations", representations.joined(separator: " -> ")),
+            ("structure_hash", model.graph.structureHash), ("representations", model.graph.layers.map(\.representation).joined(separator: " -> ")),
             ("parameter_count", "\(model.graph.parameterCount)"),
         ])
     }
 
-    static func decode(_ data: Data, name: String, for graph: Graph) throws -> Model {
+    /// The model in a file made for `graph`; a file for another structure is refused with the reason.
+    public static func decode(_ data: Data, name: String, for graph: Graph) throws -> Model {
         let (tensors, metadata) = try Safetensors.read(data, name: name)
         if let hash = metadata["structure_hash"], hash != graph.structureHash {
             let other = metadata["network"].map { "network '\($0)'" } ?? "another network"

@@ -1,5 +1,3 @@
-import EqnnIR
-
 /// Per-coordinate affine maps applied before and after the network, fitted on
 /// training data without breaking equivariance: a scalar (invariant) channel
 /// is shifted by its mean and scaled by its standard deviation; every other
