@@ -326,7 +326,7 @@ struct Emitter {
         var mixing = 0
         for stack in plan.stacks {
             let b = stack.output.copies
-            stacks.append("{\(stack.output.offset), \(b), \(stack.output.dimension), \(stack.width), \(stack.depth), \(inputs.count), \(stack.inputs.count), \(entries.offset(stack.scatter)), \(stack.scatter.count), \(mixing), \(stack.scattersInPlace ? 1 : 0)}")
+            stacks.append("{\(stack.output.offset), \(b), \(stack.output.dimension), \(stack.width), \(stack.depth), \(inputs.count), \(stack.inputs.count), \(entries.offset(stack.scatter)), \(stack.scatter.count), \(mixing), \(inPlace(stack) && stack.scattersInPlace ? 1 : 0)}")
             for input in stack.inputs {
                 let block = l.blocks[input.block]
                 inputs.append("{\(block.input.offset), \(block.input.copies), \(block.input.dimension), \(input.row), \(entries.offset(input.gather)), \(input.gather.count), \(plan.gathersInPlace(input, l) ? 1 : 0)}")
@@ -347,6 +347,10 @@ struct Emitter {
         out += "static const \(real) \(p)_term_weights\(k)[\(weights.count)] = \(list(weights.map(literal)));\n\n"
         return out
     }
+
+    /// Whether a stack reads and writes in place where it can: it then runs one product per
+    /// gathered value (rows: the samples), which pays for narrow stacks only.
+    func inPlace(_ stack: LinearPlan.Stack) -> Bool { stack.width <= 4 }
 
     /// The pooled gather and scatter entries: a gather entry is (gathered value, input
     /// coordinate), a scatter entry (output coordinate, gathered value).

@@ -73,70 +73,80 @@ extension Emitter {
         if !structuredOps.isEmpty {
             out += """
             /* y[t] += W x[t] for the n samples of a tile, one stack of a structured linear op
-               (see LinearPlan): G[(t, q), k] gathers width values of input copy k per sample,
-               Z = G M mixes the copies in one matrix product, and the scatter writes Z to the
-               output copies. Samples and the depth are cut so that G and Z fit their buffers. */
-            static void \(p)_stack(const int *stack, const int (*inputs)[7], const int (*gather)[2], const \(real) *gather_values,
-                                   const int (*scatter)[2], const \(real) *scatter_values, const \(real) *restrict mixing,
-                                   const \(real) *restrict x, \(real) *restrict y, \(real) *restrict g, \(real) *restrict z,
-                                   size_t n, size_t in, size_t out) {
-                const size_t b = (size_t)stack[1], width = (size_t)stack[3], depth = (size_t)stack[4];
-                size_t group = \(P)_PRODUCT_CAP / (width * b), first;
+               (see LinearPlan): per input, G[(t, q), k] gathers width values of input copy k per
+               sample, and Z = G M mixes the copies in a matrix product; the scatter writes Z to the
+               output copies. Inputs that gather in place are read from x without a copy, and a
+               stack that scatters in place adds its products straight into y. Samples and the
+               depth are cut so that G and Z fit their buffers. */
+            static void \(p)_stack(const int *stack, const int (*inputs)[7], const int (*entries)[2], const \(real) *values,
+                                   const \(real) *restrict mixing, const \(real) *restrict x, \(real) *restrict y,
+                                   \(real) *restrict g, \(real) *restrict z, size_t n, size_t in, size_t out) {
+                const size_t b = (size_t)stack[1], dim = (size_t)stack[2], width = (size_t)stack[3];
+                const int direct = stack[10];
+                size_t group = direct ? n : \(P)_PRODUCT_CAP / (width * b), first;
                 if (group > \(P)_GATHER_CAP / width) group = \(P)_GATHER_CAP / width;
                 if (group > n) group = n;
                 if (group < 1) group = 1;
                 for (first = 0; first < n; first += group) {
                     const size_t count = n - first < group ? n - first : group, rows = count * width;
-                    size_t chunk = \(P)_GATHER_CAP / rows, k0, t, o, e;
+                    /* Where the products go: y itself (rows t, columns the output copies), or Z. */
+                    \(real) *target = direct ? y + first * out + (size_t)stack[0] : z;
+                    const size_t target_rows = direct ? out : width * b, target_columns = direct ? dim : 1;
+                    const size_t target_q = direct ? 1 : b;
+                    size_t t, o, e;
                     int q;
-                    if (chunk > depth) chunk = depth;
-                    if (chunk < 1) chunk = 1;
-                    for (t = 0; t < rows * b; ++t) z[t] = 0;
-                    for (k0 = 0; k0 < depth; k0 += chunk) {
-                        const size_t k1 = depth - k0 < chunk ? depth : k0 + chunk, kc = k1 - k0;
-                        for (t = 0; t < rows * kc; ++t) g[t] = 0;
-                        for (q = stack[5]; q < stack[5] + stack[6]; ++q) {
-                            const int *input = inputs[q];
-                            const size_t row = (size_t)input[3], copies = (size_t)input[1], dim = (size_t)input[2];
-                            const size_t lo = k0 > row ? k0 : row, hi = k1 < row + copies ? k1 : row + copies;
-                            size_t k;
-                            if (lo >= hi) continue;
-                            if (input[6]) {
-                                /* In place: G[(t, c), k] = x[t, copy k, c]. */
-                                for (t = 0; t < count; ++t) {
-                                    const \(real) *xt = x + (first + t) * in + (size_t)input[0] + (lo - row) * dim;
-                                    \(real) *gt = g + t * width * kc + (lo - k0);
-                                    for (e = 0; e < dim; ++e)
-                                        for (k = 0; k < hi - lo; ++k) gt[e * kc + k] = xt[k * dim + e];
-                                }
-                                continue;
-                            }
-                            for (t = 0; t < count; ++t) {
-                                const \(real) *xt = x + (first + t) * in + (size_t)input[0];
-                                \(real) *gt = g + t * width * kc;
-                                for (k = lo; k < hi; ++k) {
-                                    const \(real) *xk = xt + (k - row) * dim;
-                                    for (e = (size_t)input[4]; e < (size_t)(input[4] + input[5]); ++e)
-                                        gt[(size_t)gather[e][0] * kc + (k - k0)] += gather_values[e] * xk[gather[e][1]];
-                                }
-                            }
+                    if (!direct)
+                        for (t = 0; t < rows * b; ++t) z[t] = 0;
+                    for (q = stack[5]; q < stack[5] + stack[6]; ++q) {
+                        const int *input = inputs[q];
+                        const size_t row = (size_t)input[3], copies = (size_t)input[1], input_dim = (size_t)input[2];
+                        const \(real) *xs = x + first * in + (size_t)input[0];
+                        size_t chunk, k0, k;
+                        if (input[6] && width <= 4) {
+                            /* In place, narrow: G[(t, c), k] = x[t, copy k, c], read where it is. */
+                            for (e = 0; e < width; ++e)
+                                \(p)_gemm(count, b, copies, xs + e, in, input_dim, mixing + row * b, b, target + e * target_q, target_rows,
+                                           target_columns);
+                            continue;
                         }
-                        \(p)_gemm(rows, b, kc, g, kc, mixing + k0 * b, b, z, b);
+                        chunk = \(P)_GATHER_CAP / rows;
+                        if (chunk > copies) chunk = copies;
+                        if (chunk < 1) chunk = 1;
+                        for (k0 = 0; k0 < copies; k0 += chunk) {
+                            const size_t kc = copies - k0 < chunk ? copies - k0 : chunk;
+                            if (input[6]) {
+                                /* In place: a transposing copy. */
+                                for (t = 0; t < count; ++t)
+                                    for (e = 0; e < width; ++e)
+                                        for (k = 0; k < kc; ++k) g[(t * width + e) * kc + k] = xs[t * in + (k0 + k) * input_dim + e];
+                            } else {
+                                for (t = 0; t < rows * kc; ++t) g[t] = 0;
+                                for (t = 0; t < count; ++t) {
+                                    \(real) *gt = g + t * width * kc;
+                                    for (k = 0; k < kc; ++k) {
+                                        const \(real) *xk = xs + t * in + (k0 + k) * input_dim;
+                                        for (e = (size_t)input[4]; e < (size_t)(input[4] + input[5]); ++e)
+                                            gt[(size_t)entries[e][0] * kc + k] += values[e] * xk[entries[e][1]];
+                                    }
+                                }
+                            }
+                            if (!direct)
+                                \(p)_gemm(rows, b, kc, g, kc, 1, mixing + (row + k0) * b, b, z, b, 1);
+                            else
+                                for (e = 0; e < width; ++e)
+                                    \(p)_gemm(count, b, kc, g + e * kc, width * kc, 1, mixing + (row + k0) * b, b, target + e,
+                                               out, dim);
+                        }
                     }
+                    if (direct) continue;
                     for (t = 0; t < count; ++t) {
                         \(real) *yt = y + (first + t) * out + (size_t)stack[0];
                         const \(real) *zt = z + t * width * b;
-                        if (stack[10]) {
-                            /* In place: y[t, copy o, r] += Z[(t, r), o]. */
-                            for (o = 0; o < b; ++o)
-                                for (e = 0; e < width; ++e) yt[o * width + e] += zt[e * b + o];
-                            continue;
-                        }
                         for (e = (size_t)stack[7]; e < (size_t)(stack[7] + stack[8]); ++e) {
-                            const \(real) v = scatter_values[e];
-                            \(real) *yr = yt + scatter[e][0];
-                            const \(real) *zq = zt + (size_t)scatter[e][1] * b;
-                            for (o = 0; o < b; ++o) yr[o * (size_t)stack[2]] += v * zq[o];
+                            const \(real) v = values[e];
+                            \(real) *yr = yt + entries[e][0];
+                            const \(real) *zq = zt + (size_t)entries[e][1] * b;
+                            for (o = 0; o < b; ++o) yr[o * dim] += v * zq[o];
                         }
                     }
                 }
@@ -177,7 +187,7 @@ extension Emitter {
                         }
                     }
                     for (t = 0; t < count * rows * b; ++t) z[t] = 0;
-                    \(p)_gemm(count * rows, b, width, p, width, mixing, b, z, b);
+                    \(p)_gemm(count * rows, b, width, p, width, 1, mixing, b, z, b, 1);
                     for (t = 0; t < count; ++t) {
                         \(real) *yt = y + (first + t) * d + (size_t)block[0];
                         for (r = 0; r < rows; ++r) {
@@ -214,7 +224,7 @@ extension Emitter {
                             for (c = 0; c < dim; ++c) g[(t * dim + c) * a + i] = xt[i * dim + c];
                     }
                     for (t = 0; t < count * dim * width; ++t) z[t] = 0;
-                    \(p)_gemm(count * dim, width, a, g, a, mixing, width, z, width);
+                    \(p)_gemm(count * dim, width, a, g, a, 1, mixing, width, z, width, 1);
                     for (t = 0; t < count; ++t) {
                         const \(real) *row = x + (first + t) * d;
                         \(real) *yt = y + (first + t) * d + (size_t)block[0];
@@ -243,7 +253,7 @@ extension Emitter {
                                     size_t n, size_t in, size_t out) {
                 size_t t;
                 for (t = 0; t < n * out; ++t) y[t] = 0;
-                \(p)_gemm(n, out, in, x, in, wt, out, y, out);
+                \(p)_gemm(n, out, in, x, in, 1, wt, out, y, out, 1);
             }
 
 
@@ -276,7 +286,7 @@ extension Emitter {
         let m256 = precision == .f32 ? "__m256" : "__m256d"
         var rows = ""
         for r in 0..<6 {
-            rows += "        x = \(P)_SPLAT(a\(r)[p]);\n        \(P)_MADD(c\(r)0, x, b0);\n        \(P)_MADD(c\(r)1, x, b1);\n"
+            rows += "        x = \(P)_SPLAT(a\(r)[p * csa]);\n        \(P)_MADD(c\(r)0, x, b0);\n        \(P)_MADD(c\(r)1, x, b1);\n"
         }
         let stores = (0..<6).map { r in "    \(p)_store(tile + \(r * nr), c\(r)0);\n    \(p)_store(tile + \(r * nr + lanes), c\(r)1);\n" }.joined()
         return """
@@ -298,9 +308,9 @@ extension Emitter {
             *(\(p)_unaligned *)to = v;
         }
 
-        /* tile (6 x NR) = sum_p a_r[p] panel[p] for p < kb. */
+        /* tile (6 x NR) = sum_p a_r[p csa] panel[p] for p < kb. */
         static void \(p)_kernel(size_t kb, const \(real) *a0, const \(real) *a1, const \(real) *a2, const \(real) *a3,
-                                 const \(real) *a4, const \(real) *a5, const \(real) *restrict panel, \(real) *restrict tile) {
+                                 const \(real) *a4, const \(real) *a5, size_t csa, const \(real) *restrict panel, \(real) *restrict tile) {
             \(p)_vec c00 = {0}, c01 = {0}, c10 = {0}, c11 = {0}, c20 = {0}, c21 = {0}, c30 = {0}, c31 = {0}, c40 = {0}, c41 = {0}, c50 = {0}, c51 = {0};
             size_t p;
             for (p = 0; p < kb; ++p) {
@@ -310,11 +320,11 @@ extension Emitter {
         \(stores)}
         #endif
 
-        /* c[i * ldc + j] += sum_p a[i * lda + p] b[p * ldb + j] for i < m, j < n, p < k, in the
-           unpacked form: 4 x NR tiles of C in local arrays, B read in place. Small m, and
+        /* c[i * ldc + j * csc] += sum_p a[i * lda + p * csa] b[p * ldb + j] for i < m, j < n, p < k,
+           in the unpacked form: 4 x NR tiles of C in local arrays, B read in place. Small m, and
            every m without AVX. */
-        static void \(p)_gemm_direct(size_t m, size_t n, size_t k, const \(real) *restrict a, size_t lda,
-                                      const \(real) *restrict b, size_t ldb, \(real) *restrict c, size_t ldc) {
+        static void \(p)_gemm_direct(size_t m, size_t n, size_t k, const \(real) *restrict a, size_t lda, size_t csa,
+                                      const \(real) *restrict b, size_t ldb, \(real) *restrict c, size_t ldc, size_t csc) {
             size_t i, j, p, jj;
             for (j = 0; j + \(nr) <= n; j += \(nr)) {
                 for (i = 0; i + 4 <= m; i += 4) {
@@ -322,7 +332,7 @@ extension Emitter {
                     const \(real) *a0 = a + i * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
                     for (p = 0; p < k; ++p) {
                         const \(real) *bp = b + p * ldb + j;
-                        const \(real) x0 = a0[p], x1 = a1[p], x2 = a2[p], x3 = a3[p];
+                        const \(real) x0 = a0[p * csa], x1 = a1[p * csa], x2 = a2[p * csa], x3 = a3[p * csa];
                         for (jj = 0; jj < \(nr); ++jj) {
                             c0[jj] += x0 * bp[jj];
                             c1[jj] += x1 * bp[jj];
@@ -331,10 +341,10 @@ extension Emitter {
                         }
                     }
                     for (jj = 0; jj < \(nr); ++jj) {
-                        c[i * ldc + j + jj] += c0[jj];
-                        c[(i + 1) * ldc + j + jj] += c1[jj];
-                        c[(i + 2) * ldc + j + jj] += c2[jj];
-                        c[(i + 3) * ldc + j + jj] += c3[jj];
+                        c[i * ldc + (j + jj) * csc] += c0[jj];
+                        c[(i + 1) * ldc + (j + jj) * csc] += c1[jj];
+                        c[(i + 2) * ldc + (j + jj) * csc] += c2[jj];
+                        c[(i + 3) * ldc + (j + jj) * csc] += c3[jj];
                     }
                 }
                 for (; i < m; ++i) {
@@ -342,32 +352,32 @@ extension Emitter {
                     const \(real) *a0 = a + i * lda;
                     for (p = 0; p < k; ++p) {
                         const \(real) *bp = b + p * ldb + j;
-                        for (jj = 0; jj < \(nr); ++jj) c0[jj] += a0[p] * bp[jj];
+                        for (jj = 0; jj < \(nr); ++jj) c0[jj] += a0[p * csa] * bp[jj];
                     }
-                    for (jj = 0; jj < \(nr); ++jj) c[i * ldc + j + jj] += c0[jj];
+                    for (jj = 0; jj < \(nr); ++jj) c[i * ldc + (j + jj) * csc] += c0[jj];
                 }
             }
             /* The last n mod NR columns, row by row. */
             for (i = 0; j < n && i < m; ++i) {
                 const \(real) *a0 = a + i * lda;
-                \(real) *ci = c + i * ldc + j;
+                \(real) *ci = c + i * ldc + j * csc;
                 const size_t rest = n - j;
                 for (p = 0; p < k; ++p) {
                     const \(real) *bp = b + p * ldb + j;
-                    const \(real) x0 = a0[p];
-                    for (jj = 0; jj < rest; ++jj) ci[jj] += x0 * bp[jj];
+                    const \(real) x0 = a0[p * csa];
+                    for (jj = 0; jj < rest; ++jj) ci[jj * csc] += x0 * bp[jj];
                 }
             }
         }
 
         #if defined(__GNUC__) && defined(__AVX__)
         /* The packed form: a panel of B (KC x NR, zero-padded) serves every 6-row strip of A. */
-        static void \(p)_gemm(size_t m, size_t n, size_t k, const \(real) *restrict a, size_t lda,
-                               const \(real) *restrict b, size_t ldb, \(real) *restrict c, size_t ldc) {
+        static void \(p)_gemm(size_t m, size_t n, size_t k, const \(real) *restrict a, size_t lda, size_t csa,
+                               const \(real) *restrict b, size_t ldb, \(real) *restrict c, size_t ldc, size_t csc) {
             \(real) panel[\(P)_KC * \(P)_NR], tile[6 * \(P)_NR];
             size_t j0, p0, i, p, r, j;
             if (m < 6) {
-                \(p)_gemm_direct(m, n, k, a, lda, b, ldb, c, ldc);
+                \(p)_gemm_direct(m, n, k, a, lda, csa, b, ldb, c, ldc, csc);
                 return;
             }
             for (j0 = 0; j0 < n; j0 += \(P)_NR) {
@@ -380,12 +390,12 @@ extension Emitter {
                     }
                     for (i = 0; i < m; i += 6) {
                         const size_t mr = m - i < 6 ? m - i : 6;
-                        const \(real) *a0 = a + i * lda + p0;
+                        const \(real) *a0 = a + i * lda + p0 * csa;
                         /* Rows past m repeat row i; their results are not stored. */
                         \(p)_kernel(kb, a0, mr > 1 ? a0 + lda : a0, mr > 2 ? a0 + 2 * lda : a0, mr > 3 ? a0 + 3 * lda : a0,
-                                     mr > 4 ? a0 + 4 * lda : a0, mr > 5 ? a0 + 5 * lda : a0, panel, tile);
+                                     mr > 4 ? a0 + 4 * lda : a0, mr > 5 ? a0 + 5 * lda : a0, csa, panel, tile);
                         for (r = 0; r < mr; ++r)
-                            for (j = 0; j < nr; ++j) c[(i + r) * ldc + j0 + j] += tile[r * \(P)_NR + j];
+                            for (j = 0; j < nr; ++j) c[(i + r) * ldc + (j0 + j) * csc] += tile[r * \(P)_NR + j];
                     }
                 }
             }
@@ -557,7 +567,7 @@ extension Emitter {
             if let plan = structured(k) {
                 var code = "for (t = 0; t < n * \(l.outputDimension); ++t) y[t] = 0;\n"
                 code += "for (b = 0; b < \(plan.stacks.count); ++b)\n"
-                code += "    \(p)_stack(\(p)_stacks\(k)[b], \(p)_inputs\(k), \(p)_entries, \(p)_entry_values, \(p)_entries, \(p)_entry_values,\n"
+                code += "    \(p)_stack(\(p)_stacks\(k)[b], \(p)_inputs\(k), \(p)_entries, \(p)_entry_values,\n"
                 code += "               model->m\(k) + \(p)_stacks\(k)[b][9], x, y, gathered, products, n, \(l.inputDimension), \(l.outputDimension));\n"
                 return code + swap
             }
