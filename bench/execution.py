@@ -72,7 +72,7 @@ int main(int argc, char **argv) {
     do {
         double start = now();
         for (i = 0; i < m * n; ++i) c[i] = 0;
-        NAME_gemm(m, n, k, a, k, b, n, c, n);
+        NAME_gemm(m, n, k, a, k, 1, b, n, c, n, 1);
         if (now() - start < best) best = now() - start;
         ++runs;
     } while (now() < deadline || runs < 3);
@@ -151,9 +151,9 @@ def c_rates(model, kernels, work_dir, seconds, batches):
     return rates, macs, None
 
 
-def interpreter(model, seconds):
-    text = subprocess.run([EQNNC, "time", model, "--batch", "1,512", "--seconds", str(seconds)],
-                          capture_output=True, text=True, check=True).stdout
+def interpreter(model, seconds, batches):
+    text = subprocess.run([EQNNC, "time", model, "--batch", ",".join(map(str, batches)), "--train-batch", str(min(500, batches[-1])),
+                           "--seconds", str(seconds)], capture_output=True, text=True, check=True).stdout
     rates = {int(m.group(1)): float(m.group(2)) for m in re.finditer(r"forward, batch (\d+): (\d+)", text)}
     train = re.search(r"training, batch \d+: (\d+)", text)
     return rates, float(train.group(1)) if train else 0.0
@@ -207,19 +207,23 @@ def main():
             graph = json.loads(subprocess.run([EQNNC, path, "--emit", "graph"], capture_output=True, text=True, check=True).stdout)
             shapes = [(op["in_dim"], op["out_dim"]) for op in graph["ops"] if op["op"] == "linear"]
             dense_linear = sum(i * o for i, o in shapes)
-            batches = [1, 512] if graph["input"]["dim"] * 512 < 4_000_000 else [1, 16]
+            big = max(o for _, o in shapes) > 10_000
+            batches = [1, 16] if big else [1, 512]
             structured, smacs, _ = c_rates(path, "auto", work_dir, args.seconds, batches)
             dense, dmacs, why = c_rates(path, "dense", work_dir, args.seconds, batches)
-            interp, train = interpreter(path, args.seconds)
+            interp, train = interpreter(path, args.seconds, batches)
             print(f"{graph['network']}: {graph['parameter_count']:,} parameters; {smacs:,} multiply-adds per sample structured, "
                   f"{dmacs or dense_linear:,} dense" + (f" (C dense: {why})" if why else ""))
             print(header)
+            fits = dense_linear <= 1 << 27  # NumPy needs the dense matrices: at most 512 MiB of float32
             for b in batches:
-                n1 = numpy("chain", [shapes, b], 1, args.seconds)
-                n2 = numpy("chain", [shapes, b], 2, args.seconds)
+                n1 = numpy("chain", [shapes, b], 1, args.seconds) if fits else None
+                n2 = numpy("chain", [shapes, b], 2, args.seconds) if fits else None
                 print(f"  {'':<14} {b:>5} {fmt(structured and structured[b], smacs):>20} {fmt(dense and dense[b], dmacs):>18} "
                       f"{fmt(interp.get(b), smacs):>18} {fmt(n1, dense_linear):>18} {fmt(n2, dense_linear):>18}")
-            print(f"  interpreter training (batch 500, forward + backward + Adam): {train:,.0f} samples/s")
+            if not fits:
+                print(f"  (NumPy: the dense matrices would take {dense_linear * 4 / 2**30:.1f} GiB)")
+            print(f"  interpreter training (batch {min(500, batches[-1])}, forward + backward + Adam): {train:,.0f} samples/s")
             if args.emlp and graph["network"] == "Inertia384":
                 result = emlp(args.emlp, args.seconds)
                 if result:

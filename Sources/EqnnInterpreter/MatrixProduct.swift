@@ -75,20 +75,7 @@ enum MatrixProduct {
             }
             j &+= 8
         }
-        // The last n mod 8 columns.
-        if j < n {
-            for i in 0..<m {
-                let row = c + i &* ldc
-                var ap = a + i &* rsa
-                var bp = b
-                for _ in 0..<k {
-                    let ai = ap[0]
-                    for jj in j..<n { row[jj] += ai * bp[jj] }
-                    ap += csa
-                    bp += ldb
-                }
-            }
-        }
+        edgeColumns(from: j, m: m, n: n, k: k, a: a, rsa: rsa, csa: csa, b: b, ldb: ldb, c: c, ldc: ldc)
     }
 
     /// One depth block with 4 x 4 tiles (for double precision).
@@ -136,17 +123,25 @@ enum MatrixProduct {
             }
             j &+= 4
         }
-        if j < n {
-            for i in 0..<m {
-                let row = c + i &* ldc
-                var ap = a + i &* rsa
-                var bp = b
-                for _ in 0..<k {
-                    let ai = ap[0]
-                    for jj in j..<n { row[jj] += ai * bp[jj] }
-                    ap += csa
-                    bp += ldb
-                }
+        edgeColumns(from: j, m: m, n: n, k: k, a: a, rsa: rsa, csa: csa, b: b, ldb: ldb, c: c, ldc: ldc)
+    }
+
+    /// The columns j ..< n that no full tile covers, row by row.
+    @inlinable
+    static func edgeColumns<T: BinaryFloatingPoint & SIMDScalar>(
+        from j: Int, m: Int, n: Int, k: Int, a: UnsafePointer<T>, rsa: Int, csa: Int, b: UnsafePointer<T>, ldb: Int,
+        c: UnsafeMutablePointer<T>, ldc: Int
+    ) {
+        guard j < n else { return }
+        for i in 0..<m {
+            let row = c + i &* ldc
+            var ap = a + i &* rsa
+            var bp = b
+            for _ in 0..<k {
+                let ai = ap[0]
+                for jj in j..<n { row[jj] += ai * bp[jj] }
+                ap += csa
+                bp += ldb
             }
         }
     }

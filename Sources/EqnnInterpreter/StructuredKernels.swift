@@ -7,6 +7,13 @@ import EqnnIR
 enum StructuredKernels {
     static let workspace = 1 << 18
 
+    /// A row-major rows x columns matrix, transposed.
+    static func transpose(_ m: [Double], rows: Int, columns: Int) -> [Double] {
+        var t = [Double](repeating: 0, count: rows * columns)
+        for r in 0..<rows { for c in 0..<columns { t[c * rows + r] = m[r * columns + c] } }
+        return t
+    }
+
     /// Samples per tile and rows of the depth per chunk for a stack.
     static func tiling(width: Int, depth: Int, batch: Int) -> (samples: Int, depth: Int) {
         let perSample = max(1, width * depth)
@@ -80,8 +87,7 @@ enum StructuredKernels {
         for (s, stack) in plan.stacks.enumerated() {
             let b = stack.output.copies, m = stack.width, depth = stack.depth
             // M^T (b x depth), so that dG = dY M^T reads contiguous rows.
-            var transposed = [Double](repeating: 0, count: b * depth)
-            for k in 0..<depth { for o in 0..<b { transposed[o * depth + k] = mixing[s][k * b + o] } }
+            let transposed = transpose(mixing[s], rows: depth, columns: b)
             var dm = [Double](repeating: 0, count: depth * b)
             let (tile, chunk) = tiling(width: m, depth: depth, batch: batch)
             var g = [Double](repeating: 0, count: tile * m * chunk), dg = g
@@ -222,8 +228,7 @@ enum StructuredKernels {
             }
             let a = block.input.copies, b = block.output.copies, n = block.input.dimension, width = block.sources.count &* b
             let tile = bilinearTile(block, batch: batch)
-            var transposed = [Double](repeating: 0, count: width * a)
-            for i in 0..<a { for w in 0..<width { transposed[w * a + i] = mixing[k][i * width + w] } }
+            let transposed = transpose(mixing[k], rows: a, columns: width)
             var dm = [Double](repeating: 0, count: a * width)
             var g = [Double](repeating: 0, count: tile * n * a), dg = g
             var z = [Double](repeating: 0, count: tile * n * width), dz = z
@@ -346,8 +351,7 @@ enum StructuredKernels {
         let a = block.input.copies, n = block.input.dimension
         let b = block.output.copies, rows = block.output.dimension, width = block.sources.count * a
         let tile = contractTile(block, batch: batch)
-        var transposed = [Double](repeating: 0, count: b * width)
-        for k in 0..<width { for o in 0..<b { transposed[o * width + k] = mixing[k * b + o] } }
+        let transposed = transpose(mixing, rows: width, columns: b)
         var dm = [Double](repeating: 0, count: width * b)
         var p = [Double](repeating: 0, count: tile * rows * width), dp = p
         var dz = [Double](repeating: 0, count: tile * rows * b)
