@@ -10,7 +10,7 @@ public enum BasisKind: String, Sendable, CaseIterable {
     case signedPermutation = "signed_permutation"
     /// w u v^T: an orbit sum, a broadcast, a contraction such as the trace.
     case sumBroadcast = "sum_broadcast"
-    /// w u v^T - g I: the deep-sets "all but itself" matrix J - I.
+    /// w J + g I with g != 0: the deep-sets "all but itself" matrix J - I.
     case complement
     /// Anything else, applied as a small dense matrix.
     case dense
@@ -105,22 +105,26 @@ public enum BasisDecomposition {
         return (BasisOperator(width: 1, gather: gather, scatter: scatter), w)
     }
 
-    /// B = w u v^T - g I (square): the rank-one part and the identity.
+    /// B = w J + d' I (square): every off-diagonal entry w, every diagonal entry d (or
+    /// none): the all-ones part (a sum broadcast) and the identity, in one pass.
     static func complement(_ entries: [BasisEntry], rows n: Int) -> [(BasisOperator, Double)]? {
-        guard n * n <= max(4096, 4 * entries.count) else { return nil }
-        var at: [Int: Double] = [:]
-        for e in entries { at[e.row * n + e.column, default: 0] += e.value }
-        let g = (at[1] ?? 0) - (at[0] ?? 0)
-        guard g != 0 else { return nil }
-        var shifted = [BasisEntry]()
-        for r in 0..<n {
-            for c in 0..<n {
-                let value = (at[r * n + c] ?? 0) + (r == c ? g : 0)
-                if value != 0 { shifted.append(BasisEntry(row: r, column: c, value: value)) }
+        guard let w = entries.first(where: { $0.row != $0.column })?.value else { return nil }
+        var offDiagonal = 0, diagonal = 0
+        var d = 0.0
+        for e in entries {
+            if e.row == e.column {
+                if diagonal > 0 && e.value != d { return nil }
+                d = e.value
+                diagonal += 1
+            } else {
+                guard e.value == w else { return nil }
+                offDiagonal += 1
             }
         }
-        guard !shifted.isEmpty, let (op, w) = rankOne(shifted, rows: n, columns: n) else { return nil }
+        guard offDiagonal == n * n - n, diagonal == 0 || diagonal == n, d != w else { return nil }
+        let ones = (0..<n).map { BasisEntry(row: 0, column: $0, value: 1) }
+        let broadcast = (0..<n).map { BasisEntry(row: $0, column: 0, value: 1) }
         let identity = (0..<n).map { BasisEntry(row: $0, column: $0, value: 1) }
-        return [(op, w), (BasisOperator(width: n, gather: identity, scatter: identity), -g)]
+        return [(BasisOperator(width: 1, gather: ones, scatter: broadcast), w), (BasisOperator(width: n, gather: identity, scatter: identity), d - w)]
     }
 }
