@@ -236,7 +236,7 @@ struct Emitter {
 
     func implementation() -> String {
         var out = banner()
-        out += "#include \"\(p).h\"\n\n#include <math.h>\n#include <string.h>\n\n"
+        out += "#include \"\(p).h\"\n\n#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n"
         out += "#define \(P)_TILE \(tile)\n#define \(P)_MAX_DIM \(maxDimension)\n"
         out += "#define \(P)_GATHER_CAP \(gatherCapacity)\n#define \(P)_PRODUCT_CAP \(productCapacity)\n\n"
         out += bases()
@@ -301,13 +301,11 @@ struct Emitter {
                 out += "/* theta offset, output stride, input copies, output copies, sources, mixing offset, contracting first */\n"
                 out += "static const int \(p)_bilinear\(k)_init[\(b.blocks.count)][7] = \(list(initRows));\n\n"
             case .gate(let g):
-                if !g.scalars.isEmpty { out += "static const int \(p)_scalars\(k)[\(g.scalars.count)] = \(list(g.scalars.map(String.init)));\n" }
                 if !g.blocks.isEmpty {
                     out += "static const int \(p)_gated\(k)[\(g.blocks.count)][3] = \(list(g.blocks.map { "{\($0.offset), \($0.length), \($0.gate)}" }));\n"
                 }
                 out += "\n"
             case .norm(let n):
-                if !n.scalars.isEmpty { out += "static const int \(p)_scalars\(k)[\(n.scalars.count)] = \(list(n.scalars.map(String.init)));\n" }
                 if !n.blocks.isEmpty {
                     out += "static const int \(p)_normed\(k)[\(n.blocks.count)][2] = \(list(n.blocks.map { "{\($0.offset), \($0.length)}" }));\n"
                 }

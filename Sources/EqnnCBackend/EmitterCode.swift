@@ -56,7 +56,40 @@ extension Emitter {
 
     func helpers() -> String {
         var out = ""
-        if usesSigmoid {
+        if usesSigmoid && precision == .f32 {
+            // expf is a call gcc cannot vectorize; this is plain arithmetic, so loops over it vectorize.
+            out += """
+            /* e^x for -87 <= x <= 0: x = k ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor polynomial
+               of degree 7 (relative error below 1e-8 before rounding), 2^k from the exponent bits. */
+            static inline float \(p)_exp_nonpositive(float x) {
+                const float k = (float)(int)(x * 1.44269504f - 0.5f);
+                const float r = (x - k * 0.693145751953125f) - k * 1.42860677e-6f;
+                union { uint32_t bits; float value; } scale;  /* 2^k: C99 reads the other member as that type */
+                scale.bits = (uint32_t)((int)k + 127) << 23;
+                return scale.value * (1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666679f
+                    + r * (0.00833333377f + r * (0.00138888892f + r * 0.000198412701f)))))));
+            }
+
+            /* 1 / (1 + e^-v) from e = e^-|v| (never overflows, clamped at e^-87), without branches:
+               the sign and NaN tests are integer masks, so loops over it vectorize. A NaN stays NaN. */
+            static inline float \(p)_sigmoid(float v) {
+                union { float value; uint32_t bits; } in, a, low, high;
+                uint32_t negative, nan;
+                in.value = v;
+                a.bits = in.bits | 0x80000000u;
+                a.bits = a.bits < 0xC2AE0000u ? a.bits : 0xC2AE0000u;
+                high.value = \(p)_exp_nonpositive(a.value);
+                low.value = high.value / (1.0f + high.value);
+                high.value = 1.0f / (1.0f + high.value);
+                negative = (uint32_t)0 - (in.bits >> 31);
+                nan = (uint32_t)0 - (uint32_t)((in.bits & 0x7FFFFFFFu) > 0x7F800000u);
+                low.bits = (((low.bits & negative) | (high.bits & ~negative)) & ~nan) | (in.bits & nan);
+                return low.value;
+            }
+
+
+            """
+        } else if usesSigmoid {
             out += """
             static \(real) \(p)_sigmoid(\(real) v) {
                 if (v >= 0) return \(literal(1)) / (\(literal(1)) + exp\(f)(-v));
@@ -261,7 +294,7 @@ extension Emitter {
         }
         for function in pointwiseFunctions() where function != .identity {
             out += """
-            static void \(p)_\(function.rawValue)(\(real) *x, size_t count) {
+            static void \(p)_apply_\(function.rawValue)(\(real) *x, size_t count) {
                 size_t i;
                 for (i = 0; i < count; ++i) {
                     const \(real) v = x[i];
@@ -582,17 +615,22 @@ extension Emitter {
             return code + swap
         case .pointwise(let pw):
             if pw.function == .identity { return "" }
-            return "\(p)_\(pw.function.rawValue)(x, n * \(pw.dimension));\n"
+            return "\(p)_apply_\(pw.function.rawValue)(x, n * \(pw.dimension));\n"
         case .gate(let g):
             var code = "for (t = 0; t < n; ++t) {\n    const \(real) *row = x + t * \(g.inputDimension);\n    \(real) *result = y + t * \(g.outputDimension);\n"
-            code += scalarsThroughSilu(g.scalars.count, k, into: "result")
-            if !g.blocks.isEmpty {
+            code += scalarsThroughSilu(g.scalars, into: "result")
+            if let first = g.blocks.first?.gate, g.blocks.enumerated().allSatisfy({ $0.element.gate == first + $0.offset }) {
+                // The gates are contiguous: their sigmoids in one loop, then the products.
+                code += "    {\n        \(real) gates[\(g.blocks.count)];\n"
+                code += "        for (b = 0; b < \(g.blocks.count); ++b) gates[b] = \(p)_sigmoid(row[\(first) + b]);\n"
+                code += "        for (b = 0; b < \(g.blocks.count); ++b) {\n            const int *block = \(p)_gated\(k)[b];\n            for (c = block[0]; c < block[0] + block[1]; ++c) result[c] = row[c] * gates[b];\n        }\n    }\n"
+            } else if !g.blocks.isEmpty {
                 code += "    for (b = 0; b < \(g.blocks.count); ++b) {\n        const int *block = \(p)_gated\(k)[b];\n        const \(real) gate = \(p)_sigmoid(row[block[2]]);\n        for (c = block[0]; c < block[0] + block[1]; ++c) result[c] = row[c] * gate;\n    }\n"
             }
             return code + "}\n" + swap
         case .norm(let nm):
             var code = "for (t = 0; t < n; ++t) {\n    \(real) *row = x + t * \(nm.dimension);\n"
-            code += scalarsThroughSilu(nm.scalars.count, k, into: "row")
+            code += scalarsThroughSilu(nm.scalars, into: "row")
             if !nm.blocks.isEmpty {
                 code += "    for (b = 0; b < \(nm.blocks.count); ++b) {\n        const int *block = \(p)_normed\(k)[b];\n        \(real) squares = 0, scale;\n        for (c = block[0]; c < block[0] + block[1]; ++c) squares += row[c] * row[c];\n        scale = \(p)_sigmoid(sqrt\(f)(squares));\n        for (c = block[0]; c < block[0] + block[1]; ++c) row[c] *= scale;\n    }\n"
             }
@@ -600,10 +638,18 @@ extension Emitter {
         }
     }
 
-    /// The scalar channels of a gate or norm op through silu (read from `row`).
-    func scalarsThroughSilu(_ count: Int, _ k: Int, into target: String) -> String {
-        guard count > 0 else { return "" }
-        return "    for (c = 0; c < \(count); ++c) {\n        const \(real) v = row[\(p)_scalars\(k)[c]];\n"
-            + "        \(target)[\(p)_scalars\(k)[c]] = \(expression(.silu, "v"));\n    }\n"
+    /// The scalar channels of a gate or norm op through silu (read from `row`), one loop per
+    /// contiguous run of them.
+    func scalarsThroughSilu(_ scalars: [Int], into target: String) -> String {
+        var code = ""
+        var k = 0
+        while k < scalars.count {
+            var end = k + 1
+            while end < scalars.count && scalars[end] == scalars[end - 1] + 1 { end += 1 }
+            code += "    for (c = \(scalars[k]); c < \(scalars[end - 1] + 1); ++c) {\n        const \(real) v = row[c];\n"
+                + "        \(target)[c] = \(expression(.silu, "v"));\n    }\n"
+            k = end
+        }
+        return code
     }
 }

@@ -110,6 +110,30 @@ final class CBackendTests: XCTestCase {
         }
     }
 
+    /// The float sigmoid (its own exponential, so that loops vectorize) against the interpreter
+    /// from small to saturating arguments, beyond where e^-|v| would underflow.
+    func testSigmoidAndSiluAtExtremeInputs() throws {
+        let compiler = try CCompiler()
+        defer { compiler.cleanUp() }
+        let file = compiler.directory.appendingPathComponent("extreme.eqnn")
+        try "network Extreme over S(4) { input V layer 3*V + 2*Scalar : sigmoid layer V + Scalar : gated output V }"
+            .write(to: file, atomically: true, encoding: .utf8)
+        for c in try compiled(file.path) {
+            let model = Model(graph: c.graph, parameters: Initialization.parameters(for: c.graph, seed: 6))
+            let values: [Double] = [-1000, -120, -88, -87, -40, -9, -1, -1e-3, 0, 1e-3, 1, 9, 40, 87, 88, 120, 1000]
+            let x = values.flatMap { [$0, -$0 / 3, $0 / 7, 0.5] }
+            let batch = values.count
+            let expected = model.forwardSingle(x.map(Float.init), batch: batch).map(Double.init)
+            for (k, flags) in [CBackendTests.strict, ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O3", "-march=native"]].enumerated() {
+                let source = EmitC.generate(c, model, precision: .f32, sourceFile: file.path, origin: "test")
+                let binary = try compiler.build(source, flags: flags, tag: "extreme-\(k)")
+                let output = try compiler.run(binary, input: x)
+                XCTAssertTrue(output.allSatisfy(\.isFinite))
+                XCTAssertLessThan(relativeError(output, expected, width: c.graph.output.dimension), 1e-5, "\(flags)")
+            }
+        }
+    }
+
     func testOutputIsByteIdentical() throws {
         let path = GoldenTests.repository.appendingPathComponent("examples/center_of_mass.eqnn").path
         let first = try XCTUnwrap(compiled(path).first), second = try XCTUnwrap(compiled(path).first)
