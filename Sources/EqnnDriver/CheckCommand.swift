@@ -4,46 +4,32 @@ import Foundation
 
 /// `eqnnc [check] FILE [--format text|json]`: diagnostics, then a summary per network.
 enum CheckCommand {
-    static func run(_ arguments: [String]) -> CommandResult {
-        let args: Arguments
-        switch Driver.parse(arguments, flags: [], options: ["--format", "--emit", "-o", "--network", "--weights", "--precision", "--seed", "--kernels"], usage: Help.check) {
-        case .success(let a): args = a
-        case .failure(let r): return r
-        }
+    static func run(_ arguments: [String]) throws -> CommandResult {
+        let args = try Driver.parse(arguments, flags: [], options: ["--format", "--emit", "-o", "--network", "--weights", "--precision", "--seed", "--kernels"], usage: Help.check)
         if args.flags.contains("--help") || args.flags.contains("-h") { return CommandResult(stdout: Help.check) }
         guard args.positional.count == 1 else {
             return Driver.usageError(args.positional.isEmpty ? "no input file" : "expected one input file, found \(args.positional.count)", Help.check)
         }
-        let format: Driver.Format
-        switch Driver.format(args, usage: Help.check) {
-        case .success(let f): format = f
-        case .failure(let r): return r
-        }
+        let format = try Driver.format(args, usage: Help.check)
         if let emit = args.options["--emit"] {
             switch emit {
-            case "graph": return emitGraph(args.positional[0], network: args.options["--network"], output: args.options["-o"])
-            case "c": return EmitC.run(args)
+            case "graph": return try emitGraph(args.positional[0], network: args.options["--network"], output: args.options["-o"])
+            case "c": return try EmitC.run(args)
             default: return Driver.usageError("unknown --emit target '\(emit)' (use 'graph' or 'c')", Help.check)
             }
         }
-        switch Driver.readSource(args.positional[0]) {
-        case .success(let file): return check(file, format: format)
-        case .failure(let r): return r
-        }
+        return check(try Driver.readSource(args.positional[0]), format: format)
     }
 
-    static func emitGraph(_ path: String, network: String?, output: String?) -> CommandResult {
-        switch Compiled.load(path, network: network) {
-        case .failure(let r): return r
-        case .success(let compiled):
-            let text = compiled.graph.json.rendered() + "\n"
-            guard let output else { return CommandResult(stdout: text, stderr: compiled.diagnostics) }
-            guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
-                return CommandResult(stderr: compiled.diagnostics + "eqnnc: error: cannot write '\(output)'\n", status: 1)
-            }
-            return CommandResult(stdout: "wrote \(output): graph of \(compiled.graph.network), \(compiled.graph.ops.count) ops, \(compiled.graph.parameterCount) parameters\n",
-                                 stderr: compiled.diagnostics)
+    static func emitGraph(_ path: String, network: String?, output: String?) throws -> CommandResult {
+        let compiled = try Compiled.load(path, network: network)
+        let text = compiled.graph.json.rendered() + "\n"
+        guard let output else { return CommandResult(stdout: text, stderr: compiled.diagnostics) }
+        guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
+            throw CommandResult(stderr: compiled.diagnostics + "eqnnc: error: cannot write '\(output)'\n", status: 1)
         }
+        return CommandResult(stdout: "wrote \(output): graph of \(compiled.graph.network), \(compiled.graph.ops.count) ops, \(compiled.graph.parameterCount) parameters\n",
+                             stderr: compiled.diagnostics)
     }
 
     /// Checks one source (tests call this with in-memory sources).

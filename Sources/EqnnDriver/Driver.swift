@@ -15,13 +15,25 @@ public enum Driver {
     public static let version = "0.1.0"
 
     /// The subcommands, each given the arguments after its name.
-    static let commands: [String: @Sendable ([String]) -> CommandResult] = [
+    static let commands: [String: @Sendable ([String]) throws -> CommandResult] = [
         "check": CheckCommand.run, "hom": HomCommand.run, "run": ModelCommands.run, "train": ModelCommands.train,
         "evaluate": ModelCommands.evaluate, "verify": ModelCommands.verify, "time": TimeCommand.run,
         "data": ModelCommands.data,
     ]
 
+    /// Runs a command. The one error path: every stage below throws a CommandResult (or
+    /// another error, reported with status 1), caught here.
     public static func run(_ arguments: [String]) -> CommandResult {
+        do {
+            return try dispatch(arguments)
+        } catch let result as CommandResult {
+            return result
+        } catch {
+            return CommandResult(stderr: "eqnnc: error: \(error)\n", status: 1)
+        }
+    }
+
+    static func dispatch(_ arguments: [String]) throws -> CommandResult {
         guard let first = arguments.first else { return usageError("no input file", Help.main) }
         switch first {
         case "--help", "-h", "help":
@@ -30,12 +42,12 @@ public enum Driver {
         case "--version":
             return CommandResult(stdout: "eqnnc \(version)\n")
         case let name where commands[name] != nil:
-            return commands[name].map { $0(Array(arguments.dropFirst())) } ?? CommandResult()
+            return try commands[name].map { try $0(Array(arguments.dropFirst())) } ?? CommandResult()
         default:
             if first.hasPrefix("-") && !first.hasSuffix(".eqnn") {
                 return usageError("unknown option '\(first)'", Help.main)
             }
-            return CheckCommand.run(arguments)
+            return try CheckCommand.run(arguments)
         }
     }
 
@@ -43,38 +55,38 @@ public enum Driver {
         CommandResult(stderr: "eqnnc: error: \(message)\n\n" + usage, status: 2)
     }
 
-    static func parse(_ arguments: [String], flags: Set<String>, options: Set<String>, usage: String) -> Result<Arguments, CommandResult> {
+    static func parse(_ arguments: [String], flags: Set<String>, options: Set<String>, usage: String) throws -> Arguments {
         do {
-            return .success(try Arguments(arguments, flagNames: flags.union(["--help", "-h"]), optionNames: options))
+            return try Arguments(arguments, flagNames: flags.union(["--help", "-h"]), optionNames: options)
         } catch Arguments.ParseError.unknownOption(let name) {
-            return .failure(usageError("unknown option '\(name)'", usage))
+            throw usageError("unknown option '\(name)'", usage)
         } catch Arguments.ParseError.missingValue(let name) {
-            return .failure(usageError("option '\(name)' needs a value", usage))
+            throw usageError("option '\(name)' needs a value", usage)
         } catch {
-            return .failure(usageError("\(error)", usage))
+            throw usageError("\(error)", usage)
         }
     }
 
     /// Reads a source file; a clear message instead of a crash when it cannot.
-    static func readSource(_ path: String) -> Result<SourceFile, CommandResult> {
+    static func readSource(_ path: String) throws -> SourceFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "it is not a readable file" : "no such file"
-            return .failure(CommandResult(stderr: "eqnnc: error: cannot read '\(path)': \(reason)\n", status: 1))
+            throw CommandResult(stderr: "eqnnc: error: cannot read '\(path)': \(reason)\n", status: 1)
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            return .failure(CommandResult(stderr: "eqnnc: error: '\(path)' is not UTF-8 text\n", status: 1))
+            throw CommandResult(stderr: "eqnnc: error: '\(path)' is not UTF-8 text\n", status: 1)
         }
-        return .success(SourceFile(name: path, text: text))
+        return SourceFile(name: path, text: text)
     }
 
     enum Format: String { case text, json }
 
-    static func format(_ args: Arguments, usage: String) -> Result<Format, CommandResult> {
+    static func format(_ args: Arguments, usage: String) throws -> Format {
         let raw = args.options["--format"] ?? "text"
         guard let format = Format(rawValue: raw) else {
-            return .failure(usageError("unknown format '\(raw)' (use 'text' or 'json')", usage))
+            throw usageError("unknown format '\(raw)' (use 'text' or 'json')", usage)
         }
-        return .success(format)
+        return format
     }
 
     static func diagnosticJSON(_ d: Diagnostic, in file: SourceFile) -> JSON {

@@ -5,44 +5,42 @@ import Foundation
 
 /// `eqnnc FILE --emit c [--weights W] [--precision f32|f64] [--seed S] -o DIR`.
 enum EmitC {
-    static func run(_ args: Arguments) -> CommandResult {
-        ModelCommands.attempt {
-            let path = try ModelCommands.single(args, usage: Help.check)
-            let precision = try precisionOption(args)
-            let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.check).get())
-            let compiled = try Compiled.load(path, network: args.options["--network"]).get()
-            let model = try compiled.model(weights: args.options["--weights"], seed: seed).get()
-            let kernels = args.options["--kernels"] ?? "auto"
-            guard kernels == "auto" || kernels == "dense" else {
-                throw Driver.usageError("unknown --kernels '\(kernels)' (use auto or dense)", Help.check)
-            }
-            if kernels == "dense" {
-                for case .linear(let l) in compiled.graph.ops {
-                    let plan = LinearPlan(l, allowStructured: false)
-                    guard plan.denseWork <= LinearPlan.denseBudget else {
-                        throw CommandResult(stderr: compiled.diagnostics + "eqnnc: error: --kernels dense would expand \(l.parameters.name) to \(l.outputDimension) x \(l.inputDimension) weights, over the limit of \(LinearPlan.denseBudget); use --kernels auto\n", status: 1)
-                    }
+    static func run(_ args: Arguments) throws -> CommandResult {
+        let path = try ModelCommands.single(args, usage: Help.check)
+        let precision = try precisionOption(args)
+        let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.check))
+        let compiled = try Compiled.load(path, network: args.options["--network"])
+        let model = try compiled.model(weights: args.options["--weights"], seed: seed)
+        let kernels = args.options["--kernels"] ?? "auto"
+        guard kernels == "auto" || kernels == "dense" else {
+            throw Driver.usageError("unknown --kernels '\(kernels)' (use auto or dense)", Help.check)
+        }
+        if kernels == "dense" {
+            for case .linear(let l) in compiled.graph.ops {
+                let plan = LinearPlan(l, allowStructured: false)
+                guard plan.denseWork <= LinearPlan.denseBudget else {
+                    throw CommandResult(stderr: compiled.diagnostics + "eqnnc: error: --kernels dense would expand \(l.parameters.name) to \(l.outputDimension) x \(l.inputDimension) weights, over the limit of \(LinearPlan.denseBudget); use --kernels auto\n", status: 1)
                 }
             }
-            let source = generate(compiled, model, precision: precision, sourceFile: path,
-                                  origin: args.options["--weights"] ?? "none given; a seeded initialization (seed \(seed))",
-                                  structured: kernels == "auto")
-            let directory = args.options["-o"] ?? "."
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                try source.header.write(toFile: "\(directory)/\(source.name).h", atomically: true, encoding: .utf8)
-                try source.implementation.write(toFile: "\(directory)/\(source.name).c", atomically: true, encoding: .utf8)
-            } catch {
-                throw CommandResult(stderr: "eqnnc: error: cannot write to '\(directory)': \(error)\n", status: 1)
-            }
-            var note = compiled.diagnostics
-            if args.options["--weights"] == nil {
-                note += "eqnnc: note: no --weights given; baked a seeded random initialization (seed \(seed)); pass --weights W.safetensors for trained weights, or fill the model at run time with \(source.name)_init\n"
-            }
-            let baked = args.options["--weights"].map { "parameters baked in from \($0)" } ?? "a seeded initialization baked in"
-            return CommandResult(stdout: "wrote \(directory)/\(source.name).h, \(directory)/\(source.name).c (\(compiled.graph.parameterCount) parameters, \(baked))\n",
-                                 stderr: note)
         }
+        let source = generate(compiled, model, precision: precision, sourceFile: path,
+                              origin: args.options["--weights"] ?? "none given; a seeded initialization (seed \(seed))",
+                              structured: kernels == "auto")
+        let directory = args.options["-o"] ?? "."
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try source.header.write(toFile: "\(directory)/\(source.name).h", atomically: true, encoding: .utf8)
+            try source.implementation.write(toFile: "\(directory)/\(source.name).c", atomically: true, encoding: .utf8)
+        } catch {
+            throw CommandResult(stderr: "eqnnc: error: cannot write to '\(directory)': \(error)\n", status: 1)
+        }
+        var note = compiled.diagnostics
+        if args.options["--weights"] == nil {
+            note += "eqnnc: note: no --weights given; baked a seeded random initialization (seed \(seed)); pass --weights W.safetensors for trained weights, or fill the model at run time with \(source.name)_init\n"
+        }
+        let baked = args.options["--weights"].map { "parameters baked in from \($0)" } ?? "a seeded initialization baked in"
+        return CommandResult(stdout: "wrote \(directory)/\(source.name).h, \(directory)/\(source.name).c (\(compiled.graph.parameterCount) parameters, \(baked))\n",
+                             stderr: note)
     }
 
     static func precisionOption(_ args: Arguments) throws -> CBackend.Precision {

@@ -34,7 +34,8 @@ enum Help {
       --emit c        write standalone C99 (NAME.h, NAME.c) to the folder -o DIR;
                       --weights W.safetensors bakes trained weights in (else a
                       seeded initialization, --seed S); --precision f32|f64;
-                      --kernels dense turns the structured kernels off
+                      --kernels dense expands every linear op (where it fits
+                  4,194,304 weights) instead of following its plan
 
     """
 

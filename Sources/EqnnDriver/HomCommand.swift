@@ -8,21 +8,13 @@ enum HomCommand {
     /// The most basis matrices `--basis` prints.
     static let basisLimit = 10_000
 
-    static func run(_ arguments: [String]) -> CommandResult {
-        let args: Arguments
-        switch Driver.parse(arguments, flags: ["--basis"], options: ["--format"], usage: Help.hom) {
-        case .success(let a): args = a
-        case .failure(let r): return r
-        }
+    static func run(_ arguments: [String]) throws -> CommandResult {
+        let args = try Driver.parse(arguments, flags: ["--basis"], options: ["--format"], usage: Help.hom)
         if args.flags.contains("--help") || args.flags.contains("-h") { return CommandResult(stdout: Help.hom) }
         guard args.positional.count == 3 else {
             return Driver.usageError("'hom' takes a group and two representations, found \(args.positional.count) argument\(args.positional.count == 1 ? "" : "s")", Help.hom)
         }
-        let format: Driver.Format
-        switch Driver.format(args, usage: Help.hom) {
-        case .success(let f): format = f
-        case .failure(let r): return r
-        }
+        let format = try Driver.format(args, usage: Help.hom)
         let sources = [SourceFile(name: "<group>", text: args.positional[0]),
                        SourceFile(name: "<from>", text: args.positional[1]),
                        SourceFile(name: "<to>", text: args.positional[2])]

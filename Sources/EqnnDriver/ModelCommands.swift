@@ -6,126 +6,118 @@ import Foundation
 
 /// `eqnnc run`, `eqnnc train`, `eqnnc evaluate`, `eqnnc verify`, `eqnnc data`.
 enum ModelCommands {
-    static func run(_ arguments: [String]) -> CommandResult {
-        attempt {
-            let args = try parse(arguments, flags: [], options: ["--weights", "--input", "--output", "--network"], usage: Help.run)
-            if let help = helpRequested(args, Help.run) { return help }
-            let path = try single(args, usage: Help.run)
-            guard let input = args.options["--input"], let output = args.options["--output"] else {
-                throw Driver.usageError("'run' needs --input X and --output Y", Help.run)
-            }
-            let compiled = try Compiled.load(path, network: args.options["--network"]).get()
-            guard let weights = args.options["--weights"] else { throw Driver.usageError("'run' needs --weights W", Help.run) }
-            let model = try compiled.model(weights: weights, seed: 0).get()
-            let x = try Compiled.table(input, columns: compiled.graph.input.dimension, what: "input").get()
-            let y = model.outputs(x.values, rows: x.rows)
-            do {
-                try Table(rows: x.rows, columns: compiled.graph.output.dimension, values: y).save(path: output)
-            } catch {
-                throw CommandResult(stderr: "eqnnc: error: \(error)\n", status: 1)
-            }
-            return CommandResult(stderr: compiled.diagnostics + "wrote \(output): \(x.rows) rows of \(compiled.graph.output.dimension)\n")
+    static func run(_ arguments: [String]) throws -> CommandResult {
+        let args = try parse(arguments, flags: [], options: ["--weights", "--input", "--output", "--network"], usage: Help.run)
+        if let help = helpRequested(args, Help.run) { return help }
+        let path = try single(args, usage: Help.run)
+        guard let input = args.options["--input"], let output = args.options["--output"] else {
+            throw Driver.usageError("'run' needs --input X and --output Y", Help.run)
         }
+        let compiled = try Compiled.load(path, network: args.options["--network"])
+        guard let weights = args.options["--weights"] else { throw Driver.usageError("'run' needs --weights W", Help.run) }
+        let model = try compiled.model(weights: weights, seed: 0)
+        let x = try Compiled.table(input, columns: compiled.graph.input.dimension, what: "input")
+        let y = model.outputs(x.values, rows: x.rows)
+        do {
+            try Table(rows: x.rows, columns: compiled.graph.output.dimension, values: y).save(path: output)
+        } catch {
+            throw CommandResult(stderr: "eqnnc: error: \(error)\n", status: 1)
+        }
+        return CommandResult(stderr: compiled.diagnostics + "wrote \(output): \(x.rows) rows of \(compiled.graph.output.dimension)\n")
     }
 
-    static func train(_ arguments: [String]) -> CommandResult {
-        attempt {
-            let args = try parse(arguments, flags: ["--quiet"], options: ["--x", "--y", "--val-fraction", "--epochs", "--batch", "--lr",
-                                                                 "--seed", "--loss", "-o", "--network"], usage: Help.train)
-            if let help = helpRequested(args, Help.train) { return help }
-            let path = try single(args, usage: Help.train)
-            guard let xPath = args.options["--x"], let yPath = args.options["--y"], let outPath = args.options["-o"] else {
-                throw Driver.usageError("'train' needs --x X, --y Y and -o WEIGHTS", Help.train)
-            }
-            var options = TrainingOptions()
-            options.epochs = try args.integer("--epochs", default: options.epochs, usage: Help.train).get()
-            options.batch = try args.integer("--batch", default: options.batch, usage: Help.train).get()
-            options.seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.train).get())
-            options.learningRate = try args.number("--lr", default: options.learningRate, range: 1e-12...10, usage: Help.train).get()
-            options.validationFraction = try args.number("--val-fraction", default: 0.1, range: 0...0.9, usage: Help.train).get()
-            let compiled = try Compiled.load(path, network: args.options["--network"]).get()
-            options.loss = try lossOption(args, compiled.graph)
-            let x = try Compiled.table(xPath, columns: compiled.graph.input.dimension, what: "input").get()
-            let yColumns = options.loss == .crossEntropy ? 1 : compiled.graph.output.dimension
-            let y = try Compiled.table(yPath, columns: yColumns, what: options.loss == .crossEntropy ? "class index column" : "output").get()
-            guard x.rows == y.rows, x.rows > 0 else {
-                throw CommandResult(stderr: "eqnnc: error: \(xPath) has \(x.rows) rows but \(yPath) has \(y.rows)\n", status: 1)
-            }
-            if options.loss == .crossEntropy {
-                let k = compiled.graph.output.dimension
-                if let bad = y.values.first(where: { $0 != $0.rounded() || $0 < 0 || $0 >= Double(k) }) {
-                    throw CommandResult(stderr: "eqnnc: error: \(yPath): class index \(bad) is not an integer in 0..<\(k)\n", status: 1)
-                }
-            }
-            let quiet = args.flags.contains("--quiet")
-            let log = FileHandle.standardError
-            if !quiet { log.write(Data((compiled.diagnostics + "training \(compiled.graph.network): \(compiled.graph.parameterCount) parameters, \(x.rows) samples, \(options.loss.rawValue) loss\n").utf8)) }
-            let (model, best) = Trainer(options: options).train(graph: compiled.graph, x: x.values, y: y.values, rows: x.rows) { r in
-                var line = "epoch \(pad(r.epoch, options.epochs))/\(options.epochs)  train \(sci(r.trainLoss))"
-                if let v = r.validationLoss { line += "  val \(sci(v))" }
-                line += "  lr \(sci(r.learningRate))  \(String(format: "%.2f", r.seconds)) s\n"
-                if !quiet { log.write(Data(line.utf8)) }
-            }
-            let data = WeightsFile.encode(model, version: Driver.version)
-            guard FileManager.default.createFile(atPath: outPath, contents: data) else {
-                throw CommandResult(stderr: "eqnnc: error: cannot write '\(outPath)'\n", status: 1)
-            }
-            var summary = "wrote \(outPath)"
-            if let best { summary += " (epoch \(best.epoch): " + (best.validationLoss.map { "val \(sci($0))" } ?? "train \(sci(best.trainLoss))") + ")" }
-            return CommandResult(stdout: summary + "\n")
+    static func train(_ arguments: [String]) throws -> CommandResult {
+        let args = try parse(arguments, flags: ["--quiet"], options: ["--x", "--y", "--val-fraction", "--epochs", "--batch", "--lr",
+                                                             "--seed", "--loss", "-o", "--network"], usage: Help.train)
+        if let help = helpRequested(args, Help.train) { return help }
+        let path = try single(args, usage: Help.train)
+        guard let xPath = args.options["--x"], let yPath = args.options["--y"], let outPath = args.options["-o"] else {
+            throw Driver.usageError("'train' needs --x X, --y Y and -o WEIGHTS", Help.train)
         }
+        var options = TrainingOptions()
+        options.epochs = try args.integer("--epochs", default: options.epochs, usage: Help.train)
+        options.batch = try args.integer("--batch", default: options.batch, usage: Help.train)
+        options.seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.train))
+        options.learningRate = try args.number("--lr", default: options.learningRate, range: 1e-12...10, usage: Help.train)
+        options.validationFraction = try args.number("--val-fraction", default: 0.1, range: 0...0.9, usage: Help.train)
+        let compiled = try Compiled.load(path, network: args.options["--network"])
+        options.loss = try lossOption(args, compiled.graph)
+        let x = try Compiled.table(xPath, columns: compiled.graph.input.dimension, what: "input")
+        let yColumns = options.loss == .crossEntropy ? 1 : compiled.graph.output.dimension
+        let y = try Compiled.table(yPath, columns: yColumns, what: options.loss == .crossEntropy ? "class index column" : "output")
+        guard x.rows == y.rows, x.rows > 0 else {
+            throw CommandResult(stderr: "eqnnc: error: \(xPath) has \(x.rows) rows but \(yPath) has \(y.rows)\n", status: 1)
+        }
+        if options.loss == .crossEntropy {
+            let k = compiled.graph.output.dimension
+            if let bad = y.values.first(where: { $0 != $0.rounded() || $0 < 0 || $0 >= Double(k) }) {
+                throw CommandResult(stderr: "eqnnc: error: \(yPath): class index \(bad) is not an integer in 0..<\(k)\n", status: 1)
+            }
+        }
+        let quiet = args.flags.contains("--quiet")
+        let log = FileHandle.standardError
+        if !quiet { log.write(Data((compiled.diagnostics + "training \(compiled.graph.network): \(compiled.graph.parameterCount) parameters, \(x.rows) samples, \(options.loss.rawValue) loss\n").utf8)) }
+        let (model, best) = Trainer(options: options).train(graph: compiled.graph, x: x.values, y: y.values, rows: x.rows) { r in
+            var line = "epoch \(pad(r.epoch, options.epochs))/\(options.epochs)  train \(sci(r.trainLoss))"
+            if let v = r.validationLoss { line += "  val \(sci(v))" }
+            line += "  lr \(sci(r.learningRate))  \(String(format: "%.2f", r.seconds)) s\n"
+            if !quiet { log.write(Data(line.utf8)) }
+        }
+        let data = WeightsFile.encode(model, version: Driver.version)
+        guard FileManager.default.createFile(atPath: outPath, contents: data) else {
+            throw CommandResult(stderr: "eqnnc: error: cannot write '\(outPath)'\n", status: 1)
+        }
+        var summary = "wrote \(outPath)"
+        if let best { summary += " (epoch \(best.epoch): " + (best.validationLoss.map { "val \(sci($0))" } ?? "train \(sci(best.trainLoss))") + ")" }
+        return CommandResult(stdout: summary + "\n")
     }
 
-    static func evaluate(_ arguments: [String]) -> CommandResult {
-        attempt {
-            let args = try parse(arguments, flags: [], options: ["--weights", "--x", "--y", "--loss", "--network"], usage: Help.evaluate)
-            if let help = helpRequested(args, Help.evaluate) { return help }
-            let path = try single(args, usage: Help.evaluate)
-            guard let xPath = args.options["--x"], let yPath = args.options["--y"], let weights = args.options["--weights"] else {
-                throw Driver.usageError("'evaluate' needs --weights W, --x X and --y Y", Help.evaluate)
-            }
-            let compiled = try Compiled.load(path, network: args.options["--network"]).get()
-            var options = TrainingOptions()
-            options.loss = try lossOption(args, compiled.graph)
-            let model = try compiled.model(weights: weights, seed: 0).get()
-            let x = try Compiled.table(xPath, columns: compiled.graph.input.dimension, what: "input").get()
-            let y = try Compiled.table(yPath, columns: options.loss == .crossEntropy ? 1 : compiled.graph.output.dimension, what: "output").get()
-            guard x.rows == y.rows else { throw CommandResult(stderr: "eqnnc: error: \(x.rows) input rows but \(y.rows) target rows\n", status: 1) }
-            let loss = Trainer(options: options).evaluate(model, x.values, y.values, rows: x.rows)
-            return CommandResult(stdout: "\(options.loss.rawValue) \(sci(loss)) on \(x.rows) samples\n")
+    static func evaluate(_ arguments: [String]) throws -> CommandResult {
+        let args = try parse(arguments, flags: [], options: ["--weights", "--x", "--y", "--loss", "--network"], usage: Help.evaluate)
+        if let help = helpRequested(args, Help.evaluate) { return help }
+        let path = try single(args, usage: Help.evaluate)
+        guard let xPath = args.options["--x"], let yPath = args.options["--y"], let weights = args.options["--weights"] else {
+            throw Driver.usageError("'evaluate' needs --weights W, --x X and --y Y", Help.evaluate)
         }
+        let compiled = try Compiled.load(path, network: args.options["--network"])
+        var options = TrainingOptions()
+        options.loss = try lossOption(args, compiled.graph)
+        let model = try compiled.model(weights: weights, seed: 0)
+        let x = try Compiled.table(xPath, columns: compiled.graph.input.dimension, what: "input")
+        let y = try Compiled.table(yPath, columns: options.loss == .crossEntropy ? 1 : compiled.graph.output.dimension, what: "output")
+        guard x.rows == y.rows else { throw CommandResult(stderr: "eqnnc: error: \(x.rows) input rows but \(y.rows) target rows\n", status: 1) }
+        let loss = Trainer(options: options).evaluate(model, x.values, y.values, rows: x.rows)
+        return CommandResult(stdout: "\(options.loss.rawValue) \(sci(loss)) on \(x.rows) samples\n")
     }
 
-    static func verify(_ arguments: [String]) -> CommandResult {
-        attempt {
-            let args = try parse(arguments, flags: [], options: ["--weights", "--samples", "--seed", "--network", "--backend"], usage: Help.verify)
-            let backend = args.options["--backend"] ?? "interpreter"
-            guard backend == "interpreter" || backend == "c" else {
-                throw Driver.usageError("unknown backend '\(backend)' (use interpreter or c)", Help.verify)
-            }
-            if let help = helpRequested(args, Help.verify) { return help }
-            let path = try single(args, usage: Help.verify)
-            let samples = try args.integer("--samples", default: 16, usage: Help.verify).get()
-            let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.verify).get())
-            // Without --network and --weights, every network of the file.
-            let all = args.options["--network"] == nil && args.options["--weights"] == nil
-            let networks = all ? try Compiled.loadAll(path).get() : [try Compiled.load(path, network: args.options["--network"]).get()]
-            var result = CommandResult(stderr: networks.first?.diagnostics ?? "")
-            for compiled in networks {
-                let model = try compiled.model(weights: args.options["--weights"], seed: seed).get()
-                guard let first = compiled.network.layers.first, let last = compiled.network.layers.last else { continue }
-                let report = backend == "c"
-                    ? try cReport(compiled, model, path: path, samples: samples, seed: seed)
-                    : EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1)
-                let weights = (args.options["--weights"].map { "weights \($0)" } ?? "random weights (seed \(seed))")
-                    + (backend == "c" ? ", generated C (\(CCompiler.compiler) -O2)" : "")
-                result.stdout += "\(compiled.graph.network) over \(compiled.network.group.writtenAndCanonical), \(weights), \(samples) random group elements and inputs:\n"
-                result.stdout += "  max relative equivariance error: float64 \(sci(report.maxError64)) (tolerance \(sci(EquivarianceReport.tolerance64))), float32 \(sci(report.maxError32)) (tolerance \(sci(EquivarianceReport.tolerance32)))\n"
-                result.stdout += report.passes ? "  equivariant\n" : "  NOT equivariant within tolerance\n"
-                if !report.passes { result.status = 1 }
-            }
-            return result
+    static func verify(_ arguments: [String]) throws -> CommandResult {
+        let args = try parse(arguments, flags: [], options: ["--weights", "--samples", "--seed", "--network", "--backend"], usage: Help.verify)
+        let backend = args.options["--backend"] ?? "interpreter"
+        guard backend == "interpreter" || backend == "c" else {
+            throw Driver.usageError("unknown backend '\(backend)' (use interpreter or c)", Help.verify)
         }
+        if let help = helpRequested(args, Help.verify) { return help }
+        let path = try single(args, usage: Help.verify)
+        let samples = try args.integer("--samples", default: 16, usage: Help.verify)
+        let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.verify))
+        // Without --network and --weights, every network of the file.
+        let all = args.options["--network"] == nil && args.options["--weights"] == nil
+        let networks = all ? try Compiled.loadAll(path) : [try Compiled.load(path, network: args.options["--network"])]
+        var result = CommandResult(stderr: networks.first?.diagnostics ?? "")
+        for compiled in networks {
+            let model = try compiled.model(weights: args.options["--weights"], seed: seed)
+            guard let first = compiled.network.layers.first, let last = compiled.network.layers.last else { continue }
+            let report = backend == "c"
+                ? try cReport(compiled, model, path: path, samples: samples, seed: seed)
+                : EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1)
+            let weights = (args.options["--weights"].map { "weights \($0)" } ?? "random weights (seed \(seed))")
+                + (backend == "c" ? ", generated C (\(CCompiler.compiler) -O2)" : "")
+            result.stdout += "\(compiled.graph.network) over \(compiled.network.group.writtenAndCanonical), \(weights), \(samples) random group elements and inputs:\n"
+            result.stdout += "  max relative equivariance error: float64 \(sci(report.maxError64)) (tolerance \(sci(EquivarianceReport.tolerance64))), float32 \(sci(report.maxError32)) (tolerance \(sci(EquivarianceReport.tolerance32)))\n"
+            result.stdout += report.passes ? "  equivariant\n" : "  NOT equivariant within tolerance\n"
+            if !report.passes { result.status = 1 }
+        }
+        return result
     }
 
     /// The equivariance report of the generated C, float64 and float32 builds.
@@ -149,45 +141,33 @@ enum ModelCommands {
         }
     }
 
-    static func data(_ arguments: [String]) -> CommandResult {
-        attempt {
-            let args = try parse(arguments, flags: [], options: ["--samples", "--seed", "--x", "--y"], usage: Help.data)
-            if let help = helpRequested(args, Help.data) { return help }
-            let name = try single(args, usage: Help.data)
-            guard let task = Dataset(rawValue: name) else {
-                throw Driver.usageError("unknown data set '\(name)' (use \(Dataset.allCases.map(\.rawValue).joined(separator: ", ")))", Help.data)
-            }
-            guard let xPath = args.options["--x"], let yPath = args.options["--y"] else {
-                throw Driver.usageError("'data' needs --x X and --y Y", Help.data)
-            }
-            let samples = try args.integer("--samples", default: 1000, usage: Help.data).get()
-            let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.data).get())
-            let (x, y) = task.generate(samples: samples, seed: seed)
-            do {
-                try x.save(path: xPath)
-                try y.save(path: yPath)
-            } catch {
-                throw CommandResult(stderr: "eqnnc: error: \(error)\n", status: 1)
-            }
-            return CommandResult(stdout: "wrote \(xPath) (\(x.rows) x \(x.columns)) and \(yPath) (\(y.rows) x \(y.columns))\n")
+    static func data(_ arguments: [String]) throws -> CommandResult {
+        let args = try parse(arguments, flags: [], options: ["--samples", "--seed", "--x", "--y"], usage: Help.data)
+        if let help = helpRequested(args, Help.data) { return help }
+        let name = try single(args, usage: Help.data)
+        guard let task = Dataset(rawValue: name) else {
+            throw Driver.usageError("unknown data set '\(name)' (use \(Dataset.allCases.map(\.rawValue).joined(separator: ", ")))", Help.data)
         }
+        guard let xPath = args.options["--x"], let yPath = args.options["--y"] else {
+            throw Driver.usageError("'data' needs --x X and --y Y", Help.data)
+        }
+        let samples = try args.integer("--samples", default: 1000, usage: Help.data)
+        let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.data))
+        let (x, y) = task.generate(samples: samples, seed: seed)
+        do {
+            try x.save(path: xPath)
+            try y.save(path: yPath)
+        } catch {
+            throw CommandResult(stderr: "eqnnc: error: \(error)\n", status: 1)
+        }
+        return CommandResult(stdout: "wrote \(xPath) (\(x.rows) x \(x.columns)) and \(yPath) (\(y.rows) x \(y.columns))\n")
     }
 
     // MARK: Helpers
 
     /// Runs a command body in which any failure is a CommandResult thrown.
-    static func attempt(_ body: () throws -> CommandResult) -> CommandResult {
-        do {
-            return try body()
-        } catch let result as CommandResult {
-            return result
-        } catch {
-            return CommandResult(stderr: "eqnnc: error: \(error)\n", status: 1)
-        }
-    }
-
     static func parse(_ arguments: [String], flags: Set<String>, options: Set<String>, usage: String) throws -> Arguments {
-        try Driver.parse(arguments, flags: flags, options: options, usage: usage).get()
+        try Driver.parse(arguments, flags: flags, options: options, usage: usage)
     }
 
     static func helpRequested(_ args: Arguments, _ usage: String) -> CommandResult? {

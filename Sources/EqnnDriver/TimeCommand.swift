@@ -7,41 +7,39 @@ import Foundation
 /// sizes and training throughput (forward, backward and an Adam step), on
 /// random inputs, best of several repetitions.
 enum TimeCommand {
-    static func run(_ arguments: [String]) -> CommandResult {
-        ModelCommands.attempt {
-            let args = try ModelCommands.parse(arguments, flags: [], options: ["--batch", "--train-batch", "--seconds", "--network"], usage: Help.time)
-            if let help = ModelCommands.helpRequested(args, Help.time) { return help }
-            let path = try ModelCommands.single(args, usage: Help.time)
-            let batches = (args.options["--batch"] ?? "1,512").split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
-            guard !batches.isEmpty else { throw Driver.usageError("--batch takes sizes like 1,512", Help.time) }
-            let trainBatch = try args.integer("--train-batch", default: 500, usage: Help.time).get()
-            let seconds = try args.number("--seconds", default: 1, range: 0.01...600, usage: Help.time).get()
-            let compiled = try Compiled.load(path, network: args.options["--network"]).get()
-            let graph = compiled.graph
-            let model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 0))
-            var rng = SplitMix64(seed: 1)
-            var out = "\(graph.network): \(graph.parameterCount) parameters, input \(graph.input.dimension), output \(graph.output.dimension)\n"
-            for batch in batches {
-                let x = (0..<(batch * graph.input.dimension)).map { _ in rng.nextNormal() }
-                let rate = throughput(samples: batch, seconds: seconds) {
-                    // Expanding the weights is part of every forward pass.
-                    _ = model.forward(x, batch: batch)
-                }
-                out += "  forward, batch \(batch): \(Int(rate)) samples/s\n"
+    static func run(_ arguments: [String]) throws -> CommandResult {
+        let args = try ModelCommands.parse(arguments, flags: [], options: ["--batch", "--train-batch", "--seconds", "--network"], usage: Help.time)
+        if let help = ModelCommands.helpRequested(args, Help.time) { return help }
+        let path = try ModelCommands.single(args, usage: Help.time)
+        let batches = (args.options["--batch"] ?? "1,512").split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+        guard !batches.isEmpty else { throw Driver.usageError("--batch takes sizes like 1,512", Help.time) }
+        let trainBatch = try args.integer("--train-batch", default: 500, usage: Help.time)
+        let seconds = try args.number("--seconds", default: 1, range: 0.01...600, usage: Help.time)
+        let compiled = try Compiled.load(path, network: args.options["--network"])
+        let graph = compiled.graph
+        let model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 0))
+        var rng = SplitMix64(seed: 1)
+        var out = "\(graph.network): \(graph.parameterCount) parameters, input \(graph.input.dimension), output \(graph.output.dimension)\n"
+        for batch in batches {
+            let x = (0..<(batch * graph.input.dimension)).map { _ in rng.nextNormal() }
+            let rate = throughput(samples: batch, seconds: seconds) {
+                // Expanding the weights is part of every forward pass.
+                _ = model.forward(x, batch: batch)
             }
-            let x = (0..<(trainBatch * graph.input.dimension)).map { _ in rng.nextNormal() }
-            let y = (0..<(trainBatch * graph.output.dimension)).map { _ in rng.nextNormal() }
-            var options = TrainingOptions()
-            options.epochs = 1
-            options.batch = trainBatch
-            options.validationFraction = 0
-            let trainer = Trainer(options: options)
-            let rate = throughput(samples: trainBatch, seconds: seconds) {
-                _ = trainer.train(graph: graph, x: x, y: y, rows: trainBatch) { _ in }
-            }
-            out += "  training, batch \(trainBatch): \(Int(rate)) samples/s (forward, backward, Adam; \(Trainer.threads) threads)\n"
-            return CommandResult(stdout: out)
+            out += "  forward, batch \(batch): \(Int(rate)) samples/s\n"
         }
+        let x = (0..<(trainBatch * graph.input.dimension)).map { _ in rng.nextNormal() }
+        let y = (0..<(trainBatch * graph.output.dimension)).map { _ in rng.nextNormal() }
+        var options = TrainingOptions()
+        options.epochs = 1
+        options.batch = trainBatch
+        options.validationFraction = 0
+        let trainer = Trainer(options: options)
+        let rate = throughput(samples: trainBatch, seconds: seconds) {
+            _ = trainer.train(graph: graph, x: x, y: y, rows: trainBatch) { _ in }
+        }
+        out += "  training, batch \(trainBatch): \(Int(rate)) samples/s (forward, backward, Adam; \(Trainer.threads) threads)\n"
+        return CommandResult(stdout: out)
     }
 
     /// Samples per second of the fastest repetition within the time budget.

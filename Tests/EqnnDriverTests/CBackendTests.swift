@@ -20,9 +20,10 @@ final class CBackendTests: XCTestCase {
     }
 
     func compiled(_ path: String) throws -> [Compiled] {
-        switch Compiled.loadAll(path) {
-        case .success(let all): return all
-        case .failure(let result): throw CCompiler.Failure(description: result.stderr)
+        do {
+            return try Compiled.loadAll(path)
+        } catch let result as CommandResult {
+            throw CCompiler.Failure(description: result.stderr)
         }
     }
 
