@@ -35,7 +35,7 @@ enum Help {
                       --weights W.safetensors bakes trained weights in (else a
                       seeded initialization, --seed S); --precision f32|f64;
                       --kernels dense expands every linear op (where it fits
-                  4,194,304 weights) instead of following its plan
+                      4,194,304 weights) instead of following its plan
 
     """
 
