@@ -46,7 +46,8 @@ public struct Normalizer: Sendable, Equatable {
 
 /// A graph with its parameters: what `run`, `train` and `verify` execute.
 public struct Model: Sendable {
-    public var graph: Graph
+    /// Fixed at init: the plans are derived from it.
+    public let graph: Graph
     public var parameters: [Double]
     public var normalizer: Normalizer
     /// How each linear op runs (nil for the other ops), derived from the graph once.
