@@ -17,8 +17,7 @@ enum EmitC {
         }
         if kernels == "dense" {
             for case .linear(let l) in compiled.graph.ops {
-                let plan = LinearPlan(l, allowStructured: false)
-                guard plan.denseWork <= LinearPlan.denseBudget else {
+                guard l.denseEntries <= LinearPlan.denseBudget else {
                     throw CommandResult(stderr: compiled.diagnostics + "eqnnc: error: --kernels dense would expand \(l.parameters.name) to \(l.outputDimension) x \(l.inputDimension) weights, over the limit of \(LinearPlan.denseBudget); use --kernels auto\n", status: 1)
                 }
             }

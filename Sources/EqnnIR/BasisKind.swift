@@ -40,9 +40,15 @@ public struct BasisOperator: Sendable, Hashable {
     public var scatter: [BasisEntry]
 }
 
+/// One term of a decomposed basis matrix: `weight * scatter * gather`.
+public struct BasisTerm: Sendable, Hashable {
+    public var op: BasisOperator
+    public var weight: Double
+}
+
 public enum BasisDecomposition {
     /// Matrix k of `basis` as sum_t weight_t * scatter_t * gather_t, and its kind.
-    public static func decompose(_ basis: SparseBasis, _ k: Int) -> (kind: BasisKind, terms: [(BasisOperator, Double)]) {
+    public static func decompose(_ basis: SparseBasis, _ k: Int) -> (kind: BasisKind, terms: [BasisTerm]) {
         let entries = (basis.starts[k]..<basis.starts[k + 1]).map {
             BasisEntry(row: basis.entryRows[$0], column: basis.entryColumns[$0], value: basis.values[$0])
         }.filter { $0.value != 0 }.sorted { ($0.row, $0.column) < ($1.row, $1.column) }
@@ -53,16 +59,16 @@ public enum BasisDecomposition {
             let equal = entries.allSatisfy { $0.value == first.value }
             let kind: BasisKind = full && equal && entries.allSatisfy { $0.row == $0.column } ? .identity
                 : full && equal ? .permutation : .signedPermutation
-            return (kind, [(monomial, first.value)])
+            return (kind, [BasisTerm(op: monomial, weight: first.value)])
         }
         if let (op, weight) = rankOne(entries, rows: rows, columns: columns) {
-            return (.sumBroadcast, [(op, weight)])
+            return (.sumBroadcast, [BasisTerm(op: op, weight: weight)])
         }
         if rows == columns, rows >= 2, let shifted = complement(entries, rows: rows) {
             return (.complement, shifted)
         }
         let identity = (0..<rows).map { BasisEntry(row: $0, column: $0, value: 1) }
-        return (.dense, [(BasisOperator(width: rows, gather: entries, scatter: identity), 1)])
+        return (.dense, [BasisTerm(op: BasisOperator(width: rows, gather: entries, scatter: identity), weight: 1)])
     }
 
     /// At most one entry per row and column: gather the entries' columns (values
@@ -107,7 +113,7 @@ public enum BasisDecomposition {
 
     /// B = w J + d' I (square): every off-diagonal entry w, every diagonal entry d (or
     /// none): the all-ones part (a sum broadcast) and the identity, in one pass.
-    static func complement(_ entries: [BasisEntry], rows n: Int) -> [(BasisOperator, Double)]? {
+    static func complement(_ entries: [BasisEntry], rows n: Int) -> [BasisTerm]? {
         guard let w = entries.first(where: { $0.row != $0.column })?.value else { return nil }
         var offDiagonal = 0, diagonal = 0
         var d = 0.0
@@ -125,6 +131,7 @@ public enum BasisDecomposition {
         let ones = (0..<n).map { BasisEntry(row: 0, column: $0, value: 1) }
         let broadcast = (0..<n).map { BasisEntry(row: $0, column: 0, value: 1) }
         let identity = (0..<n).map { BasisEntry(row: $0, column: $0, value: 1) }
-        return [(BasisOperator(width: 1, gather: ones, scatter: broadcast), w), (BasisOperator(width: n, gather: identity, scatter: identity), d - w)]
+        return [BasisTerm(op: BasisOperator(width: 1, gather: ones, scatter: broadcast), weight: w),
+                BasisTerm(op: BasisOperator(width: n, gather: identity, scatter: identity), weight: d - w)]
     }
 }

@@ -199,14 +199,21 @@ public struct SummandExtent: Sendable, Equatable, Hashable {
 /// copies of R and S the layers have: matrices B_j of dim S x dim R, each of
 /// unit Frobenius norm, and what kind of matrix each one is.
 public struct PairBasis: Sendable, Equatable {
-    public var matrices: SparseBasis
-    public var kinds: [BasisKind]
+    public let matrices: SparseBasis
+    /// Derived from the matrices once (BasisDecomposition): the kind of each, and
+    /// each as a weighted sum of gather/scatter operators (not serialized).
+    public let kinds: [BasisKind]
+    public let terms: [[BasisTerm]]
     public var count: Int { matrices.count }
 
-    public init(matrices: SparseBasis, kinds: [BasisKind]) {
+    public init(matrices: SparseBasis) {
         self.matrices = matrices
-        self.kinds = kinds
+        let decompositions = (0..<matrices.count).map { BasisDecomposition.decompose(matrices, $0) }
+        kinds = decompositions.map(\.kind)
+        terms = decompositions.map(\.terms)
     }
+
+    public static func == (a: PairBasis, b: PairBasis) -> Bool { a.matrices == b.matrices }
 }
 
 /// One (output summand S with b copies, input summand R with a copies) pair
@@ -246,6 +253,12 @@ public struct Linear: Sendable, Equatable {
     @inlinable
     public func parameter(_ block: LinearBlock, output o: Int, input i: Int, basis j: Int) -> Int {
         block.firstParameter + o &* block.outputStride + i &* bases[block.basis].count + j
+    }
+
+    /// Entries of the dense W (Int.max if that overflows): the work of a dense product per sample.
+    public var denseEntries: Int {
+        let (entries, overflow) = inputDimension.multipliedReportingOverflow(by: outputDimension)
+        return overflow ? Int.max : entries
     }
 
     /// The dense W = sum theta B (rows x columns, or columns x rows when

@@ -64,15 +64,15 @@ public struct LinearPlan: Sendable {
     public init(_ linear: Linear, allowStructured: Bool = true) {
         var stacks: [Stack] = []
         var stackIndex: [StackKey: Int] = [:]
-        // The operators of every pair basis, with the basis matrices that use them.
+        // The distinct operators of every pair basis, with the basis matrices that use them.
         let decompositions: [[(BasisOperator, [Int], [Double])]] = linear.bases.map { pair in
             var order: [BasisOperator] = []
             var uses: [BasisOperator: ([Int], [Double])] = [:]
-            for j in 0..<pair.count {
-                for (op, weight) in BasisDecomposition.decompose(pair.matrices, j).terms {
-                    if uses[op] == nil { order.append(op) }
-                    uses[op, default: ([], [])].0.append(j)
-                    uses[op, default: ([], [])].1.append(weight)
+            for (j, terms) in pair.terms.enumerated() {
+                for term in terms {
+                    if uses[term.op] == nil { order.append(term.op) }
+                    uses[term.op, default: ([], [])].0.append(j)
+                    uses[term.op, default: ([], [])].1.append(term.weight)
                 }
             }
             return order.map { ($0, uses[$0]?.0 ?? [], uses[$0]?.1 ?? []) }
@@ -94,9 +94,8 @@ public struct LinearPlan: Sendable {
             total + s.output.copies * (s.depth * s.width + s.scatter.count)
                 + s.inputs.reduce(0) { $0 + linear.blocks[$1.block].input.copies * $1.gather.count }
         }
-        let (dense, overflow) = linear.inputDimension.multipliedReportingOverflow(by: linear.outputDimension)
-        denseWork = overflow ? Int.max : dense
-        self.dense = !allowStructured || (!overflow && dense <= structuredWork && dense <= LinearPlan.denseBudget)
+        denseWork = linear.denseEntries
+        dense = !allowStructured || (denseWork <= structuredWork && denseWork <= LinearPlan.denseBudget)
     }
 
     private struct StackKey: Hashable {

@@ -103,7 +103,7 @@ public enum Lowering {
                         throw LoweringError(description: "\(name) needs pair bases of more than \(maxBasisEntries) entries")
                     }
                     index[key] = bases.count
-                    bases.append(PairBasis(matrices: matrices, kinds: (0..<matrices.count).map { BasisDecomposition.decompose(matrices, $0).kind }))
+                    bases.append(PairBasis(matrices: matrices))
                 }
                 guard let b = index[key], bases[b].count > 0 else { continue }
                 row.append((r, b, stride))
@@ -126,7 +126,7 @@ public enum Lowering {
     static func bilinearBlocks(_ group: Group, _ rep: Rep) throws -> ([BilinearBlock], Int) {
         let extents = try summands(rep)
         let copies = try rep.blocks()
-        // The summand of every copy, and its index within the summand.
+        // The summand of every copy, and the first copy of every summand.
         var summandOf: [Int] = [], first: [Int] = []
         for (k, s) in rep.summands.enumerated() {
             first.append(summandOf.count)

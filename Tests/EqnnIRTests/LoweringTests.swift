@@ -116,14 +116,13 @@ final class LoweringTests: XCTestCase {
                 for pair in l.bases {
                     let m = pair.matrices
                     for j in 0..<m.count {
-                        let (kind, terms) = BasisDecomposition.decompose(m, j)
-                        XCTAssertEqual(kind, pair.kinds[j])
+                        let kind = pair.kinds[j]
                         kinds.insert(kind)
                         var rebuilt = [Double](repeating: 0, count: m.rows * m.columns)
-                        for (op, weight) in terms {
-                            for s in op.scatter {
-                                for g in op.gather where g.row == s.column {
-                                    rebuilt[s.row * m.columns + g.column] += weight * s.value * g.value
+                        for term in pair.terms[j] {
+                            for s in term.op.scatter {
+                                for g in term.op.gather where g.row == s.column {
+                                    rebuilt[s.row * m.columns + g.column] += term.weight * s.value * g.value
                                 }
                             }
                         }
@@ -131,6 +130,7 @@ final class LoweringTests: XCTestCase {
                         for e in m.starts[j]..<m.starts[j + 1] { expected[m.entryRows[e] * m.columns + m.entryColumns[e]] += m.values[e] }
                         let worst = zip(rebuilt, expected).reduce(0.0) { max($0, abs($1.0 - $1.1)) }
                         XCTAssertLessThan(worst, 1e-12, "\(source): \(kind)")
+                        XCTAssertEqual(kind, LoweringTests.kind(of: expected, rows: m.rows, columns: m.columns), source)
                     }
                 }
             }
@@ -141,6 +141,33 @@ final class LoweringTests: XCTestCase {
 }
 
 extension LoweringTests {
+    /// The kind of a dense matrix, from its definition (the first that applies).
+    static func kind(of m: [Double], rows: Int, columns: Int) -> BasisKind {
+        let nonzero = (0..<(rows * columns)).filter { m[$0] != 0 }
+        let perRow = Dictionary(grouping: nonzero, by: { $0 / columns }), perColumn = Dictionary(grouping: nonzero, by: { $0 % columns })
+        if perRow.values.allSatisfy({ $0.count == 1 }) && perColumn.values.allSatisfy({ $0.count == 1 }) {
+            let equal = Set(nonzero.map { m[$0] }).count == 1
+            if rows == columns && nonzero.count == rows && equal {
+                return nonzero.allSatisfy { $0 / columns == $0 % columns } ? .identity : .permutation
+            }
+            return .signedPermutation
+        }
+        // Rank one: every 2 x 2 minor through the first nonzero vanishes.
+        if let p = nonzero.first {
+            let r0 = p / columns, c0 = p % columns
+            let rankOne = (0..<rows).allSatisfy { r in
+                (0..<columns).allSatisfy { c in abs(m[r * columns + c] * m[p] - m[r * columns + c0] * m[r0 * columns + c]) <= 1e-12 }
+            }
+            if rankOne { return .sumBroadcast }
+        }
+        if rows == columns, rows >= 2 {
+            let off = Set((0..<(rows * columns)).filter { $0 / columns != $0 % columns }.map { m[$0] })
+            let diagonal = Set((0..<rows).map { m[$0 * columns + $0] })
+            if off.count == 1, diagonal.count == 1, off.first != diagonal.first { return .complement }
+        }
+        return .dense
+    }
+
     /// A C(32) x C(32) image network stores each pair basis once (1,024
     /// permutations of 1,024 coordinates), never a matrix per channel pair, and
     /// its plan is structured: the dense matrices would not fit the budget.
