@@ -103,6 +103,20 @@ extension Emitter {
             """
         }
         out += matrixProduct()
+        if !structuredOps.isEmpty || !bilinearOps.isEmpty {
+            out += """
+            /* Samples per piece of a tile: as many as fit the buffers G (`gathered` values per
+               sample) and Z (`products` values per sample; 0 when Z is not used), at least one. */
+            static size_t \(p)_group(size_t n, size_t gathered, size_t products) {
+                size_t group = n;
+                if (group > \(P)_GATHER_CAP / gathered) group = \(P)_GATHER_CAP / gathered;
+                if (products > 0 && group > \(P)_PRODUCT_CAP / products) group = \(P)_PRODUCT_CAP / products;
+                return group < 1 ? 1 : group;
+            }
+
+
+            """
+        }
         if !structuredOps.isEmpty {
             out += """
             /* y[t] += W x[t] for the n samples of a tile, one stack of a structured linear op
@@ -116,10 +130,8 @@ extension Emitter {
                                    \(real) *restrict g, \(real) *restrict z, size_t n, size_t in, size_t out) {
                 const size_t b = (size_t)stack[1], dim = (size_t)stack[2], width = (size_t)stack[3];
                 const int direct = stack[10];
-                size_t group = direct ? n : \(P)_PRODUCT_CAP / (width * b), first;
-                if (group > \(P)_GATHER_CAP / width) group = \(P)_GATHER_CAP / width;
-                if (group > n) group = n;
-                if (group < 1) group = 1;
+                const size_t group = \(p)_group(n, width, direct ? 0 : width * b);
+                size_t first;
                 for (first = 0; first < n; first += group) {
                     const size_t count = n - first < group ? n - first : group, rows = count * width;
                     /* Where the products go: y itself (rows t, columns the output copies), or Z. */
@@ -197,10 +209,8 @@ extension Emitter {
                                       size_t n, size_t d) {
                 const size_t b = (size_t)block[1], rows = (size_t)block[2], a = (size_t)block[4], dim = (size_t)block[5];
                 const size_t count_sources = (size_t)block[6], width = count_sources * a;
-                size_t group = \(P)_GATHER_CAP / (rows * width), first;
-                if (group > \(P)_PRODUCT_CAP / (rows * b)) group = \(P)_PRODUCT_CAP / (rows * b);
-                if (group > n) group = n;
-                if (group < 1) group = 1;
+                const size_t group = \(p)_group(n, rows * width, rows * b);
+                size_t first;
                 for (first = 0; first < n; first += group) {
                     const size_t count = n - first < group ? n - first : group;
                     size_t t, r, s, i, c, o;
@@ -244,10 +254,7 @@ extension Emitter {
                     \(p)_contract(block, sources, mixing, x, y, g, z, n, d);
                     return;
                 }
-                group = \(P)_PRODUCT_CAP / (dim * width);
-                if (group > \(P)_GATHER_CAP / (dim * a)) group = \(P)_GATHER_CAP / (dim * a);
-                if (group > n) group = n;
-                if (group < 1) group = 1;
+                group = \(p)_group(n, dim * a, dim * width);
                 for (first = 0; first < n; first += group) {
                     const size_t count = n - first < group ? n - first : group;
                     size_t t, i, c, s, r, o;

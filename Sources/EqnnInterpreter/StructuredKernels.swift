@@ -16,9 +16,13 @@ enum StructuredKernels {
 
     /// Samples per tile and rows of the depth per chunk for a stack.
     static func tiling(width: Int, depth: Int, batch: Int) -> (samples: Int, depth: Int) {
-        let perSample = max(1, width * depth)
-        let samples = max(1, min(batch, workspace / perSample))
+        let samples = samplesPerTile(batch: batch, valuesPerSample: width * depth)
         return (samples, max(1, min(depth, workspace / max(1, samples * width))))
+    }
+
+    /// As many samples as fit `workspace` values of the largest buffer, at least one.
+    static func samplesPerTile(batch: Int, valuesPerSample: Int) -> Int {
+        max(1, min(batch, workspace / max(1, valuesPerSample)))
     }
 
     /// G[(t, q), k - k0] = sum gather[q, c] x[t, copy i, c] for the rows k0 ..< k1 of the stack.
@@ -171,7 +175,7 @@ enum StructuredKernels {
     }
 
     static func bilinearTile(_ block: BilinearBlock, batch: Int) -> Int {
-        max(1, min(batch, workspace / max(1, block.input.dimension * max(block.input.copies, block.sources.count * block.output.copies))))
+        samplesPerTile(batch: batch, valuesPerSample: block.input.dimension * max(block.input.copies, block.sources.count * block.output.copies))
     }
 
     /// y += W(x) x, block by block (y starts as a copy of x).
@@ -315,7 +319,7 @@ enum StructuredKernels {
     }
 
     static func contractTile(_ block: BilinearBlock, batch: Int) -> Int {
-        max(1, min(batch, workspace / max(1, block.output.dimension * block.sources.count * block.input.copies)))
+        samplesPerTile(batch: batch, valuesPerSample: block.output.dimension * max(block.sources.count * block.input.copies, block.output.copies))
     }
 
     /// y[t, copy o, r] += sum_k P[(t, r), k] M[k, o] (contracting first).
