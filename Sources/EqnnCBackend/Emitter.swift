@@ -327,7 +327,7 @@ struct Emitter {
             stacks.append("{\(stack.output.offset), \(b), \(stack.output.dimension), \(stack.width), \(stack.depth), \(inputs.count), \(stack.inputs.count), \(entries.offset(stack.scatter)), \(stack.scatter.count), \(mixing), \(inPlace(stack) && stack.scattersInPlace ? 1 : 0)}")
             for input in stack.inputs {
                 let block = l.blocks[input.block]
-                inputs.append("{\(block.input.offset), \(block.input.copies), \(block.input.dimension), \(input.row), \(entries.offset(input.gather)), \(input.gather.count), \(plan.gathersInPlace(input, l) ? 1 : 0)}")
+                inputs.append("{\(block.input.offset), \(block.input.copies), \(block.input.dimension), \(input.row), \(entries.offset(input.gather)), \(input.gather.count), \(!plan.gathersInPlace(input, l) ? 0 : inPlace(stack) ? 2 : 1)}")
                 initRows.append("{\(mixing + input.row * b), \(b), \(block.input.copies), \(l.parameters.offset + block.firstParameter), \(block.outputStride), \(l.bases[block.basis].count), \(terms.count), \(input.bases.count)}")
                 terms += input.bases
                 weights += input.weights
@@ -337,7 +337,7 @@ struct Emitter {
         var out = "/* \(l.parameters.name): products y += scatter(Z), Z = G M, G gathered from the input (see LinearPlan).\n"
         out += "   Stacks: output offset, copies, dim, width, depth, first input, inputs, first scatter entry, scatter entries, mixing offset, in place */\n"
         out += "static const int \(p)_stacks\(k)[\(stacks.count)][11] = \(list(stacks));\n"
-        out += "/* inputs: offset, copies, dim, first row in the stack, first gather entry, gather entries, in place */\n"
+        out += "/* inputs: offset, copies, dim, first row in the stack, first gather entry, gather entries, in place (1: copied, 2: read from x) */\n"
         out += "static const int \(p)_inputs\(k)[\(inputs.count)][7] = \(list(inputs));\n"
         out += "/* init: mixing offset, output copies, input copies, theta offset, output stride, pair basis size, first term, terms */\n"
         out += "static const int \(p)_mixing\(k)[\(initRows.count)][8] = \(list(initRows));\n"

@@ -147,7 +147,7 @@ extension Emitter {
                         const size_t row = (size_t)input[3], copies = (size_t)input[1], input_dim = (size_t)input[2];
                         const \(real) *xs = x + first * in + (size_t)input[0];
                         size_t chunk, k0, k;
-                        if (input[6] && width <= 4) {
+                        if (input[6] == 2) {
                             /* In place, narrow: G[(t, c), k] = x[t, copy k, c], read where it is. */
                             for (e = 0; e < width; ++e)
                                 \(p)_gemm(count, b, copies, xs + e, in, input_dim, mixing + row * b, b, target + e * target_q, target_rows,
