@@ -596,6 +596,8 @@ extension Emitter {
         case .pointwise(let pw): return pw.function.rawValue
         case .gate: return "gate"
         case .norm: return "norm"
+        case .convolution(let c): return "convolution \(c.linear.parameters.name)"
+        case .pool(let pool): return pool.pooling.description
         }
     }
 
@@ -603,6 +605,8 @@ extension Emitter {
     func body(_ op: Op, _ k: Int) -> String {
         let swap = "swap = x;\nx = y;\ny = swap;\n"
         switch op {
+        case .convolution, .pool:
+            return "#error \"grid networks are not supported by the C backend yet\"\n"
         case .linear(let l):
             if let plan = structured(k) {
                 var code = "for (t = 0; t < n * \(l.outputDimension); ++t) y[t] = 0;\n"

@@ -1,7 +1,8 @@
 import Foundation
 
 /// NumPy's .npy format (versions 1 to 3): little-endian float32/float64
-/// (and integer labels), C order, 1-D (one column) or 2-D (rows are samples).
+/// (and integer labels), C order, 1-D (one column), 2-D (rows are samples),
+/// or up to 5-D: (samples, grid extents..., channels).
 public enum Npy {
     public static func read(_ data: Data, name: String) throws -> Table {
         let bytes = [UInt8](data)
@@ -31,10 +32,13 @@ public enum Npy {
         let shape = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "()")).split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.compactMap { Int($0) }
         let rows: Int, columns: Int
+        var extents: [Int] = []
         switch shape.count {
         case 1: (rows, columns) = (shape[0], 1)
-        case 2: (rows, columns) = (shape[0], shape[1])
-        default: throw DataError("\(name): expected a 1-D or 2-D array (rows are samples), found shape \(shapeText)")
+        case 2...5:
+            (rows, columns) = (shape[0], shape[shape.count - 1])
+            extents = Array(shape[1..<(shape.count - 1)])
+        default: throw DataError("\(name): expected an array of 1 to 5 dimensions (samples first), found shape \(shapeText)")
         }
         let type = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
         let width: Int
@@ -44,10 +48,16 @@ public enum Npy {
         case "|u1", "|i1", "|b1": width = 1
         default: throw DataError("\(name): unsupported dtype \(type); use float32 or float64 (little-endian)")
         }
-        let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
+        var count = 1, overflow = false
+        for n in shape {
+            let (product, over) = count.multipliedReportingOverflow(by: n)
+            count = product
+            overflow = overflow || over || n < 0
+        }
         let start = headerStart + headerLength
-        guard rows >= 0, columns >= 0, !overflow, count <= (bytes.count - start) / width else {
-            throw DataError("\(name): truncated: shape \(shapeText) needs \(count * width) bytes of data, found \(bytes.count - start)")
+        guard !overflow else { throw DataError("\(name): the shape \(shapeText) has more elements than memory can hold") }
+        guard count <= (bytes.count - start) / width else {
+            throw DataError("\(name): truncated: shape \(shapeText) needs \(count) values of \(width) bytes, found \(bytes.count - start) bytes")
         }
         var values = [Double](repeating: 0, count: count)
         bytes.withUnsafeBytes { raw in
@@ -65,7 +75,7 @@ public enum Npy {
                 }
             }
         }
-        return Table(rows: rows, columns: columns, values: values)
+        return Table(rows: rows, columns: columns, values: values, extents: extents)
     }
 
     /// The value of `'key': value` in the header dictionary.
@@ -82,7 +92,7 @@ public enum Npy {
 
     /// A version 1.0 file of float64 (or float32) values.
     public static func write(_ table: Table, float32: Bool = false) -> Data {
-        var header = "{'descr': '\(float32 ? "<f4" : "<f8")', 'fortran_order': False, 'shape': (\(table.rows), \(table.columns)), }"
+        var header = "{'descr': '\(float32 ? "<f4" : "<f8")', 'fortran_order': False, 'shape': \(table.shapeText), }"
         // Pad with spaces so that the data starts at a multiple of 64 bytes; end with a newline.
         let unpadded = 10 + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"

@@ -69,21 +69,48 @@ struct Compiled {
         }
     }
 
-    /// Loads a data table and checks its width.
-    static func table(_ path: String, columns: Int, what: String) throws -> Table {
-        let t: Table
+    /// Loads a data table and checks its shape: rows of `columns` values, or
+    /// for a grid network (samples, extents..., columns). Class labels
+    /// (`labels`) on a grid may also come as (samples, extents...).
+    func table(_ path: String, columns: Int, what: String, output: Bool = false, labels: Bool = false) throws -> Table {
+        var t: Table
         do {
             t = try Table.load(path: path)
         } catch {
             throw CommandResult(stderr: "eqnnc: error: \(error)\n", status: 1)
         }
+        let axes = output ? graph.outputAxes : (graph.domain?.dimension ?? 0)
+        if labels && axes > 0 && t.extents.count == axes - 1 && t.columns != columns {
+            t.extents.append(t.columns)
+            t.columns = 1
+        }
+        guard t.extents.count == axes else {
+            let names = ["depth", "height", "width"].suffix(axes)
+            let expected = axes == 0 ? "2-D arrays (samples, \(columns) columns)" : "arrays (samples, \(names.joined(separator: ", ")), \(columns) channels)"
+            throw CommandResult(stderr: "eqnnc: error: \(path) has shape \(t.shapeText), but the \(what) of network '\(graph.network)' is read from \(expected)\n", status: 1)
+        }
+        guard t.extents.allSatisfy({ $0 >= 1 }) else {
+            throw CommandResult(stderr: "eqnnc: error: \(path) has shape \(t.shapeText): a grid needs at least one position along every axis\n", status: 1)
+        }
         guard t.columns == columns else {
-            throw CommandResult(stderr: "eqnnc: error: \(path) has \(t.columns) columns per row, but the network's \(what) has dimension \(columns)\n", status: 1)
+            throw CommandResult(stderr: "eqnnc: error: \(path) has \(t.columns) columns per \(graph.domain == nil ? "row" : "position"), but the network's \(what) has dimension \(columns)\n", status: 1)
         }
         guard t.values.allSatisfy(\.isFinite) else {
             throw CommandResult(stderr: "eqnnc: error: \(path) contains NaN or infinite values\n", status: 1)
         }
         return t
+    }
+
+    /// The output extents for an input's, or the error of a pool that does not divide them.
+    func outputExtents(_ input: Table, path: String) throws -> [Int] {
+        guard let extents = graph.outputExtents(input.extents) else {
+            let pools = graph.ops.compactMap { op -> Int? in
+                if case .pool(let p) = op, case .mean(let s) = p.pooling { return s } else { return nil }
+            }
+            let product = pools.reduce(1, *)
+            throw CommandResult(stderr: "eqnnc: error: \(path) has extents \(input.extents.map(String.init).joined(separator: "x")), but the pools of '\(graph.network)' (\(pools.map { "pool \($0)" }.joined(separator: ", "))) need every extent to be a multiple of \(product)\n", status: 1)
+        }
+        return extents
     }
 }
 

@@ -16,7 +16,7 @@ enum EmitC {
             throw Driver.usageError("unknown --kernels '\(kernels)' (use auto or dense)", Help.check)
         }
         if kernels == "dense" {
-            for case .linear(let l) in compiled.graph.ops {
+            for l in compiled.graph.ops.compactMap(\.linearMap) {
                 guard l.denseEntries <= LinearPlan.denseBudget else {
                     throw CommandResult(stderr: compiled.diagnostics + "eqnnc: error: --kernels dense would expand \(l.parameters.name) to \(l.outputDimension) x \(l.inputDimension) weights, over the limit of \(LinearPlan.denseBudget); use --kernels auto\n", status: 1)
                 }

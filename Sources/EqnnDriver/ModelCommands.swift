@@ -16,14 +16,17 @@ enum ModelCommands {
         let compiled = try Compiled.load(path, network: args.options["--network"])
         guard let weights = args.options["--weights"] else { throw Driver.usageError("'run' needs --weights W", Help.run) }
         let model = try compiled.model(weights: weights, seed: 0)
-        let x = try Compiled.table(input, columns: compiled.graph.input.dimension, what: "input")
-        let y = model.outputs(x.values, rows: x.rows)
+        let x = try compiled.table(input, columns: compiled.graph.input.dimension, what: "input")
+        let outExtents = try compiled.outputExtents(x, path: input)
+        let y = model.outputs(x.values, rows: x.rows, extents: x.extents)
+        let table = Table(rows: x.rows, columns: compiled.graph.output.dimension, values: y, extents: outExtents)
         do {
-            try Table(rows: x.rows, columns: compiled.graph.output.dimension, values: y).save(path: output)
+            try table.save(path: output)
         } catch {
             throw CommandResult(stderr: "eqnnc: error: \(error)\n", status: 1)
         }
-        return CommandResult(stderr: compiled.diagnostics + "wrote \(output): \(x.rows) rows of \(compiled.graph.output.dimension)\n")
+        let what = outExtents.isEmpty ? "\(x.rows) rows of \(table.columns)" : "shape \(table.shapeText)"
+        return CommandResult(stderr: compiled.diagnostics + "wrote \(output): \(what)\n")
     }
 
     static func train(_ arguments: [String]) throws -> CommandResult {
@@ -42,22 +45,15 @@ enum ModelCommands {
         options.validationFraction = try args.number("--val-fraction", default: 0.1, range: 0...0.9, usage: Help.train)
         let compiled = try Compiled.load(path, network: args.options["--network"])
         options.loss = try lossOption(args, compiled.graph)
-        let x = try Compiled.table(xPath, columns: compiled.graph.input.dimension, what: "input")
-        let yColumns = options.loss == .crossEntropy ? 1 : compiled.graph.output.dimension
-        let y = try Compiled.table(yPath, columns: yColumns, what: options.loss == .crossEntropy ? "class index column" : "output")
-        guard x.rows == y.rows, x.rows > 0 else {
-            throw CommandResult(stderr: "eqnnc: error: \(xPath) has \(x.rows) rows but \(yPath) has \(y.rows)\n", status: 1)
-        }
-        if options.loss == .crossEntropy {
-            let k = compiled.graph.output.dimension
-            if let bad = y.values.first(where: { $0 != $0.rounded() || $0 < 0 || $0 >= Double(k) }) {
-                throw CommandResult(stderr: "eqnnc: error: \(yPath): class index \(bad) is not an integer in 0..<\(k)\n", status: 1)
-            }
+        let (x, y) = try trainingData(compiled, xPath, yPath, options.loss)
+        guard x.rows > 0 else {
+            throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples\n", status: 1)
         }
         let quiet = args.flags.contains("--quiet")
         let log = FileHandle.standardError
         if !quiet { log.write(Data((compiled.diagnostics + "training \(compiled.graph.network): \(compiled.graph.parameterCount) parameters, \(x.rows) samples, \(options.loss.rawValue) loss\n").utf8)) }
-        let (model, best) = Trainer(options: options).train(graph: compiled.graph, x: x.values, y: y.values, rows: x.rows) { r in
+        let (model, best) = Trainer(options: options).train(graph: compiled.graph, x: x.values, y: y.values, rows: x.rows,
+                                                            extents: x.extents) { r in
             var line = "epoch \(pad(r.epoch, options.epochs))/\(options.epochs)  train \(sci(r.trainLoss))"
             if let v = r.validationLoss { line += "  val \(sci(v))" }
             line += "  lr \(sci(r.learningRate))  \(String(format: "%.2f", r.seconds)) s\n"
@@ -83,10 +79,8 @@ enum ModelCommands {
         var options = TrainingOptions()
         options.loss = try lossOption(args, compiled.graph)
         let model = try compiled.model(weights: weights, seed: 0)
-        let x = try Compiled.table(xPath, columns: compiled.graph.input.dimension, what: "input")
-        let y = try Compiled.table(yPath, columns: options.loss == .crossEntropy ? 1 : compiled.graph.output.dimension, what: "output")
-        guard x.rows == y.rows else { throw CommandResult(stderr: "eqnnc: error: \(x.rows) input rows but \(y.rows) target rows\n", status: 1) }
-        let loss = Trainer(options: options).evaluate(model, x.values, y.values, rows: x.rows)
+        let (x, y) = try trainingData(compiled, xPath, yPath, options.loss)
+        let loss = Trainer(options: options).evaluate(model, x.values, y.values, rows: x.rows, extents: x.extents)
         return CommandResult(stdout: "\(options.loss.rawValue) \(sci(loss)) on \(x.rows) samples\n")
     }
 
@@ -107,9 +101,18 @@ enum ModelCommands {
         for compiled in networks {
             let model = try compiled.model(weights: args.options["--weights"], seed: seed)
             guard let first = compiled.network.layers.first, let last = compiled.network.layers.last else { continue }
-            let report = backend == "c"
-                ? try cReport(compiled, model, path: path, samples: samples, seed: seed)
-                : EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1)
+            let report: EquivarianceReport
+            if compiled.graph.domain != nil {
+                guard backend == "interpreter" else {
+                    throw CommandResult(stderr: "eqnnc: error: the C backend does not run grid networks yet; verify '\(compiled.graph.network)' with --backend interpreter\n", status: 1)
+                }
+                report = EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1,
+                                                       extent: verifyExtent(compiled.graph))
+            } else {
+                report = backend == "c"
+                    ? try cReport(compiled, model, path: path, samples: samples, seed: seed)
+                    : EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1)
+            }
             let weights = (args.options["--weights"].map { "weights \($0)" } ?? "random weights (seed \(seed))")
                 + (backend == "c" ? ", generated C (\(CCompiler.compiler) -O2)" : "")
             result.stdout += "\(compiled.graph.network) over \(compiled.network.group.writtenAndCanonical), \(weights), \(samples) random group elements and inputs:\n"
@@ -118,6 +121,17 @@ enum ModelCommands {
             if !report.passes { result.status = 1 }
         }
         return result
+    }
+
+    /// The side of the square grids `verify` draws: at least 8 positions, a
+    /// multiple of every pool's size, and odd where no pool asks for even
+    /// (so that rotations about the centre hit its middle pixel as well).
+    static func verifyExtent(_ graph: Graph) -> Int {
+        let product = graph.ops.reduce(1) { r, op in
+            if case .pool(let p) = op, case .mean(let s) = p.pooling { return r * s }
+            return r
+        }
+        return product == 1 ? 9 : product * max(2, (8 + product - 1) / product)
     }
 
     /// The equivariance report of the generated C, float64 and float32 builds.
@@ -164,6 +178,30 @@ enum ModelCommands {
     }
 
     // MARK: Helpers
+
+    /// Inputs and targets (outputs, or class indices for cross-entropy) of
+    /// matching samples and, on a grid, matching positions.
+    static func trainingData(_ compiled: Compiled, _ xPath: String, _ yPath: String, _ loss: Loss) throws -> (Table, Table) {
+        let x = try compiled.table(xPath, columns: compiled.graph.input.dimension, what: "input")
+        let labels = loss == .crossEntropy
+        let y = try compiled.table(yPath, columns: labels ? 1 : compiled.graph.output.dimension,
+                                   what: labels ? "class index column" : "output", output: true, labels: labels)
+        guard x.rows == y.rows else {
+            throw CommandResult(stderr: "eqnnc: error: \(xPath) has \(x.rows) samples but \(yPath) has \(y.rows)\n", status: 1)
+        }
+        let expected = try compiled.outputExtents(x, path: xPath)
+        guard y.extents == expected else {
+            let text = { (e: [Int]) in e.map(String.init).joined(separator: "x") }
+            throw CommandResult(stderr: "eqnnc: error: \(yPath) has extents \(text(y.extents)), but the network's output for \(xPath) (extents \(text(x.extents))) has extents \(text(expected))\n", status: 1)
+        }
+        if labels {
+            let k = compiled.graph.output.dimension
+            if let bad = y.values.first(where: { $0 != $0.rounded() || $0 < 0 || $0 >= Double(k) }) {
+                throw CommandResult(stderr: "eqnnc: error: \(yPath): class index \(bad) is not an integer in 0..<\(k)\n", status: 1)
+            }
+        }
+        return (x, y)
+    }
 
     /// Runs a command body in which any failure is a CommandResult thrown.
     static func parse(_ arguments: [String], flags: Set<String>, options: Set<String>, usage: String) throws -> Arguments {

@@ -5,8 +5,13 @@ import EqnnSema
 enum Summary {
     static func text(_ network: CheckedNetwork) -> String {
         let linear = network.layers.count - 1
-        var out = "\(network.name) over \(network.group.writtenAndCanonical): equivariant, \(linear) linear layer\(linear == 1 ? "" : "s")\n"
-        var rows: [[String]] = [["layer", "representation", "activation", "dim", "weights", "dense weights", "bias"]]
+        let grid = network.domain
+        let domain = grid.map { " on \($0.description)" } ?? ""
+        let kind = grid == nil ? "linear" : "convolution"
+        var out = "\(network.name) over \(network.group.writtenAndCanonical)\(domain): equivariant, \(linear) \(kind) layer\(linear == 1 ? "" : "s")\n"
+        // On a grid: the kernel of each layer, and the weights of a plain CNN with the same widths and kernels.
+        var rows: [[String]] = [["layer", "representation", "activation", "dim"] + (grid == nil ? [] : ["kernel"])
+                                + ["weights", grid == nil ? "dense weights" : "CNN weights", "bias"]]
         var hidden = 0
         for layer in network.layers {
             let label: String
@@ -20,11 +25,13 @@ enum Summary {
             let rep = layer.rep.description + (layer.gates > 0 ? " (+\(layer.gates) gates)" : "")
             let weights = grouped(layer.weights) + (layer.hasBilinear ? " + \(grouped(layer.bilinearWeights)) bilinear" : "")
             let counts = layer.role == .input ? ["", "", ""] : [weights, grouped(layer.denseWeights), grouped(layer.bias)]
-            let activation = (layer.activation?.rawValue ?? "") + (layer.hasBilinear ? " + bilinear" : "")
-            rows.append([label, rep, activation, grouped(layer.dimension)] + counts)
+            var activation = (layer.activation?.rawValue ?? "") + (layer.hasBilinear ? " + bilinear" : "")
+            if let pool = layer.pool { activation += (activation.isEmpty ? "" : ", ") + pool.description }
+            let kernel = grid.map { g in layer.kernel.map { k in [Array(repeating: "\(k)", count: g.dimension).joined(separator: "x")] } ?? [""] } ?? []
+            rows.append([label, rep, activation, grouped(layer.dimension)] + kernel + counts)
         }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
-        let rightAligned: Set<Int> = [3, 4, 5, 6]
+        let rightAligned = Set(3..<rows[0].count)
         for row in rows {
             let cells = row.enumerated().map { c, cell in
                 let padding = String(repeating: " ", count: widths[c] - cell.count)
@@ -35,7 +42,8 @@ enum Summary {
         let parameters = network.totalParameters
         let dense = network.denseParameters
         out += "  total: \(counted(parameters, "parameter")) (\(counted(network.totalWeights, "weight")) + \(counted(network.totalBias, "bias", plural: "biases"))); "
-        out += "a dense MLP of the same widths has \(grouped(dense))"
+        out += grid == nil ? "a dense MLP of the same widths has \(grouped(dense))"
+                           : "a plain CNN of the same widths and kernels has \(grouped(dense))"
         if parameters > 0 { out += ", \(ratio(dense, parameters))x more" }
         return out + "\n"
     }
@@ -45,8 +53,16 @@ enum Summary {
             ("name", .string(network.name)),
             ("group", .string(network.group.written)),
             ("group_canonical", .string(network.group.canonicalName)),
-            ("layers", .array(network.layers.map { layer in
-                .object([
+            ("domain", network.domain.map { .object([("dimension", .int($0.dimension)), ("padding", .string($0.padding.rawValue))]) } ?? .null),
+            ("layers", .array(network.layers.map(layerJSON))),
+            ("parameters", .int(network.totalParameters)),
+            ("dense_parameters", .int(network.denseParameters)),
+        ])
+    }
+
+    static func layerJSON(_ layer: CheckedLayer) -> JSON {
+        var fields: [(String, JSON)] = [
+
                     ("role", .string(layer.role.rawValue)),
                     ("representation", .string(layer.rep.description)),
                     ("activation", layer.activation.map { .string($0.rawValue) } ?? .null),
@@ -59,11 +75,16 @@ enum Summary {
                     ("bias", .int(layer.bias)),
                     ("bilinear", .bool(layer.hasBilinear)),
                     ("bilinear_weights", .int(layer.bilinearWeights)),
-                ])
-            })),
-            ("parameters", .int(network.totalParameters)),
-            ("dense_parameters", .int(network.denseParameters)),
-        ])
+        ]
+        // Grid networks: dense_weights counts an unconstrained CNN kernel of this size.
+        if let kernel = layer.kernel { fields.append(("kernel", .int(kernel))) }
+        if let pool = layer.pool {
+            switch pool {
+            case .mean(let size): fields.append(("pool", .int(size)))
+            case .global: fields.append(("pool", .string("global")))
+            }
+        }
+        return .object(fields)
     }
 
     /// "1 bias", "12,345 weights".

@@ -63,7 +63,7 @@ extension Group {
                 let det = h.determinant
                 for _ in 0..<abs(2 * k) { product = k > 0 ? product * det : product / det }
                 var ok = true
-                for slot in slots {
+                for slot in slots where slot.points == nil {  // point slots are permutations
                     guard let m = slot.dual ? h.inverse?.transposed : h,
                           let c = scalarMultipleOfIdentity(m.transposed * m) else { ok = false; break }
                     product *= c
@@ -73,7 +73,7 @@ extension Group {
             for x in factor.algebra {
                 var total = Rational(k) * x.trace
                 var ok = true
-                for slot in slots {
+                for slot in slots where slot.points == nil {  // point slots are permutations
                     let m = slot.dual ? -x.transposed : x
                     guard let c = scalarMultipleOfIdentity(m + m.transposed) else { ok = false; break }
                     total += c / Rational(2)
@@ -92,7 +92,7 @@ extension Group {
         var product = Rational.one
         let det = h.determinant
         for _ in 0..<abs(k) { product = k > 0 ? product * det : product / det }
-        for slot in slots {
+        for slot in slots where slot.points == nil {  // point slots are permutations
             guard let m = slot.dual ? h.inverse?.transposed : h, let columns = m.monomialColumns else { return false }
             let values = columns.map(\.value)
             switch requirement {
@@ -113,7 +113,7 @@ extension Group {
 
     private func actsAsZero(_ x: RationalMatrix, slots: [Slot], detPower k: Int) -> Bool {
         var total = Rational(k) * x.trace
-        for slot in slots {
+        for slot in slots where slot.points == nil {  // point slots are permutations
             let m = slot.dual ? -x.transposed : x
             guard let c = scalarMultipleOfIdentity(m) else { return false }
             total += c

@@ -56,7 +56,7 @@ extension Group {
         for (j, out) in blocks.enumerated() {
             for (i, input) in blocks.enumerated() {
                 let type = canonical(Atom(
-                    slots: out.atom.slots + input.atom.slots.map { Slot(factor: $0.factor, dual: !$0.dual) },
+                    slots: out.atom.slots + input.atom.slots.map(\.dualized),
                     detPowers: zip(out.atom.detPowers, input.atom.detPowers).map { $0 - $1 }))
                 guard !type.isScalar, let sources = copies[type] else { continue }
                 let n = min(sources.count, Group.maxBilinearSources, (try? rep.dimension(of: type)) ?? 1)

@@ -59,7 +59,7 @@ public final class EquivariantSolver {
 
     public func invariantBasis(_ group: Group, of atom: Atom) throws -> [SparseVector] {
         // Stride of every slot in the full row-major layout.
-        let dims = atom.slots.map { group.factors[$0.factor].dimension }
+        let dims = atom.slots.map { group.dimension(of: $0) }
         var strides = [Int](repeating: 1, count: dims.count)
         for s in stride(from: dims.count - 2, through: 0, by: -1) { strides[s] = strides[s + 1] * dims[s + 1] }
 
@@ -67,7 +67,7 @@ public final class EquivariantSolver {
         for (f, tensor) in factorTensors(group, atom) {
             let basis = try factorBasis(group.factors[f], tensor)
             let positions = atom.slots.indices.filter { atom.slots[$0].factor == f }
-            let offsets = subIndexOffsets(d: group.factors[f].dimension, strides: positions.map { strides[$0] })
+            let offsets = subIndexOffsets(dims: positions.map { dims[$0] }, strides: positions.map { strides[$0] })
             var next: [(indices: [Int], values: [Int])] = []
             var entries = 0
             for partial in result {
@@ -101,24 +101,24 @@ public final class EquivariantSolver {
     /// B (x) A*, canonical.
     public func homAtom(_ group: Group, from a: Atom, to b: Atom) -> Atom {
         group.canonical(Atom(
-            slots: b.slots + a.slots.map { Slot(factor: $0.factor, dual: !$0.dual) },
+            slots: b.slots + a.slots.map(\.dualized),
             detPowers: zip(b.detPowers, a.detPowers).map { $0 - $1 }))
     }
 
     /// Each factor's share of an atom (factors with nothing to act on skipped).
     func factorTensors(_ group: Group, _ atom: Atom) -> [(Int, FactorTensor)] {
         group.factors.indices.compactMap { f in
-            let duals = atom.slots.filter { $0.factor == f }.map(\.dual)
+            let slots = atom.slots.filter { $0.factor == f }.map { Slot(factor: 0, dual: $0.dual, points: $0.points) }
             let power = atom.detPowers[f]
-            if duals.isEmpty && power == 0 { return nil }
-            return (f, FactorTensor(duals: duals, detPower: power))
+            if slots.isEmpty && power == 0 { return nil }
+            return (f, FactorTensor(slots: slots, detPower: power))
         }
     }
 
     /// The full-layout offset of every sub-index of one factor's slots.
-    private func subIndexOffsets(d: Int, strides: [Int]) -> [Int] {
+    private func subIndexOffsets(dims: [Int], strides: [Int]) -> [Int] {
         var offsets = [0]
-        for stride in strides {
+        for (d, stride) in zip(dims, strides) {
             offsets = offsets.flatMap { base in (0..<d).map { base + $0 * stride } }
         }
         return offsets
@@ -128,13 +128,12 @@ public final class EquivariantSolver {
         let key = CacheKey(factor: factor, tensor: tensor)
         if let hit = cache[key] { return hit }
         var size = 1
-        for _ in tensor.duals {
-            guard let next = checkedMul(size, factor.dimension), next <= EquivariantSolver.maxFactorSize else {
-                throw SolverError.tooLarge(
-                    what: "the number of coordinates of \(factor.canonicalName) acting on \(tensor.duals.count) tensor slots of dimension \(factor.dimension)",
-                    size: powerOrMax(factor.dimension, tensor.duals.count), limit: EquivariantSolver.maxFactorSize)
-            }
-            size = next
+        for slot in tensor.slots { size = checkedMul(size, slot.points?.count ?? factor.dimension) ?? Int.max }
+        guard size <= EquivariantSolver.maxFactorSize else {
+            let of = tensor.slots.allSatisfy { $0.points == nil } ? " of dimension \(factor.dimension)" : ""
+            throw SolverError.tooLarge(
+                what: "the number of coordinates of \(factor.canonicalName) acting on \(tensor.slots.count) tensor slots\(of)",
+                size: size, limit: EquivariantSolver.maxFactorSize)
         }
         do {
             let basis = try FactorInvariantSolver(factor: factor, tensor: tensor, size: size).solve()
@@ -147,12 +146,4 @@ public final class EquivariantSolver {
         }
     }
 
-    private func powerOrMax(_ base: Int, _ exponent: Int) -> Int {
-        var r = 1
-        for _ in 0..<exponent {
-            guard let n = checkedMul(r, base) else { return Int.max }
-            r = n
-        }
-        return r
-    }
 }

@@ -1,19 +1,24 @@
 import EqnnLinearAlgebra
 
-/// The part of an atom that one factor acts on: its slots (true = dual)
-/// in order, and the power of its Det. Invariants of a product group factor
-/// into these (see `EquivariantSolver`).
+/// The part of an atom that one factor acts on: its slots in order (V, V*
+/// or a set of points; their `factor` field is unused), and the power of its
+/// Det. Invariants of a product group factor into these (see `EquivariantSolver`).
 public struct FactorTensor: Hashable, Sendable {
-    public var duals: [Bool]
+    public var slots: [Slot]
     public var detPower: Int
-    public init(duals: [Bool], detPower: Int) {
-        self.duals = duals
+    public init(slots: [Slot], detPower: Int) {
+        self.slots = slots
         self.detPower = detPower
+    }
+
+    public init(duals: [Bool], detPower: Int) {
+        self.init(slots: duals.map { Slot(factor: 0, dual: $0) }, detPower: detPower)
     }
 }
 
 /// The invariant subspace {v : rho(h) v = v, drho(X) v = 0} of one factor
 /// tensor, exactly:
+/// Point slots (Regular, kernel offsets) are permuted by every element.
 /// 1. every generator that acts by a signed permutation (the discrete
 ///    generators of permutation groups, reflections, the `speedups`) merges
 ///    coordinates by signed union-find; each surviving class is one orbit
@@ -26,22 +31,31 @@ struct FactorInvariantSolver {
     let tensor: FactorTensor
     let size: Int
     private let order: Int
-    private let d: Int
+    /// The dimension of every slot.
+    private let dims: [Int]
+    private let table: FiniteGroupTable?
 
     init(factor: GroupFactor, tensor: FactorTensor, size: Int) {
         self.factor = factor
         self.tensor = tensor
         self.size = size
-        self.order = tensor.duals.count
-        self.d = factor.dimension
+        self.order = tensor.slots.count
+        self.dims = tensor.slots.map { $0.points?.count ?? factor.dimension }
+        let regular = tensor.slots.contains { if case .regular = $0.points { return true } else { return false } }
+        self.table = regular ? factor.finiteTable : nil
     }
 
     func solve() throws -> [SparseVector] {
+        let hasPoints = tensor.slots.contains { $0.points != nil }
+        if hasPoints && !factor.algebra.isEmpty {
+            throw SolverError.inexact("a permutation representation of the Lie group \(factor.canonicalName)")
+        }
         var signedGenerators: [[SlotAction]] = []
         var signedDetSigns: [Int8] = []
         var otherDiscrete: [RationalMatrix] = []
-        for (k, h) in (factor.discrete + factor.speedups).enumerated() {
-            if let actions = signedActions(of: h) {
+        // Speedups are Lie-group elements; point slots only occur in finite groups.
+        for (k, h) in (factor.discrete + (hasPoints ? [] : factor.speedups)).enumerated() {
+            if let actions = try signedActions(of: h) {
                 signedGenerators.append(actions.slots)
                 signedDetSigns.append(actions.detSign)
             } else if k < factor.discrete.count {
@@ -55,7 +69,7 @@ struct FactorInvariantSolver {
                 var s = detSign
                 for slot in 0..<order {
                     let (row, sign) = actions[slot][digits[slot]]
-                    image = image &* d &+ row
+                    image = image &* dims[slot] &+ row
                     s &*= sign
                 }
                 unionFind.union(index, image, sign: s)
@@ -68,12 +82,12 @@ struct FactorInvariantSolver {
             return orbits.map { SparseVector(indices: $0.map(\.index), values: $0.map { Int($0.sign) }) }
         }
         let algebra = factor.algebraRepresentatives.map { factor.algebra[$0] }
-        let work = Double(size) * Double(max(1, order)) * Double(d) * Double(algebra.count + otherDiscrete.count * size)
+        let work = Double(size) * Double(max(1, order)) * Double(dims.max() ?? 1) * Double(algebra.count + otherDiscrete.count * size)
         guard work <= FactorInvariantSolver.maxWork else {
             throw SolverError.tooLarge(what: "the estimated operations to impose the constraints of \(factor.canonicalName) on \(order) tensor slots",
                                        size: work < 9e18 ? Int(work) : Int.max, limit: Int(FactorInvariantSolver.maxWork))
         }
-        let rows = constraintRows(orbits: orbits, discrete: otherDiscrete, algebra: algebra)
+        let rows = try constraintRows(orbits: orbits, discrete: otherDiscrete, algebra: algebra)
         let coefficients = try exactNullSpace(rows: rows, columns: orbits.count)
         return coefficients.compactMap { c in
             var entries: [(Int, Int)] = []
@@ -94,28 +108,41 @@ struct FactorInvariantSolver {
         dual ? h.inverse?.transposed : h
     }
 
+    /// How h permutes a point slot (it always does: Sema admits point slots
+    /// only for finite groups, offsets only for signed permutation groups).
+    private func pointPermutation(_ points: PointSet, _ h: RationalMatrix) throws -> [Int] {
+        guard let p = points.permutation(by: h, table: table) else {
+            throw SolverError.inexact("\(factor.canonicalName) does not permute the points of \(points); a grid's group must consist of signed permutation matrices")
+        }
+        return p
+    }
+
     /// If h acts on every slot by a signed permutation and on Det by +-1.
-    private func signedActions(of h: RationalMatrix) -> (slots: [SlotAction], detSign: Int8)? {
+    private func signedActions(of h: RationalMatrix) throws -> (slots: [SlotAction], detSign: Int8)? {
         let det = h.determinant
         var detSign: Int8 = 1
         if tensor.detPower != 0 {
             guard det == .one || det == -.one else { return nil }
             if det == -.one && tensor.detPower % 2 != 0 { detSign = -1 }
         }
-        var cache: [Bool: SlotAction] = [:]
+        var cache: [Slot: SlotAction] = [:]
         var slots: [SlotAction] = []
-        for dual in tensor.duals {
-            if let known = cache[dual] {
+        for slot in tensor.slots {
+            if let known = cache[slot] {
                 slots.append(known)
                 continue
             }
-            guard let m = slotMatrix(h, dual: dual), let columns = m.monomialColumns else { return nil }
             var action: SlotAction = []
-            for (row, value) in columns {
-                guard value == .one || value == -.one else { return nil }
-                action.append((row, value == .one ? 1 : -1))
+            if let points = slot.points {
+                action = try pointPermutation(points, h).map { ($0, 1) }
+            } else {
+                guard let m = slotMatrix(h, dual: slot.dual), let columns = m.monomialColumns else { return nil }
+                for (row, value) in columns {
+                    guard value == .one || value == -.one else { return nil }
+                    action.append((row, value == .one ? 1 : -1))
+                }
             }
-            cache[dual] = action
+            cache[slot] = action
             slots.append(action)
         }
         return (slots, detSign)
@@ -129,7 +156,7 @@ struct FactorInvariantSolver {
             var k = order - 1
             while k >= 0 {
                 digits[k] += 1
-                if digits[k] < d { break }
+                if digits[k] < dims[k] { break }
                 digits[k] = 0
                 k -= 1
             }
@@ -162,13 +189,14 @@ struct FactorInvariantSolver {
     /// huge request is an error and not an hour of work.
     static let maxWork = 4e9
 
-    private func constraintRows(orbits: [[Member]], discrete: [RationalMatrix], algebra: [RationalMatrix]) -> [SparseRow] {
+    private func constraintRows(orbits: [[Member]], discrete: [RationalMatrix], algebra: [RationalMatrix]) throws -> [SparseRow] {
         var rows: [SparseRow] = []
         for h in discrete {
+            let permutations = try tensor.slots.map { slot in try slot.points.map { try pointPermutation($0, h) } }
             rows += transposeColumns(orbits.map { orbit in
                 var image: [Int: Rational] = [:]
                 for member in orbit {
-                    applyGroupElement(h, to: member.index, scale: Rational(Int(member.sign)), into: &image)
+                    applyGroupElement(h, permutations, to: member.index, scale: Rational(Int(member.sign)), into: &image)
                     image[member.index, default: .zero] -= Rational(Int(member.sign))
                 }
                 return image
@@ -203,20 +231,26 @@ struct FactorInvariantSolver {
         var out = [Int](repeating: 0, count: order)
         var rest = index
         for k in stride(from: order - 1, through: 0, by: -1) {
-            out[k] = rest % d
-            rest /= d
+            out[k] = rest % dims[k]
+            rest /= dims[k]
         }
         return out
     }
 
-    /// image += scale * rho(h) e_index, with rho(h) = det(h)^k (x)_slots h or h^{-T}.
-    private func applyGroupElement(_ h: RationalMatrix, to index: Int, scale: Rational, into image: inout [Int: Rational]) {
+    /// image += scale * rho(h) e_index, with rho(h) = det(h)^k (x)_slots h, h^{-T} or a permutation.
+    private func applyGroupElement(_ h: RationalMatrix, _ permutations: [[Int]?], to index: Int, scale: Rational,
+                                   into image: inout [Int: Rational]) {
         var factor = scale
         let det = h.determinant
         for _ in 0..<abs(tensor.detPower) { factor = tensor.detPower > 0 ? factor * det : factor / det }
         var terms: [(Int, Rational)] = [(0, factor)]
         for (slot, digit) in digits(of: index).enumerated() {
-            guard let m = slotMatrix(h, dual: tensor.duals[slot]) else { return }
+            let d = dims[slot]
+            if let p = permutations[slot] {
+                terms = terms.map { ($0.0 * d + p[digit], $0.1) }
+                continue
+            }
+            guard let m = slotMatrix(h, dual: tensor.slots[slot].dual) else { return }
             var next: [(Int, Rational)] = []
             for (partial, value) in terms {
                 for row in 0..<d where !m[row, digit].isZero {
@@ -235,13 +269,13 @@ struct FactorInvariantSolver {
         let digits = digits(of: index)
         var step = 1
         for slot in stride(from: order - 1, through: 0, by: -1) {
-            guard let x = generators[tensor.duals[slot]] else { continue }
+            guard let x = generators[tensor.slots[slot].dual] else { continue }
             let digit = digits[slot]
             let base = index - digit * step
-            for row in 0..<d where !x[row, digit].isZero {
+            for row in 0..<dims[slot] where !x[row, digit].isZero {
                 image[base + row * step, default: .zero] += scale * x[row, digit]
             }
-            step *= d
+            step *= dims[slot]
         }
         if !detTerm.isZero { image[index, default: .zero] += scale * detTerm }
     }

@@ -1,10 +1,19 @@
-/// One tensor position of an atom: a copy of V of factor `factor`, or of its dual.
+/// One tensor position of an atom: a copy of V of factor `factor`, or of its
+/// dual, or a permutation representation of that factor on a set of points
+/// (`Regular`, a grid kernel's offsets; these are their own duals).
 public struct Slot: Hashable, Sendable {
     public var factor: Int
     public var dual: Bool
-    public init(factor: Int, dual: Bool) {
+    public var points: PointSet?
+    public init(factor: Int, dual: Bool, points: PointSet? = nil) {
         self.factor = factor
         self.dual = dual
+        self.points = points
+    }
+
+    /// The same slot in the dual representation.
+    public var dualized: Slot {
+        points == nil ? Slot(factor: factor, dual: !dual) : self
     }
 }
 
@@ -85,6 +94,13 @@ public struct Rep: Hashable, Sendable {
         Rep(group: group, summands: [Summand(multiplicity: 1, atom: .scalar(factorCount: group.factors.count))])
     }
 
+    /// A permutation representation of factor `factor` (Regular, kernel offsets).
+    public static func points(_ group: Group, factor: Int, _ points: PointSet) -> Rep {
+        Rep(group: group, summands: [Summand(multiplicity: 1, atom: Atom(
+            slots: [Slot(factor: factor, dual: false, points: points)],
+            detPowers: Array(repeating: 0, count: group.factors.count)))])
+    }
+
     /// V of factor `factor`.
     public static func vector(_ group: Group, factor: Int) -> Rep {
         Rep(group: group, summands: [Summand(multiplicity: 1, atom: Atom(
@@ -158,7 +174,7 @@ public struct Rep: Hashable, Sendable {
     public var dual: Rep {
         Rep(group: group, summands: summands.map { s in
             Summand(multiplicity: s.multiplicity, atom: Atom(
-                slots: s.atom.slots.map { Slot(factor: $0.factor, dual: !$0.dual) },
+                slots: s.atom.slots.map(\.dualized),
                 detPowers: s.atom.detPowers.map { -$0 }))
         })
     }
@@ -169,7 +185,7 @@ public struct Rep: Hashable, Sendable {
     public func dimension(of atom: Atom) throws -> Int {
         var d = 1
         for slot in atom.slots {
-            guard let next = checkedMul(d, group.factors[slot.factor].dimension), next <= Rep.maxAtomDimension else {
+            guard let next = checkedMul(d, group.dimension(of: slot)), next <= Rep.maxAtomDimension else {
                 throw RepError.tooLarge(what: "dimension of \(group.name(of: atom))", size: group.dimensionText(of: atom),
                                         limit: Rep.maxAtomDimension)
             }
@@ -213,12 +229,28 @@ public struct Rep: Hashable, Sendable {
 
 import EqnnLinearAlgebra
 
+extension Slot {
+    /// How the slot is written: V, Regular, or Offsets3x3 (never written by users).
+    var baseName: String {
+        switch points {
+        case nil: return "V"
+        case .regular: return "Regular"
+        case .offsets(let k, let d): return "Offsets" + Array(repeating: "\(k)", count: d).joined(separator: "x")
+        }
+    }
+}
+
 extension Group {
+    /// The dimension of one slot: d for V, the number of points otherwise.
+    public func dimension(of slot: Slot) -> Int {
+        slot.points?.count ?? factors[slot.factor].dimension
+    }
+
     /// Canonical form of an atom: duals dropped for orthogonal factors
     /// (V* = V there, matrix for matrix), Det powers reduced by Det's order.
     public func canonical(_ atom: Atom) -> Atom {
         var out = atom
-        for k in out.slots.indices where factors[out.slots[k].factor].isOrthogonal {
+        for k in out.slots.indices where factors[out.slots[k].factor].isOrthogonal || out.slots[k].points != nil {
             out.slots[k].dual = false
         }
         for f in out.detPowers.indices {
@@ -246,7 +278,7 @@ extension Group {
             var run = 1
             while k + run < slots.count && slots[k + run] == slots[k] { run += 1 }
             let slot = slots[k]
-            var base = qualify ? "V(\(labels[slot.factor]))" : "V"
+            var base = qualify ? "\(slot.baseName)(\(labels[slot.factor]))" : slot.baseName
             if slot.dual { base = "dual(\(base))" }
             parts.append(run == 1 ? base : "\(base)^\(run)")
             k += run
@@ -258,7 +290,7 @@ extension Group {
     func dimensionText(of atom: Atom) -> String {
         var powers: [(base: Int, exponent: Int)] = []
         for slot in atom.slots {
-            let d = factors[slot.factor].dimension
+            let d = dimension(of: slot)
             if let k = powers.firstIndex(where: { $0.base == d }) { powers[k].exponent += 1 } else { powers.append((d, 1)) }
         }
         var total: Int? = 1

@@ -6,6 +6,9 @@ public struct FactorElement: Sendable {
     public var matrix: Matrix
     public var inverse: Matrix
     public var determinant: Double
+    /// The discrete generators multiplied, in order (a finite group's element
+    /// is exactly this word): how point slots (Regular, offsets) are permuted.
+    public var word: [(generator: Int, inverted: Bool)] = []
 }
 
 extension GroupFactor {
@@ -14,16 +17,17 @@ extension GroupFactor {
     public func randomElement(using rng: inout SplitMix64, scale: Double = 1) -> FactorElement {
         let n = dimension
         var element = FactorElement(matrix: .identity(n), inverse: .identity(n), determinant: 1)
-        let pieces: [(Matrix, Matrix, Double)] = discrete.compactMap { h in
+        let pieces: [(Matrix, Matrix, Double, Int)] = discrete.enumerated().compactMap { k, h in
             guard let inv = h.inverse else { return nil }
-            return (h.doubleMatrix, inv.doubleMatrix, h.determinant.doubleValue)
+            return (h.doubleMatrix, inv.doubleMatrix, h.determinant.doubleValue, k)
         }
         func randomWord(_ e: inout FactorElement, _ rng: inout SplitMix64) {
             guard !pieces.isEmpty else { return }
             let length = 1 + Int(rng.next() % 12)
             for _ in 0..<length {
-                let (m, inv, det) = pieces[Int(rng.next() % UInt64(pieces.count))]
+                let (m, inv, det, generator) = pieces[Int(rng.next() % UInt64(pieces.count))]
                 let inverted = rng.next() % 2 == 0
+                e.word.append((generator, inverted))
                 e.matrix = e.matrix * (inverted ? inv : m)
                 e.inverse = (inverted ? m : inv) * e.inverse
                 e.determinant *= inverted ? 1 / det : det
@@ -54,13 +58,40 @@ extension Group {
         var m = Matrix.identity(1)
         for slot in atom.slots {
             let e = element[slot.factor]
-            m = m.kronecker(slot.dual ? e.inverse.transposed : e.matrix)
+            if let points = slot.points {
+                m = m.kronecker(pointMatrix(points, factors[slot.factor], e.word))
+            } else {
+                m = m.kronecker(slot.dual ? e.inverse.transposed : e.matrix)
+            }
         }
         var det = 1.0
         for (f, power) in atom.detPowers.enumerated() where power != 0 {
             det *= pow(element[f].determinant, Double(power))
         }
         return det * m
+    }
+}
+
+extension Group {
+    /// The permutation matrix of a word on a set of points: the product of its
+    /// generators' permutations in order.
+    func pointMatrix(_ points: PointSet, _ factor: GroupFactor, _ word: [(generator: Int, inverted: Bool)]) -> Matrix {
+        let n = points.count
+        let table = { if case .regular = points { return factor.finiteTable } else { return nil } }()
+        let generators = factor.discrete.map { points.permutation(by: $0, table: table) ?? Array(0..<n) }
+        var sigma = Array(0..<n)  // e_i -> e_sigma[i]
+        for (g, inverted) in word.reversed() {
+            var step = generators[g]
+            if inverted {
+                var inverse = step
+                for (i, j) in step.enumerated() { inverse[j] = i }
+                step = inverse
+            }
+            sigma = sigma.map { step[$0] }
+        }
+        var m = Matrix(rows: n, columns: n)
+        for (i, j) in sigma.enumerated() { m[j, i] = 1 }
+        return m
     }
 }
 

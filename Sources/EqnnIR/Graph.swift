@@ -18,6 +18,10 @@ public struct Graph: Sendable, Equatable {
     /// FNV-1a 64 of the canonical structure (ops, shapes, bases): weights made
     /// for another structure are refused.
     public var structureHash: String
+    /// The grid of a grid network (nil otherwise). Then every op but
+    /// `convolution` and `pool` acts on each position alone, and data carry
+    /// one vector per position: (samples, extents..., channels).
+    public var domain: GridDomain? = nil
 
     public init(network: String, group: String, groupAsWritten: String, layers: [LayerSummary], input: Layout, output: Layout, ops: [Op], parameterCount: Int, structureHash: String) {
         self.network = network
@@ -39,18 +43,25 @@ public struct LayerSummary: Sendable, Equatable {
     public var dimension: Int
     public var activation: Activation?
     public var bilinear: Bool
+    /// Grid networks: the kernel size of the layer's convolution, and its pooling.
+    public var kernel: Int?
+    public var pool: Pooling?
 
-    public init(role: LayerRole, representation: String, dimension: Int, activation: Activation?, bilinear: Bool) {
+    public init(role: LayerRole, representation: String, dimension: Int, activation: Activation?, bilinear: Bool,
+                kernel: Int? = nil, pool: Pooling? = nil) {
         self.role = role
         self.representation = representation
         self.dimension = dimension
         self.activation = activation
         self.bilinear = bilinear
+        self.kernel = kernel
+        self.pool = pool
     }
 
-    /// "64*Scalar + 32*V (160) : gated + bilinear".
+    /// "64*Scalar + 32*V (160) : gated + bilinear", "8*Regular (64) : relu kernel 3 pool 2".
     public var description: String {
         "\(representation) (\(dimension))" + (activation.map { " : \($0.rawValue)" } ?? "") + (bilinear ? " + bilinear" : "")
+            + (kernel.map { " kernel \($0)" } ?? "") + (pool.map { " " + $0.description } ?? "")
     }
 }
 
@@ -150,6 +161,10 @@ public enum Op: Sendable, Equatable {
     case gate(Gate)
     /// Non-scalar blocks x -> x * sigmoid(|x|); scalars through silu.
     case norm(Norm)
+    /// Grid networks: at every position, the neighbours' channels through a linear op.
+    case convolution(Convolution)
+    /// Grid networks: means over blocks of positions, or over all of them.
+    case pool(Pool)
 
     public var outputDimension: Int {
         switch self {
@@ -159,12 +174,15 @@ public enum Op: Sendable, Equatable {
         case .pointwise(let p): return p.dimension
         case .gate(let g): return g.outputDimension
         case .norm(let n): return n.dimension
+        case .convolution(let c): return c.linear.outputDimension
+        case .pool(let p): return p.channels
         }
     }
 
     public var inputDimension: Int {
         switch self {
         case .linear(let l): return l.inputDimension
+        case .convolution(let c): return c.channels
         case .gate(let g): return g.inputDimension
         default: return outputDimension
         }
@@ -178,7 +196,82 @@ public enum Op: Sendable, Equatable {
         case .pointwise(let p): return p.representation
         case .gate(let g): return g.representation
         case .norm(let n): return n.representation
+        case .convolution(let c): return c.linear.representation
+        case .pool(let p): return p.representation
         }
+    }
+}
+
+extension Op {
+    /// The linear map of a linear op or of a convolution (whose input is the neighbourhood).
+    public var linearMap: Linear? {
+        switch self {
+        case .linear(let l): return l
+        case .convolution(let c): return c.linear
+        default: return nil
+        }
+    }
+}
+
+/// y(x) = W [f(x + o) for every offset o]: the values of the kernel^d
+/// neighbours of each position, channel-major with the offset fastest
+/// (column c * kernel^d + o, offsets {-r..r}^d row-major, the last grid axis
+/// fastest), through `linear`, whose input representation is the layer's
+/// input tensored with the permutation representation of the point group on
+/// the offsets. Outside the grid: zeros (`grid`) or the wrapped position (`torus`).
+public struct Convolution: Sendable, Equatable {
+    public var kernel: Int
+    /// The grid dimension d.
+    public var dimension: Int
+    /// Channels per position of the input.
+    public var channels: Int
+    public var linear: Linear
+
+    public init(kernel: Int, dimension: Int, channels: Int, linear: Linear) {
+        self.kernel = kernel
+        self.dimension = dimension
+        self.channels = channels
+        self.linear = linear
+    }
+
+    /// kernel^d.
+    public var offsets: Int { (0..<dimension).reduce(1) { r, _ in r * kernel } }
+}
+
+/// Mean pooling of every channel (equivariant: the group acts on channels and positions separately).
+public struct Pool: Sendable, Equatable {
+    public var pooling: Pooling
+    public var channels: Int
+    public var representation: String
+
+    public init(pooling: Pooling, channels: Int, representation: String) {
+        self.pooling = pooling
+        self.channels = channels
+        self.representation = representation
+    }
+}
+
+extension Graph {
+    /// The grid axes of the output: the domain's, none after `pool global` or off the grid.
+    public var outputAxes: Int {
+        guard let domain else { return 0 }
+        return ops.contains { if case .pool(let p) = $0, p.pooling == .global { return true } else { return false } } ? 0 : domain.dimension
+    }
+
+    /// The extents after every pool, from the input's: nil when a `pool s`
+    /// meets an extent that is not a multiple of s (or zero positions).
+    public func outputExtents(_ extents: [Int]) -> [Int]? {
+        var current = extents
+        for op in ops {
+            guard case .pool(let p) = op else { continue }
+            switch p.pooling {
+            case .global: current = []
+            case .mean(let s):
+                guard current.allSatisfy({ $0 % s == 0 && $0 >= s }) else { return nil }
+                current = current.map { $0 / s }
+            }
+        }
+        return current
     }
 }
 

@@ -9,16 +9,28 @@ extension Graph {
             ("network", .string(network)),
             ("group", .string(group)),
             ("group_as_written", .string(groupAsWritten)),
-            ("layers", .array(layers.map { l in
-                .object([("role", .string(l.role.rawValue)), ("representation", .string(l.representation)), ("dim", .int(l.dimension)),
-                         ("activation", l.activation.map { .string($0.rawValue) } ?? .null), ("bilinear", .bool(l.bilinear))])
-            })),
+            ("domain", domainJSON),
+            ("layers", .array(layers.map(Graph.json))),
             ("structure_hash", .string(structureHash)),
             ("parameter_count", .int(parameterCount)),
             ("input", Graph.json(input)),
             ("output", Graph.json(output)),
             ("ops", .array(ops.map(Graph.json))),
         ])
+    }
+
+    var domainJSON: JSON {
+        guard let domain else { return .null }
+        return .object([("dimension", .int(domain.dimension)), ("padding", .string(domain.padding.rawValue))])
+    }
+
+    static func json(_ l: LayerSummary) -> JSON {
+        var fields: [(String, JSON)] = [("role", .string(l.role.rawValue)), ("representation", .string(l.representation)),
+                                        ("dim", .int(l.dimension)), ("activation", l.activation.map { .string($0.rawValue) } ?? .null),
+                                        ("bilinear", .bool(l.bilinear))]
+        if let kernel = l.kernel { fields.append(("kernel", .int(kernel))) }
+        if let pool = l.pool { fields.append(("pool", json(pool))) }
+        return .object(fields)
     }
 
     static func json(_ layout: Layout) -> JSON {
@@ -50,18 +62,36 @@ extension Graph {
         ])
     }
 
+    static func json(_ pooling: Pooling) -> JSON {
+        switch pooling {
+        case .mean(let size): return .int(size)
+        case .global: return .string("global")
+        }
+    }
+
+    /// The fields of a linear op (also the inner linear map of a convolution).
+    static func fields(_ l: Linear) -> [(String, JSON)] {
+        [("parameters", json(l.parameters)), ("gain", .double(l.gain)),
+         ("bases", .array(l.bases.map { pair in
+             .object([("kinds", .array(pair.kinds.map { .string($0.rawValue) })), ("basis", json(pair.matrices))])
+         })),
+         ("blocks", .array(l.blocks.map { b in
+             .object([("output", json(b.output)), ("input", json(b.input)), ("basis", .int(b.basis)),
+                      ("first_parameter", .int(b.firstParameter)), ("output_stride", .int(b.outputStride))])
+         }))]
+    }
+
     static func json(_ op: Op) -> JSON {
         var fields: [(String, JSON)] = []
         switch op {
         case .linear(let l):
-            fields = [("op", .string("linear")), ("parameters", json(l.parameters)), ("gain", .double(l.gain)),
-                      ("bases", .array(l.bases.map { pair in
-                          .object([("kinds", .array(pair.kinds.map { .string($0.rawValue) })), ("basis", json(pair.matrices))])
-                      })),
-                      ("blocks", .array(l.blocks.map { b in
-                          .object([("output", json(b.output)), ("input", json(b.input)), ("basis", .int(b.basis)),
-                                   ("first_parameter", .int(b.firstParameter)), ("output_stride", .int(b.outputStride))])
-                      }))]
+            fields = [("op", .string("linear"))] + Graph.fields(l)
+        case .convolution(let c):
+            fields = [("op", .string("convolution")), ("kernel", .int(c.kernel)), ("offsets", .int(c.offsets)),
+                      ("linear", .object([("in_dim", .int(c.linear.inputDimension)), ("out_dim", .int(c.linear.outputDimension))]
+                                         + Graph.fields(c.linear)))]
+        case .pool(let p):
+            fields = [("op", .string("pool")), ("pool", json(p.pooling))]
         case .bias(let b):
             fields = [("op", .string("bias")), ("parameters", json(b.parameters)), ("basis", json(b.basis))]
         case .bilinear(let b):

@@ -55,10 +55,7 @@ public struct Model: Sendable {
 
     public init(graph: Graph, parameters: [Double], normalizer: Normalizer? = nil) {
         self.graph = graph
-        plans = graph.ops.map { op in
-            if case .linear(let l) = op { return LinearPlan(l) }
-            return nil
-        }
+        plans = graph.ops.map { op in op.linearMap.map { LinearPlan($0) } }
         self.parameters = parameters
         self.normalizer = normalizer ?? .identity(input: graph.input.dimension, output: graph.output.dimension)
     }

@@ -11,19 +11,21 @@ public struct StructureHash {
         h.mix(graph.input.dimension)
         h.mix(graph.output.dimension)
         h.mix(graph.parameterCount)
+        if let domain = graph.domain {  // absent for plain networks, whose hashes stay as they were
+            h.mix(domain.description)
+        }
         for op in graph.ops {
             h.mix(op.representation)
             h.mix(op.inputDimension)
             h.mix(op.outputDimension)
             switch op {
-            case .linear(let l):
-                h.mix(l.parameters)
-                for pair in l.bases { h.mix(pair.matrices) }
-                for b in l.blocks {
-                    h.mix(b.output)
-                    h.mix(b.input)
-                    for x in [b.basis, b.firstParameter, b.outputStride] { h.mix(x) }
-                }
+            case .linear(let l): h.mix(l)
+            case .convolution(let c):
+                h.mix("convolution")
+                h.mix(c.kernel)
+                h.mix(c.dimension)
+                h.mix(c.linear)
+            case .pool(let p): h.mix(p.pooling.description)
             case .bias(let b): h.mix(b.parameters); h.mix(b.basis)
             case .bilinear(let b):
                 h.mix(b.parameters)
@@ -62,6 +64,16 @@ public struct StructureHash {
         mix(slice.name)
         mix(slice.offset)
         mix(slice.count)
+    }
+
+    mutating func mix(_ l: Linear) {
+        mix(l.parameters)
+        for pair in l.bases { mix(pair.matrices) }
+        for b in l.blocks {
+            mix(b.output)
+            mix(b.input)
+            for x in [b.basis, b.firstParameter, b.outputStride] { mix(x) }
+        }
     }
 
     mutating func mix(_ summand: SummandExtent) {

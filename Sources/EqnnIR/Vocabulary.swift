@@ -21,3 +21,36 @@ public enum Activation: String, CaseIterable, Sendable {
 public enum LayerRole: String, Sendable {
     case input, hidden, output
 }
+
+/// The pixel grid the fields of a grid network live on: `on grid(d)` pads
+/// with zeros, `on torus(d)` wraps around. Its extents are not part of the
+/// network: one network runs on images of any size.
+public struct GridDomain: Sendable, Equatable, Hashable {
+    public enum Padding: String, Sendable { case zero, circular }
+    public var dimension: Int
+    public var padding: Padding
+
+    public init(dimension: Int, padding: Padding) {
+        self.dimension = dimension
+        self.padding = padding
+    }
+
+    /// How the source writes it: "grid(2)" or "torus(2)".
+    public var description: String { "\(padding == .zero ? "grid" : "torus")(\(dimension))" }
+}
+
+/// Mean pooling after a layer's activation on a grid.
+public enum Pooling: Sendable, Equatable, Hashable {
+    /// Means over blocks of size^d positions: the extents shrink by `size`.
+    case mean(Int)
+    /// The mean over all positions: one vector per sample, invariant to translations.
+    case global
+
+    /// "pool 2" or "pool global".
+    public var description: String {
+        switch self {
+        case .mean(let size): return "pool \(size)"
+        case .global: return "pool global"
+        }
+    }
+}

@@ -2,35 +2,85 @@ import EqnnIR
 
 /// Backpropagation, written by hand per op, in double precision.
 extension Executable where T == Double {
-    /// The output for `batch` rows and a function from dL/d(output) to dL/d(theta).
-    func gradient(_ input: [Double], batch: Int, outputGradient: ([Double]) -> [Double]) -> (output: [Double], gradient: [Double]) {
-        let (output, tape) = run(input, batch: batch, keepTape: true)
+    /// The output for `batch` samples (of `extents` positions on a grid) and a
+    /// function from dL/d(output) to dL/d(theta).
+    func gradient(_ input: [Double], batch: Int, extents: [Int] = [], outputGradient: ([Double]) -> [Double])
+        -> (output: [Double], gradient: [Double]) {
+        let (output, tape, shapes) = run(input, batch: batch, extents: extents, keepTape: true)
         var dy = outputGradient(output)
         let e = graph.output.dimension
-        for r in 0..<batch { for c in 0..<e { dy[r * e + c] *= normalizer.outputScale[c] } }
+        for r in 0..<(dy.count / max(1, e)) { for c in 0..<e { dy[r * e + c] *= normalizer.outputScale[c] } }
         var dTheta = [Double](repeating: 0, count: graph.parameterCount)
         for k in stride(from: graph.ops.count - 1, through: 0, by: -1) {
-            dy = backward(graph.ops[k], index: k, input: tape[k], output: tape[k + 1], dy: dy, batch: batch, dTheta: &dTheta)
+            switch graph.ops[k] {
+            case .convolution(let c):
+                dy = convolutionBackward(c, index: k, input: tape[k], dy: dy, samples: batch, extents: shapes[k], dTheta: &dTheta)
+            case .pool(let p):
+                dy = GridKernels.poolBackward(p, dy, samples: batch, extents: shapes[k])
+            default:
+                dy = backward(graph.ops[k], index: k, input: tape[k], output: tape[k + 1], dy: dy,
+                              batch: batch * shapes[k].reduce(1, *), dTheta: &dTheta)
+            }
         }
         return (output, dTheta)
     }
 
-    /// dL/d(input) of one op from dL/d(output); accumulates dL/d(theta).
+    /// dx and dtheta of the linear map of `l` (op k) on `rows` rows; dx accumulates.
+    func linearBackward(_ l: Linear, index k: Int, x: UnsafePointer<Double>, dy: UnsafePointer<Double>,
+                        dx: UnsafeMutablePointer<Double>, rows: Int, dTheta: inout [Double]) {
+        if let plan = plans[k], !plan.dense {
+            let dm = StructuredKernels.linearBackward(l, plan, mixing: weights[k], x: x, dy: dy, dx: dx, batch: rows)
+            plan.accumulate(l, mixingGradients: dm, into: &dTheta)
+        } else {
+            denseBackward(l, weights: weights[k][0], x: x, dy: dy, dx: dx, batch: rows, dTheta: &dTheta)
+        }
+    }
+
+    /// A convolution's backward, tile by tile as forward: the neighbourhoods
+    /// gathered again, the linear map's backward, the gradient scattered back.
+    func convolutionBackward(_ c: Convolution, index k: Int, input x: [Double], dy: [Double], samples: Int, extents: [Int],
+                             dTheta: inout [Double]) -> [Double] {
+        let grid = GridGeometry(extents, circular: graph.domain?.padding == .circular)
+        let rows = samples * grid.positions, width = c.linear.inputDimension, tile = GridKernels.tileRows(width: width)
+        var dx = [Double](repeating: 0, count: rows * c.channels)
+        var columns = [Double](repeating: 0, count: tile * width)
+        var dColumns = [Double](repeating: 0, count: tile * width)
+        x.withUnsafeBufferPointer { xp in
+            dy.withUnsafeBufferPointer { dyp in
+                dx.withUnsafeMutableBufferPointer { dxp in
+                    columns.withUnsafeMutableBufferPointer { cp in
+                        dColumns.withUnsafeMutableBufferPointer { dcp in
+                            guard let xa = xp.baseAddress, let dya = dyp.baseAddress, let dxa = dxp.baseAddress,
+                                  let ca = cp.baseAddress, let dca = dcp.baseAddress else { return }
+                            for first in stride(from: 0, to: rows, by: tile) {
+                                let range = first..<min(rows, first + tile)
+                                GridKernels.gatherNeighbourhoods(c, grid, x: xa, rows: range, into: ca)
+                                dca.update(repeating: 0, count: range.count * width)
+                                linearBackward(c.linear, index: k, x: ca, dy: dya + first * c.linear.outputDimension, dx: dca,
+                                               rows: range.count, dTheta: &dTheta)
+                                GridKernels.scatterNeighbourhoods(c, grid, columns: dca, rows: range, into: dxa)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+
+    /// dL/d(input) of one op acting on each row alone, from dL/d(output); accumulates dL/d(theta).
     func backward(_ op: Op, index k: Int, input x: [Double], output y: [Double], dy: [Double], batch: Int,
                   dTheta: inout [Double]) -> [Double] {
         switch op {
+        case .convolution, .pool:
+            return dy  // spatial: handled in gradient(_:batch:extents:outputGradient:)
         case .linear(let l):
             var dx = [Double](repeating: 0, count: batch * l.inputDimension)
             x.withUnsafeBufferPointer { xp in
                 dy.withUnsafeBufferPointer { dyp in
                     dx.withUnsafeMutableBufferPointer { dxp in
                         guard let xa = xp.baseAddress, let dya = dyp.baseAddress, let dxa = dxp.baseAddress else { return }
-                        if let plan = plans[k], !plan.dense {
-                            let dm = StructuredKernels.linearBackward(l, plan, mixing: weights[k], x: xa, dy: dya, dx: dxa, batch: batch)
-                            plan.accumulate(l, mixingGradients: dm, into: &dTheta)
-                        } else {
-                            denseBackward(l, weights: weights[k][0], x: xa, dy: dya, dx: dxa, batch: batch, dTheta: &dTheta)
-                        }
+                        linearBackward(l, index: k, x: xa, dy: dya, dx: dxa, rows: batch, dTheta: &dTheta)
                     }
                 }
             }

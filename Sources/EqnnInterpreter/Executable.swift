@@ -18,10 +18,11 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         normalizer = model.normalizer
         plans = model.plans
         weights = zip(model.graph.ops, model.plans).map { op, plan in
-            switch op {
-            case .linear(let l):
+            if let l = op.linearMap {
                 guard let plan, !plan.dense else { return [l.expanded(model.parameters, transposed: true, as: T.self)] }
                 return plan.mixing(l, model.parameters, as: T.self)
+            }
+            switch op {
             case .bias(let b):
                 return [b.basis.expanded(model.parameters, offset: b.parameters.offset, transposed: false, as: T.self)]
             case .bilinear(let b):
@@ -32,57 +33,103 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         }
     }
 
-    /// Runs the network on `batch` rows of the input, the rows split over the cores.
-    public func forward(_ input: [T], batch: Int) -> [T] {
-        let parts = min(Trainer.threads, batch / 32)
-        guard parts > 1 else { return run(input, batch: batch, keepTape: false).output }
-        let d = graph.input.dimension
+    /// Runs the network on `batch` samples of the input, split over the cores.
+    /// Grid networks: each sample is a grid of `extents` positions (checked
+    /// against the pools with `Graph.outputExtents` by the caller).
+    public func forward(_ input: [T], batch: Int, extents: [Int] = []) -> [T] {
+        let positions = extents.reduce(1, *)
+        let parts = min(Trainer.threads, graph.domain == nil ? batch / 32 : batch)
+        guard parts > 1 else { return run(input, batch: batch, extents: extents, keepTape: false).output }
+        let d = graph.input.dimension * positions
         let results = ResultSlots<[T]>(count: parts)
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let first = batch * part / parts, last = batch * (part + 1) / parts
-            results.store(part, run(Array(input[(first * d)..<(last * d)]), batch: last - first, keepTape: false).output)
+            results.store(part, run(Array(input[(first * d)..<(last * d)]), batch: last - first, extents: extents, keepTape: false).output)
         }
         return (0..<parts).flatMap { results.value($0) ?? [] }
     }
 
-    /// The output and every op's input (and the last op's output), for backward.
-    func run(_ input: [T], batch: Int, keepTape: Bool) -> (output: [T], tape: [[T]]) {
-        var tape: [[T]] = []
+    /// The output and every op's input (and the last op's output) with its
+    /// extents, for backward.
+    func run(_ input: [T], batch: Int, extents: [Int] = [], keepTape: Bool) -> (output: [T], tape: [[T]], shapes: [[Int]]) {
+        var tape: [[T]] = [], shapes: [[Int]] = []
         var x = [T](repeating: 0, count: input.count)
+        var extents = extents
         let d = graph.input.dimension
-        for r in 0..<batch {
+        for r in 0..<(batch * extents.reduce(1, *)) {
             for c in 0..<d {
                 x[r * d + c] = T((Double(input[r * d + c]) - normalizer.inputShift[c]) / normalizer.inputScale[c])
             }
         }
         for (k, op) in graph.ops.enumerated() {
-            if keepTape { tape.append(x) }
-            x = apply(op, index: k, x, batch: batch)
+            if keepTape { tape.append(x); shapes.append(extents) }
+            (x, extents) = apply(op, index: k, x, samples: batch, extents: extents)
         }
-        if keepTape { tape.append(x) }
+        if keepTape { tape.append(x); shapes.append(extents) }
         let e = graph.output.dimension
-        for r in 0..<batch {
+        for r in 0..<(batch * extents.reduce(1, *)) {
             for c in 0..<e { x[r * e + c] = T(Double(x[r * e + c]) * normalizer.outputScale[c] + normalizer.outputShift[c]) }
         }
-        return (x, tape)
+        return (x, tape, shapes)
     }
 
+    /// y = W x for `rows` rows, by the op's plan or its dense weights.
+    func applyLinear(_ l: Linear, index k: Int, x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, rows: Int) {
+        if let plan = plans[k], !plan.dense {
+            StructuredKernels.linearForward(l, plan, mixing: weights[k], x: x, y: y, batch: rows)
+        } else {
+            weights[k][0].withUnsafeBufferPointer { wp in
+                guard let wa = wp.baseAddress else { return }
+                MatrixProduct.multiplyAdd(m: rows, n: l.outputDimension, k: l.inputDimension, a: x, rowStride: l.inputDimension,
+                                          columnStride: 1, b: wa, ldb: l.outputDimension, c: y, ldc: l.outputDimension)
+            }
+        }
+    }
+
+    /// One op on `samples` samples of `extents` positions each (rows = samples x positions).
+    func apply(_ op: Op, index k: Int, _ x: [T], samples: Int, extents: [Int]) -> ([T], [Int]) {
+        switch op {
+        case .convolution(let c):
+            return (convolve(c, index: k, x, samples: samples, extents: extents), extents)
+        case .pool(let p):
+            return GridKernels.poolForward(p, x, samples: samples, extents: extents)
+        default:
+            return (apply(op, index: k, x, batch: samples * extents.reduce(1, *)), extents)
+        }
+    }
+
+    /// A convolution, tile by tile: gather the neighbourhoods, one linear map.
+    func convolve(_ c: Convolution, index k: Int, _ x: [T], samples: Int, extents: [Int]) -> [T] {
+        let grid = GridGeometry(extents, circular: graph.domain?.padding == .circular)
+        let rows = samples * grid.positions, width = c.linear.inputDimension, tile = GridKernels.tileRows(width: width)
+        var y = [T](repeating: 0, count: rows * c.linear.outputDimension)
+        var columns = [T](repeating: 0, count: tile * width)
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                columns.withUnsafeMutableBufferPointer { cp in
+                    guard let xa = xp.baseAddress, let ya = yp.baseAddress, let ca = cp.baseAddress else { return }
+                    for first in stride(from: 0, to: rows, by: tile) {
+                        let range = first..<min(rows, first + tile)
+                        GridKernels.gatherNeighbourhoods(c, grid, x: xa, rows: range, into: ca)
+                        applyLinear(c.linear, index: k, x: ca, y: ya + first * c.linear.outputDimension, rows: range.count)
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// One op acting on each row alone.
     func apply(_ op: Op, index k: Int, _ x: [T], batch: Int) -> [T] {
         switch op {
+        case .convolution, .pool:
+            return x  // spatial: handled by apply(_:index:_:samples:extents:)
         case .linear(let l):
             var y = [T](repeating: 0, count: batch * l.outputDimension)
             x.withUnsafeBufferPointer { xp in
                 y.withUnsafeMutableBufferPointer { yp in
                     guard let xa = xp.baseAddress, let ya = yp.baseAddress else { return }
-                    if let plan = plans[k], !plan.dense {
-                        StructuredKernels.linearForward(l, plan, mixing: weights[k], x: xa, y: ya, batch: batch)
-                    } else {
-                        weights[k][0].withUnsafeBufferPointer { wp in
-                            guard let wa = wp.baseAddress else { return }
-                            MatrixProduct.multiplyAdd(m: batch, n: l.outputDimension, k: l.inputDimension, a: xa, rowStride: l.inputDimension,
-                                                      columnStride: 1, b: wa, ldb: l.outputDimension, c: ya, ldc: l.outputDimension)
-                        }
-                    }
+                    applyLinear(l, index: k, x: xa, y: ya, rows: batch)
                 }
             }
             return y
@@ -134,27 +181,30 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
 /// Non-generic entry points: code in other modules that called the generic
 /// Executable would run it unspecialized, two orders of magnitude slower.
 extension Model {
-    /// The outputs for `batch` rows, in double precision (weights expanded once per call).
-    public func forward(_ input: [Double], batch: Int) -> [Double] {
-        Executable<Double>(self).forward(input, batch: batch)
+    /// The outputs for `batch` samples (of `extents` positions on a grid), in
+    /// double precision (weights expanded once per call).
+    public func forward(_ input: [Double], batch: Int, extents: [Int] = []) -> [Double] {
+        Executable<Double>(self).forward(input, batch: batch, extents: extents)
     }
 
-    /// The outputs for any number of rows: the weights expanded once, the rows
-    /// run in batches of 1024 to bound the memory of intermediate values.
-    public func outputs(_ input: [Double], rows: Int) -> [Double] {
+    /// The outputs for any number of samples: the weights expanded once, the
+    /// samples run in batches of about 1024 positions' worth (at least one
+    /// sample) to bound the memory of intermediate values.
+    public func outputs(_ input: [Double], rows: Int, extents: [Int] = []) -> [Double] {
         let executable = Executable<Double>(self)
-        let d = graph.input.dimension
+        let positions = extents.reduce(1, *)
+        let d = graph.input.dimension * positions
+        let chunk = max(1, graph.domain == nil ? 1024 : 65536 / max(1, positions))
         var out: [Double] = []
-        out.reserveCapacity(rows * graph.output.dimension)
-        for first in stride(from: 0, to: rows, by: 1024) {
-            let count = min(1024, rows - first)
-            out += executable.forward(Array(input[(first * d)..<((first + count) * d)]), batch: count)
+        for first in stride(from: 0, to: rows, by: chunk) {
+            let count = min(chunk, rows - first)
+            out += executable.forward(Array(input[(first * d)..<((first + count) * d)]), batch: count, extents: extents)
         }
         return out
     }
 
     /// The same in single precision.
-    public func forwardSingle(_ input: [Float], batch: Int) -> [Float] {
-        Executable<Float>(self).forward(input, batch: batch)
+    public func forwardSingle(_ input: [Float], batch: Int, extents: [Int] = []) -> [Float] {
+        Executable<Float>(self).forward(input, batch: batch, extents: extents)
     }
 }

@@ -15,12 +15,14 @@ public enum Initialization {
         var rng = SplitMix64(seed: seed)
         var theta = [Double](repeating: 0, count: graph.parameterCount)
         for op in graph.ops {
-            switch op {
-            case .linear(let l):
+            if let l = op.linearMap {
                 let k = l.parameters.count
                 guard k > 0 else { continue }
                 let s = (l.gain * Double(l.outputDimension) / Double(k)).squareRoot()
                 for j in 0..<k { theta[l.parameters.offset + j] = s * rng.nextNormal() }
+                continue
+            }
+            switch op {
             case .bilinear(let b):
                 // In parameter order: output summand, output copy, input summand, input copy, source.
                 var k = 0

@@ -39,9 +39,13 @@ public struct Trainer: Sendable {
     }
 
     /// Trains on rows of x (n x in) and y (n x out, or n x 1 class indices).
-    public func train(graph: Graph, x: [Double], y: [Double], rows n: Int, report: (EpochReport) -> Void) -> (model: Model, best: EpochReport?) {
-        let inDim = graph.input.dimension
-        let yDim = options.loss == .crossEntropy ? 1 : graph.output.dimension
+    /// Grid networks: every sample is a grid of `extents` positions, x is
+    /// (n, extents..., in) and y (n, output extents..., out or 1).
+    public func train(graph: Graph, x: [Double], y: [Double], rows n: Int, extents: [Int] = [],
+                      report: (EpochReport) -> Void) -> (model: Model, best: EpochReport?) {
+        let positions = extents.reduce(1, *), outPositions = (graph.outputExtents(extents) ?? []).reduce(1, *)
+        let inDim = graph.input.dimension * positions
+        let yDim = (options.loss == .crossEntropy ? 1 : graph.output.dimension) * outPositions
         var rng = SplitMix64(seed: options.seed)
         var order = Array(0..<n)
         order.shuffle(using: &rng)
@@ -56,9 +60,10 @@ public struct Trainer: Sendable {
         }
         let trainX = gather(x, inDim, trainRows[...]), trainY = gather(y, yDim, trainRows[...])
         var normalizer = Normalizer.identity(input: inDim, output: graph.output.dimension)
-        (normalizer.inputShift, normalizer.inputScale) = Normalizer.fit(trainX, rows: trainRows.count, layout: graph.input)
+        (normalizer.inputShift, normalizer.inputScale) = Normalizer.fit(trainX, rows: trainRows.count * positions, layout: graph.input)
         if options.loss == .mse {
-            (normalizer.outputShift, normalizer.outputScale) = Normalizer.fit(trainY, rows: trainRows.count, layout: graph.output)
+            (normalizer.outputShift, normalizer.outputScale) = Normalizer.fit(trainY, rows: trainRows.count * outPositions,
+                                                                              layout: graph.output)
         }
         var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: options.seed), normalizer: normalizer)
         let validationX = gather(x, inDim, validationRows[...]), validationY = gather(y, yDim, validationRows[...])
@@ -79,14 +84,14 @@ public struct Trainer: Sendable {
             for first in stride(from: 0, to: indices.count, by: batch) {
                 let rows = indices[first..<min(first + batch, indices.count)]
                 let bx = gather(trainX, inDim, rows), by = gather(trainY, yDim, rows)
-                let (lossValue, gradient) = parallelGradient(Executable<Double>(model), bx, by, rows: rows.count)
+                let (lossValue, gradient) = parallelGradient(Executable<Double>(model), bx, by, rows: rows.count, extents: extents)
                 epochLoss += lossValue * Double(rows.count)
                 step += 1
                 rate = step <= warmup ? options.learningRate * Double(step) / Double(warmup)
                     : options.learningRate * 0.5 * (1 + cos(Double.pi * Double(step - warmup) / Double(max(1, totalSteps - warmup))))
                 adam.update(&model.parameters, gradient: gradient, learningRate: rate)
             }
-            let validationLoss = validationCount > 0 ? evaluate(model, validationX, validationY, rows: validationCount) : nil
+            let validationLoss = validationCount > 0 ? evaluate(model, validationX, validationY, rows: validationCount, extents: extents) : nil
             let entry = EpochReport(epoch: epoch, trainLoss: epochLoss / Double(max(1, indices.count)),
                                     validationLoss: validationLoss, learningRate: rate,
                                     seconds: Date().timeIntervalSince(start))
@@ -102,17 +107,21 @@ public struct Trainer: Sendable {
 
     /// Loss and gradient of one batch, its rows split over the cores; the
     /// parts are added in a fixed order, so the result does not depend on timing.
-    func parallelGradient(_ executable: Executable<Double>, _ x: [Double], _ y: [Double], rows: Int) -> (Double, [Double]) {
-        let parts = min(Trainer.threads, max(1, rows / 16))
-        let inDim = executable.graph.input.dimension, outDim = executable.graph.output.dimension
-        let yDim = options.loss == .crossEntropy ? 1 : outDim
+    func parallelGradient(_ executable: Executable<Double>, _ x: [Double], _ y: [Double], rows: Int,
+                          extents: [Int] = []) -> (Double, [Double]) {
+        let graph = executable.graph
+        let parts = min(Trainer.threads, max(1, graph.domain == nil ? rows / 16 : rows))
+        let positions = extents.reduce(1, *), outPositions = (graph.outputExtents(extents) ?? []).reduce(1, *)
+        let inDim = graph.input.dimension * positions, outDim = graph.output.dimension
+        let yDim = (options.loss == .crossEntropy ? 1 : outDim) * outPositions
         let results = ResultSlots<(Double, [Double])>(count: parts)
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let first = rows * part / parts, last = rows * (part + 1) / parts
             let count = last - first
             var partLoss = 0.0
-            let (_, gradient) = executable.gradient(Array(x[(first * inDim)..<(last * inDim)]), batch: count) { output in
-                let (value, dOutput) = lossAndGradient(output, Array(y[(first * yDim)..<(last * yDim)]), rows: count, outputs: outDim)
+            let (_, gradient) = executable.gradient(Array(x[(first * inDim)..<(last * inDim)]), batch: count, extents: extents) { output in
+                let (value, dOutput) = lossAndGradient(output, Array(y[(first * yDim)..<(last * yDim)]), rows: count * outPositions,
+                                                       outputs: outDim)
                 // Each part's mean is over its own rows; weight it by its share of the batch.
                 let share = Double(count) / Double(rows)
                 partLoss = value * share
@@ -133,9 +142,11 @@ public struct Trainer: Sendable {
     /// Worker threads for a gradient (the machines have 2 cores).
     public static let threads = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
 
-    /// The loss of a model on data, in batches.
-    public func evaluate(_ model: Model, _ x: [Double], _ y: [Double], rows: Int) -> Double {
-        lossAndGradient(model.outputs(x, rows: rows), y, rows: rows, outputs: model.graph.output.dimension).loss
+    /// The loss of a model on data, in batches (the mean over samples and positions).
+    public func evaluate(_ model: Model, _ x: [Double], _ y: [Double], rows: Int, extents: [Int] = []) -> Double {
+        let outPositions = (model.graph.outputExtents(extents) ?? []).reduce(1, *)
+        return lossAndGradient(model.outputs(x, rows: rows, extents: extents), y, rows: rows * outPositions,
+                               outputs: model.graph.output.dimension).loss
     }
 
     /// Mean loss over the batch and its gradient with respect to the output.

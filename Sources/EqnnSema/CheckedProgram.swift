@@ -13,6 +13,8 @@ public struct CheckedNetwork: Sendable {
     public var group: Group
     /// The input first, then the hidden layers, then the output.
     public var layers: [CheckedLayer]
+    /// The grid of a grid network (its group is then the point group).
+    public var domain: GridDomain? = nil
 
     public var totalWeights: Int { layers.reduce(0) { $0 + $1.weights + $1.bilinearWeights } }
     public var totalBias: Int { layers.reduce(0) { $0 + $1.bias } }
@@ -36,6 +38,11 @@ public struct CheckedLayer: Sendable {
     public var denseWeights: Int
     /// Dimension of the invariant subspace of this + gates: the number of bias parameters.
     public var bias: Int
+    /// Grid networks: the kernel size of the convolution into this layer
+    /// (1 for a layer without `kernel`, nil off the grid and for the input),
+    /// and the pooling after its activation.
+    public var kernel: Int? = nil
+    public var pool: Pooling? = nil
     /// Whether the layer has the bilinear feature (`: gated + bilinear`).
     public var hasBilinear = false
     /// The learned coefficients of the bilinear feature (0 without it).

@@ -96,6 +96,8 @@ public struct Checker {
         flushGroupDiagnostics()
         checkStructure(decl)
         guard let group else { return nil }
+        let domain = decl.domain.flatMap { checkDomain($0, group, decl.group) }
+        let options = checkLayerOptions(decl, onGrid: decl.domain != nil)
 
         var resolver = RepResolver(group: group, repDeclarations: repDeclarations, groups: groups)
         let reps = decl.layers.map { resolver.resolve($0.rep) }
@@ -124,10 +126,13 @@ public struct Checker {
                                        dimension: dimension, inDimension: 0, outDimension: dimension + gates[k],
                                        weights: 0, denseWeights: 0, bias: 0, span: layer.rep.span)
             checked.hasBilinear = bilinear[k]
+            checked.pool = options[k].pool
+            if domain != nil && k > 0 { checked.kernel = options[k].kernel }
             if k > 0, let previous = reps[k - 1], let previousDimension = try? previous.dimension() {
+                let offsets = Checker.offsets(checked.kernel, domain)
                 checked.inDimension = previousDimension
-                checked.denseWeights = previousDimension * checked.outDimension
-                countParameters(&checked, from: previous, group)
+                checked.denseWeights = previousDimension * checked.outDimension * (offsets?.count ?? 1)
+                countParameters(&checked, from: previous, offsets: offsets, group)
             }
             if bilinear[k] {
                 do {
@@ -147,9 +152,119 @@ public struct Checker {
             layers.append(checked)
         }
         guard bag.errorCount == errorsBefore, layers.count == decl.layers.count else { return nil }
-        checkOutputDependsOnInput(decl, layers, group)
+        checkOutputDependsOnInput(decl, layers, group, domain)
         guard bag.errorCount == errorsBefore else { return nil }
-        return CheckedNetwork(name: decl.name.text, group: group, layers: layers)
+        return CheckedNetwork(name: decl.name.text, group: group, layers: layers, domain: domain)
+    }
+
+    // MARK: Grids
+
+    /// The point set of a kernel's offsets (nil for kernel 1 and off the grid:
+    /// a 1-point permutation representation is the trivial one).
+    static func offsets(_ kernel: Int?, _ domain: GridDomain?) -> PointSet? {
+        guard let kernel, kernel > 1, let domain else { return nil }
+        return .offsets(kernel: kernel, dimension: domain.dimension)
+    }
+
+    /// What a convolution reads at each position: the layer before, tensored
+    /// with the permutation representation of the point group on the offsets.
+    static func neighbourhood(_ rep: Rep, _ offsets: PointSet?) throws -> Rep {
+        guard let offsets else { return rep }
+        return try rep.tensor(.points(rep.group, factor: 0, offsets))
+    }
+
+    /// The grid's point group: one matrices(d) factor of signed permutation matrices.
+    private mutating func checkDomain(_ domain: DomainDecl, _ group: Group, _ groupExpr: GroupExpr) -> GridDomain? {
+        guard let d = domain.dimension.value else { return nil }
+        guard (1...3).contains(d) else {
+            bag.add(.error("a grid has 1, 2 or 3 dimensions, not \(d)", at: domain.dimension.span))
+            return nil
+        }
+        let example = d == 2 ? "matrices(2) { discrete: [[0, -1], [1, 0]], [[1, 0], [0, -1]] } (rotations by 90 degrees and mirrors)"
+                             : "matrices(\(d)) { discrete: ... } with signed permutation matrices"
+        guard group.factors.count == 1 else {
+            bag.add(.error("the group of a network on a grid must be one point group acting on the grid's \(d) coordinates, not a product",
+                           at: groupExpr.span, notes: ["for example \(example)"]))
+            return nil
+        }
+        let factor = group.factors[0]
+        if !factor.algebra.isEmpty {
+            bag.add(.error("\(group) is a Lie group: its rotations by most angles move pixels off the grid", at: groupExpr.span,
+                           notes: ["a grid's symmetries beyond translations are finitely many signed permutations of its axes, as in \(example)"]))
+            return nil
+        }
+        guard factor.dimension == d else {
+            var notes = ["the point group acts on the grid's coordinates, so it is a matrices(\(d)) group, as in \(example)"]
+            if factor.isPermutationGroup {
+                notes.insert("\(group) permutes \(factor.dimension) points; it is not a group of \(d) x \(d) matrices", at: 0)
+            }
+            bag.add(.error("\(group) acts on R^\(factor.dimension), but the grid has \(d) dimension\(d == 1 ? "" : "s")",
+                           at: groupExpr.span, notes: notes))
+            return nil
+        }
+        if let bad = factor.discrete.first(where: { h in !(h.monomialColumns?.allSatisfy { $0.value == .one || $0.value == -.one } ?? false) }) {
+            bag.add(.error("the generator \(describeGenerator(bad)) does not map the pixel grid to itself", at: groupExpr.span,
+                           notes: ["a grid's point group is generated by signed permutation matrices (quarter turns, mirrors, axis swaps)"]))
+            return nil
+        }
+        return GridDomain(dimension: d, padding: domain.kind == .grid ? .zero : .circular)
+    }
+
+    /// `kernel` and `pool` of every layer: only on a grid, not on the input,
+    /// odd kernels, nothing spatial after `pool global`.
+    private mutating func checkLayerOptions(_ decl: NetworkDecl, onGrid: Bool) -> [(kernel: Int, pool: Pooling?)] {
+        var result: [(kernel: Int, pool: Pooling?)] = []
+        var pooledGlobally: Span? = nil
+        for layer in decl.layers {
+            var kernel = 1
+            var pool: Pooling? = nil
+            if let literal = layer.kernel {
+                let span = literal.span
+                if !onGrid {
+                    bag.add(.error("'kernel' needs a network on a grid", at: span,
+                                   notes: ["write 'network \(decl.name.text) over G on grid(2) { ... }' for images (or torus(2) for circular padding)"]))
+                } else if layer.role == .input {
+                    bag.add(.error("the input layer takes no kernel", at: span,
+                                   notes: ["a kernel belongs to the layer that reads the one before; put it on the next layer"]))
+                } else if let k = literal.value {
+                    if k < 1 || k % 2 == 0 {
+                        bag.add(.error("a kernel size must be odd, so that the kernel is centred on its position; found \(k)", at: span,
+                                       notes: ["use \(max(1, k % 2 == 0 ? k + 1 : 1)) or \(max(1, k - 1))"].filter { _ in k > 1 }))
+                    } else if k > 31 {
+                        bag.add(.error("kernel \(k) is too large", at: span, notes: ["the limit is 31"]))
+                    } else if k > 1, let global = pooledGlobally {
+                        let line = file.map { "on line \($0.location(of: global.start).line)" } ?? "earlier"
+                        bag.add(.error("no grid is left to convolve over after 'pool global'", at: span,
+                                       notes: ["the positions were averaged away \(line); layers after it take no kernel"]))
+                    } else {
+                        kernel = k
+                    }
+                }
+            }
+            if let decl = layer.pool {
+                if !onGrid {
+                    bag.add(.error("'pool' needs a network on a grid", at: decl.span))
+                } else if layer.role == .input {
+                    bag.add(.error("the input layer takes no pooling", at: decl.span,
+                                   notes: ["pooling applies after a layer's activation; put it on the first layer"]))
+                } else if pooledGlobally != nil {
+                    bag.add(.error("nothing is left to pool after 'pool global'", at: decl.span))
+                } else if let size = decl.size {
+                    if let s = size.value {
+                        if s < 2 {
+                            bag.add(.error("a pooling size is at least 2, found \(s)", at: size.span))
+                        } else {
+                            pool = .mean(s)
+                        }
+                    }
+                } else {
+                    pool = .global
+                    pooledGlobally = decl.span
+                }
+            }
+            result.append((kernel, pool))
+        }
+        return result
     }
 
     private func referencedNames(_ exprs: [RepExpr]) -> Set<String> {
@@ -293,8 +408,17 @@ public struct Checker {
 
     // MARK: Parameters
 
-    private mutating func countParameters(_ layer: inout CheckedLayer, from previous: Rep, _ group: Group) {
+    private mutating func countParameters(_ layer: inout CheckedLayer, from written: Rep, offsets: PointSet?, _ group: Group) {
         let output = layer.rep.appendingScalars(layer.gates)
+        let previous: Rep
+        do {
+            previous = try Checker.neighbourhood(written, offsets)
+        } catch {
+            bag.add(.error("the neighbourhoods of this layer's kernel are too large: \(error)", at: layer.span))
+            return
+        }
+        var what = "linear map"
+        if case .offsets(let k, let d)? = offsets { what = Array(repeating: "\(k)", count: d).joined(separator: "x") + " kernel" }
         do {
             var weights = 0
             var bias = 0
@@ -313,17 +437,18 @@ public struct Checker {
             layer.weights = weights
             layer.bias = bias
             if weights == 0 {
-                let example = previous.distinctAtoms.first.map { group.name(of: $0.atom) } ?? "Scalar"
-                bag.add(.error("no nonzero equivariant linear map from \(previous.description) to \(output.description) under \(group)",
+                let example = written.distinctAtoms.first.map { group.name(of: $0.atom) } ?? "Scalar"
+                bag.add(.error("no nonzero equivariant \(what) from \(written.description) to \(output.description) under \(group)",
                                at: layer.span,
-                               notes: ["every linear map from the layer before that commutes with \(group) is zero, so this layer could not depend on its input",
+                               notes: ["every \(what) from the layer before that commutes with \(group) is zero, so this layer could not depend on its input",
                                        "add a summand that can receive from the layer before; for example \(example) receives at least the identity from \(example)"]))
             } else {
                 for (atom, count) in silent {
                     let name = group.name(of: atom)
                     bag.add(.warning("summand \(count == 1 ? name : "\(count)*\(name)") receives nothing from the layer before; it would be constant",
                                      at: layer.span,
-                                     notes: ["Hom_\(group)(\(previous.description), \(name)) = 0: only its bias reaches it"]))
+                                     notes: ["Hom_\(group)(\(previous.description), \(name)) = 0: only its bias reaches it"
+                                             + (offsets == nil ? "" : " (\(written.description) tensored with the kernel's offsets)")]))
                 }
             }
         } catch SolverError.tooLarge(let what, let size, let limit) {
@@ -341,15 +466,18 @@ public struct Checker {
     /// block by its gate, the others act channel by channel or by block norms).
     /// A network whose output cannot depend on its input is an error: every
     /// weight would be wasted, and nothing else would say so.
-    private mutating func checkOutputDependsOnInput(_ decl: NetworkDecl, _ layers: [CheckedLayer], _ group: Group) {
+    private mutating func checkOutputDependsOnInput(_ decl: NetworkDecl, _ layers: [CheckedLayer], _ group: Group, _ domain: GridDomain?) {
         guard var previous = layers.first else { return }
         var dependent = Set(previous.rep.distinctAtoms.map(\.atom))
         for (k, layer) in layers.enumerated().dropFirst() {
             let output = layer.rep.appendingScalars(layer.gates)
             let before = dependent
             var next: Set<Atom> = []
+            // A convolution reads each summand tensored with the offsets.
+            let offsets = Checker.offsets(layer.kernel, domain)
+            let read = dependent.map { a in offsets.map { Atom(slots: a.slots + [Slot(factor: 0, dual: false, points: $0)], detPowers: a.detPowers) } ?? a }
             for (b, _) in output.distinctAtoms {
-                let receives = dependent.contains { a in ((try? solver.homDimension(group, from: a, to: b)) ?? 0) > 0 }
+                let receives = read.contains { a in ((try? solver.homDimension(group, from: a, to: b)) ?? 0) > 0 }
                 if receives { next.insert(b) }
             }
             if layer.hasBilinear, let blocks = try? output.blocks(), let terms = try? group.bilinearTerms(output) {

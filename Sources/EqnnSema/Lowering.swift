@@ -34,10 +34,16 @@ public enum Lowering {
                 let outputName = output.description
 
                 let gain: Double = [.relu, .leakyRelu].contains(layer.activation) ? 2 : 1
-                let linear = try linearOp(group, from: previous, to: output, solver: solver, name: "\(name).weight",
-                                          offset: offset, gain: gain)
+                let offsets = Checker.offsets(layer.kernel, network.domain)
+                let linear = try linearOp(group, from: try Checker.neighbourhood(previous, offsets), to: output, solver: solver,
+                                          name: "\(name).weight", offset: offset, gain: gain)
                 offset += linear.parameters.count
-                ops.append(.linear(linear))
+                if let kernel = layer.kernel, let domain = network.domain, offsets != nil {
+                    ops.append(.convolution(Convolution(kernel: kernel, dimension: domain.dimension, channels: try previous.dimension(),
+                                                        linear: linear)))
+                } else {
+                    ops.append(.linear(linear))
+                }
 
                 let biasBasis = try invariantBasis(of: output, solver: solver)
                 ops.append(.bias(Bias(parameters: slice("\(name).bias", biasBasis.count), basis: biasBasis,
@@ -51,6 +57,9 @@ public enum Lowering {
                 if let activation = layer.activation {
                     ops.append(try activationOp(activation, layer: layer, group: group))
                 }
+                if let pool = layer.pool {
+                    ops.append(.pool(Pool(pooling: pool, channels: layer.dimension, representation: layer.rep.description)))
+                }
             }
         } catch let error as SolverError {
             throw LoweringError(description: "\(error)")
@@ -59,11 +68,12 @@ public enum Lowering {
         }
         let layers = network.layers.map {
             LayerSummary(role: $0.role, representation: $0.rep.description, dimension: $0.dimension, activation: $0.activation,
-                         bilinear: $0.hasBilinear)
+                         bilinear: $0.hasBilinear, kernel: $0.kernel, pool: $0.pool)
         }
         var graph = Graph(network: network.name, group: group.canonicalName, groupAsWritten: group.writtenAndCanonical,
                           layers: layers, input: try layout(first.rep), output: try layout(last.rep),
                           ops: ops, parameterCount: offset, structureHash: "")
+        graph.domain = network.domain
         graph.structureHash = StructureHash.of(graph)
         return graph
     }

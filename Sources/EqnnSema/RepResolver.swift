@@ -14,7 +14,7 @@ struct RepResolver {
     private var memo: [String: Rep?] = [:]
     private var resolving: [String] = []
 
-    static let builtinNames = ["Scalar", "V", "Sign", "Det", "dual"]
+    static let builtinNames = ["Scalar", "V", "Sign", "Det", "Regular", "dual"]
 
     init(group: Group, repDeclarations: [String: RepDecl], groups: GroupResolver) {
         self.group = group
@@ -154,9 +154,34 @@ struct RepResolver {
                 return nil
             }
             return .determinant(group, factor: f)
+        case "Regular":
+            // The regular representation of a product is the product of its factors' ones.
+            let factors = argument == nil ? Array(group.factors.indices) : factor(for: name, argument: argument).map { [$0] } ?? []
+            var result: Rep? = nil
+            for f in factors {
+                guard let regular = regular(f, name) else { return nil }
+                guard let product = result.map({ current in guarded(span) { try current.tensor(regular) } }) ?? regular else { return nil }
+                result = product
+            }
+            return result
         default:
             return declaredRep(name, argument: argument)
         }
+    }
+
+    /// Regular of one factor: the group permuting its own elements.
+    private mutating func regular(_ f: Int, _ name: Identifier) -> Rep? {
+        let factor = group.factors[f]
+        guard let table = factor.finiteTable else {
+            let why = factor.algebra.isEmpty
+                ? "it has more than \(FiniteGroupTable.maxOrder) elements, or infinitely many"
+                : "it is a Lie group, with infinitely many elements"
+            diagnostics.append(.error("'Regular' needs a finite group, and \(group.factorName(f)) is not one eqnnc can enumerate: \(why)",
+                                      at: name.span,
+                                      notes: ["the regular representation permutes the group's elements, one coordinate per element"]))
+            return nil
+        }
+        return .points(group, factor: f, .regular(order: table.order))
     }
 
     private mutating func declaredRep(_ name: Identifier, argument: GroupExpr?) -> Rep? {
@@ -170,7 +195,7 @@ struct RepResolver {
                 notes.append(suggestion.note)
                 fixes.append(suggestion.fixIt)
             } else {
-                notes.append("the built-in representations are Scalar, V, Sign, Det; declare others with 'rep \(name.text) = ...'")
+                notes.append("the built-in representations are Scalar, V, Sign, Det, Regular; declare others with 'rep \(name.text) = ...'")
             }
             diagnostics.append(.error("unknown representation '\(name.text)'", at: name.span, notes: notes, fixIts: fixes))
             return nil

@@ -74,6 +74,25 @@ public struct LayerDecl: Equatable, Sendable {
     public var activation: Identifier?
     /// Extra layer features after the activation: `: gated + bilinear`.
     public var modifiers: [Identifier] = []
+    /// `kernel 3`: the layer is a convolution with 3^d offsets (grid networks).
+    public var kernel: IntLiteral? = nil
+    /// `pool 2` or `pool global`, after the activation (grid networks).
+    public var pool: PoolDecl? = nil
+}
+
+/// `pool 2` (mean over 2^d blocks) or `pool global` (mean over all positions).
+public struct PoolDecl: Equatable, Sendable {
+    /// nil for `global`.
+    public var size: IntLiteral?
+    public var span: Span
+}
+
+/// `on grid(2)` or `on torus(2)`: the network acts on fields over a pixel grid.
+public struct DomainDecl: Equatable, Sendable {
+    public enum Kind: String, Sendable { case grid, torus }
+    public var kind: Kind
+    public var dimension: IntLiteral
+    public var span: Span
 }
 
 public struct GroupDecl: Equatable, Sendable {
@@ -92,6 +111,7 @@ public struct NetworkDecl: Equatable, Sendable {
     public var layers: [LayerDecl]
     public var keyword: Span
     public var closingBrace: Span
+    public var domain: DomainDecl? = nil
 }
 
 public enum Declaration: Equatable, Sendable {

@@ -172,7 +172,7 @@ public struct Parser {
         return RepDecl(name: name, value: try repExpr())
     }
 
-    // network_decl = "network" IDENT "over" group_expr "{" { network_item } "}" ;
+    // network_decl = "network" IDENT "over" group_expr [ domain ] "{" { network_item } "}" ;
     private mutating func networkDecl() throws -> NetworkDecl {
         let keyword = advance().span
         let name = try expectIdentifier("a network name")
@@ -182,6 +182,7 @@ public struct Parser {
         }
         _ = advance()
         let group = try groupExpr()
+        let domain = atIdentifier("on") ? try self.domain() : nil
         _ = try expect(.leftBrace, "to open the network body")
         var layers: [LayerDecl] = []
         while !at(.rightBrace) && current.kind != .endOfFile {
@@ -199,13 +200,28 @@ public struct Parser {
             let line = file.location(of: keyword.start).line
             diagnostics.append(.error("expected '}' to close network '\(name.text)', found \(current.quoted)",
                                       at: errorSpan, notes: ["the body of network '\(name.text)' opens on line \(line)"]))
-            return NetworkDecl(name: name, group: group, layers: layers, keyword: keyword, closingBrace: current.span)
+            return NetworkDecl(name: name, group: group, layers: layers, keyword: keyword, closingBrace: current.span, domain: domain)
         }
         let close = advance().span
-        return NetworkDecl(name: name, group: group, layers: layers, keyword: keyword, closingBrace: close)
+        return NetworkDecl(name: name, group: group, layers: layers, keyword: keyword, closingBrace: close, domain: domain)
     }
 
-    // network_item = ( "input" | "layer" | "output" ) rep_expr [ ":" activation { "+" IDENT } ] ;
+    // domain = "on" ( "grid" | "torus" ) "(" INT ")" ;
+    private mutating func domain() throws -> DomainDecl {
+        let on = advance().span
+        let word = try expectIdentifier("'grid' or 'torus' after 'on'")
+        guard let kind = DomainDecl.Kind(rawValue: word.text) else {
+            diagnostics.append(.error("unknown domain '\(word.text)'", at: word.span,
+                                      notes: ["a network lives 'on grid(d)' (zero padding) or 'on torus(d)' (circular padding)"]))
+            throw Abort()
+        }
+        _ = try expect(.leftParen, "after '\(kind.rawValue)'")
+        let dimension = try expectInteger("the number of grid dimensions")
+        let close = try expect(.rightParen, "after the number of grid dimensions")
+        return DomainDecl(kind: kind, dimension: dimension, span: on.merged(with: close.span))
+    }
+
+    // network_item = ( "input" | "layer" | "output" ) rep_expr [ ":" activation { "+" IDENT } ] { layer_option } ;
     private mutating func networkItem() throws -> LayerDecl {
         let role: LayerKeyword
         switch current.kind {
@@ -219,7 +235,13 @@ public struct Parser {
         let rep = try repExpr()
         var activation: Identifier? = nil
         var modifiers: [Identifier] = []
-        if accept(.colon) {
+        let optionAhead = atIdentifier("kernel") || atIdentifier("pool")
+        if optionAhead {
+            if role == .hidden {
+                diagnostics.append(.error("expected ':' and an activation before '\(current.text)'", at: errorSpan,
+                                          notes: ["a hidden layer reads 'layer REP : ACTIVATION kernel K', e.g. 'layer 8*Regular : relu kernel 3'"]))
+            }
+        } else if accept(.colon) {
             activation = try expectIdentifier("an activation after ':'")
             while accept(.plus) { modifiers.append(try expectIdentifier("a layer feature such as 'bilinear' after '+'")) }
         } else if role == .hidden {
@@ -234,7 +256,34 @@ public struct Parser {
                                           notes: ["a hidden layer reads 'layer REP : ACTIVATION', e.g. 'layer 16*V : gated'"]))
             }
         }
-        return LayerDecl(role: role, keyword: keyword, rep: rep, activation: activation, modifiers: modifiers)
+        var layer = LayerDecl(role: role, keyword: keyword, rep: rep, activation: activation, modifiers: modifiers)
+        try layerOptions(&layer)
+        return layer
+    }
+
+    // layer_option = "kernel" INT | "pool" ( INT | "global" ) ;
+    private mutating func layerOptions(_ layer: inout LayerDecl) throws {
+        while atIdentifier("kernel") || atIdentifier("pool") {
+            let word = advance()
+            if word.text == "kernel" {
+                let size = try expectInteger("the kernel size after 'kernel'")
+                if layer.kernel != nil { diagnostics.append(.error("'kernel' is given twice", at: word.span.merged(with: size.span))) }
+                layer.kernel = size
+            } else {
+                let pool: PoolDecl
+                if atIdentifier("global") {
+                    pool = PoolDecl(size: nil, span: word.span.merged(with: advance().span))
+                } else {
+                    guard current.kind == .integer else {
+                        throw error("expected a pooling size or 'global' after 'pool', found \(current.quoted)")
+                    }
+                    let size = try expectInteger("a pooling size")
+                    pool = PoolDecl(size: size, span: word.span.merged(with: size.span))
+                }
+                if layer.pool != nil { diagnostics.append(.error("'pool' is given twice", at: pool.span)) }
+                layer.pool = pool
+            }
+        }
     }
 
     // MARK: Groups

@@ -17,7 +17,7 @@ func compile(_ text: String, file: StaticString = #filePath, line: UInt = #line)
 
 /// Every op's hand-written backward against central finite differences, in double precision.
 final class GradientTests: XCTestCase {
-    func checkGradient(_ source: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    func checkGradient(_ source: String, extents: [Int] = [], file: StaticString = #filePath, line: UInt = #line) throws {
         let (_, graph) = try compile(source, file: file, line: line)
         var rng = SplitMix64(seed: 3)
         var theta = Initialization.parameters(for: graph, seed: 5)
@@ -27,14 +27,16 @@ final class GradientTests: XCTestCase {
         normalizer.inputScale = normalizer.inputScale.map { _ in 0.5 + rng.nextUniform() }
         normalizer.outputScale = normalizer.outputScale.map { _ in 0.5 + rng.nextUniform() }
         let batch = 3
-        let x = (0..<(batch * graph.input.dimension)).map { _ in rng.nextNormal() }
-        let w = (0..<(batch * graph.output.dimension)).map { _ in rng.nextNormal() }
+        let positions = extents.reduce(1, *), outPositions = try XCTUnwrap(graph.outputExtents(extents)).reduce(1, *)
+        let x = (0..<(batch * positions * graph.input.dimension)).map { _ in rng.nextNormal() }
+        let w = (0..<(batch * outPositions * graph.output.dimension)).map { _ in rng.nextNormal() }
         func loss(_ t: [Double]) -> Double {
-            let y = Model(graph: graph, parameters: t, normalizer: normalizer).forward(x, batch: batch)
+            let y = Model(graph: graph, parameters: t, normalizer: normalizer).forward(x, batch: batch, extents: extents)
+            XCTAssertEqual(y.count, w.count)
             return zip(y, w).reduce(0) { $0 + $1.0 * $1.1 }
         }
         let model = Model(graph: graph, parameters: theta, normalizer: normalizer)
-        let (_, analytic) = Executable<Double>(model).gradient(x, batch: batch) { _ in w }
+        let (_, analytic) = Executable<Double>(model).gradient(x, batch: batch, extents: extents) { _ in w }
         XCTAssertEqual(analytic.count, graph.parameterCount)
         let indices = graph.parameterCount <= 80 ? Array(0..<graph.parameterCount)
             : (0..<80).map { _ in Int(rng.next() % UInt64(graph.parameterCount)) }
@@ -55,6 +57,20 @@ final class GradientTests: XCTestCase {
         for f in ["relu", "leaky_relu", "tanh", "sigmoid", "silu", "gelu", "softplus", "identity"] {
             try checkGradient("network N over S(4) { input 2*V layer 3*V + Scalar : \(f) layer 2*V : \(f) output Scalar }")
         }
+    }
+
+    /// Convolutions (zero and circular padding, 1-D to 3-D), pools, and
+    /// per-position gates and bilinear terms on a grid.
+    func testGridNetworks() throws {
+        let p4m = "matrices(2) { discrete: [[0, -1], [1, 0]], [[1, 0], [0, -1]] }"
+        try checkGradient("network N over \(p4m) on grid(2) { input 2*Scalar layer 2*Regular : relu kernel 3 pool 2 output V kernel 3 }",
+                          extents: [4, 6])
+        try checkGradient("network N over \(p4m) on torus(2) { input V layer Scalar + 2*V + V^2 : gated + bilinear kernel 3 output Scalar kernel 1 pool global }",
+                          extents: [5, 5])
+        try checkGradient("network N over matrices(1) { discrete: [[-1]] } on torus(1) { input Scalar layer 2*Regular : tanh kernel 5 output Det kernel 3 }",
+                          extents: [7])
+        try checkGradient("network N over matrices(3) { discrete: [[0, -1, 0], [1, 0, 0], [0, 0, 1]] } on grid(3) { input Scalar layer Regular : relu kernel 3 output Scalar kernel 3 }",
+                          extents: [3, 4, 3])
     }
 
     func testGatedLayers() throws {

@@ -1,0 +1,90 @@
+import EqnnGroups
+import EqnnIR
+import EqnnLinearAlgebra
+
+/// Equivariance of grid networks: the point group acts on fields by
+/// (h.f)(x) = rho(h) f(h^-1 x), x measured from the centre of the grid, and
+/// translations by (t.f)(x) = f(x - t). On a torus every translation is a
+/// symmetry (by multiples of the pools' product, which then shrink it); on a
+/// grid with zero padding only the point group about the centre is.
+extension EquivarianceCheck {
+    /// Random elements of the point group (and random translations on a
+    /// torus) on random square grids of `extent` positions per axis.
+    public static func measureGrid(_ model: Model, input: Rep, output: Rep, samples: Int, seed: UInt64, extent: Int,
+                                   evaluate: (Bool, [Double], Int, [Int]) throws -> [Double]) rethrows -> EquivarianceReport {
+        guard let domain = model.graph.domain else { return EquivarianceReport(samples: 0, maxError64: 0, maxError32: 0) }
+        var rng = SplitMix64(seed: seed)
+        let extents = [Int](repeating: extent, count: domain.dimension)
+        let positions = extents.reduce(1, *)
+        let d = model.graph.input.dimension
+        let outExtents = model.graph.outputExtents(extents) ?? []
+        let shrink = outExtents.isEmpty ? 1 : extent / max(1, outExtents[0])
+        var worst64 = 0.0, worst32 = 0.0
+        for _ in 0..<samples {
+            var x = [Double](repeating: 0, count: positions * d)
+            for p in 0..<positions {
+                for c in 0..<d { x[p * d + c] = model.normalizer.inputShift[c] + model.normalizer.inputScale[c] * rng.nextNormal() }
+            }
+            let g = input.group.randomElement(using: &rng)
+            var shift = [Int](repeating: 0, count: domain.dimension)
+            if domain.padding == .circular {
+                for a in shift.indices { shift[a] = shrink * Int(rng.next() % UInt64(max(1, extent / shrink))) }
+            }
+            let gx = transform(x, rep: input, element: g, extents: extents, shift: shift)
+            for single in [false, true] {
+                let fx = try evaluate(single, x, 1, extents), fgx = try evaluate(single, gx, 1, extents)
+                let expected = transform(fx, rep: output, element: g, extents: outExtents, shift: shift.map { $0 / shrink })
+                let error = relativeError(fgx, expected)
+                if single { worst32 = max(worst32, error) } else { worst64 = max(worst64, error) }
+            }
+        }
+        return EquivarianceReport(samples: samples, maxError64: worst64, maxError32: worst32)
+    }
+
+    /// t.(h.f) for one sample: each position reads f at h^-1 (x - t), then rho(h) acts on its channels.
+    public static func transform(_ f: [Double], rep: Rep, element: [FactorElement], extents: [Int], shift: [Int]) -> [Double] {
+        let positions = extents.reduce(1, *)
+        let channels = f.count / max(1, positions)
+        guard !extents.isEmpty, let h = element.first else { return rep.act(element, on: f, rows: 1) }
+        var strides = [Int](repeating: 1, count: extents.count)
+        for a in stride(from: extents.count - 2, through: 0, by: -1) { strides[a] = strides[a + 1] * extents[a + 1] }
+        var moved = [Double](repeating: 0, count: f.count)
+        for p in 0..<positions {
+            // Twice the centred coordinates (integers even for even extents).
+            var rest = p
+            var doubled = [Int](repeating: 0, count: extents.count)
+            for a in extents.indices {
+                let i = rest / strides[a]
+                rest %= strides[a]
+                doubled[a] = 2 * (i - shift[a]) - (extents[a] - 1)
+            }
+            var source = 0
+            for b in extents.indices {
+                var y = 0.0
+                for a in extents.indices { y += h.inverse[b, a] * Double(doubled[a]) }
+                let j = ((Int(y.rounded()) + extents[b] - 1) / 2 % extents[b] + extents[b]) % extents[b]
+                source += j * strides[b]
+            }
+            for c in 0..<channels { moved[p * channels + c] = f[source * channels + c] }
+        }
+        return rep.act(element, on: moved, rows: positions)
+    }
+
+    static func relativeError(_ actual: [Double], _ expected: [Double]) -> Double {
+        var difference = 0.0, size = 0.0
+        for (a, e) in zip(actual, expected) {
+            difference += (a - e) * (a - e)
+            size += e * e
+        }
+        return difference.squareRoot() / max(size.squareRoot(), 1e-12)
+    }
+
+    /// The interpreter's report for a grid network.
+    public static func measureGrid(_ model: Model, input: Rep, output: Rep, samples: Int, seed: UInt64, extent: Int) -> EquivarianceReport {
+        let f64 = Executable<Double>(model), f32 = Executable<Float>(model)
+        return measureGrid(model, input: input, output: output, samples: samples, seed: seed, extent: extent) { single, x, batch, extents in
+            single ? f32.forward(x.map(Float.init), batch: batch, extents: extents).map(Double.init)
+                   : f64.forward(x, batch: batch, extents: extents)
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import EqnnIR
+
+/// Positions of a d-dimensional grid, row-major (the last axis fastest), and
+/// the neighbourhoods a convolution reads. Rows of an activation are
+/// (sample, position) pairs: row = sample * positions + position.
+struct GridGeometry {
+    let extents: [Int]
+    let strides: [Int]
+    let positions: Int
+    let circular: Bool
+
+    init(_ extents: [Int], circular: Bool) {
+        self.extents = extents
+        self.circular = circular
+        var strides = [Int](repeating: 1, count: extents.count)
+        for a in stride(from: extents.count - 2, through: 0, by: -1) { strides[a] = strides[a + 1] * extents[a + 1] }
+        self.strides = strides
+        positions = extents.reduce(1, *)
+    }
+
+    /// The position of each offset of a kernel around `position`, -1 outside
+    /// the grid (zero padding); offsets {-r..r}^d row-major.
+    func neighbours(of position: Int, kernel: Int, into out: inout [Int]) {
+        let r = kernel / 2
+        var coordinates = [Int](repeating: 0, count: extents.count)
+        var rest = position
+        for a in extents.indices {
+            coordinates[a] = rest / strides[a]
+            rest %= strides[a]
+        }
+        var o = 0
+        var digits = [Int](repeating: 0, count: extents.count)
+        let count = out.count
+        while o < count {
+            var index = 0
+            for a in extents.indices {
+                var c = coordinates[a] + digits[a] - r
+                if c < 0 || c >= extents[a] {
+                    guard circular else { index = -1; break }
+                    c = ((c % extents[a]) + extents[a]) % extents[a]
+                }
+                index += c * strides[a]
+            }
+            out[o] = index
+            o += 1
+            var a = extents.count - 1
+            while a >= 0 {
+                digits[a] += 1
+                if digits[a] < kernel { break }
+                digits[a] = 0
+                a -= 1
+            }
+        }
+    }
+}
+
+enum GridKernels {
+    /// Rows of the neighbourhood matrix per tile: enough for long matrix
+    /// products, few enough that the tile stays in cache.
+    static func tileRows(width: Int) -> Int { max(16, min(512, (1 << 16) / max(1, width))) }
+
+    /// Gathers the neighbourhoods of rows `rows` (column c * K + o) into `columns`.
+    static func gatherNeighbourhoods<T: BinaryFloatingPoint>(_ c: Convolution, _ grid: GridGeometry, x: UnsafePointer<T>,
+                                                            rows: Range<Int>, into columns: UnsafeMutablePointer<T>) {
+        let offsets = c.offsets, channels = c.channels, width = channels * offsets
+        var neighbours = [Int](repeating: 0, count: offsets)
+        for (t, row) in rows.enumerated() {
+            let sample = row / grid.positions
+            grid.neighbours(of: row % grid.positions, kernel: c.kernel, into: &neighbours)
+            let out = columns + t * width
+            for o in 0..<offsets {
+                let q = neighbours[o]
+                if q < 0 {
+                    for ch in 0..<channels { out[ch * offsets + o] = 0 }
+                } else {
+                    let source = x + (sample * grid.positions + q) * channels
+                    for ch in 0..<channels { out[ch * offsets + o] = source[ch] }
+                }
+            }
+        }
+    }
+
+    /// The adjoint of the gather: adds each neighbourhood's gradient back onto its positions.
+    static func scatterNeighbourhoods(_ c: Convolution, _ grid: GridGeometry, columns: UnsafePointer<Double>, rows: Range<Int>,
+                                      into dx: UnsafeMutablePointer<Double>) {
+        let offsets = c.offsets, channels = c.channels, width = channels * offsets
+        var neighbours = [Int](repeating: 0, count: offsets)
+        for (t, row) in rows.enumerated() {
+            let sample = row / grid.positions
+            grid.neighbours(of: row % grid.positions, kernel: c.kernel, into: &neighbours)
+            let source = columns + t * width
+            for o in 0..<offsets where neighbours[o] >= 0 {
+                let target = dx + (sample * grid.positions + neighbours[o]) * channels
+                for ch in 0..<channels { target[ch] += source[ch * offsets + o] }
+            }
+        }
+    }
+
+    /// Mean pooling of `samples` grids: returns the pooled values and extents.
+    static func poolForward<T: BinaryFloatingPoint>(_ p: Pool, _ x: [T], samples: Int, extents: [Int]) -> (values: [T], extents: [Int]) {
+        let channels = p.channels
+        let grid = GridGeometry(extents, circular: false)
+        let (outExtents, target) = poolTargets(p.pooling, grid)
+        let outPositions = outExtents.reduce(1, *)
+        let share = T(Double(outPositions) / Double(grid.positions))
+        var y = [T](repeating: 0, count: samples * outPositions * channels)
+        for s in 0..<samples {
+            for q in 0..<grid.positions {
+                let from = (s * grid.positions + q) * channels, to = (s * outPositions + target[q]) * channels
+                for ch in 0..<channels { y[to + ch] += x[from + ch] * share }
+            }
+        }
+        return (y, outExtents)
+    }
+
+    /// dx at every position is dy of its pooled position, times the mean's weight.
+    static func poolBackward(_ p: Pool, _ dy: [Double], samples: Int, extents: [Int]) -> [Double] {
+        let channels = p.channels
+        let grid = GridGeometry(extents, circular: false)
+        let (outExtents, target) = poolTargets(p.pooling, grid)
+        let outPositions = outExtents.reduce(1, *)
+        let share = Double(outPositions) / Double(grid.positions)
+        var dx = [Double](repeating: 0, count: samples * grid.positions * channels)
+        for s in 0..<samples {
+            for q in 0..<grid.positions {
+                let to = (s * grid.positions + q) * channels, from = (s * outPositions + target[q]) * channels
+                for ch in 0..<channels { dx[to + ch] = dy[from + ch] * share }
+            }
+        }
+        return dx
+    }
+
+    /// The pooled extents and, for every position, the pooled position it falls in.
+    /// (The extents were checked against the pool size before running.)
+    static func poolTargets(_ pooling: Pooling, _ grid: GridGeometry) -> ([Int], [Int]) {
+        switch pooling {
+        case .global:
+            return ([], [Int](repeating: 0, count: grid.positions))
+        case .mean(let size):
+            let out = grid.extents.map { $0 / size }
+            var outStrides = [Int](repeating: 1, count: out.count)
+            for a in stride(from: out.count - 2, through: 0, by: -1) { outStrides[a] = outStrides[a + 1] * out[a + 1] }
+            let target = (0..<grid.positions).map { q in
+                var rest = q, index = 0
+                for a in grid.extents.indices {
+                    index += (rest / grid.strides[a]) / size * outStrides[a]
+                    rest %= grid.strides[a]
+                }
+                return index
+            }
+            return (out, target)
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import EqnnDiagnostics
+import EqnnGroups
+import EqnnIR
+import EqnnLinearAlgebra
+import EqnnSema
+import Foundation
+import XCTest
+@testable import EqnnInterpreter
+
+/// Grid networks: exact equivariance to the point group (about the centre)
+/// and, on a torus, to translations, with random and trained weights; and a
+/// plain CNN as the control that the check can fail.
+final class GridTests: XCTestCase {
+    func gridExamples() throws -> [(CheckedNetwork, Graph)] {
+        let folder = EquivarianceTests.examples.appendingPathComponent("grid")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".eqnn") }.sorted()
+        XCTAssertGreaterThanOrEqual(files.count, 5)
+        return try files.flatMap { name -> [(CheckedNetwork, Graph)] in
+            let solver = EquivariantSolver()
+            let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
+            let (program, bag) = Checker.check(SourceFile(name: name, text: text), solver: solver)
+            XCTAssertFalse(bag.hasErrors, name)
+            return try program.networks.map { ($0, try Lowering.lower($0, solver: solver)) }
+        }
+    }
+
+    func report(_ network: CheckedNetwork, _ model: Model, extent: Int, seed: UInt64 = 1) -> EquivarianceReport {
+        EquivarianceCheck.measureGrid(model, input: network.layers[0].rep, output: network.layers[network.layers.count - 1].rep,
+                                      samples: 3, seed: seed, extent: extent)
+    }
+
+    /// A side that every pool divides.
+    func extent(_ graph: Graph) -> Int {
+        let product = graph.ops.reduce(1) { r, op in
+            if case .pool(let p) = op, case .mean(let s) = p.pooling { return r * s }
+            return r
+        }
+        return product == 1 ? 7 : 2 * product
+    }
+
+    func testEveryGridExampleWithRandomWeights() throws {
+        for (network, graph) in try gridExamples() {
+            XCTAssertNotNil(graph.domain)
+            let model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 11))
+            let r = report(network, model, extent: extent(graph))
+            XCTAssertLessThan(r.maxError64, 1e-10, "\(network.name): \(r)")
+            XCTAssertTrue(r.passes, "\(network.name): \(r)")
+        }
+    }
+
+    func testEveryGridExampleWithTrainedWeights() throws {
+        var rng = SplitMix64(seed: 4)
+        for (network, graph) in try gridExamples() {
+            let side = extent(graph), samples = 6
+            let positions = Int(pow(Double(side), Double(graph.domain?.dimension ?? 1)))
+            let outPositions = try XCTUnwrap(graph.outputExtents(Array(repeating: side, count: graph.domain?.dimension ?? 1))).reduce(1, *)
+            let x = (0..<(samples * positions * graph.input.dimension)).map { _ in rng.nextNormal() }
+            let y = (0..<(samples * outPositions * graph.output.dimension)).map { _ in rng.nextNormal() }
+            var options = TrainingOptions()
+            options.epochs = 2
+            options.batch = 3
+            let extents = Array(repeating: side, count: graph.domain?.dimension ?? 1)
+            let (model, _) = Trainer(options: options).train(graph: graph, x: x, y: y, rows: samples, extents: extents) { _ in }
+            XCTAssertNotEqual(model.parameters, Initialization.parameters(for: graph, seed: 0), "\(network.name) did not train")
+            let r = report(network, model, extent: side, seed: 2)
+            XCTAssertLessThan(r.maxError64, 1e-10, "\(network.name): \(r)")
+        }
+    }
+
+    /// A plain CNN (trivial point group) on a torus: exactly equivariant to
+    /// translations, but a quarter turn of the image is not a symmetry of it.
+    func testPlainCNNIsNotRotationEquivariant() throws {
+        let (network, graph) = try compile("network Plain over matrices(2) {} on torus(2) { input Scalar layer 4*Scalar : relu kernel 3 output Scalar kernel 3 }")
+        let model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 3))
+        XCTAssertLessThan(report(network, model, extent: 6).maxError64, 1e-12)  // translations only
+
+        let p4 = Group(GroupFactor(kind: .matrices(dimension: 2, discrete: [RationalMatrix(integers: [[0, -1], [1, 0]])], algebra: [])))
+        var rng = SplitMix64(seed: 9)
+        var worst = 0.0
+        let scalar = Rep.scalar(p4)
+        for _ in 0..<4 {
+            let g = p4.randomElement(using: &rng)
+            let x = (0..<36).map { _ in rng.nextNormal() }
+            let gx = EquivarianceCheck.transform(x, rep: scalar, element: g, extents: [6, 6], shift: [0, 0])
+            if gx == x { continue }
+            let expected = EquivarianceCheck.transform(model.forward(x, batch: 1, extents: [6, 6]), rep: scalar, element: g,
+                                                       extents: [6, 6], shift: [0, 0])
+            worst = max(worst, EquivarianceCheck.relativeError(model.forward(gx, batch: 1, extents: [6, 6]), expected))
+        }
+        XCTAssertGreaterThan(worst, 1e-2)
+    }
+
+    /// The transform itself: h = [[0, -1], [1, 0]] acting on centred (row,
+    /// column) coordinates moves the pixel at (row 0, column 2) of a 3x3 image to (row 0, column 0).
+    func testQuarterTurnMovesPixels() throws {
+        let p4 = Group(GroupFactor(kind: .matrices(dimension: 2, discrete: [RationalMatrix(integers: [[0, -1], [1, 0]])], algebra: [])))
+        var rng = SplitMix64(seed: 1)
+        var g = p4.randomElement(using: &rng)
+        while g[0].matrix[0, 1] != -1 { g = p4.randomElement(using: &rng) }
+        var image = [Double](repeating: 0, count: 9)
+        image[0 * 3 + 2] = 1  // centred (row, column) = (-1, 1); h (-1, 1) = (-1, -1) -> (row 0, column 0)
+        let turned = EquivarianceCheck.transform(image, rep: .scalar(p4), element: g, extents: [3, 3], shift: [0, 0])
+        XCTAssertEqual(turned[0], 1)
+        XCTAssertEqual(turned.reduce(0, +), 1)
+    }
+}
