@@ -21,7 +21,7 @@ struct Emitter {
         P = p.uppercased()
         var plans: [Int: LinearPlan] = [:]
         for (k, op) in graph.ops.enumerated() {
-            if case .linear(let l) = op { plans[k] = LinearPlan(l, allowStructured: useStructured) }
+            if let l = op.linearMap { plans[k] = LinearPlan(l, allowStructured: useStructured) }
         }
         self.plans = plans
         var pool = EntryPool()
@@ -52,6 +52,9 @@ struct Emitter {
 
     let entries: EntryPool
 
+    /// Grid networks: the number of grid axes (0 otherwise).
+    var gridAxes: Int { graph.domain?.dimension ?? 0 }
+
     /// The structured plan of op k, or nil when it runs dense.
     func structured(_ k: Int) -> LinearPlan? {
         guard let plan = plans[k], !plan.dense else { return nil }
@@ -60,7 +63,7 @@ struct Emitter {
 
     var structuredOps: [(Int, Linear, LinearPlan)] {
         graph.ops.enumerated().compactMap { k, op in
-            guard case .linear(let l) = op, let plan = structured(k) else { return nil }
+            guard let l = op.linearMap, let plan = structured(k) else { return nil }
             return (k, l, plan)
         }
     }
@@ -134,14 +137,20 @@ struct Emitter {
         /* The model with the weights baked in when this file was generated. */
         const \(p)_model *\(p)_baked(void);
 
-        /* output[b] = f(input[b]) for b < batch; rows of \(P)_INPUT_DIM and \(P)_OUTPUT_DIM
-           values, contiguous and row-major; input and output must not overlap.
-           Thread-safe: no globals are written. */
-        void \(p)_forward(const \(p)_model *restrict model, const \(real) *restrict input, \(real) *restrict output, size_t batch);
-
-        #endif
 
         """
+        if gridAxes > 0 {
+            out += gridHeader()
+        } else {
+            out += """
+            /* output[b] = f(input[b]) for b < batch; rows of \(P)_INPUT_DIM and \(P)_OUTPUT_DIM
+               values, contiguous and row-major; input and output must not overlap.
+               Thread-safe: no globals are written. */
+            void \(p)_forward(const \(p)_model *restrict model, const \(real) *restrict input, \(real) *restrict output, size_t batch);
+
+            """
+        }
+        out += "\n#endif\n"
         return out
     }
 
@@ -156,7 +165,7 @@ struct Emitter {
         out += " * Baked weights: \(origin.weights).\n"
         out += " * Kernels (multiply-adds per sample):\n"
         for (k, op) in graph.ops.enumerated() {
-            switch op {
+            switch op.tables {
             case .linear(let l):
                 guard let plan = plans[k] else { continue }
                 var kinds: [BasisKind: Int] = [:]
@@ -207,7 +216,7 @@ struct Emitter {
     func fields() -> [Field] {
         var out: [Field] = []
         for (k, op) in graph.ops.enumerated() {
-            switch op {
+            switch op.tables {
             case .linear(let l):
                 if let plan = structured(k) {
                     let count = plan.stacks.reduce(0) { $0 + $1.depth * $1.output.copies }
@@ -241,6 +250,7 @@ struct Emitter {
         out += "#define \(P)_GATHER_CAP \(gatherCapacity)\n#define \(P)_PRODUCT_CAP \(productCapacity)\n\n"
         out += bases()
         out += helpers()
+        out += gridHelpers()
         out += initFunction()
         out += bakedModel()
         out += forwardFunction()
@@ -275,7 +285,7 @@ struct Emitter {
     func bases() -> String {
         var out = entryTables()
         for (k, op) in graph.ops.enumerated() {
-            switch op {
+            switch op.tables {
             case .linear(let l):
                 if let plan = structured(k) {
                     out += structuredTables(k, l, plan)

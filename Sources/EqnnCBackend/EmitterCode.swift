@@ -3,8 +3,7 @@ import EqnnIR
 extension Emitter {
     var usesDenseLinear: Bool {
         graph.ops.indices.contains { k in
-            if case .linear = graph.ops[k] { return structured(k) == nil }
-            return false
+            graph.ops[k].linearMap != nil && structured(k) == nil
         }
     }
 
@@ -452,7 +451,7 @@ extension Emitter {
         var out = "void \(p)_init(\(p)_model *model, const \(real) *theta, const \(real) *normalizer) {\n"
         out += "    size_t i;\n    int k, e, o, q, j;\n    (void)k;\n    (void)e;\n    (void)o;\n    (void)q;\n    (void)j;\n"
         for (k, op) in graph.ops.enumerated() {
-            switch op {
+            switch op.tables {
             case .linear(let l):
                 if let plan = structured(k) {
                     let inputs = plan.stacks.reduce(0) { $0 + $1.inputs.count }
@@ -531,7 +530,7 @@ extension Emitter {
         let theta = model.parameters
         var arrays: [[Double]] = []
         for (k, op) in graph.ops.enumerated() {
-            switch op {
+            switch op.tables {
             case .linear(let l):
                 if let plan = structured(k) {
                     arrays.append(plan.mixing(l, theta).flatMap { $0 })
@@ -553,6 +552,7 @@ extension Emitter {
     }
 
     func forwardFunction() -> String {
+        if gridAxes > 0 { return gridForwardFunction() }
         let d = graph.input.dimension, e = graph.output.dimension
         var out = """
         void \(p)_forward(const \(p)_model *restrict model, const \(real) *restrict input, \(real) *restrict output, size_t batch) {
@@ -601,21 +601,26 @@ extension Emitter {
         }
     }
 
+    /// y = W x on n rows (y zeroed first where the plan adds into it).
+    func linearCode(_ k: Int, _ l: Linear) -> String {
+        if let plan = structured(k) {
+            var code = "for (t = 0; t < n * \(l.outputDimension); ++t) y[t] = 0;\n"
+            code += "for (b = 0; b < \(plan.stacks.count); ++b)\n"
+            code += "    \(p)_stack(\(p)_stacks\(k)[b], \(p)_inputs\(k), \(p)_entries, \(p)_entry_values,\n"
+            code += "               model->m\(k) + \(p)_stacks\(k)[b][9], x, y, gathered, products, n, \(l.inputDimension), \(l.outputDimension));\n"
+            return code
+        }
+        return "\(p)_linear(model->w\(k), x, y, n, \(l.inputDimension), \(l.outputDimension));\n"
+    }
+
     /// The statements of one op inside the tile loop (x: input, y: scratch; results end in x).
     func body(_ op: Op, _ k: Int) -> String {
         let swap = "swap = x;\nx = y;\ny = swap;\n"
         switch op {
         case .convolution, .pool:
-            return "#error \"grid networks are not supported by the C backend yet\"\n"
+            return ""  // grid networks: see gridForwardFunction
         case .linear(let l):
-            if let plan = structured(k) {
-                var code = "for (t = 0; t < n * \(l.outputDimension); ++t) y[t] = 0;\n"
-                code += "for (b = 0; b < \(plan.stacks.count); ++b)\n"
-                code += "    \(p)_stack(\(p)_stacks\(k)[b], \(p)_inputs\(k), \(p)_entries, \(p)_entry_values,\n"
-                code += "               model->m\(k) + \(p)_stacks\(k)[b][9], x, y, gathered, products, n, \(l.inputDimension), \(l.outputDimension));\n"
-                return code + swap
-            }
-            return "\(p)_linear(model->w\(k), x, y, n, \(l.inputDimension), \(l.outputDimension));\n" + swap
+            return linearCode(k, l) + swap
         case .bias(let b):
             return "for (t = 0; t < n; ++t)\n    for (i = 0; i < \(b.basis.rows); ++i) x[t * \(b.basis.rows) + i] += model->b\(k)[i];\n"
         case .bilinear(let b):

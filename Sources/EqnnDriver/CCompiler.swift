@@ -45,7 +45,9 @@ public struct CCompiler {
 
     /// Writes the sources and a small driver program into the subfolder `tag`, and builds them.
     /// The driver reads float64 rows from a file, runs forward, writes float64 rows;
-    /// with theta and normalizer files it uses `init` instead of the baked weights.
+    /// with theta and normalizer files it uses `init` instead of the baked weights. For a grid
+    /// network it reads the extents and the output positions from EQNNC_EXTENTS ("8,8") and
+    /// EQNNC_OUTPUT_POSITIONS, and allocates the workspace the header asks for.
     public func build(_ source: CBackend.Source, flags: [String], tag: String) throws -> URL {
         let p = source.name
         let directory = self.directory.appendingPathComponent(tag)
@@ -96,7 +98,7 @@ public struct CCompiler {
                 model = own;
                 free(theta); free(normalizer); free(t); free(n);
             }
-            \(p)_forward(model, x, y, batch);
+            \(forwardCall(source))
             file = fopen(argv[2], "wb");
             if (!file) { perror(argv[2]); return 2; }
             for (i = 0; i < batch * \(p.uppercased())_OUTPUT_DIM; ++i) {
@@ -117,8 +119,36 @@ public struct CCompiler {
         return binary
     }
 
-    /// Runs a built driver on rows of input; optionally with theta and normalizer for `init`.
-    public func run(_ binary: URL, input: [Double], theta: [Double]? = nil, normalizer: [Double]? = nil) throws -> [Double] {
+    /// How the driver calls forward: rows, or grids of the extents in the environment.
+    func forwardCall(_ source: CBackend.Source) -> String {
+        let p = source.name, P = p.uppercased()
+        guard source.header.contains("\(P)_GRID_AXES") else { return "\(p)_forward(model, x, y, batch);" }
+        return """
+        {
+                size_t extents[\(P)_GRID_AXES], positions = 1, outputs = (size_t)atol(getenv("EQNNC_OUTPUT_POSITIONS"));
+                const char *text = getenv("EQNNC_EXTENTS");
+                \(p)_real *workspace;
+                int a;
+                for (a = 0; a < \(P)_GRID_AXES; ++a) {
+                    extents[a] = (size_t)strtol(text, (char **)&text, 10);
+                    positions *= extents[a];
+                    if (*text == ',') ++text;
+                }
+                batch = count / (\(P)_INPUT_DIM * positions);
+                free(y);
+                y = malloc((batch * outputs * \(P)_OUTPUT_DIM + 1) * sizeof(\(p)_real));
+                workspace = malloc((\(p)_workspace_size(extents) + 1) * sizeof(\(p)_real));
+                if (\(p)_forward(model, x, y, batch, extents, workspace) != 0) { fprintf(stderr, "bad extents\\n"); return 3; }
+                free(workspace);
+                batch *= outputs;
+            }
+        """
+    }
+
+    /// Runs a built driver on rows of input; optionally with theta and normalizer for `init`;
+    /// for a grid network, on samples of `extents` positions with `outputPositions` each out.
+    public func run(_ binary: URL, input: [Double], theta: [Double]? = nil, normalizer: [Double]? = nil,
+                    extents: [Int] = [], outputPositions: Int = 1) throws -> [Double] {
         let inURL = directory.appendingPathComponent("in-\(UUID().uuidString).bin")
         let outURL = directory.appendingPathComponent("out-\(UUID().uuidString).bin")
         try CCompiler.bytes(input).write(to: inURL)
@@ -129,7 +159,13 @@ public struct CCompiler {
             try CCompiler.bytes(normalizer).write(to: n)
             arguments += [t.path, n.path]
         }
-        try CCompiler.execute(arguments)
+        var environment: [String: String]? = nil
+        if !extents.isEmpty {
+            environment = ProcessInfo.processInfo.environment
+            environment?["EQNNC_EXTENTS"] = extents.map(String.init).joined(separator: ",")
+            environment?["EQNNC_OUTPUT_POSITIONS"] = "\(outputPositions)"
+        }
+        try CCompiler.execute(arguments, environment: environment)
         let data = try Data(contentsOf: outURL)
         return data.withUnsafeBytes { raw in
             (0..<(data.count / 8)).map { Double(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }

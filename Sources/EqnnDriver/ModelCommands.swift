@@ -103,11 +103,11 @@ enum ModelCommands {
             guard let first = compiled.network.layers.first, let last = compiled.network.layers.last else { continue }
             let report: EquivarianceReport
             if compiled.graph.domain != nil {
-                guard backend == "interpreter" else {
-                    throw CommandResult(stderr: "eqnnc: error: the C backend does not run grid networks yet; verify '\(compiled.graph.network)' with --backend interpreter\n", status: 1)
-                }
-                report = EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1,
-                                                       extent: verifyExtent(compiled.graph))
+                let extent = verifyExtent(compiled.graph)
+                report = backend == "c"
+                    ? try cReport(compiled, model, path: path, samples: samples, seed: seed, extent: extent)
+                    : EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1,
+                                                    extent: extent)
             } else {
                 report = backend == "c"
                     ? try cReport(compiled, model, path: path, samples: samples, seed: seed)
@@ -135,7 +135,8 @@ enum ModelCommands {
     }
 
     /// The equivariance report of the generated C, float64 and float32 builds.
-    static func cReport(_ compiled: Compiled, _ model: Model, path: String, samples: Int, seed: UInt64) throws -> EquivarianceReport {
+    static func cReport(_ compiled: Compiled, _ model: Model, path: String, samples: Int, seed: UInt64,
+                        extent: Int? = nil) throws -> EquivarianceReport {
         guard let first = compiled.network.layers.first, let last = compiled.network.layers.last else {
             throw CommandResult(stderr: "eqnnc: error: empty network\n", status: 1)
         }
@@ -145,6 +146,13 @@ enum ModelCommands {
             let flags = ["-std=c99", "-O2"]
             let f64 = try compiler.build(EmitC.generate(compiled, model, precision: .f64, sourceFile: path, origin: "verify"), flags: flags, tag: "f64")
             let f32 = try compiler.build(EmitC.generate(compiled, model, precision: .f32, sourceFile: path, origin: "verify"), flags: flags, tag: "f32")
+            if let extent {
+                return try EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1,
+                                                         extent: extent) { single, x, _, extents in
+                    let outputPositions = (compiled.graph.outputExtents(extents) ?? []).reduce(1, *)
+                    return try compiler.run(single ? f32 : f64, input: x, extents: extents, outputPositions: outputPositions)
+                }
+            }
             return try EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1) { single, x, _ in
                 try compiler.run(single ? f32 : f64, input: x)
             }

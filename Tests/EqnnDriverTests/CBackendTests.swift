@@ -111,6 +111,49 @@ final class CBackendTests: XCTestCase {
         }
     }
 
+    /// Grid networks: the C (extents at run time, the caller's workspace) equals the
+    /// interpreter on grids that are not square, strict at -O2, vectorized at -O3
+    /// -march=native, and clean under the sanitizers; with baked and with init weights.
+    func testGridNetworksMatchTheInterpreter() throws {
+        let compiler = try CCompiler()
+        defer { compiler.cleanUp() }
+        var rng = SplitMix64(seed: 29)
+        let builds: [(String, [String], CBackend.Precision)] = [
+            ("strict64", CBackendTests.strict, .f64), ("strict32", CBackendTests.strict, .f32),
+            ("native32", ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O3", "-march=native"], .f32),
+            ("asan64", CBackendTests.sanitized, .f64),
+        ]
+        let paths = GoldenTests.inputs(in: "examples/grid").map(\.path)
+        XCTAssertGreaterThanOrEqual(paths.count, 5)
+        for path in paths {
+            for c in try compiled(path) {
+                let graph = c.graph
+                var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 3))
+                model.normalizer.inputShift = model.normalizer.inputShift.map { _ in 0.1 * rng.nextNormal() }
+                model.normalizer.outputShift = model.normalizer.outputShift.map { _ in rng.nextNormal() }
+                let extents = [[13], [8, 12], [4, 8, 4]][(graph.domain?.dimension ?? 1) - 1]
+                let batch = 3
+                let positions = extents.reduce(1, *), outPositions = try XCTUnwrap(graph.outputExtents(extents)).reduce(1, *)
+                let x = (0..<(batch * positions * graph.input.dimension)).map { _ in rng.nextNormal() }
+                let n = model.normalizer
+                let normalizer = n.inputShift + n.inputScale + n.outputShift + n.outputScale
+                for (tag, flags, precision) in builds {
+                    let source = EmitC.generate(c, model, precision: precision, sourceFile: path, origin: "test")
+                    let binary = try compiler.build(source, flags: flags, tag: "\(source.name)-\(tag)")
+                    let expected = precision == .f64 ? model.forward(x, batch: batch, extents: extents)
+                        : model.forwardSingle(x.map(Float.init), batch: batch, extents: extents).map(Double.init)
+                    let tolerance = precision == .f64 ? 1e-12 : 1e-5
+                    let baked = try compiler.run(binary, input: x, extents: extents, outputPositions: outPositions)
+                    XCTAssertLessThan(relativeError(baked, expected, width: graph.output.dimension), tolerance, "\(graph.network) \(tag)")
+                    let initialized = try compiler.run(binary, input: x, theta: model.parameters, normalizer: normalizer,
+                                                       extents: extents, outputPositions: outPositions)
+                    XCTAssertLessThan(relativeError(initialized, expected, width: graph.output.dimension), tolerance,
+                                      "\(graph.network) \(tag) init")
+                }
+            }
+        }
+    }
+
     /// The float sigmoid (its own exponential, so that loops vectorize) against the interpreter
     /// from small to saturating arguments, beyond where e^-|v| would underflow.
     func testSigmoidAndSiluAtExtremeInputs() throws {

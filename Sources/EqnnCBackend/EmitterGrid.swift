@@ -1,0 +1,260 @@
+import EqnnIR
+
+extension Op {
+    /// For the tables, fields, init and baked weights, a convolution is its linear map.
+    var tables: Op {
+        if case .convolution(let c) = self { return .linear(c.linear) }
+        return self
+    }
+}
+
+/// Grid networks in C: `forward` takes the extents at run time and a
+/// caller-provided workspace (no heap, no fixed image size); each sample runs
+/// through the ops with one row per position, a convolution tile by tile
+/// (neighbourhoods gathered, then the linear map's product), a pool as means.
+extension Emitter {
+    var convolutions: [(Int, Convolution)] {
+        graph.ops.enumerated().compactMap { k, op in
+            if case .convolution(let c) = op { return (k, c) }
+            return nil
+        }
+    }
+
+    /// Positions per tile of a convolution: as in the interpreter, about 65,536 values of neighbourhoods.
+    func convolutionRows(_ c: Convolution) -> Int { max(16, min(512, 65536 / max(1, c.linear.inputDimension))) }
+
+    /// Values of the neighbourhood tile: enough for the widest convolution.
+    var columnsCapacity: Int { convolutions.reduce(1) { max($0, convolutionRows($1.1) * $1.1.linear.inputDimension) } }
+
+    func gridHeader() -> String {
+        """
+        #define \(P)_GRID_AXES \(gridAxes)
+
+        /* The workspace \(p)_forward needs for grids of these extents, in \(p)_real values: two
+           buffers of one sample's widest layer and a tile of neighbourhoods. 0 when an extent is 0
+           or a pool does not divide it. */
+        size_t \(p)_workspace_size(const size_t extents[\(P)_GRID_AXES]);
+
+        /* output = f(input) for batch samples, each a grid of extents[0] x ... x extents[\(gridAxes - 1)] positions:
+           input is (batch, extents..., \(P)_INPUT_DIM) row-major, output (batch, pooled extents...,
+           \(P)_OUTPUT_DIM)\(graph.outputAxes == 0 ? ", one row per sample after 'pool global'" : ""). workspace holds
+           \(p)_workspace_size(extents) values; input, output and workspace must not overlap.
+           Returns 0, or -1 (writing nothing) when an extent is 0 or a pool does not divide it.
+           Thread-safe when every thread has its own workspace. */
+        int \(p)_forward(const \(p)_model *restrict model, const \(real) *restrict input, \(real) *restrict output,
+                         size_t batch, const size_t extents[\(P)_GRID_AXES], \(real) *restrict workspace);
+
+        """
+    }
+
+    func gridHelpers() -> String {
+        var out = ""
+        if !convolutions.isEmpty {
+            out += """
+            /* The neighbourhoods of positions first ..< first + n of one sample, as the convolution op
+               reads them: columns[t * channels * offsets + c * offsets + o] = x[q * channels + c], q the
+               position at offset o (row-major over {-r..r}^axes, the last axis fastest) of position
+               first + t; 0 outside the grid, or the wrapped position when circular. */
+            static void \(p)_neighbourhoods(const \(real) *restrict x, \(real) *restrict columns, size_t first, size_t n,
+                                            const size_t *extents, int axes, int kernel, size_t channels, int circular) {
+                size_t t, c, o, offsets = 1;
+                int a;
+                for (a = 0; a < axes; ++a) offsets *= (size_t)kernel;
+                for (t = 0; t < n; ++t) {
+                    size_t rest = first + t;
+                    long coordinate[3] = {0, 0, 0};
+                    \(real) *row = columns + t * channels * offsets;
+                    for (a = axes - 1; a >= 0; --a) {
+                        coordinate[a] = (long)(rest % extents[a]);
+                        rest /= extents[a];
+                    }
+                    for (o = 0; o < offsets; ++o) {
+                        size_t digits = o, q = 0, stride = 1;
+                        int inside = 1;
+                        for (a = axes - 1; a >= 0; --a) {
+                            const long e = (long)extents[a];
+                            long v = coordinate[a] + (long)(digits % (size_t)kernel) - kernel / 2;
+                            digits /= (size_t)kernel;
+                            if (v < 0 || v >= e) {
+                                if (!circular) {
+                                    inside = 0;
+                                    break;
+                                }
+                                v = ((v % e) + e) % e;
+                            }
+                            q += (size_t)v * stride;
+                            stride *= extents[a];
+                        }
+                        if (inside) {
+                            const \(real) *source = x + q * channels;
+                            for (c = 0; c < channels; ++c) row[c * offsets + o] = source[c];
+                        } else {
+                            for (c = 0; c < channels; ++c) row[c * offsets + o] = 0;
+                        }
+                    }
+                }
+            }
+
+
+            """
+        }
+        if graph.ops.contains(where: { if case .pool = $0 { return true } else { return false } }) {
+            out += """
+            /* Mean pooling of one sample: blocks of size^axes positions (size 0: all of them) of x into
+               y; extents become the pooled extents (all 1 after a global pool). Returns the pooled positions. */
+            static size_t \(p)_pool(const \(real) *restrict x, \(real) *restrict y, size_t *extents, int axes, size_t channels,
+                                    size_t size) {
+                size_t positions = 1, pooled = 1, q, c, out[3] = {1, 1, 1};
+                int a;
+                \(real) share;
+                for (a = 0; a < axes; ++a) {
+                    positions *= extents[a];
+                    out[a] = size ? extents[a] / size : 1;
+                    pooled *= out[a];
+                }
+                share = (\(real))pooled / (\(real))positions;
+                for (q = 0; q < pooled * channels; ++q) y[q] = 0;
+                for (q = 0; q < positions; ++q) {
+                    size_t rest = q, target = 0, stride = 1;
+                    for (a = axes - 1; a >= 0; --a) {
+                        const size_t i = rest % extents[a];
+                        rest /= extents[a];
+                        if (size) target += i / size * stride;
+                        stride *= out[a];
+                    }
+                    for (c = 0; c < channels; ++c) y[target * channels + c] += x[q * channels + c] * share;
+                }
+                for (a = 0; a < axes; ++a) extents[a] = out[a];
+                return pooled;
+            }
+
+
+            """
+        }
+        for (k, c) in convolutions {
+            let rows = convolutionRows(c)
+            let circular = graph.domain?.padding == .circular ? 1 : 0
+            out += """
+            /* \(c.linear.parameters.name): a \(c.kernel)-wide convolution, \(convolutionRows(c)) positions per tile. */
+            static void \(p)_convolution\(k)(const \(p)_model *restrict model, const \(real) *restrict input, \(real) *restrict output,
+                                             const size_t *extents, \(real) *restrict columns, \(real) *restrict gathered, \(real) *restrict products) {
+                size_t positions = 1, first, t;
+                int a, b;
+                (void)t;
+                (void)b;
+                (void)gathered;
+                (void)products;
+                for (a = 0; a < \(gridAxes); ++a) positions *= extents[a];
+                for (first = 0; first < positions; first += \(rows)) {
+                    const size_t n = positions - first < \(rows) ? positions - first : \(rows);
+                    const \(real) *x = columns;
+                    \(real) *y = output + first * \(c.linear.outputDimension);
+                    \(p)_neighbourhoods(input, columns, first, n, extents, \(gridAxes), \(c.kernel), \(c.channels), \(circular));
+
+            """
+            out += linearCode(k, c.linear).split(separator: "\n", omittingEmptySubsequences: false)
+                .map { $0.isEmpty ? "" : "        " + $0 }.joined(separator: "\n")
+            out += "    }\n}\n\n"
+        }
+        return out
+    }
+
+    /// How many values a stage holds, op by op, and where pools shrink the grid: the plan
+    /// that sizes the workspace and checks the extents.
+    func gridPlan() -> String {
+        var out = """
+        /* The values of one activation buffer (one sample's widest layer) for these extents, and the
+           output positions; 0 when an extent is 0, too large, or not divided by a pool. */
+        static size_t \(p)_plan(const size_t *extents, size_t *output_positions) {
+            size_t e[3] = {1, 1, 1}, positions = 1, most = \(graph.input.dimension);
+            int a;
+            for (a = 0; a < \(gridAxes); ++a) {
+                if (extents[a] == 0 || extents[a] > SIZE_MAX / \(max(1, columnsCapacity + maxDimension)) / positions) return 0;
+                e[a] = extents[a];
+                positions *= e[a];
+            }
+            most *= positions;
+
+        """
+        for op in graph.ops {
+            switch op {
+            case .pool(let pool):
+                switch pool.pooling {
+                case .mean(let s):
+                    out += "    for (a = 0; a < \(gridAxes); ++a) {\n        if (e[a] % \(s) != 0) return 0;\n        e[a] /= \(s);\n        positions /= \(s);\n    }\n"
+                case .global:
+                    out += "    positions = 1;\n"
+                }
+            default:
+                out += "    if (positions * \(max(op.inputDimension, op.outputDimension)) > most) most = positions * \(max(op.inputDimension, op.outputDimension));\n"
+            }
+        }
+        out += """
+            (void)e;
+            *output_positions = positions;
+            return most;
+        }
+
+        size_t \(p)_workspace_size(const size_t extents[\(P)_GRID_AXES]) {
+            size_t output_positions, most = \(p)_plan(extents, &output_positions);
+            return most ? 2 * most + \(columnsCapacity) : 0;
+        }
+
+
+        """
+        return out
+    }
+
+    func gridForwardFunction() -> String {
+        let d = graph.input.dimension, e = graph.output.dimension
+        let scratch = structuredOps.isEmpty && bilinearOps.isEmpty ? "" : "\n    \(real) gathered[\(P)_GATHER_CAP], products[\(P)_PRODUCT_CAP];"
+        var out = gridPlan() + """
+        int \(p)_forward(const \(p)_model *restrict model, const \(real) *restrict input, \(real) *restrict output,
+                         size_t batch, const size_t extents[\(P)_GRID_AXES], \(real) *restrict workspace) {
+            size_t output_positions, input_positions = 1, sample;
+            const size_t most = \(p)_plan(extents, &output_positions);\(scratch)
+            int a;
+            if (most == 0 || workspace == NULL) return -1;
+            for (a = 0; a < \(gridAxes); ++a) input_positions *= extents[a];
+            for (sample = 0; sample < batch; ++sample) {
+                \(real) *x = workspace, *y = workspace + most, *swap, *columns = workspace + 2 * most;
+                size_t e[3] = {1, 1, 1}, n = input_positions, t, i;
+                int b, s, c;
+                (void)swap;
+                (void)columns;
+                (void)b;
+                (void)s;
+                (void)c;
+                for (a = 0; a < \(gridAxes); ++a) e[a] = extents[a];
+                for (t = 0; t < n; ++t)
+                    for (i = 0; i < \(d); ++i)
+                        x[t * \(d) + i] = (input[(sample * input_positions + t) * \(d) + i] - model->input_shift[i]) / model->input_scale[i];
+
+        """
+        for (k, op) in graph.ops.enumerated() {
+            out += "        /* \(opName(op)): \(op.inputDimension) -> \(op.outputDimension) per position, \(op.representation) */\n"
+            let code: String
+            switch op {
+            case .convolution:
+                code = "\(p)_convolution\(k)(model, x, y, e, columns, \(scratch.isEmpty ? "NULL, NULL" : "gathered, products"));\nswap = x;\nx = y;\ny = swap;\n"
+            case .pool(let pool):
+                let size: Int
+                if case .mean(let s) = pool.pooling { size = s } else { size = 0 }
+                code = "n = \(p)_pool(x, y, e, \(gridAxes), \(pool.channels), \(size));\nswap = x;\nx = y;\ny = swap;\n"
+            default:
+                code = body(op, k)
+            }
+            out += code.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "        " + $0 }.joined(separator: "\n")
+        }
+        out += """
+                for (t = 0; t < n; ++t)
+                    for (i = 0; i < \(e); ++i)
+                        output[(sample * output_positions + t) * \(e) + i] = x[t * \(e) + i] * model->output_scale[i] + model->output_shift[i];
+            }
+            return 0;
+        }
+
+        """
+        return out
+    }
+}
