@@ -56,7 +56,9 @@ enum Help {
     usage: eqnnc run FILE --weights W.safetensors --input X.npy --output Y.npy [--network NAME]
 
     Runs the network on every row of X (.npy float32/float64, or .csv) and writes
-    the outputs (float64 .npy, or .csv by extension).
+    the outputs (float64 .npy, or .csv by extension). A network on a grid reads
+    X as (samples, extents..., channels), any extents its pools divide, and
+    writes (samples, pooled extents..., channels).
 
     """
 
@@ -70,7 +72,9 @@ enum Help {
     deviation; other summands: one scale each). Prints a line per epoch; keeps
     the weights with the best validation loss. Deterministic for a seed.
     cross-entropy: the output must be k*Scalar logits and Y one column of
-    class indices 0..k-1.
+    class indices 0..k-1. On a grid, X is (samples, extents..., channels) and
+    Y the network's output for it, or its class indices (samples, extents...)
+    for per-position classes (segmentation).
 
     """
 
@@ -92,25 +96,38 @@ enum Help {
     Without --weights, a seeded random initialization. Exit status 1 above
     the tolerances (1e-9 in float64, 1e-3 in float32). --backend c measures
     the generated C instead, built with $CC (default cc) -O2 in both precisions.
+    Grid networks: random elements of the point group, acting about the centre
+    of random square grids, and on a torus random translations as well.
 
     """
 
     static let data = """
-    usage: eqnnc data o5|inertia|lorentz --x X.npy --y Y.npy [--samples 1000] [--seed 0]
+    usage: eqnnc data o5|inertia|lorentz|shapes --x X.npy --y Y.npy [--samples 1000] [--seed 0]
+                      [--extent 32] [--orientation upright|any]
 
     The synthetic tasks of Finzi, Welling and Wilson (2021):
       o5       O(5)-invariant: 2*V -> Scalar, sin|x1| - |x2|^3/2 + x1.x2/(|x1||x2|)
       inertia  O(3)-equivariant: 5*Scalar + 5*V -> V^2, the inertia tensor of 5 bodies
       lorentz  O(1,3)-invariant: 4*V -> Scalar, electron-muon scattering
 
+    and an image task for grid networks:
+      shapes   per-pixel segmentation of random discs, squares, triangles and bars
+               on noisy RGB images of --extent pixels a side: x (N, n, n, 3), y
+               (N, n, n, 1) classes 0 (background) to 4. Upright shapes point up and
+               lie horizontally; --orientation any turns or mirrors each image by
+               a random element of p4m (rotations by 90 degrees and mirrors).
+
     """
 
     static let time = """
     usage: eqnnc time FILE [--batch 1,512] [--train-batch 500] [--seconds 1] [--network NAME]
+                      [--extent 64]
 
     Throughput of the interpreter on random inputs: forward passes per batch
     size (weights expanded every pass, as in training) and training steps
     (forward, backward, Adam), best of the repetitions that fit the time.
+    Grid networks run on square grids of --extent positions per axis, with
+    batches 1,16 and a training batch of 16 unless given.
 
     """
 

@@ -164,25 +164,44 @@ enum ModelCommands {
     }
 
     static func data(_ arguments: [String]) throws -> CommandResult {
-        let args = try parse(arguments, flags: [], options: ["--samples", "--seed", "--x", "--y"], usage: Help.data)
+        let args = try parse(arguments, flags: [], options: ["--samples", "--seed", "--x", "--y", "--extent", "--orientation"],
+                             usage: Help.data)
         if let help = helpRequested(args, Help.data) { return help }
         let name = try single(args, usage: Help.data)
-        guard let task = Dataset(rawValue: name) else {
-            throw Driver.usageError("unknown data set '\(name)' (use \(Dataset.allCases.map(\.rawValue).joined(separator: ", ")))", Help.data)
+        let names = Dataset.allCases.map(\.rawValue) + ["shapes"]
+        guard names.contains(name) else {
+            throw Driver.usageError("unknown data set '\(name)' (use \(names.joined(separator: ", ")))", Help.data)
         }
         guard let xPath = args.options["--x"], let yPath = args.options["--y"] else {
             throw Driver.usageError("'data' needs --x X and --y Y", Help.data)
         }
+        guard xPath != yPath else { throw Driver.usageError("--x and --y name the same file", Help.data) }
         let samples = try args.integer("--samples", default: 1000, usage: Help.data)
         let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.data))
-        let (x, y) = task.generate(samples: samples, seed: seed)
+        let x: Table, y: Table
+        if let task = Dataset(rawValue: name) {
+            for option in ["--extent", "--orientation"] where args.options[option] != nil {
+                throw Driver.usageError("\(option) applies to the shapes task only", Help.data)
+            }
+            (x, y) = task.generate(samples: samples, seed: seed)
+        } else {
+            let extent = try args.integer("--extent", default: 32, minimum: 8, usage: Help.data)
+            guard extent <= 1024, samples <= (1 << 28) / (extent * extent * 4) else {
+                throw Driver.usageError("--samples \(samples) of \(extent)x\(extent) images is more than 2^28 values; use fewer or smaller", Help.data)
+            }
+            let text = args.options["--orientation"] ?? "upright"
+            guard let orientation = Shapes.Orientation(rawValue: text) else {
+                throw Driver.usageError("unknown --orientation '\(text)' (use upright or any)", Help.data)
+            }
+            (x, y) = Shapes.generate(samples: samples, extent: extent, seed: seed, orientation: orientation)
+        }
         do {
             try x.save(path: xPath)
             try y.save(path: yPath)
         } catch {
             throw CommandResult(stderr: "eqnnc: error: \(error)\n", status: 1)
         }
-        return CommandResult(stdout: "wrote \(xPath) (\(x.rows) x \(x.columns)) and \(yPath) (\(y.rows) x \(y.columns))\n")
+        return CommandResult(stdout: "wrote \(xPath) (shape \(x.shapeText)) and \(yPath) (shape \(y.shapeText))\n")
     }
 
     // MARK: Helpers

@@ -16,6 +16,29 @@ final class ParserTests: XCTestCase {
         ])
     }
 
+    func testGridNetworkOptions() throws {
+        let (ast, diagnostics) = parse("""
+        network N over matrices(2) { discrete: [[0, -1], [1, 0]] } on torus(2) {
+          input  3*Scalar
+          layer  8*Regular : relu + bilinear kernel 5 pool 2
+          layer  4*Regular : relu pool global kernel 1
+          output 10*Scalar
+        }
+        """)
+        XCTAssertTrue(diagnostics.isEmpty, "\(diagnostics)")
+        guard case .network(let network) = ast.declarations[0] else { return XCTFail("not a network") }
+        XCTAssertEqual(network.domain?.kind, .torus)
+        XCTAssertEqual(network.domain?.dimension.value, 2)
+        XCTAssertEqual(network.layers[1].modifiers.map(\.text), ["bilinear"])
+        XCTAssertEqual(network.layers[1].kernel?.value, 5)
+        XCTAssertEqual(network.layers[1].pool?.size?.value, 2)
+        XCTAssertEqual(network.layers[2].kernel?.value, 1)
+        XCTAssertNotNil(network.layers[2].pool)
+        XCTAssertNil(network.layers[2].pool?.size)  // global
+        XCTAssertNil(network.layers[3].kernel)
+        XCTAssertNil(network.layers[0].pool)
+    }
+
     func testNetworkStructure() throws {
         let (ast, diagnostics) = parse("""
         group P = S(5)
