@@ -5,8 +5,9 @@
    one thread, cc -O3 -march=native) against PyTorch's CPU conv2d running the same
    chain of convolutions (the same shapes: 3 -> 64 channels 3x3, 64 -> 64 3x3,
    64 -> 5 1x1, relu between; timing does not depend on the filter values), one thread.
-2. Interpreter training (`eqnnc time`, float64, both cores) against a PyTorch
-   training step (forward, backward, Adam) of that chain, float32, two threads.
+2. Interpreter training (`eqnnc time`, float64 and --precision f32, both cores)
+   against a PyTorch training step (forward, backward, Adam) of that chain,
+   float32, two threads.
 3. A 512x512 image through Segment in C and in the interpreter: peak memory.
 
     swift build -c release && /usr/bin/python3 bench/grid.py [--seconds 2]
@@ -128,9 +129,9 @@ def main():
         return float(subprocess.run([binary, str(batch), str(side), str(args.seconds)], capture_output=True, text=True,
                                     check=True).stdout)
 
-    def interpreter_rates():
+    def interpreter_rates(precision):
         out = subprocess.run([EQNNC, "time", SEGMENT, "--extent", str(side), "--batch", str(batch), "--train-batch", str(batch),
-                              "--seconds", str(args.seconds)], capture_output=True, text=True, check=True).stdout
+                              "--seconds", str(args.seconds), "--precision", precision], capture_output=True, text=True, check=True).stdout
         forward = float(re.search(r"forward, batch \d+: (\d+)", out).group(1))
         train = float(re.search(r"training, batch \d+: (\d+)", out).group(1))
         return forward, train
@@ -138,15 +139,17 @@ def main():
     # Interleave the runs so that noise hits both sides alike.
     c = c_rate()
     torch_forward, torch_train = torch_rates(side, batch, args.seconds)
-    interp_forward, interp_train = interpreter_rates()
+    interp_forward, interp_train = interpreter_rates("f64")
+    _, interp_train32 = interpreter_rates("f32")
     c = max(c, c_rate())
     macs = macs_per_sample(side)
     g = lambda rate: f"{rate * macs / 1e9:6.1f} GMAC/s"
     print(f"Segment (P4M, 8*Regular hidden layers), {side}x{side} images, batch {batch}; {macs / 1e6:.0f} M multiply-adds per image (dense)")
     print(f"  forward, one thread:  C (-O3 -march=native, f32) {c:8.1f} images/s {g(c)}")
     print(f"                        PyTorch conv2d (f32)        {torch_forward:8.1f} images/s {g(torch_forward)}   C / PyTorch = {c / torch_forward:.2f}")
-    print(f"  training, two threads: interpreter (f64)           {interp_train:8.1f} images/s")
-    print(f"                        PyTorch step (f32, Adam)     {torch_train:8.1f} images/s   interpreter / PyTorch = {interp_train / torch_train:.2f}")
+    print(f"  training, two threads: interpreter (f64)           {interp_train:8.1f} images/s   interpreter / PyTorch = {interp_train / torch_train:.2f}")
+    print(f"                        interpreter (--precision f32) {interp_train32:7.1f} images/s   interpreter / PyTorch = {interp_train32 / torch_train:.2f}")
+    print(f"                        PyTorch step (f32, Adam)     {torch_train:8.1f} images/s")
     print(f"  forward, interpreter (f64, two threads): {interp_forward:.1f} images/s {g(interp_forward)}")
 
     # 512x512: memory proportional to the activations, not to the image size squared.

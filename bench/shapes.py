@@ -9,7 +9,7 @@ orientation from data.
 
     swift build -c release && python3 bench/shapes.py [--train 400] [--epochs 30] [--extent 24]
 
-Needs NumPy only (any python3).
+Needs NumPy only (any python3). Trains with --precision f32.
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 import numpy as np
@@ -63,7 +63,7 @@ def main():
         weights = os.path.join(work, os.path.basename(path) + ".safetensors")
         start = time.time()
         run("train", network, "--x", tx, "--y", ty, "--loss", "cross-entropy", "--epochs", str(args.epochs),
-            "--batch", "16", "--seed", "0", "-o", weights, "--quiet")
+            "--batch", "16", "--seed", "0", "--precision", "f32", "-o", weights, "--quiet")
         seconds = time.time() - start
         parameters = json.loads(run("check", network, "--format", "json").stdout)["networks"][0]["parameters"]
         upright = accuracy(network, weights, test_x, test_y, work)

@@ -4,9 +4,7 @@ import EqnnIR
 /// libc and libm, no heap allocation, no mutable globals (thread-safe), and
 /// byte-identical output for identical input.
 public enum CBackend {
-    public enum Precision: String, Sendable {
-        case f32, f64
-    }
+    public typealias Precision = EqnnIR.Precision
 
     public struct Source: Sendable {
         public var name: String

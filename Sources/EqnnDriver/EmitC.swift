@@ -43,11 +43,7 @@ enum EmitC {
     }
 
     static func precisionOption(_ args: Arguments) throws -> CBackend.Precision {
-        let text = args.options["--precision"] ?? "f32"
-        guard let precision = CBackend.Precision(rawValue: text) else {
-            throw Driver.usageError("unknown precision '\(text)' (use f32 or f64)", Help.check)
-        }
-        return precision
+        try ModelCommands.precisionOption(args, default: .f32, usage: Help.check)
     }
 
     static func generate(_ compiled: Compiled, _ model: Model, precision: CBackend.Precision, sourceFile: String, origin: String,

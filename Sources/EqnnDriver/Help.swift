@@ -65,12 +65,14 @@ enum Help {
     static let train = """
     usage: eqnnc train FILE --x X --y Y -o W.safetensors [--epochs 100] [--batch 500]
                       [--lr 3e-3] [--seed 0] [--val-fraction 0.1] [--loss mse|cross-entropy]
-                      [--network NAME] [--quiet]
+                      [--precision f64|f32] [--network NAME] [--quiet]
 
     Adam with a cosine learning-rate schedule (5% warmup). Inputs and outputs
     are standardized without breaking equivariance (scalars: mean and standard
     deviation; other summands: one scale each). Prints a line per epoch; keeps
     the weights with the best validation loss. Deterministic for a seed.
+    --precision f32 runs forward and backward in float32 (about twice as fast;
+    the parameters, the optimizer and the gradient's sum stay in float64).
     cross-entropy: the output must be k*Scalar logits and Y one column of
     class indices 0..k-1. On a grid, X is (samples, extents..., channels) and
     Y the network's output for it, or its class indices (samples, extents...)
@@ -121,7 +123,7 @@ enum Help {
 
     static let time = """
     usage: eqnnc time FILE [--batch 1,512] [--train-batch 500] [--seconds 1] [--network NAME]
-                      [--extent 64]
+                      [--extent 64] [--precision f64|f32]
 
     Throughput of the interpreter on random inputs: forward passes per batch
     size (weights expanded every pass, as in training) and training steps

@@ -31,7 +31,7 @@ enum ModelCommands {
 
     static func train(_ arguments: [String]) throws -> CommandResult {
         let args = try parse(arguments, flags: ["--quiet"], options: ["--x", "--y", "--val-fraction", "--epochs", "--batch", "--lr",
-                                                             "--seed", "--loss", "-o", "--network"], usage: Help.train)
+                                                             "--seed", "--loss", "-o", "--network", "--precision"], usage: Help.train)
         if let help = helpRequested(args, Help.train) { return help }
         let path = try single(args, usage: Help.train)
         guard let xPath = args.options["--x"], let yPath = args.options["--y"], let outPath = args.options["-o"] else {
@@ -43,6 +43,7 @@ enum ModelCommands {
         options.seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.train))
         options.learningRate = try args.number("--lr", default: options.learningRate, range: 1e-12...10, usage: Help.train)
         options.validationFraction = try args.number("--val-fraction", default: 0.1, range: 0...0.9, usage: Help.train)
+        options.precision = try precisionOption(args, default: .f64, usage: Help.train)
         let compiled = try Compiled.load(path, network: args.options["--network"])
         options.loss = try lossOption(args, compiled.graph)
         let (x, y) = try trainingData(compiled, xPath, yPath, options.loss)
@@ -256,6 +257,15 @@ enum ModelCommands {
             throw CommandResult(stderr: "eqnnc: error: cross-entropy needs an output of k*Scalar logits (k >= 2); this output is \(graph.output.representation)\n", status: 1)
         }
         return loss
+    }
+
+    /// --precision f32|f64.
+    static func precisionOption(_ args: Arguments, default value: Precision, usage: String) throws -> Precision {
+        guard let text = args.options["--precision"] else { return value }
+        guard let precision = Precision(rawValue: text) else {
+            throw Driver.usageError("unknown precision '\(text)' (use f32 or f64)", usage)
+        }
+        return precision
     }
 
     static func sci(_ x: Double) -> String { String(format: "%.3e", x) }

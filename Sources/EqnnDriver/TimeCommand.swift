@@ -9,7 +9,7 @@ import Foundation
 /// grids of `--extent` positions per axis (default 64).
 enum TimeCommand {
     static func run(_ arguments: [String]) throws -> CommandResult {
-        let args = try ModelCommands.parse(arguments, flags: [], options: ["--batch", "--train-batch", "--seconds", "--network", "--extent"], usage: Help.time)
+        let args = try ModelCommands.parse(arguments, flags: [], options: ["--batch", "--train-batch", "--seconds", "--network", "--extent", "--precision"], usage: Help.time)
         if let help = ModelCommands.helpRequested(args, Help.time) { return help }
         let path = try ModelCommands.single(args, usage: Help.time)
         let seconds = try args.number("--seconds", default: 1, range: 0.01...600, usage: Help.time)
@@ -43,11 +43,12 @@ enum TimeCommand {
         options.epochs = 1
         options.batch = trainBatch
         options.validationFraction = 0
+        options.precision = try ModelCommands.precisionOption(args, default: .f64, usage: Help.time)
         let trainer = Trainer(options: options)
         let rate = throughput(samples: trainBatch, seconds: seconds) {
             _ = trainer.train(graph: graph, x: x, y: y, rows: trainBatch, extents: extents) { _ in }
         }
-        out += "  training, batch \(trainBatch): \(Int(rate)) samples/s (forward, backward, Adam; \(Trainer.threads) threads)\n"
+        out += "  training, batch \(trainBatch): \(Int(rate)) samples/s (forward, backward, Adam; \(Trainer.threads) threads, \(options.precision.rawValue))\n"
         return CommandResult(stdout: out)
     }
 

@@ -132,14 +132,14 @@ public struct LinearPlan: Sendable {
     }
 
     /// The gradient of theta from the gradients of the mixing matrices (the transpose of `mixing`).
-    public func accumulate(_ linear: Linear, mixingGradients: [[Double]], into dTheta: inout [Double]) {
+    public func accumulate<G: BinaryFloatingPoint>(_ linear: Linear, mixingGradients: [[G]], into dTheta: inout [Double]) {
         for (stack, dm) in zip(stacks, mixingGradients) {
             let b = stack.output.copies
             for input in stack.inputs {
                 let block = linear.blocks[input.block]
                 for i in 0..<block.input.copies {
                     for o in 0..<b {
-                        let g = dm[(input.row + i) * b + o]
+                        let g = Double(dm[(input.row + i) * b + o])
                         for (j, w) in zip(input.bases, input.weights) {
                             dTheta[linear.parameters.offset + linear.parameter(block, output: o, input: i, basis: j)] += w * g
                         }

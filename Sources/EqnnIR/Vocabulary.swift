@@ -17,6 +17,11 @@ public enum Activation: String, CaseIterable, Sendable {
     public var isPointwise: Bool { self != .gated && self != .norm }
 }
 
+/// The floating-point precision of generated code and of training.
+public enum Precision: String, Sendable {
+    case f32, f64
+}
+
 /// Where a layer sits in a network.
 public enum LayerRole: String, Sendable {
     case input, hidden, output

@@ -1,15 +1,18 @@
 import EqnnIR
 
-/// Backpropagation, written by hand per op, in double precision.
-extension Executable where T == Double {
+/// Backpropagation, written by hand per op, in the executable's precision;
+/// the parameters' gradient is accumulated in double precision.
+extension Executable {
     /// The output for `batch` samples (of `extents` positions on a grid) and a
     /// function from dL/d(output) to dL/d(theta).
-    func gradient(_ input: [Double], batch: Int, extents: [Int] = [], outputGradient: ([Double]) -> [Double])
+    func gradient(_ input: [T], batch: Int, extents: [Int] = [], outputGradient: ([Double]) -> [Double])
         -> (output: [Double], gradient: [Double]) {
-        let (output, tape, shapes) = run(input, batch: batch, extents: extents, keepTape: true)
-        var dy = outputGradient(output)
+        let (result, tape, shapes) = run(input, batch: batch, extents: extents, keepTape: true)
+        let output = result.map(Double.init)
         let e = graph.output.dimension
-        for r in 0..<(dy.count / max(1, e)) { for c in 0..<e { dy[r * e + c] *= normalizer.outputScale[c] } }
+        let scaled = outputGradient(output)
+        var dy = [T](repeating: 0, count: scaled.count)
+        for r in 0..<(dy.count / max(1, e)) { for c in 0..<e { dy[r * e + c] = T(scaled[r * e + c] * normalizer.outputScale[c]) } }
         var dTheta = [Double](repeating: 0, count: graph.parameterCount)
         for k in stride(from: graph.ops.count - 1, through: 0, by: -1) {
             switch graph.ops[k] {
@@ -26,8 +29,8 @@ extension Executable where T == Double {
     }
 
     /// dx and dtheta of the linear map of `l` (op k) on `rows` rows; dx accumulates.
-    func linearBackward(_ l: Linear, index k: Int, x: UnsafePointer<Double>, dy: UnsafePointer<Double>,
-                        dx: UnsafeMutablePointer<Double>, rows: Int, dTheta: inout [Double]) {
+    func linearBackward(_ l: Linear, index k: Int, x: UnsafePointer<T>, dy: UnsafePointer<T>,
+                        dx: UnsafeMutablePointer<T>, rows: Int, dTheta: inout [Double]) {
         if let plan = plans[k], !plan.dense {
             let dm = StructuredKernels.linearBackward(l, plan, mixing: weights[k], x: x, dy: dy, dx: dx, batch: rows)
             plan.accumulate(l, mixingGradients: dm, into: &dTheta)
@@ -38,13 +41,13 @@ extension Executable where T == Double {
 
     /// A convolution's backward, tile by tile as forward: the neighbourhoods
     /// gathered again, the linear map's backward, the gradient scattered back.
-    func convolutionBackward(_ c: Convolution, index k: Int, input x: [Double], dy: [Double], samples: Int, extents: [Int],
-                             dTheta: inout [Double]) -> [Double] {
+    func convolutionBackward(_ c: Convolution, index k: Int, input x: [T], dy: [T], samples: Int, extents: [Int],
+                             dTheta: inout [Double]) -> [T] {
         let grid = GridGeometry(extents, circular: graph.domain?.padding == .circular)
         let rows = samples * grid.positions, width = c.linear.inputDimension, tile = GridKernels.tileRows(width: width)
-        var dx = [Double](repeating: 0, count: rows * c.channels)
-        var columns = [Double](repeating: 0, count: tile * width)
-        var dColumns = [Double](repeating: 0, count: tile * width)
+        var dx = [T](repeating: 0, count: rows * c.channels)
+        var columns = [T](repeating: 0, count: tile * width)
+        var dColumns = [T](repeating: 0, count: tile * width)
         x.withUnsafeBufferPointer { xp in
             dy.withUnsafeBufferPointer { dyp in
                 dx.withUnsafeMutableBufferPointer { dxp in
@@ -69,13 +72,13 @@ extension Executable where T == Double {
     }
 
     /// dL/d(input) of one op acting on each row alone, from dL/d(output); accumulates dL/d(theta).
-    func backward(_ op: Op, index k: Int, input x: [Double], output y: [Double], dy: [Double], batch: Int,
-                  dTheta: inout [Double]) -> [Double] {
+    func backward(_ op: Op, index k: Int, input x: [T], output y: [T], dy: [T], batch: Int,
+                  dTheta: inout [Double]) -> [T] {
         switch op {
         case .convolution, .pool:
             return dy  // spatial: handled in gradient(_:batch:extents:outputGradient:)
         case .linear(let l):
-            var dx = [Double](repeating: 0, count: batch * l.inputDimension)
+            var dx = [T](repeating: 0, count: batch * l.inputDimension)
             x.withUnsafeBufferPointer { xp in
                 dy.withUnsafeBufferPointer { dyp in
                     dx.withUnsafeMutableBufferPointer { dxp in
@@ -88,7 +91,7 @@ extension Executable where T == Double {
         case .bias(let b):
             let d = b.basis.rows
             var db = [Double](repeating: 0, count: d)
-            for r in 0..<batch { for c in 0..<d { db[c] += dy[r * d + c] } }
+            for r in 0..<batch { for c in 0..<d { db[c] += Double(dy[r * d + c]) } }
             for j in 0..<b.basis.count {
                 var sum = 0.0
                 for e in b.basis.starts[j]..<b.basis.starts[j + 1] { sum += b.basis.values[e] * db[b.basis.entryRows[e]] }
@@ -99,7 +102,7 @@ extension Executable where T == Double {
             var dx = dy
             let dm = x.withUnsafeBufferPointer { xp in
                 dy.withUnsafeBufferPointer { dyp in
-                    dx.withUnsafeMutableBufferPointer { dxp -> [[Double]] in
+                    dx.withUnsafeMutableBufferPointer { dxp -> [[T]] in
                         guard let xa = xp.baseAddress, let dya = dyp.baseAddress, let dxa = dxp.baseAddress else { return [] }
                         return StructuredKernels.bilinearBackward(b, mixing: weights[k], x: xa, dy: dya, dx: dxa, batch: batch)
                     }
@@ -111,23 +114,23 @@ extension Executable where T == Double {
                 for o in 0..<copies {
                     let base = b.parameters.offset + block.firstParameter + o * block.outputStride
                     for i in 0..<a {
-                        for s in 0..<sources { dTheta[base + i * sources + s] += g[(contracts ? s * a + i : i * sources + s) * copies + o] }
+                        for s in 0..<sources { dTheta[base + i * sources + s] += Double(g[(contracts ? s * a + i : i * sources + s) * copies + o]) }
                     }
                 }
             }
             return dx
         case .pointwise(let p):
             var dx = dy
-            for i in dx.indices { dx[i] *= Scalar.derivative(p.function, x[i]) }
+            for i in dx.indices { dx[i] *= T(Scalar.derivative(p.function, Double(x[i]))) }
             return dx
         case .gate(let g):
-            var dx = [Double](repeating: 0, count: batch * g.inputDimension)
+            var dx = [T](repeating: 0, count: batch * g.inputDimension)
             for r in 0..<batch {
                 let xin = r * g.inputDimension, yout = r * g.outputDimension
-                for c in g.scalars { dx[xin + c] = dy[yout + c] * Scalar.derivative(.silu, x[xin + c]) }
+                for c in g.scalars { dx[xin + c] = dy[yout + c] * T(Scalar.derivative(.silu, Double(x[xin + c]))) }
                 for block in g.blocks {
-                    let s = Scalar.sigmoid(x[xin + block.gate])
-                    var dot = 0.0
+                    let s = T(Scalar.sigmoid(Double(x[xin + block.gate])))
+                    var dot: T = 0
                     for c in block.offset..<(block.offset + block.length) {
                         dx[xin + c] = dy[yout + c] * s
                         dot += dy[yout + c] * x[xin + c]
@@ -140,16 +143,16 @@ extension Executable where T == Double {
             var dx = dy
             for r in 0..<batch {
                 let base = r * n.dimension
-                for c in n.scalars { dx[base + c] = dy[base + c] * Scalar.derivative(.silu, x[base + c]) }
+                for c in n.scalars { dx[base + c] = dy[base + c] * T(Scalar.derivative(.silu, Double(x[base + c]))) }
                 for block in n.blocks {
                     let range = (base + block.offset)..<(base + block.offset + block.length)
-                    var squares = 0.0, dot = 0.0
+                    var squares: T = 0, dot: T = 0
                     for c in range {
                         squares += x[c] * x[c]
                         dot += x[c] * dy[c]
                     }
                     let norm = squares.squareRoot()
-                    let s = Scalar.sigmoid(norm)
+                    let s = T(Scalar.sigmoid(Double(norm)))
                     // d/dx [x s(|x|)] = s I + s' x x^T / |x|
                     let radial = norm > 0 ? s * (1 - s) * dot / norm : 0
                     for c in range { dx[c] = s * dy[c] + radial * x[c] }
@@ -160,11 +163,11 @@ extension Executable where T == Double {
     }
 
     /// dx = dy W and dtheta from dW^T = X^T dY, read through the pair bases.
-    func denseBackward(_ l: Linear, weights wt: [Double], x: UnsafePointer<Double>, dy: UnsafePointer<Double>,
-                       dx: UnsafeMutablePointer<Double>, batch: Int, dTheta: inout [Double]) {
+    func denseBackward(_ l: Linear, weights wt: [T], x: UnsafePointer<T>, dy: UnsafePointer<T>,
+                       dx: UnsafeMutablePointer<T>, batch: Int, dTheta: inout [Double]) {
         let rows = l.outputDimension, columns = l.inputDimension
-        var dWt = [Double](repeating: 0, count: rows * columns)
-        var w = [Double](repeating: 0, count: rows * columns)
+        var dWt = [T](repeating: 0, count: rows * columns)
+        var w = [T](repeating: 0, count: rows * columns)
         for i in 0..<columns { for o in 0..<rows { w[o * columns + i] = wt[i * rows + o] } }
         w.withUnsafeBufferPointer { wp in
             dWt.withUnsafeMutableBufferPointer { dwp in
@@ -185,7 +188,7 @@ extension Executable where T == Double {
                     for j in 0..<basis.count {
                         var sum = 0.0
                         for e in basis.starts[j]..<basis.starts[j + 1] {
-                            sum += basis.values[e] * dWt[(columnBase + basis.entryColumns[e]) * rows + rowBase + basis.entryRows[e]]
+                            sum += basis.values[e] * Double(dWt[(columnBase + basis.entryColumns[e]) * rows + rowBase + basis.entryRows[e]])
                         }
                         dTheta[l.parameters.offset + l.parameter(block, output: o, input: i, basis: j)] += sum
                     }

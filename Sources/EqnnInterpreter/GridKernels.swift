@@ -81,8 +81,8 @@ enum GridKernels {
     }
 
     /// The adjoint of the gather: adds each neighbourhood's gradient back onto its positions.
-    static func scatterNeighbourhoods(_ c: Convolution, _ grid: GridGeometry, columns: UnsafePointer<Double>, rows: Range<Int>,
-                                      into dx: UnsafeMutablePointer<Double>) {
+    static func scatterNeighbourhoods<T: BinaryFloatingPoint>(_ c: Convolution, _ grid: GridGeometry, columns: UnsafePointer<T>,
+                                                               rows: Range<Int>, into dx: UnsafeMutablePointer<T>) {
         let offsets = c.offsets, channels = c.channels, width = channels * offsets
         var neighbours = [Int](repeating: 0, count: offsets)
         for (t, row) in rows.enumerated() {
@@ -114,13 +114,13 @@ enum GridKernels {
     }
 
     /// dx at every position is dy of its pooled position, times the mean's weight.
-    static func poolBackward(_ p: Pool, _ dy: [Double], samples: Int, extents: [Int]) -> [Double] {
+    static func poolBackward<T: BinaryFloatingPoint>(_ p: Pool, _ dy: [T], samples: Int, extents: [Int]) -> [T] {
         let channels = p.channels
         let grid = GridGeometry(extents, circular: false)
         let (outExtents, target) = poolTargets(p.pooling, grid)
         let outPositions = outExtents.reduce(1, *)
-        let share = Double(outPositions) / Double(grid.positions)
-        var dx = [Double](repeating: 0, count: samples * grid.positions * channels)
+        let share = T(Double(outPositions) / Double(grid.positions))
+        var dx = [T](repeating: 0, count: samples * grid.positions * channels)
         for s in 0..<samples {
             for q in 0..<grid.positions {
                 let to = (s * grid.positions + q) * channels, from = (s * outPositions + target[q]) * channels

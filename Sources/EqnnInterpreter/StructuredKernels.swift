@@ -8,8 +8,8 @@ enum StructuredKernels {
     static let workspace = 1 << 18
 
     /// A row-major rows x columns matrix, transposed.
-    static func transpose(_ m: [Double], rows: Int, columns: Int) -> [Double] {
-        var t = [Double](repeating: 0, count: rows * columns)
+    static func transpose<T: BinaryFloatingPoint & SIMDScalar>(_ m: [T], rows: Int, columns: Int) -> [T] {
+        var t = [T](repeating: 0, count: rows * columns)
         for r in 0..<rows { for c in 0..<columns { t[c * rows + r] = m[r * columns + c] } }
         return t
     }
@@ -84,18 +84,18 @@ enum StructuredKernels {
     }
 
     /// The backward of linearForward: dx += W^T dy and the mixing matrices' gradients dM += G^T dY.
-    static func linearBackward(_ linear: Linear, _ plan: LinearPlan, mixing: [[Double]], x: UnsafePointer<Double>,
-                               dy: UnsafePointer<Double>, dx: UnsafeMutablePointer<Double>, batch: Int) -> [[Double]] {
+    static func linearBackward<T: BinaryFloatingPoint & SIMDScalar>(_ linear: Linear, _ plan: LinearPlan, mixing: [[T]], x: UnsafePointer<T>,
+                               dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, batch: Int) -> [[T]] {
         let inDim = linear.inputDimension, outDim = linear.outputDimension
-        var gradients: [[Double]] = []
+        var gradients: [[T]] = []
         for (s, stack) in plan.stacks.enumerated() {
             let b = stack.output.copies, m = stack.width, depth = stack.depth
             // M^T (b x depth), so that dG = dY M^T reads contiguous rows.
             let transposed = transpose(mixing[s], rows: depth, columns: b)
-            var dm = [Double](repeating: 0, count: depth * b)
+            var dm = [T](repeating: 0, count: depth * b)
             let (tile, chunk) = tiling(width: m, depth: depth, batch: batch)
-            var g = [Double](repeating: 0, count: tile * m * chunk), dg = g
-            var dout = [Double](repeating: 0, count: tile * m * b)
+            var g = [T](repeating: 0, count: tile * m * chunk), dg = g
+            var dout = [T](repeating: 0, count: tile * m * b)
             transposed.withUnsafeBufferPointer { mtp in
                 dm.withUnsafeMutableBufferPointer { dmp in
                     g.withUnsafeMutableBufferPointer { gp in
@@ -113,7 +113,7 @@ enum StructuredKernels {
                                         let dt = doa + t &* m &* b
                                         for o in 0..<b {
                                             let dyo = dyt + o &* stack.output.dimension
-                                            for e in stack.scatter { dt[e.column &* b &+ o] += e.value * dyo[e.row] }
+                                            for e in stack.scatter { dt[e.column &* b &+ o] += T(e.value) * dyo[e.row] }
                                         }
                                     }
                                     for k0 in stride(from: 0, to: depth, by: chunk) {
@@ -141,8 +141,8 @@ enum StructuredKernels {
     }
 
     /// The transpose of `gather`: dx[t, copy i, c] += sum_q gather[q, c] dG[(t, q), k - k0].
-    static func scatterGather(_ stack: LinearPlan.Stack, _ blocks: [LinearBlock], dg: UnsafePointer<Double>, rows: Range<Int>,
-                              samples: Range<Int>, dx: UnsafeMutablePointer<Double>, inputDimension: Int) {
+    static func scatterGather<T: BinaryFloatingPoint & SIMDScalar>(_ stack: LinearPlan.Stack, _ blocks: [LinearBlock], dg: UnsafePointer<T>, rows: Range<Int>,
+                              samples: Range<Int>, dx: UnsafeMutablePointer<T>, inputDimension: Int) {
         let kc = rows.count, m = stack.width
         for input in stack.inputs {
             let block = blocks[input.block]
@@ -154,7 +154,7 @@ enum StructuredKernels {
                 for k in first..<last {
                     let dxi = dxt + (k &- input.row) &* block.input.dimension
                     let column = k &- rows.lowerBound
-                    for e in input.gather { dxi[e.column] += e.value * gt[e.row &* kc &+ column] }
+                    for e in input.gather { dxi[e.column] += T(e.value) * gt[e.row &* kc &+ column] }
                 }
             }
         }
@@ -221,10 +221,10 @@ enum StructuredKernels {
     }
 
     /// The backward of bilinearForward: dx += (d/dx) and the blocks' mixing gradients.
-    static func bilinearBackward(_ op: Bilinear, mixing: [[Double]], x: UnsafePointer<Double>, dy: UnsafePointer<Double>,
-                                 dx: UnsafeMutablePointer<Double>, batch: Int) -> [[Double]] {
+    static func bilinearBackward<T: BinaryFloatingPoint & SIMDScalar>(_ op: Bilinear, mixing: [[T]], x: UnsafePointer<T>, dy: UnsafePointer<T>,
+                                 dx: UnsafeMutablePointer<T>, batch: Int) -> [[T]] {
         let d = op.dimension
-        var gradients: [[Double]] = []
+        var gradients: [[T]] = []
         for (k, block) in op.blocks.enumerated() {
             if block.contractsFirst {
                 gradients.append(contractBackward(block, mixing: mixing[k], x: x, dy: dy, dx: dx, dimension: d, batch: batch))
@@ -233,9 +233,9 @@ enum StructuredKernels {
             let a = block.input.copies, b = block.output.copies, n = block.input.dimension, width = block.sources.count &* b
             let tile = bilinearTile(block, batch: batch)
             let transposed = transpose(mixing[k], rows: a, columns: width)
-            var dm = [Double](repeating: 0, count: a * width)
-            var g = [Double](repeating: 0, count: tile * n * a), dg = g
-            var z = [Double](repeating: 0, count: tile * n * width), dz = z
+            var dm = [T](repeating: 0, count: a * width)
+            var g = [T](repeating: 0, count: tile * n * a), dg = g
+            var z = [T](repeating: 0, count: tile * n * width), dz = z
             mixing[k].withUnsafeBufferPointer { mp in
                 transposed.withUnsafeBufferPointer { mtp in
                     dm.withUnsafeMutableBufferPointer { dmp in
@@ -262,7 +262,7 @@ enum StructuredKernels {
                                                             let at = source &+ r &* n &+ c
                                                             let xv = row[at]
                                                             let dr = dout + r
-                                                            var sum = 0.0
+                                                            var sum: T = 0
                                                             for o in 0..<b {
                                                                 let go = dr[o &* block.output.dimension]
                                                                 dzc[o] += go * xv
@@ -350,15 +350,15 @@ enum StructuredKernels {
     }
 
     /// The backward of contractForward: dx += and the mixing gradient dM = P^T dY.
-    static func contractBackward(_ block: BilinearBlock, mixing: [Double], x: UnsafePointer<Double>, dy: UnsafePointer<Double>,
-                                 dx: UnsafeMutablePointer<Double>, dimension d: Int, batch: Int) -> [Double] {
+    static func contractBackward<T: BinaryFloatingPoint & SIMDScalar>(_ block: BilinearBlock, mixing: [T], x: UnsafePointer<T>, dy: UnsafePointer<T>,
+                                 dx: UnsafeMutablePointer<T>, dimension d: Int, batch: Int) -> [T] {
         let a = block.input.copies, n = block.input.dimension
         let b = block.output.copies, rows = block.output.dimension, width = block.sources.count * a
         let tile = contractTile(block, batch: batch)
         let transposed = transpose(mixing, rows: width, columns: b)
-        var dm = [Double](repeating: 0, count: width * b)
-        var p = [Double](repeating: 0, count: tile * rows * width), dp = p
-        var dz = [Double](repeating: 0, count: tile * rows * b)
+        var dm = [T](repeating: 0, count: width * b)
+        var p = [T](repeating: 0, count: tile * rows * width), dp = p
+        var dz = [T](repeating: 0, count: tile * rows * b)
         transposed.withUnsafeBufferPointer { mtp in
             dm.withUnsafeMutableBufferPointer { dmp in
                 p.withUnsafeMutableBufferPointer { pp in

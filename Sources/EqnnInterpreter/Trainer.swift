@@ -15,6 +15,9 @@ public struct TrainingOptions: Sendable {
     public var seed: UInt64 = 0
     public var validationFraction = 0.1
     public var loss = Loss.mse
+    /// Forward and backward in float32 (half the work) or float64; the
+    /// parameters, Adam's state and the gradient's sum stay in float64.
+    public var precision = Precision.f64
 
     public init() {}
 }
@@ -84,7 +87,9 @@ public struct Trainer: Sendable {
             for first in stride(from: 0, to: indices.count, by: batch) {
                 let rows = indices[first..<min(first + batch, indices.count)]
                 let bx = gather(trainX, inDim, rows), by = gather(trainY, yDim, rows)
-                let (lossValue, gradient) = parallelGradient(Executable<Double>(model), bx, by, rows: rows.count, extents: extents)
+                let (lossValue, gradient) = options.precision == .f32
+                    ? parallelGradient(Executable<Float>(model), bx.map(Float.init), by, rows: rows.count, extents: extents)
+                    : parallelGradient(Executable<Double>(model), bx, by, rows: rows.count, extents: extents)
                 epochLoss += lossValue * Double(rows.count)
                 step += 1
                 rate = step <= warmup ? options.learningRate * Double(step) / Double(warmup)
@@ -107,8 +112,8 @@ public struct Trainer: Sendable {
 
     /// Loss and gradient of one batch, its rows split over the cores; the
     /// parts are added in a fixed order, so the result does not depend on timing.
-    func parallelGradient(_ executable: Executable<Double>, _ x: [Double], _ y: [Double], rows: Int,
-                          extents: [Int] = []) -> (Double, [Double]) {
+    func parallelGradient<T>(_ executable: Executable<T>, _ x: [T], _ y: [Double], rows: Int,
+                             extents: [Int] = []) -> (Double, [Double]) {
         let graph = executable.graph
         let parts = min(Trainer.threads, max(1, graph.domain == nil ? rows / 16 : rows))
         let positions = extents.reduce(1, *), outPositions = (graph.outputExtents(extents) ?? []).reduce(1, *)

@@ -73,6 +73,32 @@ final class GradientTests: XCTestCase {
                           extents: [3, 4, 3])
     }
 
+    /// The float32 backward (every kernel generic over the precision) against the
+    /// float64 one: the same gradient to float32 rounding.
+    func testSinglePrecisionGradientMatchesDouble() throws {
+        let p4m = "matrices(2) { discrete: [[0, -1], [1, 0]], [[1, 0], [0, -1]] }"
+        let cases: [(String, [Int])] = [
+            ("network N over O(3) { input Scalar + 2*V layer 2*Scalar + 2*V + V^2 : gated + bilinear layer 3*Scalar + 2*V : norm output V^2 }", []),
+            ("network N over S(6) { input 2*V layer 8*V + 4*Scalar : relu layer 4*V^2 : tanh output Scalar }", []),
+            ("network N over \(p4m) on torus(2) { input V layer 2*Regular + Scalar : relu kernel 3 pool 2 output Scalar kernel 1 pool global }", [4, 4]),
+        ]
+        var rng = SplitMix64(seed: 8)
+        for (source, extents) in cases {
+            let (_, graph) = try compile(source)
+            let model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 2))
+            let batch = 5, positions = extents.reduce(1, *)
+            let outPositions = try XCTUnwrap(graph.outputExtents(extents)).reduce(1, *)
+            let x = (0..<(batch * positions * graph.input.dimension)).map { _ in rng.nextNormal() }
+            let w = (0..<(batch * outPositions * graph.output.dimension)).map { _ in rng.nextNormal() }
+            let (_, g64) = Executable<Double>(model).gradient(x, batch: batch, extents: extents) { _ in w }
+            let (_, g32) = Executable<Float>(model).gradient(x.map(Float.init), batch: batch, extents: extents) { _ in w }
+            let scale = g64.reduce(0) { max($0, abs($1)) }
+            let worst = zip(g32, g64).reduce(0.0) { max($0, abs($1.0 - $1.1)) } / scale
+            XCTAssertGreaterThan(scale, 0)
+            XCTAssertLessThan(worst, 1e-4, source)
+        }
+    }
+
     func testGatedLayers() throws {
         try checkGradient("network N over O(3) { input 2*Scalar + 2*V layer 3*Scalar + 2*V + V^2 : gated output V }")
     }

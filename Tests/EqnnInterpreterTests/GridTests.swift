@@ -50,17 +50,21 @@ final class GridTests: XCTestCase {
 
     func testEveryGridExampleWithTrainedWeights() throws {
         var rng = SplitMix64(seed: 4)
-        for (network, graph) in try gridExamples() {
+        for (index, (network, graph)) in try gridExamples().enumerated() {
             let side = extent(graph), samples = 6
             let positions = Int(pow(Double(side), Double(graph.domain?.dimension ?? 1)))
             let outPositions = try XCTUnwrap(graph.outputExtents(Array(repeating: side, count: graph.domain?.dimension ?? 1))).reduce(1, *)
             let x = (0..<(samples * positions * graph.input.dimension)).map { _ in rng.nextNormal() }
             let y = (0..<(samples * outPositions * graph.output.dimension)).map { _ in rng.nextNormal() }
             var options = TrainingOptions()
-            options.epochs = 2
+            options.epochs = 4
             options.batch = 3
+            options.validationFraction = 0
+            options.precision = index % 2 == 0 ? .f32 : .f64  // both precisions train
             let extents = Array(repeating: side, count: graph.domain?.dimension ?? 1)
-            let (model, _) = Trainer(options: options).train(graph: graph, x: x, y: y, rows: samples, extents: extents) { _ in }
+            var losses: [Double] = []
+            let (model, _) = Trainer(options: options).train(graph: graph, x: x, y: y, rows: samples, extents: extents) { losses.append($0.trainLoss) }
+            XCTAssertLessThan(losses.last ?? .infinity, losses.first ?? 0, "\(network.name) \(options.precision)")
             XCTAssertNotEqual(model.parameters, Initialization.parameters(for: graph, seed: 0), "\(network.name) did not train")
             let r = report(network, model, extent: side, seed: 2)
             XCTAssertLessThan(r.maxError64, 1e-10, "\(network.name): \(r)")
