@@ -18,38 +18,33 @@ struct GridGeometry {
         positions = extents.reduce(1, *)
     }
 
-    /// The position of each offset of a kernel around `position`, -1 outside
-    /// the grid (zero padding); offsets {-r..r}^d row-major.
-    func neighbours(of position: Int, kernel: Int, into out: inout [Int]) {
-        let r = kernel / 2
-        var coordinates = [Int](repeating: 0, count: extents.count)
+    /// The offsets {-r..r}^d of a kernel, row-major (the last axis fastest), flattened: offset o, axis a at o * d + a.
+    func offsets(kernel: Int) -> [Int] {
+        var out: [[Int]] = [[]]
+        for _ in extents { out = out.flatMap { prefix in (0..<kernel).map { prefix + [$0 - kernel / 2] } } }
+        return out.flatMap { $0 }
+    }
+
+    /// The position at each offset around `position` into `out`, -1 outside
+    /// the grid (zero padding). `coordinates` is scratch of one entry per axis.
+    func neighbours(of position: Int, offsets: [Int], into out: inout [Int], coordinates: inout [Int]) {
+        let d = extents.count
         var rest = position
-        for a in extents.indices {
+        for a in 0..<d {
             coordinates[a] = rest / strides[a]
             rest %= strides[a]
         }
-        var o = 0
-        var digits = [Int](repeating: 0, count: extents.count)
-        let count = out.count
-        while o < count {
+        for o in out.indices {
             var index = 0
-            for a in extents.indices {
-                var c = coordinates[a] + digits[a] - r
+            for a in 0..<d {
+                var c = coordinates[a] &+ offsets[o &* d &+ a]
                 if c < 0 || c >= extents[a] {
                     guard circular else { index = -1; break }
                     c = ((c % extents[a]) + extents[a]) % extents[a]
                 }
-                index += c * strides[a]
+                index &+= c &* strides[a]
             }
             out[o] = index
-            o += 1
-            var a = extents.count - 1
-            while a >= 0 {
-                digits[a] += 1
-                if digits[a] < kernel { break }
-                digits[a] = 0
-                a -= 1
-            }
         }
     }
 }
@@ -63,10 +58,11 @@ enum GridKernels {
     static func gatherNeighbourhoods<T: BinaryFloatingPoint>(_ c: Convolution, _ grid: GridGeometry, x: UnsafePointer<T>,
                                                             rows: Range<Int>, into columns: UnsafeMutablePointer<T>) {
         let offsets = c.offsets, channels = c.channels, width = channels * offsets
-        var neighbours = [Int](repeating: 0, count: offsets)
+        let vectors = grid.offsets(kernel: c.kernel)
+        var neighbours = [Int](repeating: 0, count: offsets), coordinates = grid.extents
         for (t, row) in rows.enumerated() {
             let sample = row / grid.positions
-            grid.neighbours(of: row % grid.positions, kernel: c.kernel, into: &neighbours)
+            grid.neighbours(of: row % grid.positions, offsets: vectors, into: &neighbours, coordinates: &coordinates)
             let out = columns + t * width
             for o in 0..<offsets {
                 let q = neighbours[o]
@@ -84,10 +80,11 @@ enum GridKernels {
     static func scatterNeighbourhoods<T: BinaryFloatingPoint>(_ c: Convolution, _ grid: GridGeometry, columns: UnsafePointer<T>,
                                                                rows: Range<Int>, into dx: UnsafeMutablePointer<T>) {
         let offsets = c.offsets, channels = c.channels, width = channels * offsets
-        var neighbours = [Int](repeating: 0, count: offsets)
+        let vectors = grid.offsets(kernel: c.kernel)
+        var neighbours = [Int](repeating: 0, count: offsets), coordinates = grid.extents
         for (t, row) in rows.enumerated() {
             let sample = row / grid.positions
-            grid.neighbours(of: row % grid.positions, kernel: c.kernel, into: &neighbours)
+            grid.neighbours(of: row % grid.positions, offsets: vectors, into: &neighbours, coordinates: &coordinates)
             let source = columns + t * width
             for o in 0..<offsets where neighbours[o] >= 0 {
                 let target = dx + (sample * grid.positions + neighbours[o]) * channels

@@ -94,6 +94,22 @@ final class GridTests: XCTestCase {
         XCTAssertGreaterThan(worst, 1e-2)
     }
 
+    /// Regular off the grid: any finite group, products of them, tensors with V.
+    func testRegularRepresentationsOffTheGrid() throws {
+        for source in ["network A over D(4) { input Regular + V layer 4*Regular + 2*Sign : tanh output Scalar + Regular }",
+                       "network B over S(3) x O(3) { input Regular(S(3)) * V(O(3)) + Scalar layer 4*Regular(S(3)) * V(O(3)) + 8*Scalar : gated output V(O(3)) }",
+                       "network C over S(3) x C(2) { input Regular layer 2*Regular : relu output Sign(S(3)) }"] {
+            let (network, graph) = try compile(source)
+            let model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 5))
+            let r = EquivarianceCheck.measure(model, input: network.layers[0].rep, output: network.layers[network.layers.count - 1].rep,
+                                              samples: 4, seed: 3)
+            XCTAssertLessThan(r.maxError64, 1e-12, source)
+        }
+        // Hom_D(4)(Regular, Regular) has |D(4)| = 8 dimensions (one per group element).
+        let (network, _) = try compile("network D over D(4) { input Regular output Regular }")
+        XCTAssertEqual(network.layers[1].weights, 8)
+    }
+
     /// The transform itself: h = [[0, -1], [1, 0]] acting on centred (row,
     /// column) coordinates moves the pixel at (row 0, column 2) of a 3x3 image to (row 0, column 0).
     func testQuarterTurnMovesPixels() throws {
