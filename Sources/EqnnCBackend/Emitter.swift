@@ -105,6 +105,11 @@ struct Emitter {
     var maxDimension: Int { max(graph.input.dimension, graph.ops.reduce(0) { max($0, $1.inputDimension, $1.outputDimension) }) }
     /// Samples per tile: weights are reused across a tile; its two buffers hold about 32,768 values each.
     var tile: Int { max(1, min(64, 32768 / max(1, maxDimension))) }
+    /// Bytes of stack the grid forward function uses: G and Z (activations live in the workspace).
+    var gridStackBytes: Int {
+        (structuredOps.isEmpty && bilinearOps.isEmpty ? 0 : gatherCapacity + productCapacity) * (precision == .f32 ? 4 : 8)
+    }
+
     /// Bytes of stack the forward function uses: two tile buffers, G and Z.
     var stackBytes: Int { (2 * tile * maxDimension + gatherCapacity + productCapacity) * (precision == .f32 ? 4 : 8) }
 
@@ -163,7 +168,7 @@ struct Emitter {
         }
         out += " * Parameters: \(graph.parameterCount) (structure \(graph.structureHash)); precision \(precision == .f32 ? "float" : "double").\n"
         out += " * Baked weights: \(origin.weights).\n"
-        out += " * Kernels (multiply-adds per sample):\n"
+        out += " * Kernels (multiply-adds per \(gridAxes > 0 ? "position" : "sample")):\n"
         for (k, op) in graph.ops.enumerated() {
             switch op.tables {
             case .linear(let l):
@@ -182,10 +187,16 @@ struct Emitter {
                 continue
             }
         }
-        out += " * Stack: about \((stackBytes + 1023) / 1024) KiB per call of \(p)_forward.\n"
+        let unit = gridAxes > 0 ? "position" : "sample"
+        if let domain = graph.domain {
+            out += " * Grid: \(domain.description), \(domain.padding == .zero ? "zero" : "circular") padding; extents given to \(p)_forward at run time.\n"
+            out += " * Stack: about \((gridStackBytes + 1023) / 1024) KiB per call of \(p)_forward, and the caller's workspace.\n"
+        } else {
+            out += " * Stack: about \((stackBytes + 1023) / 1024) KiB per call of \(p)_forward.\n"
+        }
         out += " *\n"
-        out += " * Input layout (\(graph.input.dimension) values per sample):\n" + layoutLines(graph.input, "input")
-        out += " * Output layout (\(graph.output.dimension) values per sample):\n" + layoutLines(graph.output, "output")
+        out += " * Input layout (\(graph.input.dimension) values per \(unit)):\n" + layoutLines(graph.input, "input")
+        out += " * Output layout (\(graph.output.dimension) values per \(unit)):\n" + layoutLines(graph.output, "output")
         out += " * A V block holds its coordinates in order; a tensor block (V^2, V(P)*V(E)) is row-major.\n */\n\n"
         return out
     }

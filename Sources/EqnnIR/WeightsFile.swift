@@ -10,8 +10,8 @@ public enum WeightsFile {
 
     static func slices(_ graph: Graph) -> [ParameterSlice] {
         graph.ops.compactMap { op in
+            if let l = op.linearMap { return l.parameters }  // linear ops and convolutions
             switch op {
-            case .linear(let l): return l.parameters
             case .bias(let b): return b.parameters
             case .bilinear(let b): return b.parameters
             default: return nil

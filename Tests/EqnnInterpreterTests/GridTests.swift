@@ -71,6 +71,20 @@ final class GridTests: XCTestCase {
         }
     }
 
+    /// A trained grid model survives its weights file: every parameter slice
+    /// (convolutions included) and the normalizer come back, and so do the outputs.
+    func testWeightsFileRoundTrip() throws {
+        var rng = SplitMix64(seed: 12)
+        for (_, graph) in try gridExamples() {
+            var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 4))
+            model.normalizer.inputShift = model.normalizer.inputShift.map { _ in rng.nextNormal() }
+            model.normalizer.inputScale = model.normalizer.inputScale.map { _ in 0.5 + rng.nextUniform() }
+            let decoded = try WeightsFile.decode(WeightsFile.encode(model, version: "test"), name: "w", for: graph)
+            XCTAssertEqual(decoded.parameters, model.parameters, graph.network)
+            XCTAssertEqual(decoded.normalizer, model.normalizer, graph.network)
+        }
+    }
+
     /// A plain CNN (trivial point group) on a torus: exactly equivariant to
     /// translations, but a quarter turn of the image is not a symmetry of it.
     func testPlainCNNIsNotRotationEquivariant() throws {
