@@ -44,6 +44,12 @@ public enum CBackend {
             }
         }
         if let first = out.first, first.isNumber { out = "n_" + out }
+        // Every C name is this prefix plus "_..."; C reserves names that begin with "_".
+        var collapsed = ""
+        for c in out where !(c == "_" && collapsed.last == "_") { collapsed.append(c) }
+        out = collapsed
+        if out.isEmpty || out == "_" { return "network" }
+        if out.hasPrefix("_") { out = "n" + out }
         return out
     }
 

@@ -53,16 +53,24 @@ enum ModelCommands {
         let quiet = args.flags.contains("--quiet")
         let log = FileHandle.standardError
         if !quiet { log.write(Data((compiled.diagnostics + "training \(compiled.graph.network): \(compiled.graph.parameterCount) parameters, \(x.rows) samples, \(options.loss.rawValue) loss\n").utf8)) }
+        var diverged: EpochReport? = nil
         let (model, best) = Trainer(options: options).train(graph: compiled.graph, x: x.values, y: y.values, rows: x.rows,
                                                             extents: x.extents) { r in
+            if !r.trainLoss.isFinite || !(r.validationLoss?.isFinite ?? true) { diverged = r }
             var line = "epoch \(pad(r.epoch, options.epochs))/\(options.epochs)  train \(sci(r.trainLoss))"
             if let v = r.validationLoss { line += "  val \(sci(v))" }
             line += "  lr \(sci(r.learningRate))  \(String(format: "%.2f", r.seconds)) s\n"
             if !quiet { log.write(Data(line.utf8)) }
         }
+        if let diverged, best == nil {
+            throw CommandResult(stderr: "eqnnc: error: training diverged at epoch \(diverged.epoch) (the loss is no longer finite) before any epoch finished with a finite loss; no weights written. Lower --lr, or standardize the data\n", status: 1)
+        }
         let data = WeightsFile.encode(model, version: Driver.version)
         guard FileManager.default.createFile(atPath: outPath, contents: data) else {
             throw CommandResult(stderr: "eqnnc: error: cannot write '\(outPath)'\n", status: 1)
+        }
+        if let diverged, let best {
+            throw CommandResult(stderr: "eqnnc: error: training diverged at epoch \(diverged.epoch) (the loss is no longer finite) and stopped; wrote \(outPath) with the weights of epoch \(best.epoch), the best before it. Lower --lr to train further\n", status: 1)
         }
         var summary = "wrote \(outPath)"
         if let best { summary += " (epoch \(best.epoch): " + (best.validationLoss.map { "val \(sci($0))" } ?? "train \(sci(best.trainLoss))") + ")" }
@@ -81,6 +89,7 @@ enum ModelCommands {
         options.loss = try lossOption(args, compiled.graph)
         let model = try compiled.model(weights: weights, seed: 0)
         let (x, y) = try trainingData(compiled, xPath, yPath, options.loss)
+        guard x.rows > 0 else { throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples to evaluate on\n", status: 1) }
         let loss = Trainer(options: options).evaluate(model, x.values, y.values, rows: x.rows, extents: x.extents)
         return CommandResult(stdout: "\(options.loss.rawValue) \(sci(loss)) on \(x.rows) samples\n")
     }

@@ -49,6 +49,9 @@ public enum WeightsFile {
             guard t.values.count == s.count else {
                 throw DataError("\(name): tensor '\(s.name)' has \(t.values.count) values; network '\(graph.network)' needs \(s.count)")
             }
+            guard t.values.allSatisfy(\.isFinite) else {
+                throw DataError("\(name): tensor '\(s.name)' contains NaN or infinite values; these weights cannot be used")
+            }
             for k in 0..<s.count { theta[s.offset + k] = t.values[k] }
         }
         var normalizer = Normalizer.identity(input: graph.input.dimension, output: graph.output.dimension)
@@ -57,6 +60,9 @@ public enum WeightsFile {
         for (tensorName, size) in zip(normalizerNames, sizes) {
             guard let t = tensors[tensorName] else { parts.append([]); continue }
             guard t.values.count == size else { throw DataError("\(name): tensor '\(tensorName)' has \(t.values.count) values, expected \(size)") }
+            guard t.values.allSatisfy(\.isFinite) else {
+                throw DataError("\(name): tensor '\(tensorName)' contains NaN or infinite values; these weights cannot be used")
+            }
             parts.append(t.values)
         }
         if !parts[0].isEmpty { normalizer.inputShift = parts[0] }

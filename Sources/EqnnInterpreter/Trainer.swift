@@ -32,7 +32,9 @@ public struct EpochReport: Sendable {
 
 /// Adam on theta with a cosine learning-rate schedule (after a linear warmup
 /// over the first 5% of steps); keeps the parameters with the best
-/// validation loss (or the last ones without a validation set).
+/// validation loss (or the last ones without a validation set). A run whose
+/// loss stops being finite ends at that epoch (its last report says so) and
+/// keeps the best finite epoch; `best` is nil when there was none.
 /// Deterministic for a seed: initialization, split and shuffles come from it.
 public struct Trainer: Sendable {
     public var options: TrainingOptions
@@ -101,8 +103,10 @@ public struct Trainer: Sendable {
                                     validationLoss: validationLoss, learningRate: rate,
                                     seconds: Date().timeIntervalSince(start))
             report(entry)
+            // A loss that is no longer finite has diverged: nothing after it can help.
+            guard entry.trainLoss.isFinite, validationLoss?.isFinite ?? true else { break }
             let score = validationLoss ?? entry.trainLoss
-            if score.isFinite, best == nil || score < (best?.loss ?? .infinity) {
+            if best == nil || score < (best?.loss ?? .infinity) {
                 best = (score, model.parameters, entry)
             }
         }

@@ -8,6 +8,11 @@ public struct Parser {
     private var index = 0
     private let file: SourceFile
     public private(set) var diagnostics: [Diagnostic] = []
+    /// Nesting of group and representation expressions, bounded so that deep
+    /// parentheses are a located error and never exhaust the stack (here or
+    /// in the recursive stages after the parser).
+    private var depth = 0
+    public static let maxDepth = 256
 
     /// Thrown inside a declaration to unwind to the recovery point.
     private struct Abort: Error {}
@@ -288,8 +293,21 @@ public struct Parser {
 
     // MARK: Groups
 
+    /// Enters one level of nesting, or reports the limit.
+    private mutating func nest() throws {
+        depth += 1
+        if depth > Parser.maxDepth {
+            depth -= 1
+            diagnostics.append(.error("expressions nest deeper than \(Parser.maxDepth) levels", at: current.span,
+                                      notes: ["name the inner parts with 'rep' or 'group' declarations"]))
+            throw Abort()
+        }
+    }
+
     // group_expr = group_atom { "x" group_atom } ;
     mutating func groupExpr() throws -> GroupExpr {
+        try nest()
+        defer { depth -= 1 }
         var factors = [try groupAtom()]
         while atIdentifier("x") {
             _ = advance()
@@ -419,6 +437,8 @@ public struct Parser {
 
     // rep_expr = rep_term { "+" rep_term } ;
     mutating func repExpr() throws -> RepExpr {
+        try nest()
+        defer { depth -= 1 }
         var terms = [try repTerm()]
         while accept(.plus) { terms.append(try repTerm()) }
         if terms.count == 1 { return terms[0] }

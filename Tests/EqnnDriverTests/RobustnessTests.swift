@@ -1,0 +1,81 @@
+import EqnnData
+import EqnnDriver
+import Foundation
+import XCTest
+
+/// Hostile input that used to crash or to give a wrong answer with exit status 0.
+final class RobustnessTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("eqnnc-robust-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+        return path(name)
+    }
+
+    /// 100,000 nested parentheses in a representation and in a group: one located error, no stack overflow.
+    func testDeepNestingIsALocatedError() throws {
+        let depth = 100_000
+        let rep = String(repeating: "(", count: depth) + "V" + String(repeating: ")", count: depth)
+        let group = String(repeating: "(", count: depth) + "S(3)" + String(repeating: ")", count: depth)
+        for text in ["network N over S(3) { input \(rep) output Scalar }", "group G = \(group)\n"] {
+            let result = Driver.run(["check", try write("deep.eqnn", text)])
+            XCTAssertEqual(result.status, 1)
+            XCTAssertTrue(result.stderr.contains("nest deeper than 256 levels"), result.stderr)
+            XCTAssertTrue(result.stderr.contains("deep.eqnn:1:"), result.stderr)
+        }
+    }
+
+    /// Weights with NaN or infinity are refused like data with them.
+    func testNonFiniteWeightsAreRefused() throws {
+        let source = try write("n.eqnn", "network N over S(4) { input V layer 2*V : relu output Scalar }")
+        let x = Table(rows: 6, columns: 4, values: (0..<24).map { Double($0 % 5) })
+        let y = Table(rows: 6, columns: 1, values: (0..<6).map { Double($0) })
+        try x.save(path: path("x.npy"))
+        try y.save(path: path("y.npy"))
+        let train = Driver.run(["train", source, "--x", path("x.npy"), "--y", path("y.npy"), "--epochs", "1", "--quiet", "-o", path("w.safetensors")])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path("w.safetensors"))))
+        // The last 8 bytes are the last float64 of the file (the output scale): make it NaN.
+        let nan = Double.nan.bitPattern
+        for k in 0..<8 { bytes[bytes.count - 8 + k] = UInt8(truncatingIfNeeded: nan >> (8 * UInt64(k))) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path("bad.safetensors")))
+        let run = Driver.run(["run", source, "--weights", path("bad.safetensors"), "--input", path("x.npy"), "--output", path("o.npy")])
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("NaN or infinite"), run.stderr)
+    }
+
+    /// `evaluate` on no samples is an error, not an MSE of 0; `data` does not write x and y into one file.
+    func testEmptyEvaluationAndOneFileForXAndY() throws {
+        let source = try write("n.eqnn", "network N over S(4) { input V output Scalar }")
+        try Table(rows: 0, columns: 4, values: []).save(path: path("x0.npy"))
+        try Table(rows: 0, columns: 1, values: []).save(path: path("y0.npy"))
+        try Table(rows: 1, columns: 4, values: [1, 2, 3, 4]).save(path: path("x1.npy"))
+        let train = Driver.run(["train", source, "--x", path("x1.npy"), "--y", path("x1.npy"), "--quiet", "-o", path("w.safetensors")])
+        XCTAssertEqual(train.status, 1)  // 4 columns where the output has 1
+        let evaluate = Driver.run(["evaluate", source, "--weights", path("w.safetensors"), "--x", path("x0.npy"), "--y", path("y0.npy")])
+        XCTAssertEqual(evaluate.status, 1)
+        let data = Driver.run(["data", "o5", "--x", path("same.npy"), "--y", path("same.npy")])
+        XCTAssertEqual(data.status, 2, data.stderr)
+        XCTAssertTrue(data.stderr.contains("same file"), data.stderr)
+    }
+
+    /// Networks whose names are not valid C prefixes emit C that compiles.
+    func testNetworkNamesAreMangledForC() throws {
+        for name in ["_", "__Int_", "_9"] {
+            let source = try write("m.eqnn", "network \(name) over S(3) { input V output Scalar }")
+            let result = Driver.run(["verify", source, "--backend", "c", "--samples", "2"])
+            XCTAssertEqual(result.status, 0, "\(name): \(result.stderr)")
+        }
+    }
+}
