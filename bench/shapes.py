@@ -7,7 +7,7 @@ is exactly equivariant to those, so its accuracy cannot drop; the plain CNN of
 the same widths and kernels (bench/shapes_plain.eqnn) has to learn each
 orientation from data.
 
-    swift build -c release && python3 bench/shapes.py [--train 400] [--epochs 30] [--extent 24]
+    swift build -c release && python3 bench/shapes.py [--train 400] [--epochs 40] [--extent 24]
 
 Needs NumPy only (any python3). Trains with --precision f32.
 """
@@ -40,7 +40,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--train", type=int, default=400)
     parser.add_argument("--test", type=int, default=200)
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--extent", type=int, default=24)
     args = parser.parse_args()
     if not os.path.exists(EQNNC):

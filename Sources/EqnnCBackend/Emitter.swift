@@ -122,6 +122,8 @@ struct Emitter {
     func header() -> String {
         var out = banner()
         out += "#ifndef \(P)_H\n#define \(P)_H\n\n#include <stddef.h>\n\n"
+        // C++ has no `restrict` and mangles names: the prototypes are C, and say so.
+        out += "#ifdef __cplusplus\nextern \"C\" {\n#define \(P)_RESTRICT\n#else\n#define \(P)_RESTRICT restrict\n#endif\n\n"
         out += "#define \(P)_INPUT_DIM \(graph.input.dimension)\n"
         out += "#define \(P)_OUTPUT_DIM \(graph.output.dimension)\n"
         out += "#define \(P)_PARAMETER_COUNT \(graph.parameterCount)\n"
@@ -151,11 +153,12 @@ struct Emitter {
             /* output[b] = f(input[b]) for b < batch; rows of \(P)_INPUT_DIM and \(P)_OUTPUT_DIM
                values, contiguous and row-major; input and output must not overlap.
                Thread-safe: no globals are written. */
-            void \(p)_forward(const \(p)_model *restrict model, const \(real) *restrict input, \(real) *restrict output, size_t batch);
+            void \(p)_forward(const \(p)_model *\(P)_RESTRICT model, const \(real) *\(P)_RESTRICT input,
+                              \(real) *\(P)_RESTRICT output, size_t batch);
 
             """
         }
-        out += "\n#endif\n"
+        out += "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n"
         return out
     }
 

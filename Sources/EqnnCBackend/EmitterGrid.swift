@@ -41,8 +41,8 @@ extension Emitter {
            \(p)_workspace_size(extents) values; input, output and workspace must not overlap.
            Returns 0, or -1 (writing nothing) when an extent is 0 or a pool does not divide it.
            Thread-safe when every thread has its own workspace. */
-        int \(p)_forward(const \(p)_model *restrict model, const \(real) *restrict input, \(real) *restrict output,
-                         size_t batch, const size_t extents[\(P)_GRID_AXES], \(real) *restrict workspace);
+        int \(p)_forward(const \(p)_model *\(P)_RESTRICT model, const \(real) *\(P)_RESTRICT input, \(real) *\(P)_RESTRICT output,
+                         size_t batch, const size_t extents[\(P)_GRID_AXES], \(real) *\(P)_RESTRICT workspace);
 
         """
     }

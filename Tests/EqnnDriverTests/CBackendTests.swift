@@ -154,6 +154,59 @@ final class CBackendTests: XCTestCase {
         }
     }
 
+    /// The headers are C++ too (extern "C", no `restrict` there): a C++ program
+    /// includes a plain and a grid network's header, links their C, and gets
+    /// the interpreter's outputs; with every C++ compiler installed.
+    func testHeadersWorkFromCPlusPlus() throws {
+        let compiler = try CCompiler()
+        defer { compiler.cleanUp() }
+        let root = GoldenTests.repository
+        let folder = compiler.directory
+        var models: [String: Model] = [:]
+        for path in ["examples/inertia.eqnn", "examples/grid/classify.eqnn"] {
+            let c = try XCTUnwrap(try compiled(root.appendingPathComponent(path).path).first)
+            let model = Model(graph: c.graph, parameters: Initialization.parameters(for: c.graph, seed: 6))
+            let source = EmitC.generate(c, model, precision: .f64, sourceFile: path, origin: "test")
+            try source.header.write(to: folder.appendingPathComponent("\(source.name).h"), atomically: true, encoding: .utf8)
+            try source.implementation.write(to: folder.appendingPathComponent("\(source.name).c"), atomically: true, encoding: .utf8)
+            try CCompiler.execute([CCompiler.compiler] + CBackendTests.strict + ["-c", folder.appendingPathComponent("\(source.name).c").path,
+                                                                                 "-o", folder.appendingPathComponent("\(source.name).o").path])
+            models[source.name] = model
+        }
+        let program = """
+        #include "inertia.h"
+        #include "classify.h"
+        #include <cstdio>
+        #include <vector>
+        int main() {
+            std::vector<inertia_real> x(INERTIA_INPUT_DIM, 0.5), y(INERTIA_OUTPUT_DIM);
+            inertia_forward(inertia_baked(), x.data(), y.data(), 1);
+            size_t extents[2] = {8, 8};
+            std::vector<classify_real> work(classify_workspace_size(extents)), image(64, 1.0), out(CLASSIFY_OUTPUT_DIM);
+            if (classify_forward(classify_baked(), image.data(), out.data(), 1, extents, work.data()) != 0) return 1;
+            std::printf("%.17g %.17g\\n", y[0], out[0]);
+            return 0;
+        }
+        """
+        try program.write(to: folder.appendingPathComponent("use.cpp"), atomically: true, encoding: .utf8)
+        let inertia = try XCTUnwrap(models["inertia"]), classify = try XCTUnwrap(models["classify"])
+        let expected = [inertia.forward([Double](repeating: 0.5, count: inertia.graph.input.dimension), batch: 1)[0],
+                        classify.forward([Double](repeating: 1, count: 64), batch: 1, extents: [8, 8])[0]]
+        var tried = 0
+        for cxx in ["g++", "clang++"] {
+            guard (try? CCompiler.execute(["which", cxx])) != nil else { continue }
+            tried += 1
+            let binary = folder.appendingPathComponent("use-\(cxx)").path
+            try CCompiler.execute([cxx, "-std=c++11", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-I", folder.path,
+                                   folder.appendingPathComponent("use.cpp").path, folder.appendingPathComponent("inertia.o").path,
+                                   folder.appendingPathComponent("classify.o").path, "-o", binary, "-lm"])
+            let printed = try CCompiler.execute([binary]).split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            XCTAssertEqual(printed.count, 2, cxx)
+            for (a, b) in zip(printed, expected) { XCTAssertEqual(a, b, accuracy: 1e-12 * max(1, abs(b)), cxx) }
+        }
+        XCTAssertGreaterThan(tried, 0, "no C++ compiler found")
+    }
+
     /// The float sigmoid (its own exponential, so that loops vectorize) against the interpreter
     /// from small to saturating arguments, beyond where e^-|v| would underflow.
     func testSigmoidAndSiluAtExtremeInputs() throws {
