@@ -14,6 +14,22 @@ public struct Normalizer: Sendable, Equatable {
                    outputShift: Array(repeating: 0, count: output), outputScale: Array(repeating: 1, count: output))
     }
 
+    /// Why shifts and scales break the symmetry on a layout, or nil: a
+    /// non-scalar block may only be scaled, by one number, and never shifted
+    /// (the group moves its coordinates into each other).
+    public static func symmetryViolation(shift: [Double], scale: [Double], layout: Layout) -> String? {
+        for block in layout.blocks where !block.isScalar {
+            let range = block.offset..<(block.offset + block.length)
+            if let c = range.first(where: { shift[$0] != 0 }) {
+                return "coordinate \(c) of the \(block.name) block at \(block.offset) is shifted by \(shift[c])"
+            }
+            if let c = range.first(where: { scale[$0] != scale[block.offset] }) {
+                return "the \(block.name) block at \(block.offset) is scaled by \(scale[block.offset]) and by \(scale[c]) (coordinate \(c))"
+            }
+        }
+        return nil
+    }
+
     /// Statistics of `data` (rows of `layout.dimension`) per block of the layout.
     public static func fit(_ data: [Double], rows: Int, layout: Layout) -> (shift: [Double], scale: [Double]) {
         let d = layout.dimension

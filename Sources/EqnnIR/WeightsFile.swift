@@ -72,6 +72,12 @@ public enum WeightsFile {
         guard normalizer.inputScale.allSatisfy({ $0 != 0 && $0.isFinite }) else {
             throw DataError("\(name): the input scale has zero or non-finite entries")
         }
+        for (what, shift, scale, layout) in [("input", normalizer.inputShift, normalizer.inputScale, graph.input),
+                                             ("output", normalizer.outputShift, normalizer.outputScale, graph.output)] {
+            if let why = Normalizer.symmetryViolation(shift: shift, scale: scale, layout: layout) {
+                throw DataError("\(name): the \(what) normalizer breaks the symmetry: \(why); the group moves a block's coordinates into each other, so a block may only be scaled by one number")
+            }
+        }
         return Model(graph: graph, parameters: theta, normalizer: normalizer)
     }
 }

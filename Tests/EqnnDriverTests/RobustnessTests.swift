@@ -1,5 +1,7 @@
 import EqnnData
-import EqnnDriver
+@testable import EqnnDriver
+import EqnnIR
+import EqnnInterpreter
 import Foundation
 import XCTest
 
@@ -53,6 +55,31 @@ final class RobustnessTests: XCTestCase {
         let run = Driver.run(["run", source, "--weights", path("bad.safetensors"), "--input", path("x.npy"), "--output", path("o.npy")])
         XCTAssertEqual(run.status, 1)
         XCTAssertTrue(run.stderr.contains("NaN or infinite"), run.stderr)
+    }
+
+    /// A weights file whose normalizer shifts a vector block, or scales its
+    /// coordinates differently, is refused on loading (run, evaluate, emit c).
+    func testSymmetryBreakingNormalizerIsRefused() throws {
+        let source = try write("v.eqnn", "network N over O(3) { input Scalar + V output V }")
+        try Table(rows: 1, columns: 4, values: [1, 2, 3, 4]).save(path: path("x.npy"))
+        let graph = try XCTUnwrap(Compiled.loadAll(source).first).graph
+        for (shift, scale) in [([0.0, 0, 0.5, 0], [1.0, 1, 1, 1]), ([0.0, 0, 0, 0], [1.0, 1, 2, 1])] {
+            var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 1))
+            model.normalizer.inputShift = shift
+            model.normalizer.inputScale = scale
+            try WeightsFile.encode(model, version: "test").write(to: URL(fileURLWithPath: path("w.safetensors")))
+            for command in [["run", source, "--weights", path("w.safetensors"), "--input", path("x.npy"), "--output", path("o.npy")],
+                            [source, "--emit", "c", "--weights", path("w.safetensors"), "-o", path("c")]] {
+                let result = Driver.run(command)
+                XCTAssertEqual(result.status, 1, result.stderr)
+                XCTAssertTrue(result.stderr.contains("breaks the symmetry"), result.stderr)
+            }
+        }
+        var fine = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 1))
+        fine.normalizer.inputShift = [0.5, 0, 0, 0]  // the scalar may be shifted
+        fine.normalizer.inputScale = [3, 2, 2, 2]
+        try WeightsFile.encode(fine, version: "test").write(to: URL(fileURLWithPath: path("w.safetensors")))
+        XCTAssertEqual(Driver.run(["run", source, "--weights", path("w.safetensors"), "--input", path("x.npy"), "--output", path("o.npy")]).status, 0)
     }
 
     /// `evaluate` on no samples is an error, not an MSE of 0; `data` does not write x and y into one file.
