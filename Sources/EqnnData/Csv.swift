@@ -1,24 +1,30 @@
 import Foundation
 
-/// Comma-separated numbers, one sample per line; a first line that is not
-/// numeric is taken as a header and skipped; blank lines are ignored.
+/// Comma-separated numbers, one sample per line; blank lines are ignored and
+/// a UTF-8 byte-order mark is dropped. The first line is a header exactly
+/// when none of its fields is a number (a line of names); any other field
+/// that is not a number is an error that names its line and column.
 public enum Csv {
     public static func read(_ text: String, name: String) throws -> Table {
         var rows: [[Double]] = []
-        for (k, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+        let body = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+        var seenLine = false
+        for (k, line) in body.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             let fields = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            let numbers = fields.compactMap(Double.init)
-            if numbers.count != fields.count {
-                if rows.isEmpty && k == 0 { continue }  // a header
-                let bad = fields.first { Double($0) == nil } ?? ""
-                throw DataError("\(name):\(k + 1): '\(bad)' is not a number")
+            let numbers = fields.map { Double($0) }
+            defer { seenLine = true }
+            if !seenLine && numbers.allSatisfy({ $0 == nil }) { continue }  // a header: names only
+            if let column = numbers.firstIndex(where: { $0 == nil }) {
+                throw DataError("\(name):\(k + 1): column \(column + 1): '\(fields[column])' is not a number"
+                                + (!seenLine ? " (a header line has no numbers at all)" : ""))
             }
-            if let first = rows.first, first.count != numbers.count {
-                throw DataError("\(name):\(k + 1): expected \(first.count) columns like the first row, found \(numbers.count)")
+            let values = numbers.compactMap { $0 }
+            if let first = rows.first, first.count != values.count {
+                throw DataError("\(name):\(k + 1): expected \(first.count) columns like the first row, found \(values.count)")
             }
-            rows.append(numbers)
+            rows.append(values)
         }
         return Table(rows: rows.count, columns: rows.first?.count ?? 0, values: rows.flatMap { $0 })
     }

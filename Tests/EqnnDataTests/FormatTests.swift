@@ -38,6 +38,19 @@ final class FormatTests: XCTestCase {
         XCTAssertThrowsError(try Npy.read(data, name: "f.npy"))
     }
 
+    /// A first row with one typo is an error, not a header that drops a sample;
+    /// a byte-order mark is no header either.
+    func testCsvHeaderRuleAndByteOrderMark() throws {
+        XCTAssertThrowsError(try Csv.read("1,2o\n3,4\n", name: "t.csv")) { error in
+            XCTAssertEqual("\(error)", "t.csv:1: column 2: '2o' is not a number (a header line has no numbers at all)")
+        }
+        XCTAssertEqual(try Csv.read("\u{FEFF}1,2\n3,4\n", name: "b.csv"), Table(rows: 2, columns: 2, values: [1, 2, 3, 4]))
+        XCTAssertEqual(try Csv.read("\u{FEFF}x,y\n3,4\n", name: "b.csv"), Table(rows: 1, columns: 2, values: [3, 4]))
+        XCTAssertThrowsError(try Csv.read("x,y\n3,4\n5,six\n", name: "t.csv")) { error in
+            XCTAssertEqual("\(error)", "t.csv:3: column 2: 'six' is not a number")
+        }
+    }
+
     func testCsvWithHeaderAndErrors() throws {
         XCTAssertEqual(try Csv.read("a,b\n1,2\n\n3,4.5\n", name: "c"), Table(rows: 2, columns: 2, values: [1, 2, 3, 4.5]))
         XCTAssertThrowsError(try Csv.read("1,2\n3\n", name: "c.csv")) { error in
