@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import EqnnLinearAlgebra
 @testable import EqnnGroups
@@ -30,6 +31,19 @@ final class SolverDimensionTests: XCTestCase {
         }
         XCTAssertEqual(try dim(group(.symmetric(5)), 1, 1), 2)  // DeepSets: lambda I + gamma 11^T
         XCTAssertEqual(try dim(group(.symmetric(8)), 2, 2), 15)
+    }
+
+    /// Tensor powers of Lie groups whose exact elimination would run for hours
+    /// are refused at once, with the size and the limit.
+    func testHugeLieGroupProblemsAreRefusedQuickly() throws {
+        for (g, k, l) in [(group(.orthogonal(3)), 6, 6), (group(.lorentz(full: false)), 5, 5), (group(.orthogonal(2)), 16, 0)] {
+            let start = Date()
+            XCTAssertThrowsError(try EquivariantSolver().homDimension(g, from: tensorPower(k), to: tensorPower(l))) { error in
+                guard case SolverError.tooLarge(_, let size, let limit) = error else { return XCTFail("\(error)") }
+                XCTAssertGreaterThan(size, limit)
+            }
+            XCTAssertLessThan(Date().timeIntervalSince(start), 5)
+        }
     }
 
     func testSmallSymmetricGroupCountsPartitionsWithFewBlocks() throws {
