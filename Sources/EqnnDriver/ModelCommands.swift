@@ -50,6 +50,10 @@ enum ModelCommands {
         guard x.rows > 0 else {
             throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples\n", status: 1)
         }
+        let positions = x.extents.reduce(1, *), batchRows = min(options.batch, x.rows)
+        let tapeBytes = 8 * MemoryBudget.valuesPerSample(compiled.graph, positions: positions, tape: true) * Double(batchRows)
+        try MemoryBudget.check(tapeBytes + 3 * 8 * Double(x.values.count + y.values.count),
+                               "training with batches of \(batchRows) samples", hint: "use a smaller --batch or fewer samples")
         let quiet = args.flags.contains("--quiet")
         let log = FileHandle.standardError
         if !quiet { log.write(Data((compiled.diagnostics + "training \(compiled.graph.network): \(compiled.graph.parameterCount) parameters, \(x.rows) samples, \(options.loss.rawValue) loss\n").utf8)) }
@@ -103,6 +107,7 @@ enum ModelCommands {
         if let help = helpRequested(args, Help.verify) { return help }
         let path = try single(args, usage: Help.verify)
         let samples = try args.integer("--samples", default: 16, usage: Help.verify)
+        guard samples <= 1_000_000 else { throw Driver.usageError("--samples \(samples) is more than 1,000,000", Help.verify) }
         let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.verify))
         // Without --network and --weights, every network of the file.
         let all = args.options["--network"] == nil && args.options["--weights"] == nil
@@ -190,6 +195,8 @@ enum ModelCommands {
         let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.data))
         let x: Table, y: Table
         if let task = Dataset(rawValue: name) {
+            try MemoryBudget.check(3 * 8 * Double(samples) * Double(task.inputDimension + task.outputDimension),
+                                   "\(samples) samples of \(name)", hint: "use fewer --samples and several files")
             for option in ["--extent", "--orientation"] where args.options[option] != nil {
                 throw Driver.usageError("\(option) applies to the shapes task only", Help.data)
             }

@@ -25,6 +25,12 @@ enum TimeCommand {
             throw Driver.usageError("--extent \(side) is not divided by the network's pools", Help.time)
         }
         let positions = extents.reduce(1, *), outPositions = outExtents.reduce(1, *)
+        for batch in batches {
+            try MemoryBudget.check(8 * MemoryBudget.valuesPerSample(graph, positions: positions, tape: false) * Double(batch),
+                                   "a forward pass of \(batch) samples", hint: "use a smaller --batch")
+        }
+        try MemoryBudget.check(8 * MemoryBudget.valuesPerSample(graph, positions: positions, tape: true) * Double(trainBatch),
+                               "a training step of \(trainBatch) samples", hint: "use a smaller --train-batch")
         let model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 0))
         var rng = SplitMix64(seed: 1)
         var out = "\(graph.network): \(graph.parameterCount) parameters, input \(graph.input.dimension), output \(graph.output.dimension)"

@@ -97,6 +97,27 @@ final class RobustnessTests: XCTestCase {
         XCTAssertTrue(data.stderr.contains("same file"), data.stderr)
     }
 
+    /// Commands estimate their memory before allocating and refuse what cannot fit.
+    func testMemoryEstimatesRefuseTooLargeRuns() throws {
+        let data = Driver.run(["data", "o5", "--samples", "100000000000", "--x", path("x.npy"), "--y", path("y.npy")])
+        XCTAssertEqual(data.status, 1)
+        XCTAssertTrue(data.stderr.contains("would need about"), data.stderr)
+        let big = GoldenTests.repository.appendingPathComponent("bench/deepsets1000.eqnn").path
+        let time = Driver.run(["time", big, "--batch", "1,1000000"])
+        XCTAssertEqual(time.status, 1)
+        XCTAssertTrue(time.stderr.contains("use a smaller --batch"), time.stderr)
+        // Training: the tape of a batch, against a limit set low for the test.
+        let source = try write("t.eqnn", "network N over S(8) { input V layer 64*V : relu layer 64*V : relu output Scalar }")
+        try Table(rows: 64, columns: 8, values: (0..<512).map { Double($0 % 7) }).save(path: path("x.npy"))
+        try Table(rows: 64, columns: 1, values: (0..<64).map { Double($0 % 3) }).save(path: path("y.npy"))
+        setenv("EQNNC_MEMORY_LIMIT", "100000", 1)
+        defer { unsetenv("EQNNC_MEMORY_LIMIT") }
+        let train = Driver.run(["train", source, "--x", path("x.npy"), "--y", path("y.npy"), "--quiet", "-o", path("w.safetensors")])
+        XCTAssertEqual(train.status, 1)
+        XCTAssertTrue(train.stderr.contains("use a smaller --batch"), train.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("w.safetensors")))
+    }
+
     /// Networks whose names are not valid C prefixes emit C that compiles.
     func testNetworkNamesAreMangledForC() throws {
         for name in ["_", "__Int_", "_9"] {
