@@ -154,6 +154,7 @@ public struct Checker {
         guard bag.errorCount == errorsBefore, layers.count == decl.layers.count else { return nil }
         checkOutputDependsOnInput(decl, layers, group, domain)
         guard bag.errorCount == errorsBefore else { return nil }
+        checkInfluence(decl, layers, group, domain)
         return CheckedNetwork(name: decl.name.text, group: group, layers: layers, domain: domain)
     }
 
@@ -504,6 +505,106 @@ public struct Checker {
         }
     }
 
+}
+
+// MARK: - Dataflow from the input to the output
+
+extension Checker {
+    /// Sets of summand indices per atom of one layer.
+    typealias Flow = [Atom: Set<Int>]
+
+    /// Whether some equivariant map of layer `layer` (a convolution reads
+    /// the atom tensored with its offsets) takes atom a to atom b.
+    func connects(_ a: Atom, _ b: Atom, _ layer: CheckedLayer, _ group: Group, _ domain: GridDomain?) -> Bool {
+        let read = Checker.offsets(layer.kernel, domain).map { Atom(slots: a.slots + [Slot(factor: 0, dual: false, points: $0)], detPowers: a.detPowers) } ?? a
+        return ((try? solver.homDimension(group, from: read, to: b)) ?? 0) > 0
+    }
+
+    /// A layer's bilinear terms as (output atom, atoms it multiplies).
+    func bilinearProducts(_ layer: CheckedLayer, _ group: Group) -> [(output: Atom, factors: [Atom])] {
+        guard layer.hasBilinear else { return [] }
+        let output = layer.rep.appendingScalars(layer.gates)
+        guard let blocks = try? output.blocks(), let terms = try? group.bilinearTerms(output) else { return [] }
+        return terms.map { t in (blocks[t.output].atom, [blocks[t.input].atom] + t.sources.map { blocks[$0].atom }) }
+    }
+
+    /// Which input summands can influence which output summands, through
+    /// nonzero Hom blocks, bilinear products, gates (a gate's scalar acts on
+    /// every block it gates) and activations (which keep each block's
+    /// dependence): a warning at the input for every input summand that
+    /// cannot reach the output, and at a hidden layer for summands that
+    /// receive nothing from the input or reach nothing of the output.
+    mutating func checkInfluence(_ decl: NetworkDecl, _ layers: [CheckedLayer], _ group: Group, _ domain: GridDomain?) {
+        guard layers.count >= 2, let input = layers.first, let output = layers.last else { return }
+        let scalar = Atom.scalar(factorCount: group.factors.count)
+        func gated(_ layer: CheckedLayer) -> [Atom] {
+            layer.gates > 0 ? layer.rep.distinctAtoms.map(\.atom).filter { !group.isTrivial($0) } : []
+        }
+        // Forward: the input summands each atom of each layer can depend on.
+        var forward: [Flow] = [[:]]
+        for (i, s) in input.rep.summands.enumerated() { forward[0][s.atom, default: []].insert(i) }
+        for k in 1..<layers.count {
+            let layer = layers[k]
+            var next: Flow = [:]
+            for (b, _) in layer.rep.appendingScalars(layer.gates).distinctAtoms {
+                next[b] = forward[k - 1].reduce(into: Set<Int>()) { set, entry in
+                    if !entry.value.isEmpty && connects(entry.key, b, layer, group, domain) { set.formUnion(entry.value) }
+                }
+            }
+            for (out, factors) in bilinearProducts(layer, group) {
+                for f in factors { next[out, default: []].formUnion(next[f] ?? []) }
+            }
+            for b in gated(layer) { next[b, default: []].formUnion(next[scalar] ?? []) }
+            forward.append(next)
+        }
+        // Backward: the output summands each atom of each layer can reach.
+        var backward = [Flow](repeating: [:], count: layers.count)
+        for (j, s) in output.rep.summands.enumerated() { backward[layers.count - 1][s.atom, default: []].insert(j) }
+        for k in stride(from: layers.count - 1, through: 1, by: -1) {
+            let layer = layers[k]
+            var pre = backward[k]
+            for b in gated(layer) { pre[scalar, default: []].formUnion(pre[b] ?? []) }
+            for (out, factors) in bilinearProducts(layer, group) {
+                for f in factors { pre[f, default: []].formUnion(pre[out] ?? []) }
+            }
+            for (a, _) in layers[k - 1].rep.distinctAtoms {
+                backward[k - 1][a] = pre.reduce(into: Set<Int>()) { set, entry in
+                    if !entry.value.isEmpty && connects(a, entry.key, layer, group, domain) { set.formUnion(entry.value) }
+                }
+            }
+            backward[k] = pre  // what the layer's own summands reach, its bilinear products included
+        }
+        let bilinearNote = "a bilinear layer (': gated + bilinear') multiplies summands with each other, which linear maps and gates cannot"
+        for (i, s) in input.rep.summands.enumerated() where (backward[0][s.atom] ?? []).isEmpty {
+            let name = s.multiplicity == 1 ? group.name(of: s.atom) : "\(s.multiplicity)*\(group.name(of: s.atom))"
+            _ = i
+            bag.add(.warning("input summand \(name) cannot influence the output of network '\(decl.name.text)'",
+                             at: decl.layers[0].rep.span,
+                             notes: ["under \(group), every chain of equivariant maps, gates and activations from \(group.name(of: s.atom)) to \(output.rep.description) is zero: the output is the same whatever these inputs are",
+                                     bilinearNote]))
+        }
+        for k in 1..<(layers.count - 1) {
+            for s in layers[k].rep.summands {
+                let b = s.atom
+                let receivesAny = layers[k - 1].rep.distinctAtoms.contains { connects($0.atom, b, layers[k], group, domain) }
+                guard receivesAny else { continue }  // already reported as constant
+                let name = s.multiplicity == 1 ? group.name(of: b) : "\(s.multiplicity)*\(group.name(of: b))"
+                // The weights that feed this summand from the layer before.
+                let offsets = Checker.offsets(layers[k].kernel, domain)
+                let wasted = layers[k - 1].rep.distinctAtoms.reduce(0) { total, entry in
+                    let read = offsets.map { Atom(slots: entry.atom.slots + [Slot(factor: 0, dual: false, points: $0)], detPowers: entry.atom.detPowers) } ?? entry.atom
+                    return total + entry.multiplicity * s.multiplicity * ((try? solver.homDimension(group, from: read, to: b)) ?? 0)
+                }
+                if (forward[k][b] ?? []).isEmpty {
+                    bag.add(.warning("summand \(name) of hidden layer \(k) receives nothing that depends on the input", at: layers[k].span,
+                                     notes: ["its channels are constant for every input, and the \(wasted) weights that feed them are wasted; \(bilinearNote)"]))
+                } else if (backward[k][b] ?? []).isEmpty {
+                    bag.add(.warning("summand \(name) of hidden layer \(k) reaches nothing of the output", at: layers[k].span,
+                                     notes: ["every equivariant map from \(group.name(of: b)) onward to the output is zero, so the \(wasted) weights that feed it are wasted; \(bilinearNote)"]))
+                }
+            }
+        }
+    }
 }
 
 /// A generator as a person reads it: cycle notation for permutations,

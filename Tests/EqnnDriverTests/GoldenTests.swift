@@ -63,8 +63,8 @@ final class GoldenTests: XCTestCase {
     }
 
     func testEveryExampleChecksCleanly() throws {
-        let inputs = GoldenTests.inputs(in: "examples") + GoldenTests.inputs(in: "examples/fww21")
-        XCTAssertGreaterThanOrEqual(inputs.count, 14)
+        let inputs = GoldenTests.inputs(in: "examples") + GoldenTests.inputs(in: "examples/fww21") + GoldenTests.inputs(in: "examples/grid")
+        XCTAssertGreaterThanOrEqual(inputs.count, 19)
         for input in inputs {
             let (text, status) = try GoldenTests.transcript(of: input)
             XCTAssertEqual(status, 0, "\(input.lastPathComponent):\n\(text)")
@@ -73,7 +73,8 @@ final class GoldenTests: XCTestCase {
     }
 
     func testEveryExampleSaysWhatItModels() throws {
-        for input in GoldenTests.inputs(in: "examples") + GoldenTests.inputs(in: "examples/errors") + GoldenTests.inputs(in: "examples/fww21") {
+        for input in GoldenTests.inputs(in: "examples") + GoldenTests.inputs(in: "examples/errors") + GoldenTests.inputs(in: "examples/fww21")
+            + GoldenTests.inputs(in: "examples/grid") {
             let text = try String(contentsOf: input, encoding: .utf8)
             XCTAssertTrue(text.hasPrefix("#"), "\(input.lastPathComponent) should open with a comment saying what it models")
         }

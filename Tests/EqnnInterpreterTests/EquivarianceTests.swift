@@ -42,6 +42,39 @@ final class EquivarianceTests: XCTestCase {
         }
     }
 
+    /// Every input summand of every example matters: perturbing its
+    /// coordinates (and nothing else) changes the output of a random model,
+    /// as the checker's dataflow says (it warns for the ones that cannot).
+    func testEveryInputSummandInfluencesTheOutput() throws {
+        var rng = SplitMix64(seed: 31)
+        let grid = (try? FileManager.default.contentsOfDirectory(atPath: EquivarianceTests.examples.appendingPathComponent("grid").path)) ?? []
+        let files = exampleFiles() + grid.filter { $0.hasSuffix(".eqnn") }.sorted().map { EquivarianceTests.examples.appendingPathComponent("grid/" + $0) }
+        XCTAssertGreaterThanOrEqual(files.count, 19)
+        for url in files {
+            for (network, graph) in try networks(in: url) {
+                var theta = Initialization.parameters(for: graph, seed: 9)
+                for i in theta.indices { theta[i] += 0.05 * rng.nextNormal() }  // biases too, so no unit sits at zero
+                let model = Model(graph: graph, parameters: theta)
+                let pools = graph.ops.reduce(1) { r, op in
+                    if case .pool(let p) = op, case .mean(let s) = p.pooling { return r * s }
+                    return r
+                }
+                let side = pools * max(1, 6 / pools)  // a multiple of every pool
+                let extents = graph.domain.map { Array(repeating: side, count: $0.dimension) } ?? []
+                let positions = extents.reduce(1, *), d = graph.input.dimension
+                let x = (0..<(positions * d)).map { _ in rng.nextNormal() }
+                let y = model.forward(x, batch: 1, extents: extents)
+                for block in graph.input.blocks {
+                    var moved = x
+                    for p in 0..<positions { for c in block.offset..<(block.offset + block.length) { moved[p * d + c] += rng.nextNormal() } }
+                    let change = zip(model.forward(moved, batch: 1, extents: extents), y).reduce(0.0) { max($0, abs($1.0 - $1.1)) }
+                    let scale = y.reduce(0.0) { max($0, abs($1)) }
+                    XCTAssertGreaterThan(change, 1e-9 * max(scale, 1), "\(url.lastPathComponent) \(network.name): input block \(block.name) at \(block.offset) changes nothing")
+                }
+            }
+        }
+    }
+
     /// Every example after a short training run on random data: training moves
     /// only the coefficients, so the model stays equivariant.
     func testEveryExampleWithTrainedWeights() throws {
