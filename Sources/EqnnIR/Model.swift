@@ -38,22 +38,28 @@ public struct Normalizer: Sendable, Equatable {
         guard rows > 0 else { return (shift, scale) }
         for block in layout.blocks {
             let range = block.offset..<(block.offset + block.length)
+            // Statistics relative to the block's largest magnitude, so that features of
+            // any scale (1e-12 or 1e200) are standardized, never taken for constants.
+            var largest = 0.0
+            for r in 0..<rows { for c in range { largest = max(largest, abs(data[r * d + c])) } }
+            guard largest > 0, largest.isFinite else { continue }
             if block.isScalar {
                 for c in range {
                     var mean = 0.0
-                    for r in 0..<rows { mean += data[r * d + c] }
+                    for r in 0..<rows { mean += data[r * d + c] / largest }
                     mean /= Double(rows)
                     var variance = 0.0
-                    for r in 0..<rows { variance += (data[r * d + c] - mean) * (data[r * d + c] - mean) }
+                    for r in 0..<rows { variance += (data[r * d + c] / largest - mean) * (data[r * d + c] / largest - mean) }
                     variance /= Double(rows)
-                    shift[c] = mean
-                    scale[c] = variance > 1e-24 ? variance.squareRoot() : 1
+                    shift[c] = mean * largest
+                    // Constant (to rounding) relative to its own size: shifted, not scaled.
+                    scale[c] = variance > 1e-24 * max(mean * mean, 1e-300) ? variance.squareRoot() * largest : 1
                 }
             } else {
                 var sum = 0.0
-                for r in 0..<rows { for c in range { sum += data[r * d + c] * data[r * d + c] } }
-                let rms = (sum / Double(rows * block.length)).squareRoot()
-                for c in range { scale[c] = rms > 1e-12 ? rms : 1 }
+                for r in 0..<rows { for c in range { sum += (data[r * d + c] / largest) * (data[r * d + c] / largest) } }
+                let rms = (sum / Double(rows * block.length)).squareRoot() * largest
+                for c in range { scale[c] = rms > 0 && rms.isFinite ? rms : 1 }
             }
         }
         return (shift, scale)

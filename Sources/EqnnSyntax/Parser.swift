@@ -157,7 +157,9 @@ public struct Parser {
         case .keyword(.rep): return .rep(try repDecl())
         case .keyword(.network): return .network(try networkDecl())
         default:
-            throw error("expected a declaration ('group', 'rep' or 'network'), found \(current.quoted)")
+            // At the token itself: what came before is a complete declaration, nothing is missing there.
+            diagnostics.append(.error("expected a declaration ('group', 'rep' or 'network'), found \(current.quoted)", at: current.span))
+            throw Abort()
         }
     }
 

@@ -16,6 +16,15 @@ final class ParserTests: XCTestCase {
         ])
     }
 
+    /// A stray token after a complete declaration is reported where it is, not
+    /// at the end of the declaration before it.
+    func testStrayTokenIsReportedAtItself() {
+        let file = SourceFile(name: "t", text: "group G = S(3)\n\n  )\nnetwork N over G { input V output Scalar }\n")
+        let (_, diagnostics) = Parser.parse(file)
+        XCTAssertEqual(diagnostics.count, 1)
+        XCTAssertEqual(diagnostics.first.map { file.location(of: $0.span.start).line }, 3)
+    }
+
     func testGridNetworkOptions() throws {
         let (ast, diagnostics) = parse("""
         network N over matrices(2) { discrete: [[0, -1], [1, 0]] } on torus(2) {
