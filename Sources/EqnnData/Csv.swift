@@ -39,8 +39,14 @@ public enum Csv {
 }
 
 extension Table {
-    /// Reads .npy or .csv by extension.
+    /// Reads .npy or .csv by extension; "-" reads standard input (.npy when it
+    /// starts with the .npy magic, CSV otherwise).
     public static func load(path: String) throws -> Table {
+        if path == "-" {
+            let data = FileHandle.standardInput.readDataToEndOfFile()
+            if data.starts(with: [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]) { return try Npy.read(data, name: "<stdin>") }
+            return try Csv.read(String(decoding: data, as: UTF8.self), name: "<stdin>")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DataError("cannot read '\(path)': \(FileManager.default.fileExists(atPath: path) ? "not a readable file" : "no such file")")
         }

@@ -11,6 +11,11 @@ enum CheckCommand {
             return Driver.usageError(args.positional.isEmpty ? "no input file" : "expected one input file, found \(args.positional.count)", Help.check)
         }
         let format = try Driver.format(args, usage: Help.check)
+        if args.options["--emit"] == nil {
+            for option in ["-o", "--weights", "--precision", "--seed", "--kernels"] where args.options[option] != nil {
+                return Driver.usageError("\(option) applies to --emit graph or --emit c only", Help.check)
+            }
+        }
         if let emit = args.options["--emit"] {
             switch emit {
             case "graph": return try emitGraph(args.positional[0], network: args.options["--network"], output: args.options["-o"])

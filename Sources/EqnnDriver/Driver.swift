@@ -37,14 +37,17 @@ public enum Driver {
         guard let first = arguments.first else { return usageError("no input file", Help.main) }
         switch first {
         case "--help", "-h", "help":
-            if arguments.count > 1, let topic = Help.topics[arguments[1]] { return CommandResult(stdout: topic) }
-            return CommandResult(stdout: Help.main)
+            guard arguments.count > 1 else { return CommandResult(stdout: Help.main) }
+            guard let topic = Help.topics[arguments[1]] else {
+                return usageError("no help on '\(arguments[1])'; the topics are \(Help.topics.keys.sorted().joined(separator: ", "))", Help.main)
+            }
+            return CommandResult(stdout: topic)
         case "--version":
             return CommandResult(stdout: "eqnnc \(version)\n")
         case let name where commands[name] != nil:
             return try commands[name].map { try $0(Array(arguments.dropFirst())) } ?? CommandResult()
         default:
-            if first.hasPrefix("-") && !first.hasSuffix(".eqnn") {
+            if first.hasPrefix("-") && first != "-" && !first.hasSuffix(".eqnn") {
                 return usageError("unknown option '\(first)'", Help.main)
             }
             return try CheckCommand.run(arguments)
@@ -69,6 +72,13 @@ public enum Driver {
 
     /// Reads a source file; a clear message instead of a crash when it cannot.
     static func readSource(_ path: String) throws -> SourceFile {
+        if path == "-" {
+            let data = FileHandle.standardInput.readDataToEndOfFile()
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw CommandResult(stderr: "eqnnc: error: standard input is not UTF-8 text\n", status: 1)
+            }
+            return SourceFile(name: "<stdin>", text: text)
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "it is not a readable file" : "no such file"
             throw CommandResult(stderr: "eqnnc: error: cannot read '\(path)': \(reason)\n", status: 1)

@@ -20,6 +20,10 @@ enum ModelCommands {
         let outExtents = try compiled.outputExtents(x, path: input)
         let y = model.outputs(x.values, rows: x.rows, extents: x.extents)
         let table = Table(rows: x.rows, columns: compiled.graph.output.dimension, values: y, extents: outExtents)
+        if output == "-" {  // CSV on standard output, one row per sample (positions flattened)
+            let rows = Table(rows: table.rows, columns: table.values.count / max(1, table.rows), values: table.values)
+            return CommandResult(stdout: Csv.write(rows), stderr: compiled.diagnostics)
+        }
         do {
             try table.save(path: output)
         } catch {

@@ -50,7 +50,17 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testCheckJSONCarriesLayerCounts() throws {
-        let path = GoldenTests.repository.appendingPathComponent("examples/inertia.eqnn").path
+        // The previous inertia example (no bilinear layer), whose counts are easy to derive by hand.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("inertia-\(getpid()).eqnn").path
+        try """
+        network Inertia over O(3) {
+          input  5*Scalar + 5*V
+          layer  64*Scalar + 32*V + 16*V^2 : gated
+          layer  64*Scalar + 32*V + 16*V^2 : gated
+          output V^2
+        }
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
         let result = Driver.run(["check", path, "--format", "json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let root = try json(result)
@@ -67,7 +77,10 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(layers[1]["bias"] as? Int, 128)
         // Layer 2: scalars receive 64 + 16 (trace of V^2), V receives 32, V^2 receives 64 + 16*3.
         XCTAssertEqual(layers[2]["weights"] as? Int, 112 * 80 + 32 * 32 + 16 * (64 + 48))
-        XCTAssertEqual((root["diagnostics"] as? [Any])?.count, 0)
+        // The dataflow's warnings: the positions cannot reach the output, the V channels are dead weight.
+        let diagnostics = try XCTUnwrap(root["diagnostics"] as? [[String: Any]])
+        XCTAssertEqual(diagnostics.count, 3)
+        XCTAssertEqual(diagnostics.compactMap { $0["severity"] as? String }, ["warning", "warning", "warning"])
     }
 
     func testCheckJSONCarriesDiagnostics() throws {

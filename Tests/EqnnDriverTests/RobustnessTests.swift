@@ -118,6 +118,17 @@ final class RobustnessTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("w.safetensors")))
     }
 
+    /// Options that would pass silently are usage errors.
+    func testSilentOptionsAreUsageErrors() throws {
+        let help = Driver.run(["help", "frobnicate"])
+        XCTAssertEqual(help.status, 2)
+        XCTAssertTrue(help.stderr.contains("no help on 'frobnicate'"), help.stderr)
+        let source = try write("n.eqnn", "network N over S(4) { input V output Scalar }")
+        let check = Driver.run([source, "-o", path("out")])
+        XCTAssertEqual(check.status, 2)
+        XCTAssertTrue(check.stderr.contains("-o applies to --emit"), check.stderr)
+    }
+
     /// Networks whose names are not valid C prefixes emit C that compiles.
     func testNetworkNamesAreMangledForC() throws {
         for name in ["_", "__Int_", "_9"] {
