@@ -32,7 +32,8 @@ let package = Package(
         .testTarget(name: "EqnnDataTests", dependencies: ["EqnnData"]),
         .testTarget(name: "EqnnInterpreterTests", dependencies: ["EqnnInterpreter", "EqnnIR", "EqnnSema", "EqnnGroups", "EqnnLinearAlgebra", "EqnnDiagnostics"]),
         .testTarget(
-            name: "EqnnDriverTests", dependencies: ["EqnnDriver", "EqnnDiagnostics", "EqnnCBackend", "EqnnIR", "EqnnInterpreter", "EqnnLinearAlgebra"],
+            name: "EqnnDriverTests", dependencies: ["EqnnDriver", "EqnnDiagnostics", "EqnnCBackend", "EqnnIR", "EqnnInterpreter", "EqnnLinearAlgebra",
+                                                 "EqnnData", "EqnnGroups", "EqnnSema"],
             exclude: ["Diagnostics"]),
     ]
 )
