@@ -47,7 +47,7 @@ final class ModelCommandTests: XCTestCase {
         XCTAssertEqual(lines[0].split(separator: ",").count, 9)
         let verify = Driver.run(["verify", source, "--weights", path("w.safetensors"), "--samples", "6"])
         XCTAssertEqual(verify.status, 0, verify.stdout + verify.stderr)
-        XCTAssertTrue(verify.stdout.contains("equivariant"))
+        XCTAssertTrue(verify.stdout.hasSuffix("  equivariant\n") && !verify.stdout.contains("NOT"), verify.stdout)
     }
 
     func testWeightsForAnotherNetworkAreRefused() throws {

@@ -42,6 +42,40 @@ final class EquivarianceTests: XCTestCase {
         }
     }
 
+    /// The check can fail: one basis entry perturbed, or relu applied to O(3)
+    /// vectors behind the checker's back, and the measured error is far above
+    /// the tolerance; and Rep.act equals Rep.matrix on every example's layers.
+    func testEquivarianceCheckCatchesBrokenNetworks() throws {
+        let (network, graph) = try compile("network N over O(3) { input Scalar + 2*V layer 4*Scalar + 2*V + V^2 : gated output V }")
+        let input = network.layers[0].rep, output = network.layers[2].rep
+        var broken = graph
+        guard case .linear(var linear) = broken.ops[0] else { return XCTFail("no linear op first") }
+        let pair = try XCTUnwrap(linear.bases.firstIndex { $0.matrices.rows > 1 && $0.matrices.columns > 1 })  // V -> V, say
+        var matrices = linear.bases[pair].matrices
+        matrices.values[0] += 0.3
+        linear.bases[pair] = PairBasis(matrices: matrices)
+        broken.ops[0] = .linear(linear)
+        let model = Model(graph: broken, parameters: Initialization.parameters(for: broken, seed: 1).map { $0 + 0.1 })
+        XCTAssertFalse(EquivarianceCheck.measure(model, input: input, output: output, samples: 4, seed: 1).passes)
+
+        var relu = graph
+        if let k = relu.ops.firstIndex(where: { if case .gate = $0 { return true } else { return false } }), case .gate(let g) = relu.ops[k] {
+            relu.ops.insert(.pointwise(Pointwise(function: .relu, dimension: g.inputDimension, representation: g.representation)), at: k)
+        }
+        let reluModel = Model(graph: relu, parameters: Initialization.parameters(for: relu, seed: 1).map { $0 + 0.1 })
+        let report = EquivarianceCheck.measure(reluModel, input: input, output: output, samples: 4, seed: 1)
+        XCTAssertGreaterThan(report.maxError64, 1e-3)
+
+        var rng = SplitMix64(seed: 2)
+        for layer in network.layers {
+            let g = layer.rep.group.randomElement(using: &rng)
+            let x = (0..<layer.dimension).map { _ in rng.nextNormal() }
+            let m = layer.rep.matrix(at: g)
+            let expected = (0..<layer.dimension).map { i in (0..<layer.dimension).reduce(0.0) { $0 + m[i, $1] * x[$1] } }
+            for (a, b) in zip(layer.rep.act(g, on: x, rows: 1), expected) { XCTAssertEqual(a, b, accuracy: 1e-12) }
+        }
+    }
+
     /// Every input summand of every example matters: perturbing its
     /// coordinates (and nothing else) changes the output of a random model,
     /// as the checker's dataflow says (it warns for the ones that cannot).
