@@ -11,6 +11,12 @@ public enum CBackend {
         /// `<name>.h` and `<name>.c`.
         public var header: String
         public var implementation: String
+
+        public init(name: String, header: String, implementation: String) {
+            self.name = name
+            self.header = header
+            self.implementation = implementation
+        }
     }
 
     /// What the generated files say they came from.

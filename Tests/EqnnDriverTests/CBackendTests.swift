@@ -154,6 +154,55 @@ final class CBackendTests: XCTestCase {
         }
     }
 
+    /// Every activation through `--emit c --weights`, as a user runs it: a small
+    /// network per activation, realistic weights (nonzero biases, a fitted-looking
+    /// normalizer with output shifts and scales) written to a weights file, the
+    /// C built from it equal to the interpreter on the same file.
+    func testEveryActivationThroughEmitCWithWeights() throws {
+        let compiler = try CCompiler()
+        defer { compiler.cleanUp() }
+        var rng = SplitMix64(seed: 41)
+        let sources = ["relu", "leaky_relu", "tanh", "sigmoid", "silu", "gelu", "softplus", "identity"].map {
+            "network N over S(4) { input V + Scalar layer 3*V + 2*Scalar : \($0) output V + Scalar }"
+        } + ["network N over O(3) { input Scalar + V layer 2*Scalar + 2*V : norm output Scalar + V }",
+             "network N over O(3) { input Scalar + V layer 2*Scalar + 2*V + V^2 : gated + bilinear output V^2 + Scalar }"]
+        for (k, text) in sources.enumerated() {
+            let source = compiler.directory.appendingPathComponent("n\(k).eqnn").path
+            try text.write(toFile: source, atomically: true, encoding: .utf8)
+            let c = try XCTUnwrap(try compiled(source).first)
+            var theta = Initialization.parameters(for: c.graph, seed: UInt64(k))
+            for i in theta.indices { theta[i] += 0.2 * rng.nextNormal() }
+            var model = Model(graph: c.graph, parameters: theta)
+            for block in c.graph.input.blocks {
+                let scale = 0.5 + rng.nextUniform()
+                for i in block.offset..<(block.offset + block.length) {
+                    model.normalizer.inputScale[i] = scale
+                    if block.isScalar { model.normalizer.inputShift[i] = rng.nextNormal() }
+                }
+            }
+            for block in c.graph.output.blocks {
+                let scale = 0.5 + 2 * rng.nextUniform()
+                for i in block.offset..<(block.offset + block.length) {
+                    model.normalizer.outputScale[i] = scale
+                    if block.isScalar { model.normalizer.outputShift[i] = 3 * rng.nextNormal() }
+                }
+            }
+            let weights = compiler.directory.appendingPathComponent("n\(k).safetensors").path
+            try WeightsFile.encode(model, version: "test").write(to: URL(fileURLWithPath: weights))
+            let directory = compiler.directory.appendingPathComponent("out\(k)").path
+            let emitted = Driver.run([source, "--emit", "c", "--weights", weights, "--precision", "f64", "-o", directory])
+            XCTAssertEqual(emitted.status, 0, emitted.stderr)
+            let header = try String(contentsOfFile: directory + "/n.h", encoding: .utf8)
+            let implementation = try String(contentsOfFile: directory + "/n.c", encoding: .utf8)
+            let binary = try compiler.build(CBackend.Source(name: "n", header: header, implementation: implementation),
+                                            flags: CBackendTests.strict, tag: "activation\(k)")
+            let x = (0..<(7 * c.graph.input.dimension)).map { _ in 2 * rng.nextNormal() }
+            let loaded = try c.model(weights: weights, seed: 0)
+            let expected = loaded.forward(x, batch: 7)
+            XCTAssertLessThan(relativeError(try compiler.run(binary, input: x), expected, width: c.graph.output.dimension), 1e-12, text)
+        }
+    }
+
     /// The headers are C++ too (extern "C", no `restrict` there): a C++ program
     /// includes a plain and a grid network's header, links their C, and gets
     /// the interpreter's outputs; with every C++ compiler installed.
