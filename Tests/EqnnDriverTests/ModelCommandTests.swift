@@ -61,6 +61,15 @@ final class ModelCommandTests: XCTestCase {
         let wrong = Driver.run(["run", b, "--weights", path("a.safetensors"), "--input", xs, "--output", path("o.npy")])
         XCTAssertEqual(wrong.status, 1)
         XCTAssertTrue(wrong.stderr.contains("made for network 'A'"), wrong.stderr)
+        // Same name, same sizes, other bases: C(4) and the Klein four-group both give V -> V four
+        // parameters, but not the same four matrices; the structure hash tells them apart.
+        let c4 = try write("c4.eqnn", "network A over C(4) { input V output V }")
+        let klein = try write("k4.eqnn", "network A over permutations(4) { (1 2)(3 4), (1 3)(2 4) } { input V output V }")
+        let vx = try write("vx.csv", (0..<20).map { r in (0..<4).map { "\(cos(Double(3 * r + $0)))" }.joined(separator: ",") }.joined(separator: "\n"))
+        XCTAssertEqual(Driver.run(["train", c4, "--x", vx, "--y", vx, "--epochs", "1", "--quiet", "-o", path("c4.safetensors")]).status, 0)
+        let swapped = Driver.run(["run", klein, "--weights", path("c4.safetensors"), "--input", vx, "--output", path("o.npy")])
+        XCTAssertEqual(swapped.status, 1)
+        XCTAssertTrue(swapped.stderr.contains("structure"), swapped.stderr)
         // A truncated weights file.
         let full = try Data(contentsOf: URL(fileURLWithPath: path("a.safetensors")))
         try full.prefix(full.count - 16).write(to: URL(fileURLWithPath: path("cut.safetensors")))

@@ -15,6 +15,8 @@ final class BasisEquivarianceTests: XCTestCase {
         let basis = try solver.homBasis(g, from: a, to: b)
         if let expected = expectedDimension {
             XCTAssertEqual(basis.count, expected, file: file, line: line)
+        } else {
+            XCTAssertFalse(basis.isEmpty, "an empty basis passes every equivariance check", file: file, line: line)
         }
         let inRep = Rep(group: g, summands: [Summand(multiplicity: 1, atom: a)])
         let outRep = Rep(group: g, summands: [Summand(multiplicity: 1, atom: b)])
@@ -76,6 +78,19 @@ final class BasisEquivarianceTests: XCTestCase {
                          detPowers: [0, 0])
         // R (x) P (x) R -> P: Hom factors as S(4) V->V (2) times SO(3) V^2 -> Scalar (1).
         try assertEquivariant(g, from: mixed, to: tensorPower(1, factor: 0, of: 2), expectedDimension: 2)
+    }
+
+    /// Point slots by the definition: Regular of D(4), and a 3x3 kernel of p4m
+    /// (Regular tensored with the offsets), against random group words.
+    func testRegularAndKernelOffsets() throws {
+        try assertEquivariant(group(.dihedral(4)), from: Atom(slots: [Slot(factor: 0, dual: false, points: .regular(order: 8))], detPowers: [0]),
+                              to: Atom(slots: [Slot(factor: 0, dual: false, points: .regular(order: 8))], detPowers: [0]), expectedDimension: 8)
+        let p4m = Group(GroupFactor(kind: .matrices(dimension: 2, discrete: [RationalMatrix(integers: [[0, -1], [1, 0]]),
+                                                                           RationalMatrix(integers: [[1, 0], [0, -1]])], algebra: [])))
+        let regular = Slot(factor: 0, dual: false, points: .regular(order: 8)), offsets = Slot(factor: 0, dual: false, points: .offsets(kernel: 3, dimension: 2))
+        try assertEquivariant(p4m, from: Atom(slots: [regular, offsets], detPowers: [0]), to: Atom(slots: [regular], detPowers: [0]), expectedDimension: 72)
+        try assertEquivariant(p4m, from: Atom(slots: [Slot(factor: 0, dual: false), offsets], detPowers: [0]),
+                              to: Atom(slots: [], detPowers: [1]))
     }
 
     func testBiasIsInvariant() throws {
