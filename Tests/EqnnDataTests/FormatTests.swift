@@ -38,6 +38,19 @@ final class FormatTests: XCTestCase {
         XCTAssertThrowsError(try Npy.read(data, name: "f.npy"))
     }
 
+    /// A .npy header whose shape product overflows is an error, not a trap.
+    func testNpyShapeOverflowIsAnError() {
+        for shape in ["(4611686018427387904, 4)", "(3037000500, 3037000500, 2)", "(-1, 4)", "(2, 9223372036854775807)"] {
+            var data = Npy.write(Table(rows: 1, columns: 1, values: [1]))
+            let header = "{'descr': '<f8', 'fortran_order': False, 'shape': \(shape), }"
+            var bytes = [UInt8](data.prefix(8))
+            let padded = header + String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
+            bytes += [UInt8(padded.utf8.count & 0xFF), UInt8(padded.utf8.count >> 8)] + Array(padded.utf8) + [UInt8](repeating: 0, count: 8)
+            data = Data(bytes)
+            XCTAssertThrowsError(try Npy.read(data, name: "o.npy"), shape)
+        }
+    }
+
     /// A first row with one typo is an error, not a header that drops a sample;
     /// a byte-order mark is no header either.
     func testCsvHeaderRuleAndByteOrderMark() throws {
