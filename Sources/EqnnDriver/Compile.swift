@@ -116,10 +116,12 @@ struct Compiled {
 
 extension Arguments {
     /// An integer option, or a usage error that names it.
-    func integer(_ name: String, default value: Int, minimum: Int = 1, usage: String) throws -> Int {
+    /// An integer option in minimum...maximum, or a usage error that names it. The default
+    /// bound (2^30) keeps products of counts (steps x epochs, samples x widths) far from overflow.
+    func integer(_ name: String, default value: Int, minimum: Int = 1, maximum: Int = 1 << 30, usage: String) throws -> Int {
         guard let text = options[name] else { return value }
-        guard let n = Int(text), n >= minimum else {
-            throw Driver.usageError("\(name) needs an integer >= \(minimum), found '\(text)'", usage)
+        guard let n = Int(text), n >= minimum, n <= maximum else {
+            throw Driver.usageError("\(name) needs an integer from \(minimum) to \(maximum), found '\(text)'", usage)
         }
         return n
     }

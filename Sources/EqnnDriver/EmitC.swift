@@ -8,7 +8,7 @@ enum EmitC {
     static func run(_ args: Arguments) throws -> CommandResult {
         let path = try ModelCommands.single(args, usage: Help.check)
         let precision = try precisionOption(args)
-        let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.check))
+        let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, maximum: Int.max, usage: Help.check))
         let compiled = try Compiled.load(path, network: args.options["--network"])
         let model = try compiled.model(weights: args.options["--weights"], seed: seed)
         let kernels = args.options["--kernels"] ?? "auto"

@@ -44,7 +44,7 @@ enum ModelCommands {
         var options = TrainingOptions()
         options.epochs = try args.integer("--epochs", default: options.epochs, usage: Help.train)
         options.batch = try args.integer("--batch", default: options.batch, usage: Help.train)
-        options.seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.train))
+        options.seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, maximum: Int.max, usage: Help.train))
         options.learningRate = try args.number("--lr", default: options.learningRate, range: 1e-12...10, usage: Help.train)
         options.validationFraction = try args.number("--val-fraction", default: 0.1, range: 0...0.9, usage: Help.train)
         options.precision = try precisionOption(args, default: .f64, usage: Help.train)
@@ -112,7 +112,7 @@ enum ModelCommands {
         let path = try single(args, usage: Help.verify)
         let samples = try args.integer("--samples", default: 16, usage: Help.verify)
         guard samples <= 1_000_000 else { throw Driver.usageError("--samples \(samples) is more than 1,000,000", Help.verify) }
-        let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.verify))
+        let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, maximum: Int.max, usage: Help.verify))
         // Without --network and --weights, every network of the file.
         let all = args.options["--network"] == nil && args.options["--weights"] == nil
         let networks = all ? try Compiled.loadAll(path) : [try Compiled.load(path, network: args.options["--network"])]
@@ -196,7 +196,7 @@ enum ModelCommands {
         }
         guard xPath != yPath else { throw Driver.usageError("--x and --y name the same file", Help.data) }
         let samples = try args.integer("--samples", default: 1000, usage: Help.data)
-        let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, usage: Help.data))
+        let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, maximum: Int.max, usage: Help.data))
         let x: Table, y: Table
         if let task = Dataset(rawValue: name) {
             try MemoryBudget.check(3 * 8 * Double(samples) * Double(task.inputDimension + task.outputDimension),

@@ -19,7 +19,7 @@ enum TimeCommand {
         let batches = (args.options["--batch"] ?? (onGrid ? "1,16" : "1,512")).split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
         guard !batches.isEmpty else { throw Driver.usageError("--batch takes sizes like 1,512", Help.time) }
         let trainBatch = try args.integer("--train-batch", default: onGrid ? 16 : 500, usage: Help.time)
-        let side = try args.integer("--extent", default: 64, usage: Help.time)
+        let side = try args.integer("--extent", default: 64, maximum: 65536, usage: Help.time)
         let extents = Array(repeating: side, count: graph.domain?.dimension ?? 0)
         guard let outExtents = graph.outputExtents(extents) else {
             throw Driver.usageError("--extent \(side) is not divided by the network's pools", Help.time)
