@@ -144,13 +144,16 @@ enum ModelCommands {
 
     /// The side of the square grids `verify` draws: at least 8 positions, a
     /// multiple of every pool's size, and odd where no pool asks for even
-    /// (so that rotations about the centre hit its middle pixel as well).
+    /// (so that rotations about the centre hit its middle pixel as well),
+    /// wide enough for translations that keep receptive fields off the border.
     static func verifyExtent(_ graph: Graph) -> Int {
         let product = graph.ops.reduce(1) { r, op in
             if case .pool(let p) = op, case .mean(let s) = p.pooling { return r * s }
             return r
         }
-        return product == 1 ? 9 : product * max(2, (8 + product - 1) / product)
+        guard product == 1 else { return product * max(2, (8 + product - 1) / product) }
+        // Room for translations away from the border on a zero-padded grid.
+        return max(9, 4 * (EquivarianceCheck.receptiveRadius(graph) ?? 0) + 5)
     }
 
     /// The equivariance report of the generated C, float64 and float32 builds.

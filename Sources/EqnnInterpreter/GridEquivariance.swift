@@ -34,11 +34,64 @@ extension EquivarianceCheck {
             for single in [false, true] {
                 let fx = try evaluate(single, x, 1, extents), fgx = try evaluate(single, gx, 1, extents)
                 let expected = transform(fx, rep: output, element: g, extents: outExtents, shift: shift.map { $0 / shrink })
-                let error = relativeError(fgx, expected)
+                var error = relativeError(fgx, expected)
+                if let (moved, valid) = borderTranslation(model, x, extents: extents, rng: &rng) {
+                    // Zero padding: translations hold wherever no receptive field meets the border.
+                    let fy = try evaluate(single, moved, 1, extents)
+                    error = max(error, relativeError(valid.map { fy[$0.to] }, valid.map { fx[$0.from] }))
+                }
                 if single { worst32 = max(worst32, error) } else { worst64 = max(worst64, error) }
             }
         }
         return EquivarianceReport(samples: samples, maxError64: worst64, maxError32: worst32)
+    }
+
+    /// How far an output position's receptive field reaches: the kernels' radii
+    /// added up (nil with pools, whose translations the torus check covers).
+    public static func receptiveRadius(_ graph: Graph) -> Int? {
+        var radius = 0
+        for op in graph.ops {
+            switch op {
+            case .convolution(let c): radius += c.kernel / 2
+            case .pool: return nil
+            default: continue
+            }
+        }
+        return radius
+    }
+
+    /// On a zero-padded grid without pools: the input translated by a random t
+    /// (positions that come from outside the grid get new random values), and the
+    /// output coordinates (from, to) that must agree, out(p) = out'(p + t), for
+    /// the positions p whose receptive fields lie inside the grid before and after.
+    static func borderTranslation(_ model: Model, _ x: [Double], extents: [Int], rng: inout SplitMix64)
+        -> (input: [Double], valid: [(from: Int, to: Int)])? {
+        guard model.graph.domain?.padding == .zero, let radius = receptiveRadius(model.graph) else { return nil }
+        let d = model.graph.input.dimension, e = model.graph.output.dimension
+        let shift = extents.map { n -> Int in
+            let reach = max(0, n / 2 - 2 * radius - 1)
+            return reach == 0 ? 0 : Int(rng.next() % UInt64(2 * reach + 1)) - reach
+        }
+        guard shift.contains(where: { $0 != 0 }) else { return nil }
+        var strides = [Int](repeating: 1, count: extents.count)
+        for a in stride(from: extents.count - 2, through: 0, by: -1) { strides[a] = strides[a + 1] * extents[a + 1] }
+        let positions = extents.reduce(1, *)
+        var moved = [Double](repeating: 0, count: x.count)
+        var valid: [(from: Int, to: Int)] = []
+        for p in 0..<positions {
+            var rest = p, source = 0, inside = true, interior = true
+            for a in extents.indices {
+                let i = rest / strides[a]
+                rest %= strides[a]
+                let j = i - shift[a]
+                if j < 0 || j >= extents[a] { inside = false }
+                if min(i, j) < radius || max(i, j) >= extents[a] - radius { interior = false }
+                source += j * strides[a]
+            }
+            for c in 0..<d { moved[p * d + c] = inside ? x[source * d + c] : model.normalizer.inputShift[c] + rng.nextNormal() }
+            if inside && interior { for c in 0..<e { valid.append((source * e + c, p * e + c)) } }
+        }
+        return valid.isEmpty ? nil : (moved, valid)
     }
 
     /// t.(h.f) for one sample: each position reads f at h^-1 (x - t), then rho(h) acts on its channels.

@@ -35,7 +35,7 @@ final class GridTests: XCTestCase {
             if case .pool(let p) = op, case .mean(let s) = p.pooling { return r * s }
             return r
         }
-        return product == 1 ? 7 : 2 * product
+        return product == 1 ? max(7, 4 * (EquivarianceCheck.receptiveRadius(graph) ?? 0) + 5) : 2 * product
     }
 
     func testEveryGridExampleWithRandomWeights() throws {
