@@ -31,8 +31,12 @@ final class EquivarianceTests: XCTestCase {
     func testEveryExampleWithRandomWeights() throws {
         let files = exampleFiles()
         XCTAssertGreaterThanOrEqual(files.count, 14)
+        var checked = 0
+        defer { XCTAssertGreaterThanOrEqual(checked, 11) }
         for url in files {
-            for (network, graph) in try networks(in: url) {
+            // The MLP twins over C(1) are equivariant by construction: nothing to learn from them here.
+            for (network, graph) in try networks(in: url) where !network.group.factors.allSatisfy({ $0.dimension <= 1 }) {
+                checked += 1
                 let model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 11))
                 let report = EquivarianceCheck.measure(model, input: network.layers[0].rep, output: network.layers[network.layers.count - 1].rep,
                                                        samples: 4, seed: 1)
@@ -114,7 +118,7 @@ final class EquivarianceTests: XCTestCase {
     func testEveryExampleWithTrainedWeights() throws {
         var rng = SplitMix64(seed: 21)
         for url in exampleFiles() {
-            for (network, graph) in try networks(in: url) {
+            for (network, graph) in try networks(in: url) where !network.group.factors.allSatisfy({ $0.dimension <= 1 }) {
                 let rows = 24
                 let x = (0..<(rows * graph.input.dimension)).map { _ in rng.nextNormal() }
                 let y = (0..<(rows * graph.output.dimension)).map { _ in rng.nextNormal() }
