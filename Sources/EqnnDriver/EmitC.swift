@@ -22,6 +22,12 @@ enum EmitC {
                 }
             }
         }
+        // The C text holds every table and weight as a literal of about 12 characters, several times over while built.
+        let literals = compiled.graph.ops.reduce(Double(model.parameters.count)) { total, op in
+            guard let l = op.linearMap else { return total }
+            return total + Double(min(l.denseEntries, LinearPlan.denseBudget)) + Double(l.bases.reduce(0) { $0 + $1.matrices.entryCount }) * 3
+        }
+        try MemoryBudget.check(4 * 12 * literals, "the C of network '\(compiled.graph.network)'", hint: "use --kernels auto and smaller layers")
         let source = generate(compiled, model, precision: precision, sourceFile: path,
                               origin: args.options["--weights"] ?? "none given; a seeded initialization (seed \(seed))",
                               structured: kernels == "auto")

@@ -116,6 +116,16 @@ final class RobustnessTests: XCTestCase {
         XCTAssertEqual(train.status, 1)
         XCTAssertTrue(train.stderr.contains("use a smaller --batch"), train.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("w.safetensors")))
+        // run: the outputs and one chunk's activations; --emit c: the text of the tables.
+        let graph = try XCTUnwrap(Compiled.loadAll(source).first).graph
+        try WeightsFile.encode(Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 1)), version: "test")
+            .write(to: URL(fileURLWithPath: path("w.safetensors")))
+        let run = Driver.run(["run", source, "--weights", path("w.safetensors"), "--input", path("x.npy"), "--output", path("o.npy")])
+        XCTAssertEqual(run.status, 1)
+        XCTAssertTrue(run.stderr.contains("would need about"), run.stderr)
+        let emit = Driver.run([source, "--emit", "c", "-o", path("c")])
+        XCTAssertEqual(emit.status, 1)
+        XCTAssertTrue(emit.stderr.contains("would need about"), emit.stderr)
     }
 
     /// Options that would pass silently are usage errors.
