@@ -104,9 +104,7 @@ struct Compiled {
     /// The output extents for an input's, or the error of a pool that does not divide them.
     func outputExtents(_ input: Table, path: String) throws -> [Int] {
         guard let extents = graph.outputExtents(input.extents) else {
-            let pools = graph.ops.compactMap { op -> Int? in
-                if case .pool(let p) = op, case .mean(let s) = p.pooling { return s } else { return nil }
-            }
+            let pools = graph.poolSizes
             let product = pools.reduce(1, *)
             throw CommandResult(stderr: "eqnnc: error: \(path) has extents \(input.extents.map(String.init).joined(separator: "x")), but the pools of '\(graph.network)' (\(pools.map { "pool \($0)" }.joined(separator: ", "))) need every extent to be a multiple of \(product)\n", status: 1)
         }

@@ -151,10 +151,7 @@ enum ModelCommands {
     /// (so that rotations about the centre hit its middle pixel as well),
     /// wide enough for translations that keep receptive fields off the border.
     static func verifyExtent(_ graph: Graph) -> Int {
-        let product = graph.ops.reduce(1) { r, op in
-            if case .pool(let p) = op, case .mean(let s) = p.pooling { return r * s }
-            return r
-        }
+        let product = graph.poolSizes.reduce(1, *)
         guard product == 1 else { return product * max(2, (8 + product - 1) / product) }
         // Room for translations away from the border on a zero-padded grid.
         return max(9, 4 * (EquivarianceCheck.receptiveRadius(graph) ?? 0) + 5)

@@ -21,8 +21,6 @@ public struct FiniteGroupTable: Sendable {
 
     public var order: Int { elements.count }
 
-    public func indexOf(_ m: RationalMatrix) -> Int? { index[m] }
-
     /// m * elements[i] for every i, as indices; nil when m is not in the group.
     public func leftMultiplication(by m: RationalMatrix) -> [Int]? {
         if let k = generatorIndex[m] { return generatorPermutations[k] }

@@ -252,6 +252,14 @@ public struct Pool: Sendable, Equatable {
 }
 
 extension Graph {
+    /// The sizes of the network's `pool s` ops, in order.
+    public var poolSizes: [Int] {
+        ops.compactMap { op in
+            if case .pool(let p) = op, case .mean(let s) = p.pooling { return s }
+            return nil
+        }
+    }
+
     /// The grid axes of the output: the domain's, none after `pool global` or off the grid.
     public var outputAxes: Int {
         guard let domain else { return 0 }

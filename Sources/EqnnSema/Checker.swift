@@ -575,9 +575,8 @@ extension Checker {
             backward[k] = pre  // what the layer's own summands reach, its bilinear products included
         }
         let bilinearNote = "a bilinear layer (': gated + bilinear') multiplies summands with each other, which linear maps and gates cannot"
-        for (i, s) in input.rep.summands.enumerated() where (backward[0][s.atom] ?? []).isEmpty {
+        for s in input.rep.summands where (backward[0][s.atom] ?? []).isEmpty {
             let name = s.multiplicity == 1 ? group.name(of: s.atom) : "\(s.multiplicity)*\(group.name(of: s.atom))"
-            _ = i
             bag.add(.warning("input summand \(name) cannot influence the output of network '\(decl.name.text)'",
                              at: decl.layers[0].rep.span,
                              notes: ["under \(group), every chain of equivariant maps, gates and activations from \(group.name(of: s.atom)) to \(output.rep.description) is zero: the output is the same whatever these inputs are",

@@ -4,24 +4,7 @@ import XCTest
 
 /// data -> train -> evaluate -> run -> verify from the command line, and the
 /// errors a user meets on the way.
-final class ModelCommandTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("eqnnc-tests-\(getpid())-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
-        return path(name)
-    }
+final class ModelCommandTests: ScratchDirectoryTestCase {
 
     func testTrainRunEvaluateVerify() throws {
         let source = try write("o3.eqnn", """

@@ -6,24 +6,7 @@ import Foundation
 import XCTest
 
 /// Hostile input that used to crash or to give a wrong answer with exit status 0.
-final class RobustnessTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("eqnnc-robust-\(getpid())-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    func write(_ name: String, _ text: String) throws -> String {
-        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
-        return path(name)
-    }
+final class RobustnessTests: ScratchDirectoryTestCase {
 
     /// 100,000 nested parentheses in a representation and in a group: one located error, no stack overflow.
     func testDeepNestingIsALocatedError() throws {

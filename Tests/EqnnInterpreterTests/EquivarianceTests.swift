@@ -93,10 +93,7 @@ final class EquivarianceTests: XCTestCase {
                 var theta = Initialization.parameters(for: graph, seed: 9)
                 for i in theta.indices { theta[i] += 0.05 * rng.nextNormal() }  // biases too, so no unit sits at zero
                 let model = Model(graph: graph, parameters: theta)
-                let pools = graph.ops.reduce(1) { r, op in
-                    if case .pool(let p) = op, case .mean(let s) = p.pooling { return r * s }
-                    return r
-                }
+                let pools = graph.poolSizes.reduce(1, *)
                 let side = pools * max(1, 6 / pools)  // a multiple of every pool
                 let extents = graph.domain.map { Array(repeating: side, count: $0.dimension) } ?? []
                 let positions = extents.reduce(1, *), d = graph.input.dimension

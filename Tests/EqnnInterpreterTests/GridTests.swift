@@ -31,10 +31,7 @@ final class GridTests: XCTestCase {
 
     /// A side that every pool divides.
     func extent(_ graph: Graph) -> Int {
-        let product = graph.ops.reduce(1) { r, op in
-            if case .pool(let p) = op, case .mean(let s) = p.pooling { return r * s }
-            return r
-        }
+        let product = graph.poolSizes.reduce(1, *)
         return product == 1 ? max(7, 4 * (EquivarianceCheck.receptiveRadius(graph) ?? 0) + 5) : 2 * product
     }
 
