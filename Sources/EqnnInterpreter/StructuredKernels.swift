@@ -192,25 +192,33 @@ enum StructuredKernels {
             }
             let b = block.output.copies, n = block.input.dimension, width = block.sources.count &* b
             let tile = bilinearTile(block, batch: batch)
+            let rows = block.output.dimension
             var g = [T](repeating: 0, count: tile * n * block.input.copies), z = [T](repeating: 0, count: tile * n * width)
+            // One sample's sums with the output copies contiguous (acc[r * b + o]), so that the
+            // innermost loop runs along them; added to y, copy-major, at the end of the sample.
+            var acc = [T](repeating: 0, count: rows * b)
             mixing[k].withUnsafeBufferPointer { mp in
                 g.withUnsafeMutableBufferPointer { gp in
                     z.withUnsafeMutableBufferPointer { zp in
-                        guard let ma = mp.baseAddress, let ga = gp.baseAddress, let za = zp.baseAddress else { return }
-                        for first in stride(from: 0, to: batch, by: tile) {
-                            let samples = first..<min(batch, first + tile)
-                            bilinearProducts(block, mixing: ma, x: x, dimension: d, samples: samples, g: ga, z: za)
-                            for (t, sample) in samples.enumerated() {
-                                let row = x + sample &* d, out = y + (sample &* d &+ block.output.offset)
-                                for (s, source) in block.sources.enumerated() {
-                                    for c in 0..<n {
-                                        let zc = za + ((t &* n &+ c) &* width &+ s &* b)
-                                        for r in 0..<block.output.dimension {
-                                            let xv = row[source &+ r &* n &+ c]
-                                            let yr = out + r
-                                            for o in 0..<b { yr[o &* block.output.dimension] += xv * zc[o] }
+                        acc.withUnsafeMutableBufferPointer { ap in
+                            guard let ma = mp.baseAddress, let ga = gp.baseAddress, let za = zp.baseAddress, let aa = ap.baseAddress else { return }
+                            for first in stride(from: 0, to: batch, by: tile) {
+                                let samples = first..<min(batch, first + tile)
+                                bilinearProducts(block, mixing: ma, x: x, dimension: d, samples: samples, g: ga, z: za)
+                                for (t, sample) in samples.enumerated() {
+                                    let row = x + sample &* d, out = y + (sample &* d &+ block.output.offset)
+                                    aa.update(repeating: 0, count: rows &* b)
+                                    for (s, source) in block.sources.enumerated() {
+                                        for c in 0..<n {
+                                            let zc = za + ((t &* n &+ c) &* width &+ s &* b)
+                                            for r in 0..<rows {
+                                                let xv = row[source &+ r &* n &+ c]
+                                                let ar = aa + r &* b
+                                                for o in 0..<b { ar[o] += xv * zc[o] }
+                                            }
                                         }
                                     }
+                                    for o in 0..<b { for r in 0..<rows { out[o &* rows &+ r] += aa[r &* b &+ o] } }
                                 }
                             }
                         }
