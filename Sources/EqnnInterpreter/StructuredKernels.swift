@@ -244,6 +244,8 @@ enum StructuredKernels {
             var dm = [T](repeating: 0, count: a * width)
             var g = [T](repeating: 0, count: tile * n * a), dg = g
             var z = [T](repeating: 0, count: tile * n * width), dz = z
+            let dyT = UnsafeMutablePointer<T>.allocate(capacity: max(1, block.output.dimension * b))
+            defer { dyT.deallocate() }
             mixing[k].withUnsafeBufferPointer { mp in
                 transposed.withUnsafeBufferPointer { mtp in
                     dm.withUnsafeMutableBufferPointer { dmp in
@@ -259,20 +261,23 @@ enum StructuredKernels {
                                             let rowsOfZ = samples.count &* n
                                             bilinearProducts(block, mixing: ma, x: x, dimension: d, samples: samples, g: ga, z: za)
                                             dza.update(repeating: 0, count: rowsOfZ &* width)
+                                            let rows = block.output.dimension
                                             for (t, sample) in samples.enumerated() {
                                                 let row = x + sample &* d, drow = dx + sample &* d
                                                 let dout = dy + (sample &* d &+ block.output.offset)
+                                                // dy of this block with the output copies contiguous: dyT[r * b + o].
+                                                for o in 0..<b { for r in 0..<rows { dyT[r &* b &+ o] = dout[o &* rows &+ r] } }
                                                 for (s, source) in block.sources.enumerated() {
                                                     for c in 0..<n {
                                                         let zc = za + ((t &* n &+ c) &* width &+ s &* b)
                                                         let dzc = dza + ((t &* n &+ c) &* width &+ s &* b)
-                                                        for r in 0..<block.output.dimension {
+                                                        for r in 0..<rows {
                                                             let at = source &+ r &* n &+ c
                                                             let xv = row[at]
-                                                            let dr = dout + r
+                                                            let dr = dyT + r &* b
                                                             var sum: T = 0
                                                             for o in 0..<b {
-                                                                let go = dr[o &* block.output.dimension]
+                                                                let go = dr[o]
                                                                 dzc[o] += go * xv
                                                                 sum += go * zc[o]
                                                             }
