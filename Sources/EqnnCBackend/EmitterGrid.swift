@@ -20,11 +20,8 @@ extension Emitter {
         }
     }
 
-    /// Positions per tile of a convolution: as in the interpreter, about 65,536 values of neighbourhoods.
-    func convolutionRows(_ c: Convolution) -> Int { max(16, min(512, 65536 / max(1, c.linear.inputDimension))) }
-
     /// Values of the neighbourhood tile: enough for the widest convolution.
-    var columnsCapacity: Int { convolutions.reduce(1) { max($0, convolutionRows($1.1) * $1.1.linear.inputDimension) } }
+    var columnsCapacity: Int { convolutions.reduce(1) { max($0, $1.1.rowsPerTile * $1.1.linear.inputDimension) } }
 
     func gridHeader() -> String {
         """
@@ -132,10 +129,10 @@ extension Emitter {
             """
         }
         for (k, c) in convolutions {
-            let rows = convolutionRows(c)
+            let rows = c.rowsPerTile
             let circular = graph.domain?.padding == .circular ? 1 : 0
             out += """
-            /* \(c.linear.parameters.name): a \(c.kernel)-wide convolution, \(convolutionRows(c)) positions per tile. */
+            /* \(c.linear.parameters.name): a \(c.kernel)-wide convolution, \(c.rowsPerTile) positions per tile. */
             static void \(p)_convolution\(k)(const \(p)_model *restrict model, const \(real) *restrict input, \(real) *restrict output,
                                              const size_t *extents, \(real) *restrict columns, \(real) *restrict gathered, \(real) *restrict products) {
                 size_t positions = 1, first, t;

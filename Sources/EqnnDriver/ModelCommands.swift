@@ -20,7 +20,7 @@ enum ModelCommands {
         let outExtents = try compiled.outputExtents(x, path: input)
         let outValues = Double(x.rows) * Double(outExtents.reduce(1, *)) * Double(compiled.graph.output.dimension)
         let chunkValues = 8 * MemoryBudget.valuesPerSample(compiled.graph, positions: x.extents.reduce(1, *), tape: false)
-            * Double(max(1, min(x.rows, compiled.graph.domain == nil ? 1024 : 65536 / max(1, x.extents.reduce(1, *)))))
+            * Double(min(x.rows, model.samplesPerChunk(positions: x.extents.reduce(1, *))))
         try MemoryBudget.check(2 * 8 * outValues + chunkValues, "the outputs of \(x.rows) samples", hint: "split the input into several files")
         let y = model.outputs(x.values, rows: x.rows, extents: x.extents)
         let table = Table(rows: x.rows, columns: compiled.graph.output.dimension, values: y, extents: outExtents)
@@ -172,7 +172,7 @@ enum ModelCommands {
             if let extent {
                 return try EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1,
                                                          extent: extent) { single, x, _, extents in
-                    let outputPositions = (compiled.graph.outputExtents(extents) ?? []).reduce(1, *)
+                    let outputPositions = compiled.graph.outputPositions(extents)
                     return try compiler.run(single ? f32 : f64, input: x, extents: extents, outputPositions: outputPositions)
                 }
             }

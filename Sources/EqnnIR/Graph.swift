@@ -236,6 +236,10 @@ public struct Convolution: Sendable, Equatable {
 
     /// kernel^d.
     public var offsets: Int { (0..<dimension).reduce(1) { r, _ in r * kernel } }
+
+    /// Positions per tile of the back ends: about 65,536 values of neighbourhoods, enough
+    /// for long matrix products, few enough that the tile stays in cache.
+    public var rowsPerTile: Int { max(16, min(512, 65536 / max(1, linear.inputDimension))) }
 }
 
 /// Mean pooling of every channel (equivariant: the group acts on channels and positions separately).
@@ -259,6 +263,10 @@ extension Graph {
             return nil
         }
     }
+
+    /// Output positions per sample for input `extents` (1 off the grid and after
+    /// `pool global`; callers check the extents with `outputExtents` first).
+    public func outputPositions(_ extents: [Int]) -> Int { (outputExtents(extents) ?? []).reduce(1, *) }
 
     /// The grid axes of the output: the domain's, none after `pool global` or off the grid.
     public var outputAxes: Int {

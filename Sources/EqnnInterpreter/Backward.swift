@@ -44,7 +44,7 @@ extension Executable {
     func convolutionBackward(_ c: Convolution, index k: Int, input x: [T], dy: [T], samples: Int, extents: [Int],
                              dTheta: inout [Double]) -> [T] {
         let grid = GridGeometry(extents, circular: graph.domain?.padding == .circular)
-        let rows = samples * grid.positions, width = c.linear.inputDimension, tile = GridKernels.tileRows(width: width)
+        let rows = samples * grid.positions, width = c.linear.inputDimension, tile = c.rowsPerTile
         var dx = [T](repeating: 0, count: rows * c.channels)
         var columns = [T](repeating: 0, count: tile * width)
         var dColumns = [T](repeating: 0, count: tile * width)

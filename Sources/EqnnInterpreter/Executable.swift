@@ -101,7 +101,7 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
     /// A convolution, tile by tile: gather the neighbourhoods, one linear map.
     func convolve(_ c: Convolution, index k: Int, _ x: [T], samples: Int, extents: [Int]) -> [T] {
         let grid = GridGeometry(extents, circular: graph.domain?.padding == .circular)
-        let rows = samples * grid.positions, width = c.linear.inputDimension, tile = GridKernels.tileRows(width: width)
+        let rows = samples * grid.positions, width = c.linear.inputDimension, tile = c.rowsPerTile
         var y = [T](repeating: 0, count: rows * c.linear.outputDimension)
         var columns = [T](repeating: 0, count: tile * width)
         x.withUnsafeBufferPointer { xp in
@@ -194,13 +194,18 @@ extension Model {
         let executable = Executable<Double>(self)
         let positions = extents.reduce(1, *)
         let d = graph.input.dimension * positions
-        let chunk = max(1, graph.domain == nil ? 1024 : 65536 / max(1, positions))
+        let chunk = samplesPerChunk(positions: positions)
         var out: [Double] = []
         for first in stride(from: 0, to: rows, by: chunk) {
             let count = min(chunk, rows - first)
             out += executable.forward(Array(input[(first * d)..<((first + count) * d)]), batch: count, extents: extents)
         }
         return out
+    }
+
+    /// Samples `outputs` runs at once: 1,024 rows, or about 65,536 positions on a grid (at least one sample).
+    public func samplesPerChunk(positions: Int) -> Int {
+        max(1, graph.domain == nil ? 1024 : 65536 / max(1, positions))
     }
 
     /// The same in single precision.

@@ -73,8 +73,7 @@ extension EquivarianceCheck {
             return reach == 0 ? 0 : Int(rng.next() % UInt64(2 * reach + 1)) - reach
         }
         guard shift.contains(where: { $0 != 0 }) else { return nil }
-        var strides = [Int](repeating: 1, count: extents.count)
-        for a in stride(from: extents.count - 2, through: 0, by: -1) { strides[a] = strides[a + 1] * extents[a + 1] }
+        let strides = GridGeometry(extents, circular: false).strides
         let positions = extents.reduce(1, *)
         var moved = [Double](repeating: 0, count: x.count)
         var valid: [(from: Int, to: Int)] = []
@@ -99,8 +98,7 @@ extension EquivarianceCheck {
         let positions = extents.reduce(1, *)
         let channels = f.count / max(1, positions)
         guard !extents.isEmpty, let h = element.first else { return rep.act(element, on: f, rows: 1) }
-        var strides = [Int](repeating: 1, count: extents.count)
-        for a in stride(from: extents.count - 2, through: 0, by: -1) { strides[a] = strides[a + 1] * extents[a + 1] }
+        let strides = GridGeometry(extents, circular: false).strides
         var moved = [Double](repeating: 0, count: f.count)
         for p in 0..<positions {
             // Twice the centred coordinates (integers even for even extents).

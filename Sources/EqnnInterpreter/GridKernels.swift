@@ -50,10 +50,6 @@ struct GridGeometry {
 }
 
 enum GridKernels {
-    /// Rows of the neighbourhood matrix per tile: enough for long matrix
-    /// products, few enough that the tile stays in cache.
-    static func tileRows(width: Int) -> Int { max(16, min(512, (1 << 16) / max(1, width))) }
-
     /// Gathers the neighbourhoods of rows `rows` (column c * K + o) into `columns`.
     static func gatherNeighbourhoods<T: BinaryFloatingPoint>(_ c: Convolution, _ grid: GridGeometry, x: UnsafePointer<T>,
                                                             rows: Range<Int>, into columns: UnsafeMutablePointer<T>) {

@@ -48,7 +48,7 @@ public struct Trainer: Sendable {
     /// (n, extents..., in) and y (n, output extents..., out or 1).
     public func train(graph: Graph, x: [Double], y: [Double], rows n: Int, extents: [Int] = [],
                       report: (EpochReport) -> Void) -> (model: Model, best: EpochReport?) {
-        let positions = extents.reduce(1, *), outPositions = (graph.outputExtents(extents) ?? []).reduce(1, *)
+        let positions = extents.reduce(1, *), outPositions = graph.outputPositions(extents)
         let inDim = graph.input.dimension * positions
         let yDim = (options.loss == .crossEntropy ? 1 : graph.output.dimension) * outPositions
         var rng = SplitMix64(seed: options.seed)
@@ -120,7 +120,7 @@ public struct Trainer: Sendable {
                              extents: [Int] = []) -> (Double, [Double]) {
         let graph = executable.graph
         let parts = min(Trainer.threads, max(1, graph.domain == nil ? rows / 16 : rows))
-        let positions = extents.reduce(1, *), outPositions = (graph.outputExtents(extents) ?? []).reduce(1, *)
+        let positions = extents.reduce(1, *), outPositions = graph.outputPositions(extents)
         let inDim = graph.input.dimension * positions, outDim = graph.output.dimension
         let yDim = (options.loss == .crossEntropy ? 1 : outDim) * outPositions
         let results = ResultSlots<(Double, [Double])>(count: parts)
@@ -153,7 +153,7 @@ public struct Trainer: Sendable {
 
     /// The loss of a model on data, in batches (the mean over samples and positions).
     public func evaluate(_ model: Model, _ x: [Double], _ y: [Double], rows: Int, extents: [Int] = []) -> Double {
-        let outPositions = (model.graph.outputExtents(extents) ?? []).reduce(1, *)
+        let outPositions = model.graph.outputPositions(extents)
         return lossAndGradient(model.outputs(x, rows: rows, extents: extents), y, rows: rows * outPositions,
                                outputs: model.graph.output.dimension).loss
     }

@@ -169,6 +169,11 @@ public struct Checker {
 
     /// What a convolution reads at each position: the layer before, tensored
     /// with the permutation representation of the point group on the offsets.
+    static func neighbourhood(_ atom: Atom, _ offsets: PointSet?) -> Atom {
+        guard let offsets else { return atom }
+        return Atom(slots: atom.slots + [Slot(factor: 0, dual: false, points: offsets)], detPowers: atom.detPowers)
+    }
+
     static func neighbourhood(_ rep: Rep, _ offsets: PointSet?) throws -> Rep {
         guard let offsets else { return rep }
         return try rep.tensor(.points(rep.group, factor: 0, offsets))
@@ -476,7 +481,7 @@ public struct Checker {
             var next: Set<Atom> = []
             // A convolution reads each summand tensored with the offsets.
             let offsets = Checker.offsets(layer.kernel, domain)
-            let read = dependent.map { a in offsets.map { Atom(slots: a.slots + [Slot(factor: 0, dual: false, points: $0)], detPowers: a.detPowers) } ?? a }
+            let read = dependent.map { Checker.neighbourhood($0, offsets) }
             for (b, _) in output.distinctAtoms {
                 let receives = read.contains { a in ((try? solver.homDimension(group, from: a, to: b)) ?? 0) > 0 }
                 if receives { next.insert(b) }
@@ -516,7 +521,7 @@ extension Checker {
     /// Whether some equivariant map of layer `layer` (a convolution reads
     /// the atom tensored with its offsets) takes atom a to atom b.
     func connects(_ a: Atom, _ b: Atom, _ layer: CheckedLayer, _ group: Group, _ domain: GridDomain?) -> Bool {
-        let read = Checker.offsets(layer.kernel, domain).map { Atom(slots: a.slots + [Slot(factor: 0, dual: false, points: $0)], detPowers: a.detPowers) } ?? a
+        let read = Checker.neighbourhood(a, Checker.offsets(layer.kernel, domain))
         return ((try? solver.homDimension(group, from: read, to: b)) ?? 0) > 0
     }
 
@@ -591,7 +596,7 @@ extension Checker {
                 // The weights that feed this summand from the layer before.
                 let offsets = Checker.offsets(layers[k].kernel, domain)
                 let wasted = layers[k - 1].rep.distinctAtoms.reduce(0) { total, entry in
-                    let read = offsets.map { Atom(slots: entry.atom.slots + [Slot(factor: 0, dual: false, points: $0)], detPowers: entry.atom.detPowers) } ?? entry.atom
+                    let read = Checker.neighbourhood(entry.atom, offsets)
                     return total + entry.multiplicity * s.multiplicity * ((try? solver.homDimension(group, from: read, to: b)) ?? 0)
                 }
                 if (forward[k][b] ?? []).isEmpty {
