@@ -19,8 +19,10 @@ let package = Package(
         .target(name: "EqnnData", dependencies: ["EqnnDiagnostics", "EqnnLinearAlgebra"]),
         .target(name: "EqnnInterpreter", dependencies: ["EqnnIR", "EqnnGroups", "EqnnLinearAlgebra"]),
         .target(name: "EqnnCBackend", dependencies: ["EqnnIR"]),
+        .target(name: "EqnnPyTorchBackend", dependencies: ["EqnnDiagnostics", "EqnnIR"]),
         .target(name: "EqnnDriver", dependencies: [
             "EqnnDiagnostics", "EqnnSyntax", "EqnnGroups", "EqnnSema", "EqnnIR", "EqnnData", "EqnnInterpreter", "EqnnCBackend",
+            "EqnnPyTorchBackend",
         ]),
         .executableTarget(name: "eqnnc", dependencies: ["EqnnDriver"]),
         .testTarget(name: "EqnnDiagnosticsTests", dependencies: ["EqnnDiagnostics"]),

@@ -33,32 +33,6 @@ public enum CBackend {
         }
     }
 
-    /// snake_case of a network name ("CenterOfMass" -> "center_of_mass").
-    public static func snakeCase(_ name: String) -> String {
-        var out = ""
-        let chars = Array(name)
-        for (k, c) in chars.enumerated() {
-            if c.isUppercase {
-                let previous = k > 0 ? chars[k - 1] : " "
-                let next = k + 1 < chars.count ? chars[k + 1] : " "
-                if k > 0 && (previous.isLowercase || previous.isNumber || (previous.isUppercase && next.isLowercase)) { out += "_" }
-                out += c.lowercased()
-            } else if c.isLetter || c.isNumber {
-                out.append(c)
-            } else {
-                out += "_"
-            }
-        }
-        if let first = out.first, first.isNumber { out = "n_" + out }
-        // Every C name is this prefix plus "_..."; C reserves names that begin with "_".
-        var collapsed = ""
-        for c in out where !(c == "_" && collapsed.last == "_") { collapsed.append(c) }
-        out = collapsed
-        if out.isEmpty || out == "_" { return "network" }
-        if out.hasPrefix("_") { out = "n" + out }
-        return out
-    }
-
     /// C for a model (its graph, theta and normalizer, baked in). `structured`: follow the
     /// cost model of each linear op's plan (else every linear op dense).
     public static func generate(_ model: Model, precision: Precision, origin: Origin, structured: Bool = true) -> Source {

@@ -17,7 +17,7 @@ struct Emitter {
         self.model = model
         self.precision = precision
         self.origin = origin
-        p = CBackend.snakeCase(graph.network)
+        p = Naming.snakeCase(graph.network)
         P = p.uppercased()
         var plans: [Int: LinearPlan] = [:]
         for (k, op) in graph.ops.enumerated() {

@@ -13,14 +13,15 @@ enum CheckCommand {
         let format = try Driver.format(args, usage: Help.check)
         if args.options["--emit"] == nil {
             for option in ["-o", "--weights", "--precision", "--seed", "--kernels"] where args.options[option] != nil {
-                return Driver.usageError("\(option) applies to --emit graph or --emit c only", Help.check)
+                return Driver.usageError("\(option) applies to --emit graph, c or pytorch only", Help.check)
             }
         }
         if let emit = args.options["--emit"] {
             switch emit {
             case "graph": return try emitGraph(args.positional[0], network: args.options["--network"], output: args.options["-o"])
             case "c": return try EmitC.run(args)
-            default: return Driver.usageError("unknown --emit target '\(emit)' (use 'graph' or 'c')", Help.check)
+            case "pytorch": return try EmitPyTorch.run(args)
+            default: return Driver.usageError("unknown --emit target '\(emit)' (use graph, c or pytorch)", Help.check)
             }
         }
         return check(try Driver.readSource(args.positional[0]), format: format)

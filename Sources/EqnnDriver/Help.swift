@@ -2,8 +2,9 @@
 enum Help {
     static let main = """
     usage: eqnnc FILE [--format text|json]        check FILE (same as 'eqnnc check FILE')
-           eqnnc check FILE [--format text|json] [--emit graph -o OUT]
-                                                  diagnostics, each network's parameter table, the graph IR
+           eqnnc check FILE [--format text|json] [--emit graph|c|pytorch -o OUT]
+                                                  diagnostics, each network's parameter table, the graph IR,
+                                                  standalone C, a PyTorch module
            eqnnc hom GROUP FROM TO [--basis]      explore Hom_G(FROM, TO): dimension and basis
            eqnnc train FILE --x X --y Y -o W      train on .npy/.csv data, write safetensors weights
            eqnnc run FILE --weights W --input X --output Y
@@ -36,6 +37,9 @@ enum Help {
                       seeded initialization, --seed S); --precision f32|f64;
                       --kernels dense expands every linear op (where it fits
                       4,194,304 weights) instead of following its plan
+      --emit pytorch  write a PyTorch module (NAME.py: torch and the standard
+                      library only) to the folder -o DIR; it loads and saves
+                      eqnnc weights files (load_safetensors, save_safetensors)
 
     """
 
@@ -64,15 +68,19 @@ enum Help {
 
     static let train = """
     usage: eqnnc train FILE --x X --y Y -o W.safetensors [--epochs 100] [--batch 500]
-                      [--lr 3e-3] [--seed 0] [--val-fraction 0.1] [--loss mse|cross-entropy]
-                      [--precision f64|f32] [--network NAME] [--quiet]
+                      [--lr 3e-3] [--weight-decay 0] [--seed 0]
+                      [--val-fraction 0.1 | --val-x VX --val-y VY]
+                      [--loss mse|cross-entropy] [--precision f32|f64] [--network NAME] [--quiet]
 
     Adam with a cosine learning-rate schedule (5% warmup). Inputs and outputs
     are standardized without breaking equivariance (scalars: mean and standard
     deviation; other summands: one scale each). Prints a line per epoch; keeps
-    the weights with the best validation loss. Deterministic for a seed.
-    --precision f32 runs forward and backward in float32 (about twice as fast;
-    the parameters, the optimizer and the gradient's sum stay in float64).
+    the weights with the best validation loss: on a --val-fraction of X held
+    out, or on --val-x/--val-y (then all of X trains). Deterministic for a seed.
+    --weight-decay d shrinks the parameters by lr * d every step (AdamW).
+    Forward and backward run in float32 (--precision f32, the default: on the
+    FWW21 tasks the same test MSE to 4 digits as float64 at half the cost);
+    the parameters, Adam and the gradient's sum stay in float64 either way.
     cross-entropy: the output must be k*Scalar logits and Y one column of
     class indices 0..k-1. On a grid, X is (samples, extents..., channels) and
     Y the network's output for it, or its class indices (samples, extents...)

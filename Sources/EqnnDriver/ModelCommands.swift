@@ -2,6 +2,7 @@ import EqnnData
 import EqnnGroups
 import EqnnIR
 import EqnnInterpreter
+import EqnnPyTorchBackend
 import Foundation
 
 /// `eqnnc run`, `eqnnc train`, `eqnnc evaluate`, `eqnnc verify`, `eqnnc data`.
@@ -38,8 +39,10 @@ enum ModelCommands {
     }
 
     static func train(_ arguments: [String]) throws -> CommandResult {
-        let args = try parse(arguments, flags: ["--quiet"], options: ["--x", "--y", "--val-fraction", "--epochs", "--batch", "--lr",
-                                                             "--seed", "--loss", "-o", "--network", "--precision"], usage: Help.train)
+        let args = try parse(arguments, flags: ["--quiet"], options: ["--x", "--y", "--val-x", "--val-y", "--val-fraction", "--epochs",
+                                                             "--batch", "--lr", "--weight-decay", "--seed", "--loss", "-o", "--network",
+                                                             "--precision"],
+                         usage: Help.train)
         if let help = helpRequested(args, Help.train) { return help }
         let path = try single(args, usage: Help.train)
         guard let xPath = args.options["--x"], let yPath = args.options["--y"], let outPath = args.options["-o"] else {
@@ -51,13 +54,15 @@ enum ModelCommands {
         options.seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, maximum: Int.max, usage: Help.train))
         options.learningRate = try args.number("--lr", default: options.learningRate, range: 1e-12...10, usage: Help.train)
         options.validationFraction = try args.number("--val-fraction", default: 0.1, range: 0...0.9, usage: Help.train)
-        options.precision = try precisionOption(args, default: .f64, usage: Help.train)
+        options.weightDecay = try args.number("--weight-decay", default: options.weightDecay, range: 0...100, usage: Help.train)
+        options.precision = try precisionOption(args, default: .f32, usage: Help.train)
         let compiled = try Compiled.load(path, network: args.options["--network"])
         options.loss = try lossOption(args, compiled.graph)
         let (x, y) = try trainingData(compiled, xPath, yPath, options.loss)
         guard x.rows > 0 else {
             throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples\n", status: 1)
         }
+        let validation = try validationSet(args, compiled, like: x, loss: options.loss)
         let positions = x.extents.reduce(1, *), batchRows = min(options.batch, x.rows)
         let tapeBytes = 8 * MemoryBudget.valuesPerSample(compiled.graph, positions: positions, tape: true) * Double(batchRows)
         try MemoryBudget.check(tapeBytes + 3 * 8 * Double(x.values.count + y.values.count),
@@ -67,7 +72,7 @@ enum ModelCommands {
         if !quiet { log.write(Data((compiled.diagnostics + "training \(compiled.graph.network): \(compiled.graph.parameterCount) parameters, \(x.rows) samples, \(options.loss.rawValue) loss\n").utf8)) }
         var diverged: EpochReport? = nil
         let (model, best) = Trainer(options: options).train(graph: compiled.graph, x: x.values, y: y.values, rows: x.rows,
-                                                            extents: x.extents) { r in
+                                                            extents: x.extents, validation: validation) { r in
             if !r.trainLoss.isFinite || !(r.validationLoss?.isFinite ?? true) { diverged = r }
             var line = "epoch \(pad(r.epoch, options.epochs))/\(options.epochs)  train \(sci(r.trainLoss))"
             if let v = r.validationLoss { line += "  val \(sci(v))" }
@@ -109,8 +114,8 @@ enum ModelCommands {
     static func verify(_ arguments: [String]) throws -> CommandResult {
         let args = try parse(arguments, flags: [], options: ["--weights", "--samples", "--seed", "--network", "--backend"], usage: Help.verify)
         let backend = args.options["--backend"] ?? "interpreter"
-        guard backend == "interpreter" || backend == "c" else {
-            throw Driver.usageError("unknown backend '\(backend)' (use interpreter or c)", Help.verify)
+        guard ["interpreter", "c", "pytorch"].contains(backend) else {
+            throw Driver.usageError("unknown backend '\(backend)' (use interpreter, c or pytorch)", Help.verify)
         }
         if let help = helpRequested(args, Help.verify) { return help }
         let path = try single(args, usage: Help.verify)
@@ -123,21 +128,20 @@ enum ModelCommands {
         var result = CommandResult(stderr: networks.first?.diagnostics ?? "")
         for compiled in networks {
             let model = try compiled.model(weights: args.options["--weights"], seed: seed)
-            guard let first = compiled.network.layers.first, let last = compiled.network.layers.last else { continue }
             let report: EquivarianceReport
-            if compiled.graph.domain != nil {
-                let extent = verifyExtent(compiled.graph)
-                report = backend == "c"
-                    ? try cReport(compiled, model, path: path, samples: samples, seed: seed, extent: extent)
-                    : EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1,
-                                                    extent: extent)
-            } else {
-                report = backend == "c"
-                    ? try cReport(compiled, model, path: path, samples: samples, seed: seed)
-                    : EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1)
+            let extent = compiled.graph.domain == nil ? nil : verifyExtent(compiled.graph)
+            switch backend {
+            case "c": report = try cReport(compiled, model, path: path, samples: samples, seed: seed, extent: extent)
+            case "pytorch": report = try pyTorchReport(compiled, model, path: path, samples: samples, seed: seed, extent: extent)
+            default:
+                report = try measure(compiled, model, samples: samples, seed: seed, extent: extent) { single, x, batch, extents in
+                    single ? model.forwardSingle(x.map(Float.init), batch: batch, extents: extents).map(Double.init)
+                        : model.forward(x, batch: batch, extents: extents)
+                }
             }
             let weights = (args.options["--weights"].map { "weights \($0)" } ?? "random weights (seed \(seed))")
                 + (backend == "c" ? ", generated C (\(CCompiler.compiler) -O2)" : "")
+                + (backend == "pytorch" ? ", the PyTorch module (\(PyTorchRunner.python))" : "")
             result.stdout += "\(compiled.graph.network) over \(compiled.network.group.writtenAndCanonical), \(weights), \(samples) random group elements and inputs:\n"
             result.stdout += "  max relative equivariance error: float64 \(sci(report.maxError64)) (tolerance \(sci(EquivarianceReport.tolerance64))), float32 \(sci(report.maxError32)) (tolerance \(sci(EquivarianceReport.tolerance32)))\n"
             result.stdout += report.passes ? "  equivariant\n" : "  NOT equivariant within tolerance\n"
@@ -157,27 +161,50 @@ enum ModelCommands {
         return max(9, 4 * (EquivarianceCheck.receptiveRadius(graph) ?? 0) + 5)
     }
 
-    /// The equivariance report of the generated C, float64 and float32 builds.
-    static func cReport(_ compiled: Compiled, _ model: Model, path: String, samples: Int, seed: UInt64,
-                        extent: Int? = nil) throws -> EquivarianceReport {
+    /// The equivariance report of a backend: `evaluate(single precision?, x, batch, extents)`
+    /// runs the model (on the grid or off it).
+    static func measure(_ compiled: Compiled, _ model: Model, samples: Int, seed: UInt64, extent: Int?,
+                        evaluate: (Bool, [Double], Int, [Int]) throws -> [Double]) throws -> EquivarianceReport {
         guard let first = compiled.network.layers.first, let last = compiled.network.layers.last else {
             throw CommandResult(stderr: "eqnnc: error: empty network\n", status: 1)
         }
+        if let extent {
+            return try EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1,
+                                                     extent: extent, evaluate: evaluate)
+        }
+        return try EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1) { single, x, batch in
+            try evaluate(single, x, batch, [])
+        }
+    }
+
+    /// The equivariance report of the PyTorch module, float64 and float32.
+    static func pyTorchReport(_ compiled: Compiled, _ model: Model, path: String, samples: Int, seed: UInt64,
+                              extent: Int?) throws -> EquivarianceReport {
+        do {
+            let runner = try PyTorchRunner()
+            defer { runner.cleanUp() }
+            try runner.load(PyTorchBackend.generate(compiled.graph, origin: .init(sourceFile: path, version: Driver.version)), model)
+            return try measure(compiled, model, samples: samples, seed: seed, extent: extent) { single, x, batch, extents in
+                try runner.forward(x, graph: compiled.graph, batch: batch, extents: extents, single: single)
+            }
+        } catch let failure as CommandResult {
+            throw failure
+        } catch {
+            throw CommandResult(stderr: "eqnnc: error: could not run the PyTorch module: \(error)\n", status: 1)
+        }
+    }
+
+    /// The equivariance report of the generated C, float64 and float32 builds.
+    static func cReport(_ compiled: Compiled, _ model: Model, path: String, samples: Int, seed: UInt64,
+                        extent: Int? = nil) throws -> EquivarianceReport {
         do {
             let compiler = try CCompiler()
             defer { compiler.cleanUp() }
             let flags = ["-std=c99", "-O2"]
             let f64 = try compiler.build(EmitC.generate(compiled, model, precision: .f64, sourceFile: path, origin: "verify"), flags: flags, tag: "f64")
             let f32 = try compiler.build(EmitC.generate(compiled, model, precision: .f32, sourceFile: path, origin: "verify"), flags: flags, tag: "f32")
-            if let extent {
-                return try EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1,
-                                                         extent: extent) { single, x, _, extents in
-                    let outputPositions = compiled.graph.outputPositions(extents)
-                    return try compiler.run(single ? f32 : f64, input: x, extents: extents, outputPositions: outputPositions)
-                }
-            }
-            return try EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1) { single, x, _ in
-                try compiler.run(single ? f32 : f64, input: x)
+            return try measure(compiled, model, samples: samples, seed: seed, extent: extent) { single, x, _, extents in
+                try compiler.run(single ? f32 : f64, input: x, extents: extents, outputPositions: compiled.graph.outputPositions(extents))
             }
         } catch let failure as CommandResult {
             throw failure
@@ -253,6 +280,24 @@ enum ModelCommands {
             }
         }
         return (x, y)
+    }
+
+    /// --val-x V --val-y V: a validation set of its own (then every row of
+    /// --x trains), refused with --val-fraction or on other grid extents.
+    static func validationSet(_ args: Arguments, _ compiled: Compiled, like x: Table, loss: Loss) throws -> ValidationSet? {
+        let xPath = args.options["--val-x"], yPath = args.options["--val-y"]
+        guard xPath != nil || yPath != nil else { return nil }
+        guard let xPath, let yPath else { throw Driver.usageError("--val-x and --val-y go together", Help.train) }
+        guard args.options["--val-fraction"] == nil else {
+            throw Driver.usageError("--val-fraction splits --x; it cannot be used with --val-x and --val-y", Help.train)
+        }
+        let (vx, vy) = try trainingData(compiled, xPath, yPath, loss)
+        guard vx.rows > 0 else { throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples\n", status: 1) }
+        guard vx.extents == x.extents else {
+            let text = { (e: [Int]) in e.map(String.init).joined(separator: "x") }
+            throw CommandResult(stderr: "eqnnc: error: \(xPath) has extents \(text(vx.extents)), but the training data have \(text(x.extents))\n", status: 1)
+        }
+        return ValidationSet(x: vx.values, y: vy.values, rows: vx.rows)
     }
 
     /// Runs a command body in which any failure is a CommandResult thrown.

@@ -18,8 +18,24 @@ public struct TrainingOptions: Sendable {
     /// Forward and backward in float32 (half the work) or float64; the
     /// parameters, Adam's state and the gradient's sum stay in float64.
     public var precision = Precision.f64
+    /// Decoupled weight decay (AdamW): every step shrinks theta by
+    /// learning rate * weightDecay before Adam's step. 0 turns it off.
+    public var weightDecay = 0.0
 
     public init() {}
+}
+
+/// Held-out samples to validate on, laid out like the training data.
+public struct ValidationSet: Sendable {
+    public var x: [Double]
+    public var y: [Double]
+    public var rows: Int
+
+    public init(x: [Double], y: [Double], rows: Int) {
+        self.x = x
+        self.y = y
+        self.rows = rows
+    }
 }
 
 public struct EpochReport: Sendable {
@@ -32,7 +48,8 @@ public struct EpochReport: Sendable {
 
 /// Adam on theta with a cosine learning-rate schedule (after a linear warmup
 /// over the first 5% of steps); keeps the parameters with the best
-/// validation loss (or the last ones without a validation set). A run whose
+/// validation loss (or the last ones without a validation set), measured
+/// after every epoch (every epochs/500-th of longer runs, and the last). A run whose
 /// loss stops being finite ends at that epoch (its last report says so) and
 /// keeps the best finite epoch; `best` is nil when there was none.
 /// Deterministic for a seed: initialization, split and shuffles come from it.
@@ -46,7 +63,11 @@ public struct Trainer: Sendable {
     /// Trains on rows of x (n x in) and y (n x out, or n x 1 class indices).
     /// Grid networks: every sample is a grid of `extents` positions, x is
     /// (n, extents..., in) and y (n, output extents..., out or 1).
+    /// With `validation` (rows laid out like x and y), every row of x trains
+    /// and the validation loss is measured on those rows instead of a
+    /// `validationFraction` split off x.
     public func train(graph: Graph, x: [Double], y: [Double], rows n: Int, extents: [Int] = [],
+                      validation: ValidationSet? = nil,
                       report: (EpochReport) -> Void) -> (model: Model, best: EpochReport?) {
         let positions = extents.reduce(1, *), outPositions = graph.outputPositions(extents)
         let inDim = graph.input.dimension * positions
@@ -54,9 +75,11 @@ public struct Trainer: Sendable {
         var rng = SplitMix64(seed: options.seed)
         var order = Array(0..<n)
         order.shuffle(using: &rng)
-        let validationCount = n > 1 ? min(n - 1, Int((Double(n) * options.validationFraction).rounded())) : 0
-        let validationRows = Array(order.prefix(validationCount))
-        let trainRows = Array(order.dropFirst(validationCount))
+        let splitCount = n > 1 ? min(n - 1, Int((Double(n) * options.validationFraction).rounded())) : 0
+        let validationCount = validation?.rows ?? splitCount
+        let held = validation == nil ? splitCount : 0
+        let validationRows = Array(order.prefix(held))
+        let trainRows = Array(order.dropFirst(held))
 
         func gather(_ data: [Double], _ width: Int, _ rows: ArraySlice<Int>) -> [Double] {
             var out = [Double](); out.reserveCapacity(rows.count * width)
@@ -71,7 +94,8 @@ public struct Trainer: Sendable {
                                                                               layout: graph.output)
         }
         var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: options.seed), normalizer: normalizer)
-        let validationX = gather(x, inDim, validationRows[...]), validationY = gather(y, yDim, validationRows[...])
+        let validationX = validation?.x ?? gather(x, inDim, validationRows[...])
+        let validationY = validation?.y ?? gather(y, yDim, validationRows[...])
 
         let batch = max(1, min(options.batch, trainRows.count))
         let stepsPerEpoch = max(1, (trainRows.count + batch - 1) / batch)
@@ -81,6 +105,7 @@ public struct Trainer: Sendable {
         var step = 0
         var best: (loss: Double, parameters: [Double], report: EpochReport)? = nil
         var indices = Array(0..<trainRows.count)
+        let validationInterval = max(1, options.epochs / 500)
         for epoch in 1...max(1, options.epochs) {
             let start = Date()
             indices.shuffle(using: &rng)
@@ -96,15 +121,18 @@ public struct Trainer: Sendable {
                 step += 1
                 rate = step <= warmup ? options.learningRate * Double(step) / Double(warmup)
                     : options.learningRate * 0.5 * (1 + cos(Double.pi * Double(step - warmup) / Double(max(1, totalSteps - warmup))))
-                adam.update(&model.parameters, gradient: gradient, learningRate: rate)
+                adam.update(&model.parameters, gradient: gradient, learningRate: rate, weightDecay: options.weightDecay)
             }
-            let validationLoss = validationCount > 0 ? evaluate(model, validationX, validationY, rows: validationCount, extents: extents) : nil
+            // Many tiny epochs (small data sets) validate at most 500 times, and always at the end.
+            let validates = validationCount > 0 && (epoch % validationInterval == 0 || epoch == options.epochs)
+            let validationLoss = validates ? evaluate(model, validationX, validationY, rows: validationCount, extents: extents) : nil
             let entry = EpochReport(epoch: epoch, trainLoss: epochLoss / Double(max(1, indices.count)),
                                     validationLoss: validationLoss, learningRate: rate,
                                     seconds: Date().timeIntervalSince(start))
             report(entry)
             // A loss that is no longer finite has diverged: nothing after it can help.
             guard entry.trainLoss.isFinite, validationLoss?.isFinite ?? true else { break }
+            guard validates || validationCount == 0 else { continue }
             let score = validationLoss ?? entry.trainLoss
             if best == nil || score < (best?.loss ?? .infinity) {
                 best = (score, model.parameters, entry)
@@ -187,7 +215,8 @@ public struct Trainer: Sendable {
     }
 }
 
-/// Adam (Kingma and Ba 2015) with the usual constants.
+/// Adam (Kingma and Ba 2015) with the usual constants, and decoupled weight
+/// decay (Loshchilov and Hutter 2019) when asked.
 struct Adam {
     var m: [Double]
     var v: [Double]
@@ -199,10 +228,12 @@ struct Adam {
         v = Array(repeating: 0, count: count)
     }
 
-    mutating func update(_ theta: inout [Double], gradient: [Double], learningRate: Double) {
+    mutating func update(_ theta: inout [Double], gradient: [Double], learningRate: Double, weightDecay: Double = 0) {
         t += 1
         let c1 = 1 - pow(beta1, Double(t)), c2 = 1 - pow(beta2, Double(t))
+        let shrink = 1 - learningRate * weightDecay
         for i in theta.indices {
+            theta[i] *= shrink
             m[i] = beta1 * m[i] + (1 - beta1) * gradient[i]
             v[i] = beta2 * v[i] + (1 - beta2) * gradient[i] * gradient[i]
             theta[i] -= learningRate * (m[i] / c1) / ((v[i] / c2).squareRoot() + epsilon)

@@ -305,10 +305,10 @@ final class CBackendTests: XCTestCase {
     }
 
     func testSnakeCase() {
-        XCTAssertEqual(CBackend.snakeCase("CenterOfMass"), "center_of_mass")
-        XCTAssertEqual(CBackend.snakeCase("O5MLP"), "o5_mlp")
-        XCTAssertEqual(CBackend.snakeCase("Inertia384"), "inertia384")
-        XCTAssertEqual(CBackend.snakeCase("Conv1D"), "conv1_d")
+        XCTAssertEqual(Naming.snakeCase("CenterOfMass"), "center_of_mass")
+        XCTAssertEqual(Naming.snakeCase("O5MLP"), "o5_mlp")
+        XCTAssertEqual(Naming.snakeCase("Inertia384"), "inertia384")
+        XCTAssertEqual(Naming.snakeCase("Conv1D"), "conv1_d")
     }
 }
 

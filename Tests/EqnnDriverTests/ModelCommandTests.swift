@@ -33,6 +33,34 @@ final class ModelCommandTests: ScratchDirectoryTestCase {
         XCTAssertTrue(verify.stdout.hasSuffix("  equivariant\n") && !verify.stdout.contains("NOT"), verify.stdout)
     }
 
+    func testSeparateValidationFiles() throws {
+        let source = try write("s4.eqnn", "network N over S(4) { input V layer 4*V + Scalar : silu output Scalar }")
+        for (name, seed) in [("t", "1"), ("v", "2")] {
+            let x = (0..<(30 * 4)).map { i in Double((i * 7 + Int(seed)!) % 11) / 5 - 1 }
+            let y = (0..<30).map { r in (0..<4).reduce(0.0) { $0 + x[r * 4 + $1] } }
+            let rows = (0..<30).map { r in (0..<4).map { "\(x[r * 4 + $0])" }.joined(separator: ",") }
+            try rows.joined(separator: "\n").write(toFile: path("\(name)x.csv"), atomically: true, encoding: .utf8)
+            try y.map { "\($0)" }.joined(separator: "\n").write(toFile: path("\(name)y.csv"), atomically: true, encoding: .utf8)
+        }
+        let common = ["train", source, "--x", path("tx.csv"), "--y", path("ty.csv"), "--epochs", "4", "--quiet", "-o", path("w.safetensors")]
+        let ok = Driver.run(common + ["--val-x", path("vx.csv"), "--val-y", path("vy.csv"), "--weight-decay", "0.1"])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        // The reported validation loss is the loss on the validation files.
+        let evaluate = Driver.run(["evaluate", source, "--weights", path("w.safetensors"), "--x", path("vx.csv"), "--y", path("vy.csv")])
+        let reported = try XCTUnwrap(ok.stdout.split(separator: " ").last.map { String($0.dropLast(2)) })
+        XCTAssertEqual(evaluate.stdout, "mse \(reported) on 30 samples\n", ok.stdout)
+        for (extra, message) in [(["--val-x", path("vx.csv")], "--val-x and --val-y go together"),
+                                 (["--val-x", path("vx.csv"), "--val-y", path("vy.csv"), "--val-fraction", "0.2"], "cannot be used with"),
+                                 (["--weight-decay", "-1"], "--weight-decay")] {
+            let bad = Driver.run(common + extra)
+            XCTAssertEqual(bad.status, 2, bad.stderr)  // usage errors
+            XCTAssertTrue(bad.stderr.contains(message), bad.stderr)
+        }
+        let wrongWidth = Driver.run(common + ["--val-x", path("vy.csv"), "--val-y", path("vy.csv")])
+        XCTAssertEqual(wrongWidth.status, 1)
+        XCTAssertTrue(wrongWidth.stderr.contains("vy.csv"), wrongWidth.stderr)
+    }
+
     func testWeightsForAnotherNetworkAreRefused() throws {
         let a = try write("a.eqnn", "network A over S(4) { input V layer 2*V : relu output Scalar }")
         let b = try write("b.eqnn", "network B over S(4) { input V layer 3*V : relu output Scalar }")

@@ -1,0 +1,168 @@
+import EqnnData
+import EqnnIR
+import EqnnPyTorchBackend
+import Foundation
+
+/// Runs a generated PyTorch module in one long-lived Python process: what
+/// `verify --backend pytorch` and the tests use. Python is $EQNNC_PYTHON,
+/// else /usr/bin/python3 (where Debian's python3-torch installs torch), else
+/// python3; it needs torch and NumPy. Requests and answers are lines on the
+/// process's standard input and output; arrays go through .npy files.
+public final class PyTorchRunner {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public let directory: URL
+    private let process = Process()
+    private let input: FileHandle
+    private let output: FileHandle
+    private var pending = Data()
+    private var files = 0
+
+    public static var python: String {
+        if let chosen = ProcessInfo.processInfo.environment["EQNNC_PYTHON"] { return chosen }
+        return FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
+    }
+
+    /// Starts Python; throws when it or torch is missing.
+    public init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("eqnnc-torch-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let script = directory.appendingPathComponent("serve.py")
+        try PyTorchRunner.server.write(to: script, atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [PyTorchRunner.python, script.path]
+        let stdin = Pipe(), stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.standardError
+        input = stdin.fileHandleForWriting
+        output = stdout.fileHandleForReading
+        try process.run()
+        let hello = try readLine()
+        guard hello.hasPrefix("ready") else {
+            cleanUp()
+            throw Failure(description: "\(PyTorchRunner.python) cannot run PyTorch modules: \(hello)")
+        }
+    }
+
+    deinit { cleanUp() }
+
+    public func cleanUp() {
+        if process.isRunning {
+            try? input.write(contentsOf: Data("quit\n".utf8))
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Writes the module and loads it with the weights of `model`.
+    public func load(_ source: PyTorchBackend.Source, _ model: Model) throws {
+        try source.text.write(to: directory.appendingPathComponent("\(source.name).py"), atomically: true, encoding: .utf8)
+        let weights = directory.appendingPathComponent("weights.safetensors")
+        try WeightsFile.encode(model, version: "runner").write(to: weights)
+        try request("load \(directory.path) \(source.name) \(source.className) \(weights.path)")
+    }
+
+    /// The module's outputs for rows x (one sample of `extents` positions per row on a grid).
+    public func forward(_ x: [Double], graph: Graph, batch: Int, extents: [Int] = [], single: Bool) throws -> [Double] {
+        let file = try write(Table(rows: batch, columns: graph.input.dimension, values: x, extents: extents))
+        let result = directory.appendingPathComponent("y\(files).npy")
+        try request("forward \(single ? "f32" : "f64") \(file.path) \(result.path)")
+        return try Npy.read(Data(contentsOf: result), name: result.path).values
+    }
+
+    /// d/dtheta of sum(f(x) * cotangent) by torch.autograd in float64, theta in the weights file's order.
+    public func gradient(_ x: [Double], cotangent: [Double], graph: Graph, batch: Int, extents: [Int] = []) throws -> [Double] {
+        let file = try write(Table(rows: batch, columns: graph.input.dimension, values: x, extents: extents))
+        let outExtents = graph.outputExtents(extents) ?? []
+        let weights = try write(Table(rows: batch, columns: graph.output.dimension, values: cotangent, extents: outExtents))
+        let result = directory.appendingPathComponent("g\(files).npy")
+        try request("gradient \(file.path) \(weights.path) \(result.path)")
+        return try Npy.read(Data(contentsOf: result), name: result.path).values
+    }
+
+    /// The float64 module's weights, written by its save_safetensors.
+    public func save(to url: URL) throws {
+        try request("save \(url.path)")
+    }
+
+    /// Loads a weights file into the module already loaded (to see what it refuses).
+    public func load(weights url: URL, _ source: PyTorchBackend.Source) throws {
+        try request("load \(directory.path) \(source.name) \(source.className) \(url.path)")
+    }
+
+    private func write(_ table: Table) throws -> URL {
+        files += 1
+        let url = directory.appendingPathComponent("a\(files).npy")
+        try Npy.write(table).write(to: url)
+        return url
+    }
+
+    private func request(_ line: String) throws {
+        try input.write(contentsOf: Data((line + "\n").utf8))
+        let answer = try readLine()
+        guard answer == "ok" else { throw Failure(description: "PyTorch: \(answer)") }
+    }
+
+    private func readLine() throws -> String {
+        while true {
+            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                pending = Data(pending[(newline + 1)...])
+                return line
+            }
+            let chunk = output.availableData
+            guard !chunk.isEmpty else { throw Failure(description: "\(PyTorchRunner.python) exited (is torch installed for it?)") }
+            pending += chunk
+        }
+    }
+
+    static let server = #"""
+import importlib.util
+import sys
+import traceback
+
+try:
+    import numpy as np
+    import torch
+except Exception as e:  # reported to the caller, which says what is missing
+    print(f"error: {type(e).__name__}: {e}", flush=True)
+    sys.exit(0)
+print(f"ready torch {torch.__version__}", flush=True)
+models, loaded = {}, []
+for line in sys.stdin:
+    words = line.split()
+    try:
+        if not words or words[0] == "quit":
+            break
+        if words[0] == "load":
+            directory, module, name, weights = words[1:5]
+            # By path, under a fresh name: two networks may share a file name.
+            spec = importlib.util.spec_from_file_location(f"{module}_{len(loaded)}", f"{directory}/{module}.py")
+            loaded.append(importlib.util.module_from_spec(spec))
+            spec.loader.exec_module(loaded[-1])
+            cls = getattr(loaded[-1], name)
+            models = {"f64": cls().double().load_safetensors(weights), "f32": cls().load_safetensors(weights)}
+        elif words[0] == "forward":
+            precision, x, out = words[1:4]
+            dtype = torch.float64 if precision == "f64" else torch.float32
+            with torch.no_grad():
+                y = models[precision](torch.from_numpy(np.load(x)).to(dtype))
+            np.save(out, y.double().numpy())
+        elif words[0] == "save":
+            models["f64"].save_safetensors(words[1])
+        elif words[0] == "gradient":
+            x, cotangent, out = words[1:4]
+            model = models["f64"]
+            model.zero_grad()
+            y = model(torch.from_numpy(np.load(x)).double())
+            (y * torch.from_numpy(np.load(cotangent)).reshape(y.shape)).sum().backward()
+            g = torch.cat([model.get_parameter(n).grad.reshape(-1) for n, _ in model.PARAMETERS])
+            np.save(out, g.numpy().reshape(1, -1))
+        print("ok", flush=True)
+    except Exception:
+        print("error " + traceback.format_exc().replace("\n", " | "), flush=True)
+"""#
+}

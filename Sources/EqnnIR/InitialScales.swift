@@ -1,0 +1,48 @@
+/// A run of theta whose coefficients start as independent N(0, std^2) draws.
+public struct InitialScale: Sendable, Equatable {
+    public var offset: Int
+    public var count: Int
+    public var standardDeviation: Double
+
+    public init(offset: Int, count: Int, standardDeviation: Double) {
+        self.offset = offset
+        self.count = count
+        self.standardDeviation = standardDeviation
+    }
+}
+
+extension Graph {
+    /// How every back end initializes theta (docs/graph-ir.md, Initialization):
+    /// runs in increasing offset order; coefficients outside every run (the
+    /// biases) start at 0. Every basis matrix has unit Frobenius norm, so with
+    /// theta_k ~ N(0, s^2) the expanded W = sum_k theta_k B_k has
+    /// E |W|_F^2 = s^2 K for K basis matrices; s^2 = gain * out / K gives an
+    /// average entry variance of gain / in (He or LeCun, times the op's gain).
+    /// A bilinear coefficient starts at N(0, (0.1 / sqrt(f))^2), f the number
+    /// of (block, source) products feeding its output summand, so W(h) h
+    /// starts at about a tenth of h (as in emlp) and the layer near the identity.
+    public var initialScales: [InitialScale] {
+        var runs: [InitialScale] = []
+        for op in ops {
+            if let l = op.linearMap {
+                let k = l.parameters.count
+                guard k > 0 else { continue }
+                runs.append(InitialScale(offset: l.parameters.offset, count: k,
+                                         standardDeviation: (l.gain * Double(l.outputDimension) / Double(k)).squareRoot()))
+                continue
+            }
+            guard case .bilinear(let b) = op else { continue }
+            // Parameters run output summand by output summand: one scale for each.
+            var k = 0
+            while k < b.blocks.count {
+                let row = b.blocks[k...].prefix { $0.output == b.blocks[k].output }
+                let fanIn = row.reduce(0) { $0 + $1.input.copies * $1.sources.count }
+                let first = row.map(\.firstParameter).min() ?? 0
+                runs.append(InitialScale(offset: b.parameters.offset + first, count: b.blocks[k].output.copies * fanIn,
+                                         standardDeviation: 0.1 / Double(max(1, fanIn)).squareRoot()))
+                k += row.count
+            }
+        }
+        return runs
+    }
+}

@@ -1,0 +1,455 @@
+/// The part of every generated module that does not depend on the network:
+/// one torch.nn.Module per op of the graph IR (docs/graph-ir.md), with the
+/// op's index tables kept on the CPU in their structured (sparse) form and
+/// moved to the input's device and dtype on first use, the normalizer, and
+/// safetensors reading and writing without the `safetensors` package.
+enum Runtime {
+    static let source = #"""
+def _i32(text):
+    """A long table of int32 (little-endian, in base64) as an int64 tensor."""
+    data = array.array("i", base64.b64decode(text))
+    if sys.byteorder == "big":
+        data.byteswap()
+    return torch.frombuffer(data, dtype=torch.int32).long()
+
+
+def _f64(text):
+    """A long table of float64 (little-endian, in base64) as a tensor."""
+    data = array.array("d", base64.b64decode(text))
+    if sys.byteorder == "big":
+        data.byteswap()
+    return torch.frombuffer(data, dtype=torch.float64).clone()
+
+
+class _Op(torch.nn.Module):
+    """An op of the graph IR. Its tables are CPU tensors (float64 values,
+    int64 indices), not buffers: copied once per (device, dtype) on first use,
+    so .to("cuda"), .double() and .float() never round them."""
+
+    def __init__(self):
+        super().__init__()
+        self._tables = {}
+        self._moved = {}
+
+    def _table(self, name, values, dtype):
+        self._tables[name] = torch.as_tensor(values, dtype=dtype).clone()
+
+    def _get(self, x):
+        key = (x.device, x.dtype)
+        if key not in self._moved:
+            self._moved[key] = {n: t.to(x.device, x.dtype if t.is_floating_point() else t.dtype)
+                                for n, t in self._tables.items()}
+        return self._moved[key]
+
+
+def _place(pieces, dim, like):
+    """Concatenates (offset, tensor) pieces along the last axis into `dim`
+    coordinates, zeros where no piece lands."""
+    lead = like.shape[:-1]
+    parts, at = [], 0
+    for offset, t in sorted(pieces, key=lambda p: p[0]):
+        if offset > at:
+            parts.append(like.new_zeros(*lead, offset - at))
+        parts.append(t)
+        at = offset + t.shape[-1]
+    if at < dim:
+        parts.append(like.new_zeros(*lead, dim - at))
+    return torch.cat(parts, dim=-1)
+
+
+class _Linear(_Op):
+    """y = W x, W = sum_j Theta_j (x) B_j block by block: every pair basis
+    applied to the input copies, then the channel mixing Theta as one einsum
+    per block. W itself is never formed. A pair basis comes as small dense
+    matrices ("dense": count, rows, columns, and the entries j, r, c, value),
+    as a family of permutations ("permutations": row r of matrix j reads
+    x[perm[j * rows + r]] times weight j), or as the IR's operator terms ("terms":
+    count, rows, columns, slots; gathers slot <- value * x[c]; scatters
+    z[j * rows + r] += value * slot)."""
+
+    def __init__(self, in_dim, out_dim, bases, blocks):
+        super().__init__()
+        self.in_dim, self.out_dim = in_dim, out_dim
+        self.bases = []
+        for k, basis in enumerate(bases):
+            if basis[0] == "dense":
+                _, count, rows, columns, js, rs, cs, vs = basis
+                b = torch.zeros(count, rows, columns, dtype=torch.float64)
+                b[torch.as_tensor(js, dtype=torch.int64), torch.as_tensor(rs, dtype=torch.int64), torch.as_tensor(cs, dtype=torch.int64)] = torch.as_tensor(vs, dtype=torch.float64)
+                self._tables[f"b{k}"] = b
+                self.bases.append((count, rows, None))
+            elif basis[0] == "permutations":
+                _, count, rows, columns, permutation, weights = basis
+                self._table(f"p{k}", permutation, torch.int64)
+                self._tables[f"w{k}"] = torch.as_tensor(weights, dtype=torch.float64).repeat_interleave(rows)
+                self.bases.append((count, rows, "permutations"))
+            else:
+                _, count, rows, columns, slots, g_slot, g_col, g_val, s_slot, s_jr, s_val = basis
+                for name, values, dtype in (("gs", g_slot, torch.int64), ("gc", g_col, torch.int64), ("gv", g_val, torch.float64),
+                                            ("ss", s_slot, torch.int64), ("sj", s_jr, torch.int64), ("sv", s_val, torch.float64)):
+                    self._table(f"{name}{k}", values, dtype)
+                self.bases.append((count, rows, slots))
+        self.blocks = []
+        for n, (out_offset, out_copies, out_len, in_offset, in_copies, in_len, basis, first, stride) in enumerate(blocks):
+            count = self.bases[basis][0]
+            self._table(f"theta{n}", [[[first + o * stride + i * count + j for j in range(count)]
+                                       for i in range(in_copies)] for o in range(out_copies)], torch.int64)
+            self.blocks.append((out_offset, out_copies, out_len, in_offset, in_copies, in_len, basis))
+
+    def forward(self, x, theta):
+        t = self._get(x)
+        lead = x.shape[:-1]
+        sums = {}
+        for n, (out_offset, out_copies, out_len, in_offset, in_copies, in_len, basis) in enumerate(self.blocks):
+            count, rows, slots = self.bases[basis]
+            xr = x[..., in_offset:in_offset + in_copies * in_len].reshape(*lead, in_copies, in_len)
+            if slots is None:
+                z = torch.einsum("jrc,...ic->...ijr", t[f"b{basis}"], xr)
+            elif slots == "permutations":
+                z = xr[..., t[f"p{basis}"]] * t[f"w{basis}"]
+            else:
+                g = x.new_zeros(*lead, in_copies, slots).index_add(-1, t[f"gs{basis}"], xr[..., t[f"gc{basis}"]] * t[f"gv{basis}"])
+                z = x.new_zeros(*lead, in_copies, count * rows).index_add(-1, t[f"sj{basis}"], g[..., t[f"ss{basis}"]] * t[f"sv{basis}"])
+            y = torch.einsum("oij,...ijr->...or", theta[t[f"theta{n}"]], z.reshape(*lead, in_copies, count, rows))
+            y = y.reshape(*lead, out_copies * out_len)
+            sums[out_offset] = sums[out_offset] + y if out_offset in sums else y
+        return _place(list(sums.items()), self.out_dim, x)
+
+
+class _Bias(_Op):
+    """y = x + sum_k theta_k b_k."""
+
+    def __init__(self, dim, ks, rows, values):
+        super().__init__()
+        self.dim = dim
+        self._table("k", ks, torch.int64)
+        self._table("row", rows, torch.int64)
+        self._table("v", values, torch.float64)
+
+    def forward(self, x, theta):
+        t = self._get(x)
+        b = x.new_zeros(self.dim).index_add(0, t["row"], theta[t["k"]] * t["v"])
+        return x + b
+
+
+class _Bilinear(_Op):
+    """y = x + W(x) x: block (o, i) of W(x) is sum_s theta(o, i, s) X_s, X_s a
+    source copy of x read as a (dim S x dim R) matrix."""
+
+    def __init__(self, dim, blocks):
+        super().__init__()
+        self.dim = dim
+        self.blocks = []
+        for n, (out_offset, out_copies, out_len, in_offset, in_copies, in_len, sources, first, stride) in enumerate(blocks):
+            self._table(f"src{n}", [[s + e for e in range(out_len * in_len)] for s in sources], torch.int64)
+            self._table(f"theta{n}", [[[first + o * stride + i * len(sources) + s for s in range(len(sources))]
+                                       for i in range(in_copies)] for o in range(out_copies)], torch.int64)
+            self.blocks.append((out_offset, out_copies, out_len, in_offset, in_copies, in_len, len(sources)))
+
+    def forward(self, x, theta):
+        t = self._get(x)
+        lead = x.shape[:-1]
+        pieces = {}
+        for n, (out_offset, out_copies, out_len, in_offset, in_copies, in_len, nsrc) in enumerate(self.blocks):
+            sources = x[..., t[f"src{n}"]].reshape(*lead, nsrc, out_len, in_len)
+            xr = x[..., in_offset:in_offset + in_copies * in_len].reshape(*lead, in_copies, in_len)
+            w = theta[t[f"theta{n}"]]
+            # Whichever order is less work: mix the input copies first, or contract them with the sources first.
+            if out_copies * in_copies * nsrc * in_len + out_copies * nsrc * out_len * in_len \
+                    <= in_copies * nsrc * out_len * in_len + out_copies * in_copies * nsrc * out_len:
+                mixed = torch.einsum("ois,...ic->...osc", w, xr)
+                y = torch.einsum("...osc,...src->...or", mixed, sources)
+            else:
+                products = torch.einsum("...src,...ic->...isr", sources, xr)
+                y = torch.einsum("ois,...isr->...or", w, products)
+            y = y.reshape(*lead, out_copies * out_len)
+            pieces[out_offset] = pieces[out_offset] + y if out_offset in pieces else y
+        return x + _place(list(pieces.items()), self.dim, x)
+
+
+class _Gate(_Op):
+    """Scalars through silu, each gated block times sigmoid of its gate; the gates dropped."""
+
+    def __init__(self, in_dim, out_dim, scalars, blocks):
+        super().__init__()
+        self.out_dim = out_dim
+        source, keep = list(range(out_dim)), [0.0] * out_dim
+        for c in scalars:
+            keep[c] = 1.0
+        for offset, length, gate in blocks:
+            for c in range(offset, offset + length):
+                source[c], keep[c] = gate, 1.0
+        self._table("source", source, torch.int64)
+        self._table("keep", keep, torch.float64)
+
+    def forward(self, x, _):
+        t = self._get(x)
+        return x[..., :self.out_dim] * torch.sigmoid(x[..., t["source"]]) * t["keep"]
+
+
+class _Norm(_Op):
+    """Scalars through silu, each block x -> x sigmoid(|x|), the rest unchanged."""
+
+    def __init__(self, dim, scalars, blocks):
+        super().__init__()
+        self.dim, self.count = dim, len(blocks)
+        source, touched, block_of, members = list(range(dim)), [0.0] * dim, [], []
+        for c in scalars:
+            touched[c] = 1.0
+        for b, (offset, length) in enumerate(blocks):
+            for c in range(offset, offset + length):
+                source[c], touched[c] = dim + b, 1.0
+                block_of.append(b)
+                members.append(c)
+        self._table("source", source, torch.int64)
+        self._table("touched", touched, torch.float64)
+        self._table("block_of", block_of, torch.int64)
+        self._table("members", members, torch.int64)
+
+    def forward(self, x, _):
+        t = self._get(x)
+        lead = x.shape[:-1]
+        squares = x[..., t["members"]] ** 2
+        norms = x.new_zeros(*lead, self.count).index_add(-1, t["block_of"], squares).sqrt()
+        factor = torch.sigmoid(torch.cat([x, norms], dim=-1)[..., t["source"]])
+        return x * (1 + t["touched"] * (factor - 1))
+
+
+_POINTWISE = {
+    "relu": torch.relu,
+    "leaky_relu": lambda x: torch.nn.functional.leaky_relu(x, 0.01),
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "silu": torch.nn.functional.silu,
+    "gelu": torch.nn.functional.gelu,
+    "softplus": lambda x: torch.nn.functional.softplus(x, beta=1, threshold=30),
+    "identity": lambda x: x,
+}
+
+
+class _Pointwise(_Op):
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+
+    def forward(self, x, _):
+        return _POINTWISE[self.function](x)
+
+
+class _Convolution(_Op):
+    """Grid networks: every position's neighbourhood (channel-major, the
+    kernel^d offsets row-major, zeros or the wrapped grid outside), then the
+    linear op on it. x: (batch, extents..., channels)."""
+
+    def __init__(self, kernel, dimension, circular, linear):
+        super().__init__()
+        self.kernel, self.dimension, self.circular = kernel, dimension, circular
+        self.linear = linear
+
+    def forward(self, x, theta):
+        d, k, r = self.dimension, self.kernel, self.kernel // 2
+        batch, extents, channels = x.shape[0], x.shape[1:1 + d], x.shape[-1]
+        y = x.movedim(-1, 1)
+        if r > 0:
+            pad = [r] * (2 * d)
+            y = torch.nn.functional.pad(y, pad, mode="circular") if self.circular else torch.nn.functional.pad(y, pad)
+        for axis in range(d):
+            y = y.unfold(2 + axis, k, 1)
+        # (batch, channels, extents..., k...) -> (batch, extents..., channels * k^d)
+        y = y.permute(0, *range(2, 2 + d), 1, *range(2 + d, 2 + 2 * d))
+        y = y.reshape(batch, *extents, channels * k ** d)
+        return self.linear(y, theta)
+
+
+class _Pool(_Op):
+    """Mean over blocks of size^d positions, or over all positions (size None)."""
+
+    def __init__(self, dimension, size):
+        super().__init__()
+        self.dimension, self.size = dimension, size
+
+    def forward(self, x, _):
+        d = self.dimension
+        if self.size is None:
+            return x.mean(dim=tuple(range(1, 1 + d)))
+        s, shape = self.size, [x.shape[0]]
+        for e in x.shape[1:1 + d]:
+            if e % s != 0:
+                raise ValueError(f"pool {s}: extent {e} is not a multiple of {s}")
+            shape += [e // s, s]
+        y = x.reshape(*shape, x.shape[-1])
+        return y.mean(dim=tuple(2 + 2 * a for a in range(d)))
+
+
+class _Parameters(torch.nn.Module):
+    """One layer's slices of theta, named as in the weights file."""
+
+    def __init__(self, sizes):
+        super().__init__()
+        for name, size in sizes:
+            self.register_parameter(name, torch.nn.Parameter(torch.zeros(size)))
+
+
+class _Normalizer(torch.nn.Module):
+    """output = net((input - input_shift) / input_scale) * output_scale + output_shift."""
+
+    def __init__(self, input_dim, output_dim):
+        super().__init__()
+        self.register_buffer("input_shift", torch.zeros(input_dim))
+        self.register_buffer("input_scale", torch.ones(input_dim))
+        self.register_buffer("output_shift", torch.zeros(output_dim))
+        self.register_buffer("output_scale", torch.ones(output_dim))
+
+
+def _fit(data, layout):
+    """eqnnc's normalizer rule: a scalar channel is shifted by its mean and
+    scaled by its standard deviation; any other block only scaled, by its
+    root-mean-square coordinate (so the group acts the same way on it)."""
+    data = data.reshape(-1, data.shape[-1]).double()
+    shift, scale = torch.zeros(data.shape[-1], dtype=torch.float64), torch.ones(data.shape[-1], dtype=torch.float64)
+    for offset, length, is_scalar in layout:
+        block = data[:, offset:offset + length]
+        largest = block.abs().max() if block.numel() else torch.tensor(0.0)
+        if not (largest > 0 and torch.isfinite(largest)):
+            continue
+        block = block / largest
+        if is_scalar:
+            mean = block.mean(0)
+            variance = ((block - mean) ** 2).mean(0)
+            shift[offset:offset + length] = mean * largest
+            ok = variance > 1e-24 * torch.clamp(mean * mean, min=1e-300)
+            scale[offset:offset + length] = torch.where(ok, variance.sqrt() * largest, torch.ones_like(variance))
+        else:
+            rms = float((block ** 2).mean().sqrt() * largest)
+            scale[offset:offset + length] = rms if rms > 0 and math.isfinite(rms) else 1.0
+    return shift, scale
+
+
+def _read_safetensors(path):
+    """(tensors as float64 CPU tensors by name, metadata) of a safetensors file."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 8:
+        raise ValueError(f"{path}: not a safetensors file (shorter than its 8-byte header length)")
+    (length,) = struct.unpack("<Q", raw[:8])
+    if length > len(raw) - 8:
+        raise ValueError(f"{path}: header length {length} runs past the end of the file")
+    header = json.loads(raw[8:8 + length].decode("utf-8"))
+    metadata = header.pop("__metadata__", {}) or {}
+    data = raw[8 + length:]
+    sizes = {"F64": ("d", 8), "F32": ("f", 4)}
+    tensors = {}
+    for name, info in header.items():
+        if info.get("dtype") not in sizes:
+            raise ValueError(f"{path}: tensor '{name}' has dtype {info.get('dtype')}; eqnnc weights are F64 or F32")
+        code, width = sizes[info["dtype"]]
+        begin, end = info["data_offsets"]
+        count = math.prod(info["shape"])
+        if end - begin != count * width or end > len(data):
+            raise ValueError(f"{path}: tensor '{name}' has inconsistent offsets")
+        values = struct.unpack(f"<{count}{code}", data[begin:end])
+        tensors[name] = torch.tensor(values, dtype=torch.float64).reshape(info["shape"])
+    return tensors, metadata
+
+
+def _write_safetensors(path, tensors, metadata):
+    """Writes float64 tensors (name -> tensor) with string metadata."""
+    header, blobs, at = {"__metadata__": metadata}, [], 0
+    for name, t in tensors:
+        values = t.detach().to("cpu", torch.float64).reshape(-1).tolist()
+        blob = struct.pack(f"<{len(values)}d", *values)
+        header[name] = {"dtype": "F64", "shape": list(t.shape), "data_offsets": [at, at + len(blob)]}
+        blobs.append(blob)
+        at += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+
+
+class _EqnnModule(torch.nn.Module):
+    """What every generated network shares: the op chain, the weights file
+    and the normalizer. Subclasses set the class attributes below."""
+
+    def _run(self, x):
+        n = self.normalizer
+        x = (x - n.input_shift) / n.input_scale
+        for op, parameter in zip(self.ops, self.OP_PARAMETERS):
+            x = op(x, self.get_parameter(parameter) if parameter else None)
+        return x * n.output_scale + n.output_shift
+
+    def reset_parameters(self, generator=None):
+        """eqnnc's initialization (docs/graph-ir.md): N(0, std^2) runs, biases at 0; the normalizer to identity."""
+        with torch.no_grad():
+            for name, _ in self.PARAMETERS:
+                self.get_parameter(name).zero_()
+            for name, first, count, std in self.INITIAL_SCALES:
+                p = self.get_parameter(name)
+                draw = torch.randn(count, generator=generator, dtype=torch.float64) * std
+                p[first:first + count] = draw.to(p.device, p.dtype)
+            for buffer in (self.normalizer.input_shift, self.normalizer.output_shift):
+                buffer.zero_()
+            for buffer in (self.normalizer.input_scale, self.normalizer.output_scale):
+                buffer.fill_(1)
+
+    def fit_normalizer(self, x, y=None):
+        """Fits the normalizer on training data as `eqnnc train` does: inputs
+        (batch, [extents...,] input dim), outputs likewise (None: identity, as for cross-entropy)."""
+        with torch.no_grad():
+            shift, scale = _fit(torch.as_tensor(x), self.INPUT_LAYOUT)
+            self.normalizer.input_shift.copy_(shift)
+            self.normalizer.input_scale.copy_(scale)
+            if y is not None:
+                shift, scale = _fit(torch.as_tensor(y), self.OUTPUT_LAYOUT)
+                self.normalizer.output_shift.copy_(shift)
+                self.normalizer.output_scale.copy_(scale)
+
+    def load_safetensors(self, path):
+        """Loads an eqnnc weights file; one made for another structure is refused with the reason."""
+        tensors, metadata = _read_safetensors(path)
+        if metadata.get("format", "eqnnc-weights") != "eqnnc-weights":
+            raise ValueError(f"{path}: format '{metadata.get('format')}' is not an eqnnc weights file")
+        found = metadata.get("structure_hash")
+        if found is not None and found != self.STRUCTURE_HASH:
+            raise ValueError(f"{path}: these weights were made for network '{metadata.get('network', '?')}' "
+                             f"(structure {found}, representations {metadata.get('representations', '?')}), not for "
+                             f"network '{self.NETWORK}' (structure {self.STRUCTURE_HASH}); train again or pick the "
+                             f"matching .eqnn file")
+        with torch.no_grad():
+            for name, size in self.PARAMETERS:
+                if name not in tensors:
+                    raise ValueError(f"{path}: missing tensor '{name}'")
+                t = tensors[name].reshape(-1)
+                if t.numel() != size:
+                    raise ValueError(f"{path}: tensor '{name}' has {t.numel()} values; network '{self.NETWORK}' needs {size}")
+                if not torch.isfinite(t).all():
+                    raise ValueError(f"{path}: tensor '{name}' contains NaN or infinite values")
+                p = self.get_parameter(name)
+                p.copy_(t.to(p.device, p.dtype))
+            for name in ("input_shift", "input_scale", "output_shift", "output_scale"):
+                t = tensors.get("normalizer." + name)
+                buffer = getattr(self.normalizer, name)
+                if t is None:
+                    buffer.fill_(1 if name.endswith("scale") else 0)
+                    continue
+                t = t.reshape(-1)
+                if t.numel() != buffer.numel() or not torch.isfinite(t).all():
+                    raise ValueError(f"{path}: tensor 'normalizer.{name}' has {t.numel()} values or non-finite ones, "
+                                     f"expected {buffer.numel()} finite values")
+                buffer.copy_(t.to(buffer.device, buffer.dtype))
+        return self
+
+    def save_safetensors(self, path):
+        """Writes an eqnnc weights file (`eqnnc run/evaluate/--emit c --weights` read it)."""
+        tensors = [(name, self.get_parameter(name)) for name, _ in self.PARAMETERS]
+        tensors += [("normalizer." + name, getattr(self.normalizer, name))
+                    for name in ("input_shift", "input_scale", "output_shift", "output_scale")]
+        _write_safetensors(path, tensors, {
+            "format": "eqnnc-weights", "version": "1", "eqnnc_version": self.EQNNC_VERSION,
+            "network": self.NETWORK, "group": self.GROUP, "structure_hash": self.STRUCTURE_HASH,
+            "representations": self.REPRESENTATIONS, "parameter_count": str(self.PARAMETER_COUNT)})
+"""#
+}

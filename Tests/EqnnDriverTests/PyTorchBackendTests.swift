@@ -1,0 +1,173 @@
+import EqnnData
+import EqnnIR
+import EqnnLinearAlgebra
+import EqnnPyTorchBackend
+import Foundation
+import XCTest
+@testable import EqnnDriver
+@testable import EqnnInterpreter
+
+/// The emitted PyTorch modules of every example and bench model against the
+/// interpreter (the two largest bench models: equivariance only): outputs within 1e-10
+/// (float64) and 1e-5 (float32) relative, torch.autograd's gradients against
+/// the hand-written backward within 1e-8, equivariance under random group
+/// elements, the weights files both ways, and a two-process DDP run of
+/// examples/pytorch/train_ddp.py whose weights eqnnc and its C take back.
+/// Needs torch for Python (Debian's python3-torch; `.ci/run` installs it and
+/// sets EQNNC_REQUIRE_TORCH=1, so that a missing torch fails instead of skipping).
+final class PyTorchBackendTests: ScratchDirectoryTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func runner() throws -> PyTorchRunner {
+        do {
+            return try PyTorchRunner()
+        } catch {
+            if ProcessInfo.processInfo.environment["EQNNC_REQUIRE_TORCH"] == "1" { throw error }
+            throw XCTSkip("no PyTorch for \(PyTorchRunner.python): \(error)")
+        }
+    }
+
+    /// Every example and bench model.
+    func sources() -> [String] {
+        let folders = ["examples", "examples/fww21", "examples/grid", "bench"]
+        let paths = folders.flatMap { GoldenTests.inputs(in: $0).map(\.path) }
+        XCTAssertGreaterThanOrEqual(paths.count, 25)
+        return paths
+    }
+
+    /// Largest difference relative to the largest reference value.
+    func relativeError(_ a: [Double], _ b: [Double]) -> Double {
+        XCTAssertEqual(a.count, b.count)
+        let difference = zip(a, b).reduce(0.0) { max($0, abs($1.0 - $1.1)) }
+        return difference / max(b.reduce(0.0) { max($0, abs($1)) }, 1e-300)
+    }
+
+    /// Weights a trained model could have: noise on every coefficient (biases
+    /// too) and a normalizer that shifts scalars and scales every block.
+    func model(_ graph: Graph, seed: UInt64) -> Model {
+        var rng = SplitMix64(seed: seed)
+        var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: seed).map { $0 + 0.1 * rng.nextNormal() })
+        for (layout, isInput) in [(graph.input, true), (graph.output, false)] {
+            for block in layout.blocks {
+                let scale = 0.5 + rng.nextUniform(), shift = block.isScalar ? rng.nextNormal() : 0
+                for i in block.offset..<(block.offset + block.length) {
+                    if isInput { model.normalizer.inputScale[i] = scale; model.normalizer.inputShift[i] = shift }
+                    else { model.normalizer.outputScale[i] = scale; model.normalizer.outputShift[i] = shift }
+                }
+            }
+        }
+        return model
+    }
+
+    func testEveryNetworkMatchesTheInterpreter() throws {
+        let torch = try runner()
+        defer { torch.cleanUp() }
+        var rng = SplitMix64(seed: 5)
+        var checked = 0
+        for path in sources() {
+            for compiled in try Compiled.loadAll(path) {
+                let graph = compiled.graph
+                // The two bench networks of over 8,192 coordinates a layer (Image32, DeepSets1000) take the
+                // debug-build interpreter minutes: testModulesAreEquivariant measures their modules instead.
+                guard graph.ops.allSatisfy({ $0.outputDimension <= 8192 }) else { continue }
+                let model = model(graph, seed: UInt64(checked))
+                checked += 1
+                try torch.load(PyTorchBackend.generate(graph, origin: .init(sourceFile: path, version: "test")), model)
+                let extents = graph.domain.map { [[12], [8, 12], [4, 8, 4]][$0.dimension - 1] } ?? []
+                let batch = graph.domain == nil ? 7 : 2
+                let positions = extents.reduce(1, *)
+                let x = (0..<(batch * positions * graph.input.dimension)).map { c in
+                    model.normalizer.inputShift[c % graph.input.dimension] + rng.nextNormal()
+                }
+                let name = "\(path) \(graph.network)"
+                let f64 = try torch.forward(x, graph: graph, batch: batch, extents: extents, single: false)
+                XCTAssertLessThan(relativeError(f64, model.forward(x, batch: batch, extents: extents)), 1e-10, name)
+                let f32 = try torch.forward(x, graph: graph, batch: batch, extents: extents, single: true)
+                let reference32 = model.forwardSingle(x.map(Float.init), batch: batch, extents: extents).map(Double.init)
+                XCTAssertLessThan(relativeError(f32, reference32), 1e-5, name)
+                // d/dtheta of sum(f(x) * w) for a random w, both ways.
+                let outputs = batch * graph.outputPositions(extents) * graph.output.dimension
+                let w = (0..<outputs).map { _ in rng.nextNormal() }
+                let expected = Executable<Double>(model).gradient(x, batch: batch, extents: extents) { _ in w }.gradient
+                let autograd = try torch.gradient(x, cotangent: w, graph: graph, batch: batch, extents: extents)
+                XCTAssertLessThan(relativeError(autograd, expected), 1e-8, name)
+                XCTAssertGreaterThan(expected.reduce(0.0) { max($0, abs($1)) }, 0, name)
+            }
+        }
+        XCTAssertGreaterThanOrEqual(checked, 23)
+    }
+
+    /// verify --backend pytorch measures the module under random group
+    /// elements (and translations on a torus), on and off the grid.
+    func testModulesAreEquivariant() throws {
+        _ = try runner()
+        for example in ["examples/fww21/lorentz.eqnn", "examples/cube.eqnn", "examples/grid/smooth.eqnn",
+                        "examples/grid/segment.eqnn", "examples/antisymmetric.eqnn", "bench/image32.eqnn", "bench/deepsets1000.eqnn"] {
+            let result = Driver.run(["verify", PyTorchBackendTests.root.appendingPathComponent(example).path,
+                                     "--backend", "pytorch", "--samples", "3"])
+            XCTAssertEqual(result.status, 0, example + result.stdout + result.stderr)
+            XCTAssertTrue(result.stdout.contains("the PyTorch module") && result.stdout.hasSuffix("  equivariant\n"), result.stdout)
+        }
+    }
+
+    /// save_safetensors writes what WeightsFile reads, value for value; a file
+    /// made for another structure is refused with the reason.
+    func testWeightsFilesBothWays() throws {
+        let torch = try runner()
+        defer { torch.cleanUp() }
+        let lorentz = try XCTUnwrap(try Compiled.loadAll(PyTorchBackendTests.root.appendingPathComponent("examples/fww21/lorentz.eqnn").path).first)
+        let model = model(lorentz.graph, seed: 9)
+        let source = PyTorchBackend.generate(lorentz.graph, origin: .init(sourceFile: "lorentz.eqnn", version: "test"))
+        try torch.load(source, model)
+        let saved = URL(fileURLWithPath: path("saved.safetensors"))
+        try torch.save(to: saved)
+        let back = try WeightsFile.decode(Data(contentsOf: saved), name: "saved", for: lorentz.graph)
+        XCTAssertEqual(back.parameters, model.parameters)
+        XCTAssertEqual(back.normalizer, model.normalizer)
+        let other = try XCTUnwrap(try Compiled.loadAll(PyTorchBackendTests.root.appendingPathComponent("examples/fww21/o5.eqnn").path).first)
+        let foreign = URL(fileURLWithPath: path("o5.safetensors"))
+        try WeightsFile.encode(self.model(other.graph, seed: 1), version: "test").write(to: foreign)
+        XCTAssertThrowsError(try torch.load(weights: foreign, source)) { error in
+            XCTAssertTrue("\(error)".contains("made for network 'O5Invariant'"), "\(error)")
+        }
+    }
+
+    /// Two processes (gloo, localhost) train FWW21 O(5) for 300 steps with
+    /// examples/pytorch/train_ddp.py: the loss falls, eqnnc evaluate reads the
+    /// test MSE torch reported, and the C built from the weights gives torch's outputs.
+    func testDistributedTrainingComesBack() throws {
+        _ = try runner()
+        let source = PyTorchBackendTests.root.appendingPathComponent("examples/fww21/o5.eqnn").path
+        let emitted = Driver.run([source, "--emit", "pytorch", "-o", path("module")])
+        XCTAssertEqual(emitted.status, 0, emitted.stderr)
+        for (name, samples, seed) in [("train", "600", "1"), ("test", "100", "2")] {
+            let data = Driver.run(["data", "o5", "--samples", samples, "--seed", seed, "--x", path("\(name)x.npy"), "--y", path("\(name)y.npy")])
+            XCTAssertEqual(data.status, 0, data.stderr)
+        }
+        let script = PyTorchBackendTests.root.appendingPathComponent("examples/pytorch/train_ddp.py").path
+        let log = try CCompiler.execute([PyTorchRunner.python, script, "--local-processes", "2", "--module", path("module/o5_invariant.py"),
+                                         "--x", path("trainx.npy"), "--y", path("trainy.npy"), "--test-x", path("testx.npy"),
+                                         "--test-y", path("testy.npy"), "--epochs", "30", "--batch", "60", "--predict", path("predicted.npy"),
+                                         "-o", path("trained.safetensors")])
+        let losses = log.split(separator: "\n").filter { $0.hasPrefix("epoch") }.compactMap { line in
+            line.split(separator: " ").firstIndex(of: "train").flatMap { Double(line.split(separator: " ")[$0 + 1]) }
+        }
+        XCTAssertEqual(losses.count, 30, log)
+        XCTAssertLessThan(try XCTUnwrap(losses.last), 0.5 * (try XCTUnwrap(losses.first)), log)
+        let reported = try XCTUnwrap(log.split(separator: "\n").first { $0.hasPrefix("test mse") }.flatMap { Double($0.split(separator: " ")[2]) })
+        let evaluated = Driver.run(["evaluate", source, "--weights", path("trained.safetensors"), "--x", path("testx.npy"), "--y", path("testy.npy")])
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        let mse = try XCTUnwrap(Double(evaluated.stdout.split(separator: " ")[1]))
+        XCTAssertEqual(mse, reported, accuracy: 1e-3 * reported)  // eqnnc prints 4 significant digits
+        // The C from the weights torch wrote, on the test inputs, against torch's predictions.
+        let compiled = try XCTUnwrap(try Compiled.loadAll(source).first)
+        let trained = try compiled.model(weights: path("trained.safetensors"), seed: 0)
+        let compiler = try CCompiler()
+        defer { compiler.cleanUp() }
+        let binary = try compiler.build(EmitC.generate(compiled, trained, precision: .f64, sourceFile: source, origin: "torch"),
+                                        flags: ["-std=c99", "-O2"], tag: "torch")
+        let x = try Npy.read(Data(contentsOf: URL(fileURLWithPath: path("testx.npy"))), name: "testx").values
+        let predicted = try Npy.read(Data(contentsOf: URL(fileURLWithPath: path("predicted.npy"))), name: "predicted").values
+        XCTAssertLessThan(relativeError(try compiler.run(binary, input: x), predicted), 1e-10)
+    }
+}

@@ -1,0 +1,104 @@
+import EqnnDiagnostics
+import EqnnGroups
+import EqnnIR
+import EqnnLinearAlgebra
+import EqnnSema
+import XCTest
+@testable import EqnnInterpreter
+
+/// The training options that shape what a run learns: a separate validation
+/// set, decoupled weight decay and the initial scale of each layer.
+final class TrainingOptionsTests: XCTestCase {
+    func graph(_ text: String) throws -> Graph {
+        let solver = EquivariantSolver()
+        let (program, bag) = Checker.check(SourceFile(name: "t.eqnn", text: text), solver: solver)
+        XCTAssertFalse(bag.hasErrors)
+        return try Lowering.lower(try XCTUnwrap(program.networks.first), solver: solver)
+    }
+
+    func data(rows: Int, seed: UInt64) -> (x: [Double], y: [Double]) {
+        var rng = SplitMix64(seed: seed)
+        let x = (0..<(rows * 4)).map { _ in rng.nextNormal() }
+        let y = (0..<rows).map { r in (0..<4).reduce(0.0) { $0 + x[r * 4 + $1] * x[r * 4 + $1] } }
+        return (x, y)
+    }
+
+    /// The best epoch's validation loss is the loss of the returned model on
+    /// the validation set given, measured independently with evaluate.
+    func testSeparateValidationSetChoosesTheModel() throws {
+        let g = try graph("network N over S(4) { input V layer 6*V + 2*Scalar : silu output Scalar }")
+        let train = data(rows: 48, seed: 1), held = data(rows: 20, seed: 2)
+        var options = TrainingOptions()
+        options.epochs = 12
+        options.batch = 16
+        let trainer = Trainer(options: options)
+        var reports: [EpochReport] = []
+        let (model, best) = trainer.train(graph: g, x: train.x, y: train.y, rows: 48,
+                                          validation: ValidationSet(x: held.x, y: held.y, rows: 20)) { reports.append($0) }
+        let chosen = try XCTUnwrap(best?.validationLoss)
+        XCTAssertEqual(chosen, trainer.evaluate(model, held.x, held.y, rows: 20), accuracy: 1e-12 * max(1, chosen))
+        XCTAssertEqual(chosen, reports.compactMap(\.validationLoss).min())
+        XCTAssertEqual(reports.count, 12)
+        // All 48 rows train: the first epoch's mean loss is over 48 rows, 3 batches of 16.
+        XCTAssertTrue(reports.allSatisfy { $0.validationLoss != nil })
+    }
+
+    /// Runs of many epochs validate at most 500 times, always at the last epoch.
+    func testLongRunsValidateEveryFewEpochs() throws {
+        let g = try graph("network N over S(4) { input V output Scalar }")
+        let train = data(rows: 8, seed: 3)
+        var options = TrainingOptions()
+        options.epochs = 1003
+        options.batch = 8
+        var validated: [Int] = []
+        _ = Trainer(options: options).train(graph: g, x: train.x, y: train.y, rows: 8,
+                                            validation: ValidationSet(x: train.x, y: train.y, rows: 8)) { r in
+            if r.validationLoss != nil { validated.append(r.epoch) }
+        }
+        XCTAssertEqual(validated.first, 2)
+        XCTAssertEqual(validated.last, 1003)
+        XCTAssertLessThanOrEqual(validated.count, 502)
+    }
+
+    /// Adam with weight decay d: a zero gradient shrinks theta by exactly (1 - lr d).
+    func testWeightDecayShrinksByTheRate() {
+        var adam = Adam(count: 3)
+        var theta = [1.0, -2.0, 0.5]
+        adam.update(&theta, gradient: [0, 0, 0], learningRate: 0.01, weightDecay: 0.5)
+        for (value, expected) in zip(theta, [0.995, -1.99, 0.4975]) { XCTAssertEqual(value, expected, accuracy: 1e-15) }
+        var plain = Adam(count: 1)
+        var one = [1.0]
+        plain.update(&one, gradient: [0], learningRate: 0.01)
+        XCTAssertEqual(one, [1.0])
+    }
+
+    /// A gated or bilinear layer that reads the input starts at 0.3 of the
+    /// variance-preserving scale, the others at it: E |W|_F^2 = gain * rows, estimated over many seeds.
+    func testFirstLayerStartsSmaller() throws {
+        let g = try graph("""
+        network N over O(3) {
+          input  3*Scalar + 4*V
+          layer  8*Scalar + 6*V : gated
+          layer  8*Scalar + 6*V : gated
+          output V
+        }
+        """)
+        let linears = g.ops.compactMap(\.linearMap)
+        XCTAssertEqual(linears.map(\.gain), [0.09, 1, 1])
+        let relu = try graph("network N over S(4) { input V layer 4*V : relu layer 4*V : relu output Scalar }")
+        XCTAssertEqual(relu.ops.compactMap(\.linearMap).map(\.gain), [2, 2, 1])  // pointwise layers keep the full scale
+        let bilinear = try graph("network N over S(4) { input V layer 2*V + Scalar : relu + bilinear output Scalar }")
+        XCTAssertEqual(bilinear.ops.compactMap(\.linearMap).map(\.gain), [0.18, 1])
+        for l in linears {
+            var energy = 0.0
+            let seeds = 400
+            for seed in 0..<seeds {
+                let theta = Initialization.parameters(for: g, seed: UInt64(seed))
+                // Unit-norm basis matrices with disjoint supports within a block: |W|^2 = sum theta^2.
+                energy += theta[l.parameters.offset..<(l.parameters.offset + l.parameters.count)].reduce(0) { $0 + $1 * $1 }
+            }
+            let expected = l.gain * Double(l.outputDimension)
+            XCTAssertEqual(energy / Double(seeds), expected, accuracy: 0.1 * expected, l.parameters.name)
+        }
+    }
+}

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""The three synthetic tasks of Finzi, Welling and Wilson (2021) with the
+paper's protocol: N training samples, 1000 validation samples (early stopping),
+5000 test samples, Adam lr 3e-3 with a cosine schedule, batch 500,
+300,000 / N epochs (300 at N = 1000). Each equivariant model is trained next
+to the unconstrained MLP of the same widths (examples/fww21/*_mlp.eqnn).
+
+    python3 bench/fww21.py table [--seeds 3]          test MSE at N = 1000, mean of seeds
+    python3 bench/fww21.py curve [--seeds 1]          test MSE at N = 30 .. 3000, and a PNG
+    python3 bench/fww21.py ablations                  what each default does (seed 0, N = 1000)
+    python3 bench/fww21.py time                       seconds to reach EMLP's test MSE
+
+Results go to .build/fww21/ (CSV; curve.png when matplotlib is installed).
+Nothing here is needed by `swift build` or `swift test`.
+"""
+import argparse
+import csv
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EQNNC = os.path.join(ROOT, ".build", "release", "eqnnc")
+OUT = os.path.join(ROOT, ".build", "fww21")
+TASKS = ["o5", "inertia", "lorentz"]
+# Test MSE of EMLP and of the MLP at N = 1000 as the paper reports them.
+PAPER_EMLP = {"o5": 0.017, "inertia": 0.136, "lorentz": 3.3e-4}
+PAPER_MLP = {"o5": 0.089, "inertia": 3.24, "lorentz": 0.36}
+SIZES = [30, 100, 300, 1000, 3000]
+
+
+def sh(args, env=None):
+    result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        sys.exit(f"failed ({result.returncode}): {' '.join(args)}\n{result.stderr[-2000:]}")
+    return result
+
+
+def data(task, split, samples):
+    """Nested data sets: one generator seed per split, so N = 30 is a prefix of N = 3000."""
+    seeds = {"train": 1, "test": 2, "val": 3}
+    x = os.path.join(OUT, f"{task}.{split}{samples}.x.npy")
+    y = os.path.join(OUT, f"{task}.{split}{samples}.y.npy")
+    if not os.path.exists(y):
+        sh([EQNNC, "data", task, "--samples", str(samples), "--seed", str(seeds[split]), "--x", x, "--y", y])
+    return x, y
+
+
+def train(task, model, n, seed, extra=(), env_overrides=None, separate_validation=True):
+    """Trains one model; returns (test MSE, seconds, per-epoch log lines)."""
+    source = os.path.join("examples", "fww21", f"{model}.eqnn")
+    x, y = data(task, "train", n)
+    weights = os.path.join(OUT, f"{model}.n{n}.s{seed}.safetensors")
+    epochs = 300000 // n
+    args = [EQNNC, "train", source, "--x", x, "--y", y, "--epochs", str(epochs), "--batch", "500",
+            "--lr", "3e-3", "--seed", str(seed), "-o", weights, *extra]
+    if separate_validation:
+        vx, vy = data(task, "val", 1000)
+        args += ["--val-x", vx, "--val-y", vy]
+    env = dict(os.environ, **(env_overrides or {}))
+    start = time.time()
+    log = sh(args, env=env).stderr
+    seconds = time.time() - start
+    tx, ty = data(task, "test", 5000)
+    mse = float(sh([EQNNC, "evaluate", source, "--weights", weights, "--x", tx, "--y", ty]).stdout.split()[1])
+    return mse, seconds, log
+
+
+def write_csv(name, header, rows):
+    path = os.path.join(OUT, name)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    print(f"wrote {path}")
+
+
+def mean(values):
+    return sum(values) / len(values)
+
+
+def table(seeds):
+    rows = []
+    print(f"{'task':8} {'model':14} {'test MSE (mean)':>16} {'per seed':>34} {'seconds':>8} {'EMLP (paper)':>13}")
+    for task in TASKS:
+        for model in (task, f"{task}_mlp"):
+            runs = [train(task, model, 1000, s) for s in range(seeds)]
+            mses = [r[0] for r in runs]
+            paper = PAPER_EMLP[task] if model == task else PAPER_MLP[task]
+            print(f"{task:8} {model:14} {mean(mses):16.3e} {' '.join(f'{m:.2e}' for m in mses):>34} "
+                  f"{mean([r[1] for r in runs]):8.1f} {paper:13.3g}", flush=True)
+            rows.append([task, model, mean(mses), *mses, mean([r[1] for r in runs]), paper])
+    write_csv("table.csv", ["task", "model", "mean_test_mse", *[f"seed{s}" for s in range(seeds)], "seconds",
+                            "paper"], rows)
+
+
+def curve(seeds):
+    rows = []
+    for task in TASKS:
+        for model in (task, f"{task}_mlp"):
+            for n in SIZES:
+                runs = [train(task, model, n, s) for s in range(seeds)]
+                m = mean([r[0] for r in runs])
+                print(f"{task:8} {model:14} N={n:5d} test MSE {m:.3e}  {mean([r[1] for r in runs]):6.1f} s", flush=True)
+                rows.append([task, model, n, m, mean([r[1] for r in runs])])
+    write_csv("curve.csv", ["task", "model", "n", "test_mse", "seconds"], rows)
+    plot(rows)
+
+
+def plot(rows):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no plot (pip install matplotlib)")
+        return
+    emlp = {}
+    emlp_path = os.path.join(OUT, "curve_emlp.csv")
+    if os.path.exists(emlp_path):
+        with open(emlp_path) as f:
+            for r in csv.DictReader(f):
+                emlp.setdefault(r["task"], []).append((int(r["n"]), float(r["test_mse"])))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    for ax, task in zip(axes, TASKS):
+        for model, label, style in ((task, "eqnnc", "o-"), (f"{task}_mlp", "MLP (eqnnc, same widths)", "s--")):
+            points = [(r[2], r[3]) for r in rows if r[0] == task and r[1] == model]
+            ax.plot([p[0] for p in points], [p[1] for p in points], style, label=label)
+        if task in emlp:
+            points = sorted(emlp[task])
+            ax.plot([p[0] for p in points], [p[1] for p in points], "^:", label="EMLP (measured here)")
+        ax.plot([1000], [PAPER_EMLP[task]], "k*", markersize=10, label="EMLP, paper (N = 1000)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(task)
+        ax.set_xlabel("training samples N")
+        ax.set_ylabel("test MSE")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    path = os.path.join(OUT, "curve.png")
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
+
+
+# Each ablation: a label, the train flags, environment overrides, and whether
+# validation uses the separate 1000 samples (else 10% of the training set).
+F64 = ["--precision", "f64"]
+ABLATIONS = [
+    ("before (full-scale first layer, 10% of N validates)", F64, {"EQNNC_INPUT_LAYER_GAIN": "1"}, False),
+    ("+ separate validation set (all N train)", F64, {"EQNNC_INPUT_LAYER_GAIN": "1"}, True),
+    ("+ first layer at 0.3 of the scale (the default)", F64, {}, True),
+    ("  + weight decay 0.1", F64 + ["--weight-decay", "0.1"], {}, True),
+    ("  with --precision f32 (the default)", ["--precision", "f32"], {}, True),
+    ("  first layer at 0.1 of the scale", F64, {"EQNNC_INPUT_LAYER_GAIN": "0.01"}, True),
+]
+
+
+def ablations():
+    rows = []
+    print(f"{'ablation':52} " + " ".join(f"{t:>10}" for t in TASKS))
+    for label, flags, env, separate in ABLATIONS:
+        results = [train(task, task, 1000, 0, flags, env, separate) for task in TASKS]
+        print(f"{label:52} " + " ".join(f"{r[0]:10.3e}" for r in results), flush=True)
+        rows.append([label, *[r[0] for r in results], *[round(r[1], 1) for r in results]])
+    write_csv("ablations.csv", ["ablation", *[f"{t}_mse" for t in TASKS], *[f"{t}_seconds" for t in TASKS]], rows)
+
+
+def time_to_target():
+    """Seconds of training until the validation MSE first reaches EMLP's test MSE
+    (the log's per-epoch seconds, summed; validation is measured every epoch)."""
+    print(f"{'task':8} {'EMLP MSE':>9} {'eqnnc: seconds':>15} {'epoch':>6} {'total seconds':>14}")
+    rows = []
+    for task in TASKS:
+        target = PAPER_EMLP[task]
+        mse, seconds, log = train(task, task, 1000, 0)
+        elapsed, reached = 0.0, None
+        for line in log.splitlines():
+            m = re.match(r"epoch\s+(\d+)/\d+\s+train \S+\s+val (\S+)\s+lr \S+\s+(\S+) s", line)
+            if not m:
+                continue
+            elapsed += float(m.group(3))
+            if reached is None and float(m.group(2)) <= target:
+                reached = (int(m.group(1)), elapsed)
+        text = f"{reached[1]:15.1f} {reached[0]:6d}" if reached else f"{'not reached':>15} {'-':>6}"
+        print(f"{task:8} {target:9.3g} {text} {seconds:14.1f}  (test MSE {mse:.3e})", flush=True)
+        rows.append([task, target, reached[1] if reached else "", reached[0] if reached else "", seconds, mse])
+    write_csv("time_to_target.csv", ["task", "emlp_mse", "seconds_to_reach", "epoch", "total_seconds", "test_mse"],
+              rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["table", "curve", "ablations", "time", "plot"])
+    parser.add_argument("--seeds", type=int, default=None)
+    args = parser.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    sh(["swift", "build", "-c", "release", "--product", "eqnnc"])
+    if args.what == "table":
+        table(args.seeds or 3)
+    elif args.what == "curve":
+        curve(args.seeds or 1)
+    elif args.what == "ablations":
+        ablations()
+    elif args.what == "time":
+        time_to_target()
+    else:
+        with open(os.path.join(OUT, "curve.csv")) as f:
+            plot([[r["task"], r["model"], int(r["n"]), float(r["test_mse"])] for r in csv.DictReader(f)])
+
+
+if __name__ == "__main__":
+    main()
