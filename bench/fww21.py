@@ -22,7 +22,8 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EQNNC = os.path.join(ROOT, ".build", "release", "eqnnc")
+# $EQNNC: an eqnnc binary to use instead of building .build/release/eqnnc.
+EQNNC = os.environ.get("EQNNC") or os.path.join(ROOT, ".build", "release", "eqnnc")
 OUT = os.path.join(ROOT, ".build", "fww21")
 TASKS = ["o5", "inertia", "lorentz"]
 # Test MSE of EMLP and of the MLP at N = 1000 as the paper reports them.
@@ -197,7 +198,8 @@ def main():
     parser.add_argument("--seeds", type=int, default=None)
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
-    sh(["swift", "build", "-c", "release", "--product", "eqnnc"])
+    if "EQNNC" not in os.environ:
+        sh(["swift", "build", "-c", "release", "--product", "eqnnc"])
     if args.what == "table":
         table(args.seeds or 3)
     elif args.what == "curve":

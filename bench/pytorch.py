@@ -20,7 +20,8 @@ import time
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EQNNC = os.path.join(ROOT, ".build", "release", "eqnnc")
+# $EQNNC: an eqnnc binary to use instead of building .build/release/eqnnc.
+EQNNC = os.environ.get("EQNNC") or os.path.join(ROOT, ".build", "release", "eqnnc")
 OUT = os.path.join(ROOT, ".build", "pytorch-bench")
 
 
@@ -90,7 +91,9 @@ def main():
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--emlp", default="/tmp/venv-emlp/bin/python")
     a = ap.parse_args()
-    subprocess.run(["swift", "build", "-c", "release", "--product", "eqnnc"], cwd=ROOT, check=True, capture_output=True)
+    torch.set_num_threads(os.cpu_count() or 1)  # every core, as eqnnc train uses
+    if "EQNNC" not in os.environ:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "eqnnc"], cwd=ROOT, check=True, capture_output=True)
     print(f"Inertia384, batch {a.batch}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
     print(f"{'engine':44} {'forward':>10} {'training':>10}  (samples/s)")
     rows = []
