@@ -49,11 +49,11 @@ def data(task, split, samples):
     return x, y
 
 
-def train(task, model, n, seed, extra=(), env_overrides=None, separate_validation=True):
+def train(task, model, n, seed, extra=(), env_overrides=None, separate_validation=True, tag=""):
     """Trains one model; returns (test MSE, seconds, per-epoch log lines)."""
     source = os.path.join("examples", "fww21", f"{model}.eqnn")
     x, y = data(task, "train", n)
-    weights = os.path.join(OUT, f"{model}.n{n}.s{seed}.safetensors")
+    weights = os.path.join(OUT, f"{model}.n{n}.s{seed}{tag}.safetensors")
     epochs = 300000 // n
     args = [EQNNC, "train", source, "--x", x, "--y", y, "--epochs", str(epochs), "--batch", "500",
             "--lr", "3e-3", "--seed", str(seed), "-o", weights, *extra]
@@ -163,7 +163,7 @@ def ablations():
     rows = []
     print(f"{'ablation':52} " + " ".join(f"{t:>10}" for t in TASKS))
     for label, flags, env, separate in ABLATIONS:
-        results = [train(task, task, 1000, 0, flags, env, separate) for task in TASKS]
+        results = [train(task, task, 1000, 0, flags, env, separate, tag=".ablation") for task in TASKS]
         print(f"{label:52} " + " ".join(f"{r[0]:10.3e}" for r in results), flush=True)
         rows.append([label, *[r[0] for r in results], *[round(r[1], 1) for r in results]])
     write_csv("ablations.csv", ["ablation", *[f"{t}_mse" for t in TASKS], *[f"{t}_seconds" for t in TASKS]], rows)
@@ -176,7 +176,7 @@ def time_to_target():
     rows = []
     for task in TASKS:
         target = PAPER_EMLP[task]
-        mse, seconds, log = train(task, task, 1000, 0)
+        mse, seconds, log = train(task, task, 1000, 0, tag=".time")
         elapsed, reached = 0.0, None
         for line in log.splitlines():
             m = re.match(r"epoch\s+(\d+)/\d+\s+train \S+\s+val (\S+)\s+lr \S+\s+(\S+) s", line)

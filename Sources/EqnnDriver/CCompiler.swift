@@ -2,7 +2,7 @@ import EqnnCBackend
 import Foundation
 
 /// Compiles generated C with the system compiler ($CC, else cc) and runs it:
-/// what `verify --backend c` and the tests use. The only place that starts processes.
+/// what `verify --backend c` and the tests use. With PyTorchRunner, the only places that start processes.
 public struct CCompiler {
     public let directory: URL
 
