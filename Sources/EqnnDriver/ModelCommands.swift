@@ -133,11 +133,7 @@ enum ModelCommands {
             switch backend {
             case "c": report = try cReport(compiled, model, path: path, samples: samples, seed: seed, extent: extent)
             case "pytorch": report = try pyTorchReport(compiled, model, path: path, samples: samples, seed: seed, extent: extent)
-            default:
-                report = try measure(compiled, model, samples: samples, seed: seed, extent: extent) { single, x, batch, extents in
-                    single ? model.forwardSingle(x.map(Float.init), batch: batch, extents: extents).map(Double.init)
-                        : model.forward(x, batch: batch, extents: extents)
-                }
+            default: report = try measure(compiled, model, samples: samples, seed: seed, extent: extent, evaluate: nil)
             }
             let weights = (args.options["--weights"].map { "weights \($0)" } ?? "random weights (seed \(seed))")
                 + (backend == "c" ? ", generated C (\(CCompiler.compiler) -O2)" : "")
@@ -162,11 +158,15 @@ enum ModelCommands {
     }
 
     /// The equivariance report of a backend: `evaluate(single precision?, x, batch, extents)`
-    /// runs the model (on the grid or off it).
+    /// runs the model (on the grid or off it); nil: the interpreter.
     static func measure(_ compiled: Compiled, _ model: Model, samples: Int, seed: UInt64, extent: Int?,
-                        evaluate: (Bool, [Double], Int, [Int]) throws -> [Double]) throws -> EquivarianceReport {
+                        evaluate: ((Bool, [Double], Int, [Int]) throws -> [Double])?) throws -> EquivarianceReport {
         guard let first = compiled.network.layers.first, let last = compiled.network.layers.last else {
             throw CommandResult(stderr: "eqnnc: error: empty network\n", status: 1)
+        }
+        guard let evaluate else {
+            return extent.map { EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1, extent: $0) }
+                ?? EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1)
         }
         if let extent {
             return try EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1,
@@ -270,8 +270,7 @@ enum ModelCommands {
         }
         let expected = try compiled.outputExtents(x, path: xPath)
         guard y.extents == expected else {
-            let text = { (e: [Int]) in e.map(String.init).joined(separator: "x") }
-            throw CommandResult(stderr: "eqnnc: error: \(yPath) has extents \(text(y.extents)), but the network's output for \(xPath) (extents \(text(x.extents))) has extents \(text(expected))\n", status: 1)
+            throw CommandResult(stderr: "eqnnc: error: \(yPath) has extents \(extentsText(y.extents)), but the network's output for \(xPath) (extents \(extentsText(x.extents))) has extents \(extentsText(expected))\n", status: 1)
         }
         if labels {
             let k = compiled.graph.output.dimension
@@ -294,11 +293,13 @@ enum ModelCommands {
         let (vx, vy) = try trainingData(compiled, xPath, yPath, loss)
         guard vx.rows > 0 else { throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples\n", status: 1) }
         guard vx.extents == x.extents else {
-            let text = { (e: [Int]) in e.map(String.init).joined(separator: "x") }
-            throw CommandResult(stderr: "eqnnc: error: \(xPath) has extents \(text(vx.extents)), but the training data have \(text(x.extents))\n", status: 1)
+            throw CommandResult(stderr: "eqnnc: error: \(xPath) has extents \(extentsText(vx.extents)), but the training data have \(extentsText(x.extents))\n", status: 1)
         }
         return ValidationSet(x: vx.values, y: vy.values, rows: vx.rows)
     }
+
+    /// "64x64" for a grid's extents.
+    static func extentsText(_ extents: [Int]) -> String { extents.map(String.init).joined(separator: "x") }
 
     /// Runs a command body in which any failure is a CommandResult thrown.
     static func parse(_ arguments: [String], flags: Set<String>, options: Set<String>, usage: String) throws -> Arguments {

@@ -62,7 +62,7 @@ public final class PyTorchRunner {
         try source.text.write(to: directory.appendingPathComponent("\(source.name).py"), atomically: true, encoding: .utf8)
         let weights = directory.appendingPathComponent("weights.safetensors")
         try WeightsFile.encode(model, version: "runner").write(to: weights)
-        try request("load \(directory.path) \(source.name) \(source.className) \(weights.path)")
+        try load(weights: weights, source)
     }
 
     /// The module's outputs for rows x (one sample of `extents` positions per row on a grid).
@@ -88,7 +88,7 @@ public final class PyTorchRunner {
         try request("save \(url.path)")
     }
 
-    /// Loads a weights file into the module already loaded (to see what it refuses).
+    /// Loads the module written for `source` with a weights file (which it may refuse).
     public func load(weights url: URL, _ source: PyTorchBackend.Source) throws {
         try request("load \(directory.path) \(source.name) \(source.className) \(url.path)")
     }

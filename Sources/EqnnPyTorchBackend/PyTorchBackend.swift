@@ -91,7 +91,7 @@ public enum PyTorchBackend {
                 slices.append(b.parameters)
                 let blocks = b.blocks.map { k in
                     "(\(k.output.offset), \(k.output.copies), \(k.output.dimension), \(k.input.offset), \(k.input.copies), "
-                        + "\(k.input.dimension), \(list(k.sources)), \(k.firstParameter), \(k.outputStride))"
+                        + "\(k.input.dimension), \(list(k.sources)), \(k.firstParameter), \(k.outputStride), \(k.contractsFirst ? "True" : "False"))"
                 }
                 opLines.append("_Bilinear(\(b.dimension), [\(blocks.joined(separator: ", "))])")
                 uses.append(b.parameters.name)

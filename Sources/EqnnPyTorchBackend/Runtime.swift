@@ -134,29 +134,29 @@ class _Bias(_Op):
 
 class _Bilinear(_Op):
     """y = x + W(x) x: block (o, i) of W(x) is sum_s theta(o, i, s) X_s, X_s a
-    source copy of x read as a (dim S x dim R) matrix."""
+    source copy of x read as a (dim S x dim R) matrix; each block in the order
+    the IR chose (contracting the sources with the inputs first, or mixing first)."""
 
     def __init__(self, dim, blocks):
         super().__init__()
         self.dim = dim
         self.blocks = []
-        for n, (out_offset, out_copies, out_len, in_offset, in_copies, in_len, sources, first, stride) in enumerate(blocks):
+        for n, (out_offset, out_copies, out_len, in_offset, in_copies, in_len, sources, first, stride, contracts) in enumerate(blocks):
             self._table(f"src{n}", [[s + e for e in range(out_len * in_len)] for s in sources], torch.int64)
             self._table(f"theta{n}", [[[first + o * stride + i * len(sources) + s for s in range(len(sources))]
                                        for i in range(in_copies)] for o in range(out_copies)], torch.int64)
-            self.blocks.append((out_offset, out_copies, out_len, in_offset, in_copies, in_len, len(sources)))
+            self.blocks.append((out_offset, out_copies, out_len, in_offset, in_copies, in_len, len(sources), contracts))
 
     def forward(self, x, theta):
         t = self._get(x)
         lead = x.shape[:-1]
         pieces = {}
-        for n, (out_offset, out_copies, out_len, in_offset, in_copies, in_len, nsrc) in enumerate(self.blocks):
+        for n, (out_offset, out_copies, out_len, in_offset, in_copies, in_len, nsrc, contracts) in enumerate(self.blocks):
             sources = x[..., t[f"src{n}"]].reshape(*lead, nsrc, out_len, in_len)
             xr = x[..., in_offset:in_offset + in_copies * in_len].reshape(*lead, in_copies, in_len)
             w = theta[t[f"theta{n}"]]
-            # Whichever order is less work: mix the input copies first, or contract them with the sources first.
-            if out_copies * in_copies * nsrc * in_len + out_copies * nsrc * out_len * in_len \
-                    <= in_copies * nsrc * out_len * in_len + out_copies * in_copies * nsrc * out_len:
+            # The IR's order (BilinearBlock.contractsFirst): mix the input copies first, or contract them with the sources.
+            if not contracts:
                 mixed = torch.einsum("ois,...ic->...osc", w, xr)
                 y = torch.einsum("...osc,...src->...or", mixed, sources)
             else:
