@@ -12,6 +12,7 @@ the same network with polynomial layers (examples/fww21/*_polynomial.eqnn).
                          [--models M,M]               only these models (others kept from curve.csv)
     python3 bench/fww21.py ablations                  what each default does (seed 0, N = 1000)
     python3 bench/fww21.py time                       seconds to reach EMLP's test MSE
+    python3 bench/fww21.py spread                     the seed-0 models of `table` on 8 more test sets
 
 Results go to .build/fww21/ (CSV; curve.png when matplotlib is installed).
 Nothing here is needed by `swift build` or `swift test`.
@@ -47,13 +48,14 @@ def sh(args, env=None):
     return result
 
 
-def data(task, split, samples):
+def data(task, split, samples, seed=None):
     """Nested data sets: one generator seed per split, so N = 30 is a prefix of N = 3000."""
-    seeds = {"train": 1, "test": 2, "val": 3}
-    x = os.path.join(OUT, f"{task}.{split}{samples}.x.npy")
-    y = os.path.join(OUT, f"{task}.{split}{samples}.y.npy")
+    seed = seed if seed is not None else {"train": 1, "test": 2, "val": 3}[split]
+    name = f"{task}.{split}{samples}" + (f".seed{seed}" if seed > 3 else "")
+    x = os.path.join(OUT, f"{name}.x.npy")
+    y = os.path.join(OUT, f"{name}.y.npy")
     if not os.path.exists(y):
-        sh([EQNNC, "data", task, "--samples", str(samples), "--seed", str(seeds[split]), "--x", x, "--y", y])
+        sh([EQNNC, "data", task, "--samples", str(samples), "--seed", str(seed), "--x", x, "--y", y])
     return x, y
 
 
@@ -235,9 +237,30 @@ def time_to_target():
               rows)
 
 
+def spread():
+    """How much the test MSE of one trained model depends on the draw of the 5000
+    test samples: the seed-0 weights of `table` on test sets of generator seeds 10..17."""
+    rows = []
+    print(f"{'model':18} {'test (seed 2)':>13} {'min':>10} {'median':>10} {'max':>10}  over 8 more test sets")
+    for task in TASKS:
+        for model in MODELS[task]:
+            weights = os.path.join(OUT, f"{model}.n1000.s0.safetensors")
+            if model.endswith("_mlp") or not os.path.exists(weights):
+                continue
+            source = os.path.join("examples", "fww21", f"{model}.eqnn")
+            mses = []
+            for seed in [2] + list(range(10, 18)):
+                tx, ty = data(task, "test", 5000, seed)
+                mses.append(float(sh([EQNNC, "evaluate", source, "--weights", weights, "--x", tx, "--y", ty]).stdout.split()[1]))
+            more = sorted(mses[1:])
+            print(f"{model:18} {mses[0]:13.3e} {more[0]:10.3e} {(more[3] + more[4]) / 2:10.3e} {more[-1]:10.3e}", flush=True)
+            rows.append([task, model, *mses])
+    write_csv("spread.csv", ["task", "model", "test_seed2", *[f"test_seed{s}" for s in range(10, 18)]], rows)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["table", "curve", "ablations", "time", "plot"])
+    parser.add_argument("what", choices=["table", "curve", "ablations", "time", "spread", "plot"])
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--models", default=None, help="curve: a comma-separated list of models to (re)train")
     args = parser.parse_args()
@@ -252,6 +275,8 @@ def main():
         ablations()
     elif args.what == "time":
         time_to_target()
+    elif args.what == "spread":
+        spread()
     else:
         with open(os.path.join(OUT, "curve.csv")) as f:
             plot([[r["task"], r["model"], int(r["n"]), float(r["test_mse"])] for r in csv.DictReader(f)])
