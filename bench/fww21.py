@@ -152,16 +152,16 @@ def plot(rows):
                 emlp.setdefault(r["task"], []).append((int(r["n"]), float(r["test_mse"])))
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     for ax, task in zip(axes, TASKS):
-        for model, label, style in ((task, "eqnnc, gated + bilinear (EMLP's layers)", "o-"),
-                                    (f"{task}_polynomial", "eqnnc, identity + bilinear (polynomial)", "D-"),
-                                    (f"{task}_mlp", "MLP (eqnnc, same widths)", "s--")):
+        for model, label, style, color in ((task, "eqnnc, gated + bilinear (EMLP's layers)", "o-", "C0"),
+                                           (f"{task}_polynomial", "eqnnc, identity + bilinear (polynomial)", "D-", "C1"),
+                                           (f"{task}_mlp", "MLP (eqnnc, same widths)", "s--", "C2")):
             points = [(r[2], r[3]) for r in rows if r[0] == task and r[1] == model]
             if not points:
                 continue
-            ax.plot([p[0] for p in points], [p[1] for p in points], style, label=label)
+            ax.plot([p[0] for p in points], [p[1] for p in points], style, color=color, label=label)
         if task in emlp:
             points = sorted(emlp[task])
-            ax.plot([p[0] for p in points], [p[1] for p in points], "^:", label="EMLP (measured here)")
+            ax.plot([p[0] for p in points], [p[1] for p in points], "^:", color="C3", label="EMLP (measured here)")
         ax.plot([1000], [PAPER_EMLP[task]], "k*", markersize=10, label="EMLP, paper (N = 1000)")
         ax.set_xscale("log")
         ax.set_yscale("log")
