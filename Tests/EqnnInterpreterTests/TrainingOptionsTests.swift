@@ -93,12 +93,13 @@ final class TrainingOptionsTests: XCTestCase {
             var energy = 0.0
             let seeds = 400
             for seed in 0..<seeds {
-                let theta = Initialization.parameters(for: g, seed: UInt64(seed))
-                // Unit-norm basis matrices with disjoint supports within a block: |W|^2 = sum theta^2.
-                energy += theta[l.parameters.offset..<(l.parameters.offset + l.parameters.count)].reduce(0) { $0 + $1 * $1 }
+                // The dense W the layer applies, whatever its basis looks like.
+                let w = l.expanded(Initialization.parameters(for: g, seed: UInt64(seed)), transposed: false)
+                energy += w.reduce(0) { $0 + $1 * $1 }
             }
-            let expected = l.gain * Double(l.outputDimension)
-            XCTAssertEqual(energy / Double(seeds), expected, accuracy: 0.1 * expected, l.parameters.name)
+            // The average entry of W has variance gain / columns.
+            let entryVariance = energy / Double(seeds) / Double(l.outputDimension * l.inputDimension)
+            XCTAssertEqual(entryVariance * Double(l.inputDimension), l.gain, accuracy: 0.1 * l.gain, l.parameters.name)
         }
     }
 }
