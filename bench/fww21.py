@@ -51,6 +51,7 @@ def sh(args, env=None):
 def data(task, split, samples, seed=None):
     """Nested data sets: one generator seed per split, so N = 30 is a prefix of N = 3000."""
     seed = seed if seed is not None else {"train": 1, "test": 2, "val": 3}[split]
+    # A split's own seed keeps the plain name; other draws (`spread`) name their seed.
     name = f"{task}.{split}{samples}" + (f".seed{seed}" if seed > 3 else "")
     x = os.path.join(OUT, f"{name}.x.npy")
     y = os.path.join(OUT, f"{name}.y.npy")
