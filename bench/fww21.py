@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The three synthetic tasks of Finzi, Welling and Wilson (2021) with the
 paper's protocol: N training samples, 1000 validation samples (early stopping),
-5000 test samples, Adam lr 3e-3 with a cosine schedule, batch 500,
-300,000 / N epochs (300 at N = 1000). Each equivariant model is trained next
+5000 test samples, Adam lr 3e-3 (eqnnc's cosine schedule), batch 500, and the
+epochs of the paper's data-efficiency runs, min(900,000 / N, 1000) (900 at
+N = 1000; emlp's experiments/data_efficiency.py), or with `--budget short`
+300,000 / N (300 at N = 1000). Each equivariant model is trained next
 to the unconstrained MLP of the same widths (examples/fww21/*_mlp.eqnn), and,
 where the target is a polynomial of the inputs (inertia, scattering), next to
 the same network with polynomial layers (examples/fww21/*_polynomial.eqnn).
@@ -39,6 +41,9 @@ MODELS = {"o5": ["o5", "o5_mlp"],
 PAPER_EMLP = {"o5": 0.017, "inertia": 0.136, "lorentz": 3.3e-4}
 PAPER_MLP = {"o5": 0.089, "inertia": 3.24, "lorentz": 0.36}
 SIZES = [30, 100, 300, 1000, 3000]
+# Epochs for N training samples: the paper's budget, or a third of it at N >= 1000.
+BUDGETS = {"paper": lambda n: min(900000 // n, 1000), "short": lambda n: 300000 // n}
+budget = "paper"
 
 
 def sh(args, env=None):
@@ -72,7 +77,7 @@ def train(task, model, n, seed, extra=(), env_overrides=None, separate_validatio
     source = source or os.path.join("examples", "fww21", f"{model}.eqnn")
     x, y = data(task, "train", n)
     weights = os.path.join(OUT, f"{model}.n{n}.s{seed}{tag}.safetensors")
-    epochs = 300000 // n
+    epochs = BUDGETS[budget](n)
     args = [EQNNC, "train", source, "--x", x, "--y", y, "--epochs", str(epochs), "--batch", "500",
             "--lr", "3e-3", "--seed", str(seed), "-o", weights, *extra]
     if separate_validation:
@@ -264,7 +269,11 @@ def main():
     parser.add_argument("what", choices=["table", "curve", "ablations", "time", "spread", "plot"])
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--models", default=None, help="curve: a comma-separated list of models to (re)train")
+    parser.add_argument("--budget", choices=sorted(BUDGETS), default="paper",
+                        help="epochs: the paper's min(900,000 / N, 1000), or 300,000 / N")
     args = parser.parse_args()
+    global budget
+    budget = args.budget
     os.makedirs(OUT, exist_ok=True)
     if "EQNNC" not in os.environ:
         sh(["swift", "build", "-c", "release", "--product", "eqnnc"])
