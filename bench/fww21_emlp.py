@@ -2,7 +2,8 @@
 """EMLP (Finzi, Welling, Wilson 2021) itself on the FWW21 data eqnnc trains on,
 with the same protocol as bench/fww21.py: N training samples, the same 1000
 validation samples for early stopping, 5000 test samples, Adam lr 3e-3 with a
-cosine schedule, batch 500, 300,000 / N epochs; EMLP(ch=384, 3 layers) in
+cosine schedule, batch 500, min(900,000 / N, 1000) epochs (fww21.py's
+default budget); EMLP(ch=384, 3 layers) in
 emlp.nn.Standardize with the statistics emlp's own dataset classes use.
 
 Needs the emlp venv (bash ../shared/peers/emlp/setup.sh /tmp/venv-emlp) and the
@@ -82,7 +83,7 @@ def main():
         return sum(float(evaluate(jnp.asarray(x[i:i + 500]), jnp.asarray(y[i:i + 500]))) * len(x[i:i + 500])
                    for i in range(0, len(x), 500)) / len(x)
 
-    epochs, batch = 300000 // a.n, min(500, a.n)
+    epochs, batch = min(900000 // a.n, 1000), min(500, a.n)
     best, best_vars, reached, training = float("inf"), None, None, 0.0
     for epoch in range(epochs):
         lr = 3e-3 * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
