@@ -89,6 +89,17 @@ public enum Driver {
         return SourceFile(name: path, text: text)
     }
 
+    /// Writes generated files (name, text) into `directory`, creating it; a clear
+    /// message (after `diagnostics`) instead of a crash when it cannot.
+    static func writeFiles(_ files: [(name: String, text: String)], to directory: String, diagnostics: String = "") throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            for file in files { try file.text.write(toFile: "\(directory)/\(file.name)", atomically: true, encoding: .utf8) }
+        } catch {
+            throw CommandResult(stderr: diagnostics + "eqnnc: error: cannot write to '\(directory)': \(error)\n", status: 1)
+        }
+    }
+
     enum Format: String { case text, json }
 
     static func format(_ args: Arguments, usage: String) throws -> Format {

@@ -32,13 +32,7 @@ enum EmitC {
                               origin: args.options["--weights"] ?? "none given; a seeded initialization (seed \(seed))",
                               structured: kernels == "auto")
         let directory = args.options["-o"] ?? "."
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try source.header.write(toFile: "\(directory)/\(source.name).h", atomically: true, encoding: .utf8)
-            try source.implementation.write(toFile: "\(directory)/\(source.name).c", atomically: true, encoding: .utf8)
-        } catch {
-            throw CommandResult(stderr: "eqnnc: error: cannot write to '\(directory)': \(error)\n", status: 1)
-        }
+        try Driver.writeFiles([("\(source.name).h", source.header), ("\(source.name).c", source.implementation)], to: directory)
         var note = compiled.diagnostics
         if args.options["--weights"] == nil {
             note += "eqnnc: note: no --weights given; baked a seeded random initialization (seed \(seed)); pass --weights W.safetensors for trained weights, or fill the model at run time with \(source.name)_init\n"

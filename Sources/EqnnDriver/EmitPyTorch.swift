@@ -19,12 +19,7 @@ enum EmitPyTorch {
         let source = PyTorchBackend.generate(compiled.graph, origin: PyTorchBackend.Origin(sourceFile: path, version: Driver.version))
         let directory = args.options["-o"] ?? "."
         let file = "\(directory)/\(source.name).py"
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try source.text.write(toFile: file, atomically: true, encoding: .utf8)
-        } catch {
-            throw CommandResult(stderr: compiled.diagnostics + "eqnnc: error: cannot write to '\(directory)': \(error)\n", status: 1)
-        }
+        try Driver.writeFiles([("\(source.name).py", source.text)], to: directory, diagnostics: compiled.diagnostics)
         return CommandResult(stdout: "wrote \(file): class \(source.className) (\(compiled.graph.parameterCount) parameters)\n",
                              stderr: compiled.diagnostics)
     }
