@@ -67,16 +67,24 @@ enum Help {
     """
 
     static let train = """
-    usage: eqnnc train FILE --x X --y Y -o W.safetensors [--epochs 100] [--batch 500]
+    usage: eqnnc train FILE --x X --y Y -o W.safetensors [--steps 2000 | --epochs N] [--batch B]
                       [--lr 3e-3] [--weight-decay 0] [--seed 0]
                       [--val-fraction 0.1 | --val-x VX --val-y VY]
-                      [--loss mse|cross-entropy] [--precision f32|f64] [--network NAME] [--quiet]
+                      [--loss mse|cross-entropy] [--precision f32|f64] [--init data|random]
+                      [--network NAME] [--quiet]
 
-    Adam with a cosine learning-rate schedule (5% warmup). Inputs and outputs
-    are standardized without breaking equivariance (scalars: mean and standard
-    deviation; other summands: one scale each). Prints a line per epoch; keeps
+    Adam with a cosine learning-rate schedule (5% warmup), for about --steps
+    optimizer steps (2000; at most 1000 epochs) or --epochs passes over X, in
+    batches of B samples: 500, or on a grid about 16,384 positions' worth (64
+    images of 16x16; 8 to 500). Inputs and outputs are standardized without
+    breaking equivariance (scalars: mean and standard deviation; other
+    summands: one scale each). Prints a line per epoch; keeps
     the weights with the best validation loss: on a --val-fraction of X held
     out, or on --val-x/--val-y (then all of X trains). Deterministic for a seed.
+    --init data (the default) starts from the seeded random draw calibrated on a
+    batch of X: each layer's bias cancels the mean of its outputs where an
+    invariant bias can, and the output layer is scaled down to at most unit
+    variance; --init random keeps the random draw.
     --weight-decay d shrinks the parameters by lr * d every step (AdamW).
     Forward and backward run in float32 (--precision f32, the default: on the
     FWW21 tasks the same test MSE to 4 digits as float64 at half the cost);

@@ -41,7 +41,7 @@ enum ModelCommands {
     static func train(_ arguments: [String]) throws -> CommandResult {
         let args = try parse(arguments, flags: ["--quiet"], options: ["--x", "--y", "--val-x", "--val-y", "--val-fraction", "--epochs",
                                                              "--batch", "--lr", "--weight-decay", "--seed", "--loss", "-o", "--network",
-                                                             "--precision"],
+                                                             "--precision", "--init", "--steps"],
                          usage: Help.train)
         if let help = helpRequested(args, Help.train) { return help }
         let path = try single(args, usage: Help.train)
@@ -49,13 +49,23 @@ enum ModelCommands {
             throw Driver.usageError("'train' needs --x X, --y Y and -o WEIGHTS", Help.train)
         }
         var options = TrainingOptions()
-        options.epochs = try args.integer("--epochs", default: options.epochs, usage: Help.train)
-        options.batch = try args.integer("--batch", default: options.batch, usage: Help.train)
+        if args.options["--epochs"] != nil, args.options["--steps"] != nil {
+            throw Driver.usageError("give --epochs or --steps, not both", Help.train)
+        }
+        if args.options["--epochs"] != nil { options.epochs = try args.integer("--epochs", default: 1, usage: Help.train) }
+        if args.options["--batch"] != nil { options.batch = try args.integer("--batch", default: 1, usage: Help.train) }
+        options.steps = try args.integer("--steps", default: options.steps, usage: Help.train)
         options.seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, maximum: Int.max, usage: Help.train))
         options.learningRate = try args.number("--lr", default: options.learningRate, range: 1e-12...10, usage: Help.train)
         options.validationFraction = try args.number("--val-fraction", default: 0.1, range: 0...0.9, usage: Help.train)
         options.weightDecay = try args.number("--weight-decay", default: options.weightDecay, range: 0...100, usage: Help.train)
         options.precision = try precisionOption(args, default: .f32, usage: Help.train)
+        if let mode = args.options["--init"] {
+            guard let parsed = InitializationMode(rawValue: mode) else {
+                throw Driver.usageError("--init must be 'data' or 'random', found '\(mode)'", Help.train)
+            }
+            options.initialization = parsed
+        }
         let compiled = try Compiled.load(path, network: args.options["--network"])
         options.loss = try lossOption(args, compiled.graph)
         let (x, y) = try trainingData(compiled, xPath, yPath, options.loss)
@@ -63,18 +73,21 @@ enum ModelCommands {
             throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples\n", status: 1)
         }
         let validation = try validationSet(args, compiled, like: x, loss: options.loss)
-        let positions = x.extents.reduce(1, *), batchRows = min(options.batch, x.rows)
+        let positions = x.extents.reduce(1, *)
+        let trainingRows = x.rows - Trainer(options: options).heldOut(rows: x.rows, separateValidation: validation != nil)
+        let (batchRows, epochs) = options.schedule(rows: trainingRows, positions: positions)
         let tapeBytes = 8 * MemoryBudget.valuesPerSample(compiled.graph, positions: positions, tape: true) * Double(batchRows)
         try MemoryBudget.check(tapeBytes + 3 * 8 * Double(x.values.count + y.values.count),
                                "training with batches of \(batchRows) samples", hint: "use a smaller --batch or fewer samples")
         let quiet = args.flags.contains("--quiet")
         let log = FileHandle.standardError
-        if !quiet { log.write(Data((compiled.diagnostics + "training \(compiled.graph.network): \(compiled.graph.parameterCount) parameters, \(x.rows) samples, \(options.loss.rawValue) loss\n").utf8)) }
+        if !quiet { log.write(Data((compiled.diagnostics + "training \(compiled.graph.network): \(compiled.graph.parameterCount) parameters, \(x.rows) samples, \(options.loss.rawValue) loss, "
+            + (options.epochs == nil ? "about \(options.steps) steps: " : "") + "\(epochs) epochs, batch \(batchRows)\n").utf8)) }
         var diverged: EpochReport? = nil
         let (model, best) = Trainer(options: options).train(graph: compiled.graph, x: x.values, y: y.values, rows: x.rows,
                                                             extents: x.extents, validation: validation) { r in
             if !r.trainLoss.isFinite || !(r.validationLoss?.isFinite ?? true) { diverged = r }
-            var line = "epoch \(pad(r.epoch, options.epochs))/\(options.epochs)  train \(sci(r.trainLoss))"
+            var line = "epoch \(pad(r.epoch, r.epochs))/\(r.epochs)  train \(sci(r.trainLoss))"
             if let v = r.validationLoss { line += "  val \(sci(v))" }
             line += "  lr \(sci(r.learningRate))  \(String(format: "%.2f", r.seconds)) s\n"
             if !quiet { log.write(Data(line.utf8)) }

@@ -8,9 +8,19 @@ public enum Loss: String, Sendable {
     case crossEntropy = "cross-entropy"
 }
 
+public enum InitializationMode: String, Sendable, CaseIterable {
+    case random, data
+}
+
 public struct TrainingOptions: Sendable {
-    public var epochs = 100
-    public var batch = 500
+    /// Passes over the training set; nil: as many as `steps` optimizer steps take.
+    public var epochs: Int? = nil
+    /// Samples per step; nil: `defaultBatch`.
+    public var batch: Int? = nil
+    /// The budget in optimizer steps when `epochs` is nil: about emlp's
+    /// min(900,000 / N, 1000) epochs of batches of 500 at N = 1000 (1,800 steps),
+    /// whatever the size of the data set.
+    public var steps = 2000
     public var learningRate = 3e-3
     public var seed: UInt64 = 0
     public var validationFraction = 0.1
@@ -21,8 +31,25 @@ public struct TrainingOptions: Sendable {
     /// Decoupled weight decay (AdamW): every step shrinks theta by
     /// learning rate * weightDecay before Adam's step. 0 turns it off.
     public var weightDecay = 0.0
+    /// How theta starts: drawn at random (`Graph.initialScales`), then, with
+    /// `.data`, calibrated on a batch of the training inputs (`Calibration`).
+    public var initialization = InitializationMode.data
 
     public init() {}
+
+    /// Samples per batch when none is given: 500 off the grid; on a grid about
+    /// 16,384 positions' worth (64 images of 16x16), from 8 to 500 samples.
+    public static func defaultBatch(positions: Int) -> Int {
+        positions <= 1 ? 500 : min(500, max(8, 16384 / positions))
+    }
+
+    /// The batch and the number of epochs for `rows` training samples of `positions` positions each.
+    public func schedule(rows: Int, positions: Int) -> (batch: Int, epochs: Int) {
+        let batch = max(1, min(self.batch ?? Self.defaultBatch(positions: positions), max(1, rows)))
+        if let epochs { return (batch, max(1, epochs)) }
+        let stepsPerEpoch = max(1, (rows + batch - 1) / batch)
+        return (batch, min(1000, max(1, (steps + stepsPerEpoch - 1) / stepsPerEpoch)))
+    }
 }
 
 /// Held-out samples to validate on, laid out like the training data.
@@ -40,6 +67,7 @@ public struct ValidationSet: Sendable {
 
 public struct EpochReport: Sendable {
     public var epoch: Int
+    public var epochs: Int
     public var trainLoss: Double
     public var validationLoss: Double?
     public var learningRate: Double
@@ -75,9 +103,9 @@ public struct Trainer: Sendable {
         var rng = SplitMix64(seed: options.seed)
         var order = Array(0..<n)
         order.shuffle(using: &rng)
-        let splitCount = n > 1 ? min(n - 1, Int((Double(n) * options.validationFraction).rounded())) : 0
+        let splitCount = heldOut(rows: n, separateValidation: false)
         let validationCount = validation?.rows ?? splitCount
-        let held = validation == nil ? splitCount : 0
+        let held = heldOut(rows: n, separateValidation: validation != nil)
         let validationRows = Array(order.prefix(held))
         let trainRows = Array(order.dropFirst(held))
 
@@ -94,19 +122,25 @@ public struct Trainer: Sendable {
                                                                               layout: graph.output)
         }
         var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: options.seed), normalizer: normalizer)
+        if options.initialization == .data, !trainRows.isEmpty {
+            // A batch's worth (its memory is checked), at most a chunk of `outputs`.
+            let probe = min(trainRows.count, options.schedule(rows: trainRows.count, positions: positions).batch,
+                            model.samplesPerChunk(positions: positions))
+            model.parameters = Calibration.calibrated(model, x: Array(trainX.prefix(probe * inDim)), rows: probe, extents: extents)
+        }
         let validationX = validation?.x ?? gather(x, inDim, validationRows[...])
         let validationY = validation?.y ?? gather(y, yDim, validationRows[...])
 
-        let batch = max(1, min(options.batch, trainRows.count))
+        let (batch, epochs) = options.schedule(rows: trainRows.count, positions: positions)
         let stepsPerEpoch = max(1, (trainRows.count + batch - 1) / batch)
-        let totalSteps = max(1, stepsPerEpoch * options.epochs)
+        let totalSteps = max(1, stepsPerEpoch * epochs)
         let warmup = max(1, totalSteps / 20)
         var adam = Adam(count: graph.parameterCount)
         var step = 0
         var best: (loss: Double, parameters: [Double], report: EpochReport)? = nil
         var indices = Array(0..<trainRows.count)
-        let validationInterval = max(1, options.epochs / 500)
-        for epoch in 1...max(1, options.epochs) {
+        let validationInterval = max(1, epochs / 500)
+        for epoch in 1...epochs {
             let start = Date()
             indices.shuffle(using: &rng)
             var epochLoss = 0.0
@@ -124,9 +158,9 @@ public struct Trainer: Sendable {
                 adam.update(&model.parameters, gradient: gradient, learningRate: rate, weightDecay: options.weightDecay)
             }
             // Many tiny epochs (small data sets) validate at most 500 times, and always at the end.
-            let validates = validationCount > 0 && (epoch % validationInterval == 0 || epoch == options.epochs)
+            let validates = validationCount > 0 && (epoch % validationInterval == 0 || epoch == epochs)
             let validationLoss = validates ? evaluate(model, validationX, validationY, rows: validationCount, extents: extents) : nil
-            let entry = EpochReport(epoch: epoch, trainLoss: epochLoss / Double(max(1, indices.count)),
+            let entry = EpochReport(epoch: epoch, epochs: epochs, trainLoss: epochLoss / Double(max(1, indices.count)),
                                     validationLoss: validationLoss, learningRate: rate,
                                     seconds: Date().timeIntervalSince(start))
             report(entry)
@@ -140,6 +174,11 @@ public struct Trainer: Sendable {
         }
         if let best { model.parameters = best.parameters }
         return (model, best?.report)
+    }
+
+    /// Rows of the training data held out for validation (none with a separate validation set).
+    public func heldOut(rows n: Int, separateValidation: Bool) -> Int {
+        separateValidation || n < 2 ? 0 : min(n - 1, Int((Double(n) * options.validationFraction).rounded()))
     }
 
     /// Loss and gradient of one batch, its rows split over the cores; the

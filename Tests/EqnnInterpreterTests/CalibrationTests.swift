@@ -1,0 +1,126 @@
+import EqnnIR
+import EqnnLinearAlgebra
+import XCTest
+@testable import EqnnInterpreter
+
+/// The data-dependent initialization: what it promises, measured on the
+/// network of bench/gcnn.py's regression (Regular fields of p4m on a torus)
+/// and on a vector network with gates.
+final class CalibrationTests: XCTestCase {
+    static let p4m = "group P4M = matrices(2) { discrete: [[0, -1], [1, 0]], [[1, 0], [0, -1]] }\n"
+    static let regression = p4m + """
+        network R over P4M on torus(2) {
+          input Scalar
+          layer 6*Regular : relu kernel 3
+          layer 6*Regular : relu kernel 3
+          output Scalar kernel 1
+        }
+        """
+
+    /// Mean and mean square of every coordinate of `values` (rows of `d`).
+    func moments(_ values: [Double], _ d: Int) -> (mean: Double, meanSquare: Double) {
+        let n = Double(values.count)
+        return (values.reduce(0, +) / n, values.reduce(0) { $0 + $1 * $1 } / n)
+    }
+
+    func images(_ count: Int, side: Int, seed: UInt64) -> [Double] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<(count * side * side)).map { _ in rng.nextNormal() }
+    }
+
+    /// The random draw starts the p4m network with a constant output offset
+    /// (relu's mean, summed coherently over the 8 channels of each Regular
+    /// field); calibrated, the output's mean is 0 and its spread at most 1.
+    func testOutputOffsetRemoved() throws {
+        let (_, graph) = try compile(Self.regression)
+        let x = images(8, side: 8, seed: 1)
+        var offsets: [Double] = []
+        for seed in 0..<4 {
+            let model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: UInt64(seed)))
+            let random = moments(model.forward(x, batch: 8, extents: [8, 8]), 1)
+            offsets.append(abs(random.mean))
+            var calibrated = model
+            calibrated.parameters = Calibration.calibrated(model, x: x, rows: 8, extents: [8, 8])
+            let after = moments(calibrated.forward(x, batch: 8, extents: [8, 8]), 1)
+            XCTAssertLessThan(abs(after.mean), 1e-10, "seed \(seed)")
+            XCTAssertLessThanOrEqual(after.meanSquare, 1 + 1e-9, "seed \(seed)")
+        }
+        // The problem the calibration solves is real: offsets of the order of the target's spread.
+        XCTAssertGreaterThan(offsets.max() ?? 0, 0.5, "\(offsets)")
+    }
+
+    /// Every hidden convolution's outputs (after its bias), centred where a bias
+    /// can centre them (invariant parts of mean 0), at the scale of the random draw.
+    func testHiddenLayersCentred() throws {
+        let (_, graph) = try compile(Self.regression)
+        let x = images(6, side: 8, seed: 2)
+        let random = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 3))
+        var model = random
+        model.parameters = Calibration.calibrated(model, x: x, rows: 6, extents: [8, 8])
+        let tape = Executable<Double>(model).run(x, batch: 6, extents: [8, 8], keepTape: true).tape
+        var checked = 0
+        for (k, op) in graph.ops.enumerated() {
+            guard case .bias = op, k + 1 < graph.ops.count, case .pointwise = graph.ops[k + 1] else { continue }
+            let z = tape[k + 1], d = op.outputDimension
+            // The mean of each Regular field (8 coordinates) over samples and positions: its invariant part.
+            for field in 0..<(d / 8) {
+                var sum = 0.0
+                for r in 0..<(z.count / d) { for c in 0..<8 { sum += z[r * d + field * 8 + c] } }
+                XCTAssertLessThan(abs(sum / Double(z.count / d * 8)), 1e-10)
+            }
+            checked += 1
+        }
+        XCTAssertEqual(checked, 2)
+        // Only biases changed, and only the output op's weights (scaled down).
+        let changed = (0..<graph.parameterCount).filter { model.parameters[$0] != random.parameters[$0] }
+        let movable = graph.ops.enumerated().flatMap { k, op -> [Int] in
+            if case .bias(let b) = op { return Array(b.parameters.offset..<(b.parameters.offset + b.parameters.count)) }
+            if let l = op.linearMap, k == graph.ops.lastIndex(where: { $0.linearMap != nil }) {
+                return Array(l.parameters.offset..<(l.parameters.offset + l.parameters.count))
+            }
+            return []
+        }
+        XCTAssertTrue(Set(changed).isSubset(of: Set(movable)))
+    }
+
+    /// Calibrated weights stay in the equivariant space: the network is still
+    /// exactly equivariant to p4m and to translations of the torus.
+    func testCalibrationKeepsEquivariance() throws {
+        let (network, graph) = try compile(Self.regression)
+        let x = images(4, side: 9, seed: 5)
+        var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 1))
+        model.parameters = Calibration.calibrated(model, x: x, rows: 4, extents: [9, 9])
+        let r = EquivarianceCheck.measureGrid(model, input: network.layers[0].rep, output: network.layers[network.layers.count - 1].rep,
+                                              samples: 3, seed: 4, extent: 9)
+        XCTAssertLessThan(r.maxError64, 1e-10, "\(r)")
+    }
+
+    /// Off the grid, with gates and vectors: scalar outputs centred, V outputs
+    /// untouched by the bias (none is invariant), equivariance kept.
+    func testVectorNetwork() throws {
+        let (network, graph) = try compile("""
+            network G over O(3) { input 2*Scalar + 2*V layer 8*Scalar + 4*V : gated output Scalar + V }
+            """)
+        var rng = SplitMix64(seed: 8)
+        let x = (0..<(64 * 8)).map { _ in rng.nextNormal() + 1 }
+        var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 2))
+        model.parameters = Calibration.calibrated(model, x: x, rows: 64)
+        let y = model.forward(x, batch: 64)
+        let scalarMean = stride(from: 0, to: y.count, by: 4).reduce(0.0) { $0 + y[$1] } / 64
+        XCTAssertLessThan(abs(scalarMean), 1e-10)
+        let r = EquivarianceCheck.measure(model, input: network.layers[0].rep, output: network.layers[network.layers.count - 1].rep,
+                                          samples: 4, seed: 3)
+        XCTAssertLessThan(r.maxError64, 1e-12, "\(r)")
+    }
+
+    /// The least-squares bias solve on dependent and overlapping vectors.
+    func testLeastSquares() {
+        // b0 = e0 + e1, b1 = e1, b2 = e0 + 2 e1 (dependent): target (1, 3) = 1 b0 + 2 b1.
+        let basis = SparseBasis(rows: 2, columns: 1, starts: [0, 2, 3, 5], entryRows: [0, 1, 1, 0, 1], entryColumns: [0, 0, 0, 0, 0],
+                                values: [1, 1, 1, 1, 2])
+        let c = Calibration.leastSquares(basis, target: [1, 3])
+        let fitted = [c[0] + c[2], c[0] + c[1] + 2 * c[2]]
+        XCTAssertEqual(fitted[0], 1, accuracy: 1e-12)
+        XCTAssertEqual(fitted[1], 3, accuracy: 1e-12)
+    }
+}
