@@ -34,9 +34,10 @@ public enum CBackend {
     }
 
     /// C for a model (its graph, theta and normalizer, baked in). `structured`: follow the
-    /// cost model of each linear op's plan (else every linear op dense).
+    /// cost model of each linear op's plan (else every linear op dense). The C
+    /// runs inference: batchnorm is folded into the weights before it (Model.foldingBatchNorm).
     public static func generate(_ model: Model, precision: Precision, origin: Origin, structured: Bool = true) -> Source {
-        var emitter = Emitter(model: model, precision: precision, origin: origin, structured: structured)
+        var emitter = Emitter(model: model.foldingBatchNorm(), precision: precision, origin: origin, structured: structured)
         return emitter.emit()
     }
 }

@@ -136,7 +136,9 @@ struct Emitter {
         out += "} \(p)_model;\n\n"
         out += """
         /* Expands theta (\(P)_PARAMETER_COUNT coefficients over the equivariant bases and
-           biases, in the order of the safetensors weights file) into model. normalizer holds
+           biases, in the order of the safetensors weights file\(graph.layers.contains(where: \.batchNorm)
+               ? ",\n   with every batchnorm folded into the layer before it: eqnnc's Model.foldingBatchNorm"
+               : "")) into model. normalizer holds
            \(P)_NORMALIZER_COUNT values (input shift, input scale, output shift, output scale)
            or is NULL for none. */
         void \(p)_init(\(p)_model *model, const \(real) *theta, const \(real) *normalizer);

@@ -598,6 +598,7 @@ extension Emitter {
         case .norm: return "norm"
         case .convolution(let c): return "convolution \(c.linear.parameters.name)"
         case .pool(let pool): return pool.pooling.description
+        case .batchNorm: return "batchnorm"
         }
     }
 
@@ -619,6 +620,8 @@ extension Emitter {
         switch op {
         case .convolution, .pool:
             return ""  // grid networks: see gridForwardFunction
+        case .batchNorm:
+            return ""  // folded into the weights before the emitter (CBackend.generate)
         case .linear(let l):
             return linearCode(k, l) + swap
         case .bias(let b):

@@ -38,7 +38,7 @@ enum EmitC {
             note += "eqnnc: note: no --weights given; baked a seeded random initialization (seed \(seed)); pass --weights W.safetensors for trained weights, or fill the model at run time with \(source.name)_init\n"
         }
         let baked = args.options["--weights"].map { "parameters baked in from \($0)" } ?? "a seeded initialization baked in"
-        return CommandResult(stdout: "wrote \(directory)/\(source.name).h, \(directory)/\(source.name).c (\(compiled.graph.parameterCount) parameters, \(baked))\n",
+        return CommandResult(stdout: "wrote \(directory)/\(source.name).h, \(directory)/\(source.name).c (\(model.foldingBatchNorm().graph.parameterCount) parameters, \(baked))\n",
                              stderr: note)
     }
 

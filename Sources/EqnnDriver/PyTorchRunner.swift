@@ -120,6 +120,7 @@ public final class PyTorchRunner {
     }
 
     static let server = #"""
+import copy
 import importlib.util
 import sys
 import traceback
@@ -144,7 +145,8 @@ for line in sys.stdin:
             loaded.append(importlib.util.module_from_spec(spec))
             spec.loader.exec_module(loaded[-1])
             cls = getattr(loaded[-1], name)
-            models = {"f64": cls().double().load_safetensors(weights), "f32": cls().load_safetensors(weights)}
+            # Inference (eval mode: batchnorm by its running statistics), as `eqnnc run`.
+            models = {"f64": cls().double().load_safetensors(weights).eval(), "f32": cls().load_safetensors(weights).eval()}
         elif words[0] == "forward":
             precision, x, out = words[1:4]
             dtype = torch.float64 if precision == "f64" else torch.float32
@@ -155,11 +157,14 @@ for line in sys.stdin:
             models["f64"].save_safetensors(words[1])
         elif words[0] == "gradient":
             x, cotangent, out = words[1:4]
-            model = models["f64"]
+            # Training mode (batchnorm by the batch's statistics), on a copy: its running statistics move.
+            model = copy.deepcopy(models["f64"]).train()
             model.zero_grad()
             y = model(torch.from_numpy(np.load(x)).double())
             (y * torch.from_numpy(np.load(cotangent)).reshape(y.shape)).sum().backward()
-            g = torch.cat([model.get_parameter(n).grad.reshape(-1) for n, _ in model.PARAMETERS])
+            grads = [model.get_parameter(n).grad for n, _ in model.PARAMETERS]
+            g = torch.cat([(g if g is not None else torch.zeros_like(model.get_parameter(n))).reshape(-1)
+                           for g, (n, _) in zip(grads, model.PARAMETERS)])
             np.save(out, g.numpy().reshape(1, -1))
         print("ok", flush=True)
     except Exception:

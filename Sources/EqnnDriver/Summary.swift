@@ -26,6 +26,7 @@ enum Summary {
             let weights = grouped(layer.weights) + (layer.hasBilinear ? " + \(grouped(layer.bilinearWeights)) bilinear" : "")
             let counts = layer.role == .input ? ["", "", ""] : [weights, grouped(layer.denseWeights), grouped(layer.bias)]
             var activation = (layer.activation?.rawValue ?? "") + (layer.hasBilinear ? " + bilinear" : "")
+                + (layer.batchNorm != nil ? " + batchnorm" : "")
             if let pool = layer.pool { activation += (activation.isEmpty ? "" : ", ") + pool.description }
             let kernel = grid.map { g in layer.kernel.map { k in [Array(repeating: "\(k)", count: g.dimension).joined(separator: "x")] } ?? [""] } ?? []
             rows.append([label, rep, activation, grouped(layer.dimension)] + kernel + counts)
@@ -41,7 +42,8 @@ enum Summary {
         }
         let parameters = network.totalParameters
         let dense = network.denseParameters
-        out += "  total: \(counted(parameters, "parameter")) (\(counted(network.totalWeights, "weight")) + \(counted(network.totalBias, "bias", plural: "biases"))); "
+        let normalization = network.totalNormalization > 0 ? " + \(grouped(network.totalNormalization)) batchnorm" : ""
+        out += "  total: \(counted(parameters, "parameter")) (\(counted(network.totalWeights, "weight")) + \(counted(network.totalBias, "bias", plural: "biases"))\(normalization)); "
         out += grid == nil ? "a dense MLP of the same widths has \(grouped(dense))"
                            : "a plain CNN of the same widths and kernels has \(grouped(dense))"
         if parameters > 0 { out += ", \(ratio(dense, parameters))x more" }
@@ -75,6 +77,7 @@ enum Summary {
                     ("bias", .int(layer.bias)),
                     ("bilinear", .bool(layer.hasBilinear)),
                     ("bilinear_weights", .int(layer.bilinearWeights)),
+                    ("batchnorm", layer.batchNorm.map { .int($0) } ?? .null),
         ]
         // Grid networks: dense_weights counts an unconstrained CNN kernel of this size.
         if let kernel = layer.kernel { fields.append(("kernel", .int(kernel))) }

@@ -46,9 +46,10 @@ public struct LayerSummary: Sendable, Equatable {
     /// Grid networks: the kernel size of the layer's convolution, and its pooling.
     public var kernel: Int?
     public var pool: Pooling?
+    public var batchNorm: Bool
 
     public init(role: LayerRole, representation: String, dimension: Int, activation: Activation?, bilinear: Bool,
-                kernel: Int? = nil, pool: Pooling? = nil) {
+                kernel: Int? = nil, pool: Pooling? = nil, batchNorm: Bool = false) {
         self.role = role
         self.representation = representation
         self.dimension = dimension
@@ -56,11 +57,13 @@ public struct LayerSummary: Sendable, Equatable {
         self.bilinear = bilinear
         self.kernel = kernel
         self.pool = pool
+        self.batchNorm = batchNorm
     }
 
-    /// "64*Scalar + 32*V (160) : gated + bilinear", "8*Regular (64) : relu kernel 3 pool 2".
+    /// "64*Scalar + 32*V (160) : gated + bilinear", "8*Regular (64) : relu + batchnorm kernel 3 pool 2".
     public var description: String {
         "\(representation) (\(dimension))" + (activation.map { " : \($0.rawValue)" } ?? "") + (bilinear ? " + bilinear" : "")
+            + (batchNorm ? " + batchnorm" : "")
             + (kernel.map { " kernel \($0)" } ?? "") + (pool.map { " " + $0.description } ?? "")
     }
 }
@@ -165,6 +168,8 @@ public enum Op: Sendable, Equatable {
     case convolution(Convolution)
     /// Grid networks: means over blocks of positions, or over all of them.
     case pool(Pool)
+    /// Batch normalization per field (summand copy), before the activation.
+    case batchNorm(BatchNorm)
 
     public var outputDimension: Int {
         switch self {
@@ -176,6 +181,7 @@ public enum Op: Sendable, Equatable {
         case .norm(let n): return n.dimension
         case .convolution(let c): return c.linear.outputDimension
         case .pool(let p): return p.channels
+        case .batchNorm(let b): return b.dimension
         }
     }
 
@@ -198,6 +204,7 @@ public enum Op: Sendable, Equatable {
         case .norm(let n): return n.representation
         case .convolution(let c): return c.linear.representation
         case .pool(let p): return p.representation
+        case .batchNorm(let b): return b.representation
         }
     }
 }
@@ -240,6 +247,63 @@ public struct Convolution: Sendable, Equatable {
     /// Positions per tile of the back ends: about 65,536 values of neighbourhoods, enough
     /// for long matrix products, few enough that the tile stays in cache.
     public var rowsPerTile: Int { max(16, min(512, 65536 / max(1, linear.inputDimension))) }
+}
+
+/// The coordinates of one field (one copy of a summand) that share their statistics.
+public struct NormalizedField: Sendable, Equatable {
+    public var offset: Int
+    public var length: Int
+    /// A permutation field (scalars, Regular): centred by its mean, then scaled.
+    /// Otherwise (orthogonal fields such as V of O(3)): only scaled, by its
+    /// root-mean-square coordinate, and never shifted.
+    public var centred: Bool
+
+    public init(offset: Int, length: Int, centred: Bool) {
+        self.offset = offset
+        self.length = length
+        self.centred = centred
+    }
+}
+
+/// y = gamma_f (x - mu_f) / sqrt(sigma2_f + epsilon) + beta_f on the coordinates
+/// of every field f; mu_f = 0 and no beta_f on fields that are not centred, where
+/// sigma2_f is the mean square instead of the variance. While training, mu and
+/// sigma2 are the batch's (over samples, positions and the field's coordinates,
+/// the biased variance); otherwise the running statistics, which every training
+/// step moves by `momentum` towards the batch's. Both sets sit in theta:
+/// `parameters` holds gamma (one per field) then beta (one per centred field),
+/// `statistics` mu (one per centred field) then sigma2 (one per field); the
+/// optimizer never changes the statistics.
+public struct BatchNorm: Sendable, Equatable {
+    public var dimension: Int
+    public var fields: [NormalizedField]
+    public var parameters: ParameterSlice
+    public var statistics: ParameterSlice
+    public var representation: String
+    public static let epsilon = 1e-5
+    public static let momentum = 0.1
+
+    public init(dimension: Int, fields: [NormalizedField], parameters: ParameterSlice, statistics: ParameterSlice, representation: String) {
+        self.dimension = dimension
+        self.fields = fields
+        self.parameters = parameters
+        self.statistics = statistics
+        self.representation = representation
+    }
+
+    public var centredCount: Int { fields.filter(\.centred).count }
+
+    /// theta indices of each field's gamma, beta (nil if not centred), mu (nil) and sigma2.
+    public func indices() -> [(gamma: Int, beta: Int?, mean: Int?, variance: Int)] {
+        var centred = 0
+        return fields.enumerated().map { f, field in
+            defer { if field.centred { centred += 1 } }
+            return (parameters.offset + f,
+                    field.centred ? parameters.offset + fields.count + centred : nil,
+                    field.centred ? statistics.offset + centred : nil,
+                    statistics.offset + centredCount + f)
+        }
+    }
 }
 
 /// Mean pooling of every channel (equivariant: the group acts on channels and positions separately).

@@ -30,6 +30,7 @@ extension Graph {
                                         ("bilinear", .bool(l.bilinear))]
         if let kernel = l.kernel { fields.append(("kernel", .int(kernel))) }
         if let pool = l.pool { fields.append(("pool", json(pool))) }
+        if l.batchNorm { fields.append(("batchnorm", .bool(true))) }  // absent without it: older graphs read the same
         return .object(fields)
     }
 
@@ -109,6 +110,12 @@ extension Graph {
             fields = [("op", .string("norm")), ("scalars", .array(n.scalars.map(JSON.int))), ("blocks", .array(n.blocks.map { b in
                 .object([("offset", .int(b.offset)), ("length", .int(b.length))])
             }))]
+        case .batchNorm(let b):
+            fields = [("op", .string("batchnorm")), ("parameters", json(b.parameters)), ("statistics", json(b.statistics)),
+                      ("epsilon", .double(BatchNorm.epsilon)), ("momentum", .double(BatchNorm.momentum)),
+                      ("fields", .array(b.fields.map { f in
+                          .object([("offset", .int(f.offset)), ("length", .int(f.length)), ("centred", .bool(f.centred))])
+                      }))]
         }
         return .object(fields + [("in_dim", .int(op.inputDimension)), ("out_dim", .int(op.outputDimension)),
                                  ("representation", .string(op.representation))])

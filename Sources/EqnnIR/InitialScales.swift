@@ -1,13 +1,16 @@
-/// A run of theta whose coefficients start as independent N(0, std^2) draws.
+/// A run of theta whose coefficients start as independent N(mean, std^2) draws
+/// (a constant when std is 0: batchnorm's scales and running variances, 1).
 public struct InitialScale: Sendable, Equatable {
     public var offset: Int
     public var count: Int
     public var standardDeviation: Double
+    public var mean: Double
 
-    public init(offset: Int, count: Int, standardDeviation: Double) {
+    public init(offset: Int, count: Int, standardDeviation: Double, mean: Double = 0) {
         self.offset = offset
         self.count = count
         self.standardDeviation = standardDeviation
+        self.mean = mean
     }
 }
 
@@ -21,6 +24,7 @@ extension Graph {
     /// A bilinear coefficient starts at N(0, (0.1 / sqrt(f))^2), f the number
     /// of (block, source) products feeding its output summand, so W(h) h
     /// starts at about a tenth of h (as in emlp) and the layer near the identity.
+    /// Batchnorm's scales and running variances start at 1, its shifts and running means at 0.
     public var initialScales: [InitialScale] {
         var runs: [InitialScale] = []
         for op in ops {
@@ -29,6 +33,11 @@ extension Graph {
                 guard k > 0 else { continue }
                 runs.append(InitialScale(offset: l.parameters.offset, count: k,
                                          standardDeviation: (l.gain * Double(l.outputDimension) / Double(k)).squareRoot()))
+                continue
+            }
+            if case .batchNorm(let n) = op {
+                runs.append(InitialScale(offset: n.parameters.offset, count: n.fields.count, standardDeviation: 0, mean: 1))
+                runs.append(InitialScale(offset: n.statistics.offset + n.centredCount, count: n.fields.count, standardDeviation: 0, mean: 1))
                 continue
             }
             guard case .bilinear(let b) = op else { continue }

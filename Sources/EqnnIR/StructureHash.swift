@@ -37,6 +37,11 @@ public struct StructureHash {
             case .pointwise(let p): h.mix(p.function.rawValue)
             case .gate(let g): for b in g.blocks { h.mix(b.offset); h.mix(b.length); h.mix(b.gate) }
             case .norm(let n): for b in n.blocks { h.mix(b.offset); h.mix(b.length) }
+            case .batchNorm(let b):
+                h.mix("batchnorm")
+                h.mix(b.parameters)
+                h.mix(b.statistics)
+                for f in b.fields { h.mix(f.offset); h.mix(f.length); h.mix(f.centred ? 1 : 0) }
             }
         }
         let hex = String(h.state, radix: 16)

@@ -9,14 +9,15 @@ public enum WeightsFile {
                                   "normalizer.output_shift", "normalizer.output_scale"]
 
     static func slices(_ graph: Graph) -> [ParameterSlice] {
-        graph.ops.compactMap { op in
-            if let l = op.linearMap { return l.parameters }  // linear ops and convolutions
+        graph.ops.flatMap { op -> [ParameterSlice] in
+            if let l = op.linearMap { return [l.parameters] }  // linear ops and convolutions
             switch op {
-            case .bias(let b): return b.parameters
-            case .bilinear(let b): return b.parameters
-            default: return nil
+            case .bias(let b): return [b.parameters]
+            case .bilinear(let b): return [b.parameters]
+            case .batchNorm(let n): return [n.parameters, n.statistics]
+            default: return []
             }
-        }
+        }.sorted { $0.offset < $1.offset }  // theta's order: batchnorm's slices come last
     }
 
     /// The file for a model; `version` is the eqnnc version that wrote it.

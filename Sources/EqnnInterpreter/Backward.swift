@@ -7,6 +7,14 @@ extension Executable {
     /// function from dL/d(output) to dL/d(theta).
     func gradient(_ input: [T], batch: Int, extents: [Int] = [], outputGradient: ([Double]) -> [Double])
         -> (output: [Double], gradient: [Double]) {
+        let result = gradientAndStatistics(input, batch: batch, extents: extents, outputGradient: outputGradient)
+        return (result.output, result.gradient)
+    }
+
+    /// The same, and the batch's statistics of every batchnorm op, laid out as
+    /// their `statistics` slices of theta (zero elsewhere), for the running averages.
+    func gradientAndStatistics(_ input: [T], batch: Int, extents: [Int] = [], outputGradient: ([Double]) -> [Double])
+        -> (output: [Double], gradient: [Double], statistics: [Double]) {
         let (result, tape, shapes) = run(input, batch: batch, extents: extents, keepTape: true)
         let output = result.map(Double.init)
         let e = graph.output.dimension
@@ -14,8 +22,17 @@ extension Executable {
         var dy = [T](repeating: 0, count: scaled.count)
         for r in 0..<(dy.count / max(1, e)) { for c in 0..<e { dy[r * e + c] = T(scaled[r * e + c] * normalizer.outputScale[c]) } }
         var dTheta = [Double](repeating: 0, count: graph.parameterCount)
+        var statistics = [Double](repeating: 0, count: graph.parameterCount)
         for k in stride(from: graph.ops.count - 1, through: 0, by: -1) {
             switch graph.ops[k] {
+            case .batchNorm(let n):
+                let rows = batch * shapes[k].reduce(1, *)
+                let (mean, variance) = BatchNormKernels.statistics(n, tape[k], rows: rows)
+                for (f, index) in n.indices().enumerated() {
+                    if let m = index.mean { statistics[m] = mean[f] }
+                    statistics[index.variance] = variance[f]
+                }
+                dy = BatchNormKernels.backward(n, tape[k], dy: dy, rows: rows, theta: weights[k][0].map(Double.init), dTheta: &dTheta)
             case .convolution(let c):
                 dy = convolutionBackward(c, index: k, input: tape[k], dy: dy, samples: batch, extents: shapes[k], dTheta: &dTheta)
             case .pool(let p):
@@ -25,7 +42,7 @@ extension Executable {
                               batch: batch * shapes[k].reduce(1, *), dTheta: &dTheta)
             }
         }
-        return (output, dTheta)
+        return (output, dTheta, statistics)
     }
 
     /// dx and dtheta of the linear map of `l` (op k) on `rows` rows; dx accumulates.
@@ -75,8 +92,8 @@ extension Executable {
     func backward(_ op: Op, index k: Int, input x: [T], output y: [T], dy: [T], batch: Int,
                   dTheta: inout [Double]) -> [T] {
         switch op {
-        case .convolution, .pool:
-            return dy  // spatial: handled in gradient(_:batch:extents:outputGradient:)
+        case .convolution, .pool, .batchNorm:
+            return dy  // spatial or batch-wide: handled in gradientAndStatistics
         case .linear(let l):
             var dx = [T](repeating: 0, count: batch * l.inputDimension)
             x.withUnsafeBufferPointer { xp in

@@ -27,6 +27,8 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
                 return [b.basis.expanded(model.parameters, offset: b.parameters.offset, transposed: false, as: T.self)]
             case .bilinear(let b):
                 return b.mixing(model.parameters, as: T.self)
+            case .batchNorm(let n):
+                return BatchNormKernels.running(n, model.parameters).map { $0.map { T($0) } }
             default:
                 return []
             }
@@ -50,7 +52,8 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
     }
 
     /// The output and every op's input (and the last op's output) with its
-    /// extents, for backward.
+    /// extents, for backward. With the tape, batchnorm normalizes by the
+    /// batch's statistics (training); without, by the running ones.
     func run(_ input: [T], batch: Int, extents: [Int] = [], keepTape: Bool) -> (output: [T], tape: [[T]], shapes: [[Int]]) {
         var tape: [[T]] = [], shapes: [[Int]] = []
         var x = [T](repeating: 0, count: input.count)
@@ -63,7 +66,7 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         }
         for (k, op) in graph.ops.enumerated() {
             if keepTape { tape.append(x); shapes.append(extents) }
-            (x, extents) = apply(op, index: k, x, samples: batch, extents: extents)
+            (x, extents) = apply(op, index: k, x, samples: batch, extents: extents, training: keepTape)
         }
         if keepTape { tape.append(x); shapes.append(extents) }
         let e = graph.output.dimension
@@ -87,12 +90,17 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
     }
 
     /// One op on `samples` samples of `extents` positions each (rows = samples x positions).
-    func apply(_ op: Op, index k: Int, _ x: [T], samples: Int, extents: [Int]) -> ([T], [Int]) {
+    func apply(_ op: Op, index k: Int, _ x: [T], samples: Int, extents: [Int], training: Bool = false) -> ([T], [Int]) {
         switch op {
         case .convolution(let c):
             return (convolve(c, index: k, x, samples: samples, extents: extents), extents)
         case .pool(let p):
             return GridKernels.poolForward(p, x, samples: samples, extents: extents)
+        case .batchNorm(let n):
+            let rows = samples * extents.reduce(1, *)
+            let w = weights[k].map { $0.map(Double.init) }
+            let (mean, variance) = training ? BatchNormKernels.statistics(n, x, rows: rows) : (w[2], w[3])
+            return (BatchNormKernels.forward(n, x, rows: rows, gamma: w[0], beta: w[1], mean: mean, variance: variance), extents)
         default:
             return (apply(op, index: k, x, batch: samples * extents.reduce(1, *)), extents)
         }
@@ -122,8 +130,8 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
     /// One op acting on each row alone.
     func apply(_ op: Op, index k: Int, _ x: [T], batch: Int) -> [T] {
         switch op {
-        case .convolution, .pool:
-            return x  // spatial: handled by apply(_:index:_:samples:extents:)
+        case .convolution, .pool, .batchNorm:
+            return x  // spatial or batch-wide: handled by apply(_:index:_:samples:extents:training:)
         case .linear(let l):
             var y = [T](repeating: 0, count: batch * l.outputDimension)
             x.withUnsafeBufferPointer { xp in

@@ -8,7 +8,7 @@ public enum Initialization {
         var rng = SplitMix64(seed: seed)
         var theta = [Double](repeating: 0, count: graph.parameterCount)
         for run in graph.initialScales {
-            for k in run.offset..<(run.offset + run.count) { theta[k] = run.standardDeviation * rng.nextNormal() }
+            for k in run.offset..<(run.offset + run.count) { theta[k] = run.mean + run.standardDeviation * rng.nextNormal() }
         }
         return theta
     }

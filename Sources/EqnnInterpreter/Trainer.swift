@@ -136,6 +136,9 @@ public struct Trainer: Sendable {
         let totalSteps = max(1, stepsPerEpoch * epochs)
         let warmup = max(1, totalSteps / 20)
         var adam = Adam(count: graph.parameterCount)
+        let statisticsRanges: [Range<Int>] = graph.ops.compactMap {
+            if case .batchNorm(let n) = $0 { return n.statistics.offset..<(n.statistics.offset + n.statistics.count) } else { return nil }
+        }
         var step = 0
         var best: (loss: Double, parameters: [Double], report: EpochReport)? = nil
         var indices = Array(0..<trainRows.count)
@@ -148,14 +151,19 @@ public struct Trainer: Sendable {
             for first in stride(from: 0, to: indices.count, by: batch) {
                 let rows = indices[first..<min(first + batch, indices.count)]
                 let bx = gather(trainX, inDim, rows), by = gather(trainY, yDim, rows)
-                let (lossValue, gradient) = options.precision == .f32
+                let (lossValue, gradient, statistics) = options.precision == .f32
                     ? parallelGradient(Executable<Float>(model), bx.map(Float.init), by, rows: rows.count, extents: extents)
                     : parallelGradient(Executable<Double>(model), bx, by, rows: rows.count, extents: extents)
+                let running = model.parameters
                 epochLoss += lossValue * Double(rows.count)
                 step += 1
                 rate = step <= warmup ? options.learningRate * Double(step) / Double(warmup)
                     : options.learningRate * 0.5 * (1 + cos(Double.pi * Double(step - warmup) / Double(max(1, totalSteps - warmup))))
                 adam.update(&model.parameters, gradient: gradient, learningRate: rate, weightDecay: options.weightDecay)
+                // Batchnorm's running statistics move towards the batch's (never by Adam or weight decay).
+                for range in statisticsRanges {
+                    for i in range { model.parameters[i] = (1 - BatchNorm.momentum) * running[i] + BatchNorm.momentum * statistics[i] }
+                }
             }
             // Many tiny epochs (small data sets) validate at most 500 times, and always at the end.
             let validates = validationCount > 0 && (epoch % validationInterval == 0 || epoch == epochs)
@@ -183,19 +191,22 @@ public struct Trainer: Sendable {
 
     /// Loss and gradient of one batch, its rows split over the cores; the
     /// parts are added in a fixed order, so the result does not depend on timing.
+    /// Batchnorm: each part normalizes by its own statistics (ghost batches of
+    /// batch / parts samples); the running statistics take their weighted mean.
     func parallelGradient<T>(_ executable: Executable<T>, _ x: [T], _ y: [Double], rows: Int,
-                             extents: [Int] = []) -> (Double, [Double]) {
+                             extents: [Int] = []) -> (Double, [Double], [Double]) {
         let graph = executable.graph
         let parts = min(Trainer.threads, max(1, graph.domain == nil ? rows / 16 : rows))
         let positions = extents.reduce(1, *), outPositions = graph.outputPositions(extents)
         let inDim = graph.input.dimension * positions, outDim = graph.output.dimension
         let yDim = (options.loss == .crossEntropy ? 1 : outDim) * outPositions
-        let results = ResultSlots<(Double, [Double])>(count: parts)
+        let results = ResultSlots<(Double, [Double], [Double])>(count: parts)
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let first = rows * part / parts, last = rows * (part + 1) / parts
             let count = last - first
             var partLoss = 0.0
-            let (_, gradient) = executable.gradient(Array(x[(first * inDim)..<(last * inDim)]), batch: count, extents: extents) { output in
+            let (_, gradient, statistics) = executable.gradientAndStatistics(Array(x[(first * inDim)..<(last * inDim)]), batch: count,
+                                                                             extents: extents) { output in
                 let (value, dOutput) = lossAndGradient(output, Array(y[(first * yDim)..<(last * yDim)]), rows: count * outPositions,
                                                        outputs: outDim)
                 // Each part's mean is over its own rows; weight it by its share of the batch.
@@ -203,16 +214,17 @@ public struct Trainer: Sendable {
                 partLoss = value * share
                 return dOutput.map { $0 * share }
             }
-            results.store(part, (partLoss, gradient))
+            results.store(part, (partLoss, gradient, statistics.map { $0 * Double(count) / Double(rows) }))
         }
         var loss = 0.0
-        var total = [Double](repeating: 0, count: executable.graph.parameterCount)
+        var total = [Double](repeating: 0, count: executable.graph.parameterCount), statistics = total
         for part in 0..<parts {
-            guard let (l, g) = results.value(part) else { continue }
+            guard let (l, g, s) = results.value(part) else { continue }
             loss += l
             for i in total.indices { total[i] += g[i] }
+            for i in statistics.indices { statistics[i] += s[i] }
         }
-        return (loss, total)
+        return (loss, total, statistics)
     }
 
     /// Worker threads for a gradient (the machines have 2 cores).

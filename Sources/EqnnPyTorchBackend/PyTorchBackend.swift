@@ -106,6 +106,11 @@ public enum PyTorchBackend {
                 let blocks = n.blocks.map { "(\($0.offset), \($0.length))" }
                 opLines.append("_Norm(\(n.dimension), \(list(n.scalars)), [\(blocks.joined(separator: ", "))])")
                 uses.append("")
+            case .batchNorm(let n):
+                slices += [n.parameters, n.statistics]
+                let fields = n.fields.map { "(\($0.offset), \($0.length), \($0.centred ? "True" : "False"))" }
+                opLines.append("_BatchNorm(\(n.dimension), [\(fields.joined(separator: ", "))], \(number(BatchNorm.epsilon)), \(number(BatchNorm.momentum)))")
+                uses.append("\(n.parameters.name)|\(n.statistics.name)")
             case .pool(let p):
                 let size: String
                 switch p.pooling {
@@ -116,6 +121,8 @@ public enum PyTorchBackend {
                 uses.append("")
             }
         }
+        // In theta's order (batchnorm's slices come last), as the weights file and gradients list them.
+        slices.sort { $0.offset < $1.offset }
         // Slices grouped by layer ("layer1.weight" -> module layer1, parameter weight).
         var layers: [(String, [(String, Int)])] = []
         for s in slices {
@@ -127,7 +134,7 @@ public enum PyTorchBackend {
         let scales = graph.initialScales.compactMap { run -> String? in
             guard let slice = slices.first(where: { run.offset >= $0.offset && run.offset < $0.offset + $0.count }),
                   let base = offsets[slice.name] else { return nil }
-            return "(\(string(slice.name)), \(run.offset - base), \(run.count), \(number(run.standardDeviation)))"
+            return "(\(string(slice.name)), \(run.offset - base), \(run.count), \(number(run.standardDeviation)), \(number(run.mean)))"
         }
         let layout = { (l: Layout) in "[" + l.blocks.map { "(\($0.offset), \($0.length), \($0.isScalar ? "True" : "False"))" }.joined(separator: ", ") + "]" }
 
@@ -151,9 +158,15 @@ public enum PyTorchBackend {
         out += "    OUTPUT_LAYOUT = \(layout(graph.output))\n"
         out += "    # The weights file's tensors, in its order: (name, size).\n"
         out += "    PARAMETERS = [\(slices.map { "(\(string($0.name)), \($0.count))" }.joined(separator: ", "))]\n"
-        out += "    # (parameter, first, count, std): eqnnc's initial N(0, std^2) runs; the rest starts at 0.\n"
+        out += "    # (parameter, first, count, std, mean): eqnnc's initial N(mean, std^2) runs; the rest starts at 0.\n"
         out += "    INITIAL_SCALES = [\(scales.joined(separator: ", "))]\n"
-        out += "    OP_PARAMETERS = [\(uses.map { $0.isEmpty ? "None" : string($0) }.joined(separator: ", "))]\n\n"
+        // A batchnorm op reads two slices: its parameters and its running statistics.
+        let opParameters = uses.map { use -> String in
+            if use.isEmpty { return "None" }
+            let names = use.split(separator: "|").map { string(String($0)) }
+            return names.count == 1 ? names[0] : "(" + names.joined(separator: ", ") + ")"
+        }
+        out += "    OP_PARAMETERS = [\(opParameters.joined(separator: ", "))]\n\n"
         out += "    def __init__(self, seed=0):\n"
         out += "        super().__init__()\n"
         for (module, fields) in layers {

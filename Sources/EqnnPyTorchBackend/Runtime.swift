@@ -215,6 +215,49 @@ class _Norm(_Op):
         return x * (1 + t["touched"] * (factor - 1))
 
 
+class _BatchNorm(_Op):
+    """Batchnorm per field (docs/graph-ir.md): y = gamma (x - mu) / sqrt(sigma2 + eps) + beta,
+    statistics shared by a field's coordinates and all positions; mu = 0 and no
+    beta on fields that are not centred (sigma2 is then the mean square). In
+    training mode the batch's statistics, and the running ones move towards
+    them by `momentum`; in eval mode the running ones."""
+
+    def __init__(self, dim, fields, epsilon, momentum):
+        super().__init__()
+        self.dim, self.count, self.epsilon, self.momentum = dim, len(fields), epsilon, momentum
+        field_of, centred = [0] * dim, []
+        for f, (offset, length, is_centred) in enumerate(fields):
+            for c in range(offset, offset + length):
+                field_of[c] = f
+            if is_centred:
+                centred.append(f)
+        self.sizes = [length for _, length, _ in fields]
+        self._table("field_of", field_of, torch.int64)
+        self._table("centred", centred, torch.int64)
+        self._table("length", self.sizes, torch.float64)
+
+    def forward(self, x, theta, statistics):
+        t = self._get(x)
+        f, nc = self.count, t["centred"].numel()
+        gamma = theta[:f]
+        beta = x.new_zeros(f).index_copy(0, t["centred"], theta[f:f + nc].to(x.dtype))
+        if self.training:
+            rows = x.reshape(-1, self.dim)
+            n = rows.shape[0] * t["length"]
+            sums = x.new_zeros(f).index_add(0, t["field_of"], rows.sum(0))
+            mean = x.new_zeros(f).index_copy(0, t["centred"], (sums / n)[t["centred"]])
+            variance = x.new_zeros(f).index_add(0, t["field_of"], ((rows - mean[t["field_of"]]) ** 2).sum(0)) / n
+            with torch.no_grad():
+                m = self.momentum
+                statistics[:nc] = (1 - m) * statistics[:nc] + m * mean[t["centred"]].detach().to(statistics.dtype)
+                statistics[nc:] = (1 - m) * statistics[nc:] + m * variance.detach().to(statistics.dtype)
+        else:
+            mean = x.new_zeros(f).index_copy(0, t["centred"], statistics[:nc].to(x.dtype))
+            variance = statistics[nc:].to(x.dtype)
+        scale = gamma.to(x.dtype) / torch.sqrt(variance + self.epsilon)
+        return (x - mean[t["field_of"]]) * scale[t["field_of"]] + beta[t["field_of"]]
+
+
 _POINTWISE = {
     "relu": torch.relu,
     "leaky_relu": lambda x: torch.nn.functional.leaky_relu(x, 0.01),
@@ -287,7 +330,9 @@ class _Parameters(torch.nn.Module):
     def __init__(self, sizes):
         super().__init__()
         for name, size in sizes:
-            self.register_parameter(name, torch.nn.Parameter(torch.zeros(size)))
+            # Batchnorm's running statistics travel with theta (the weights file) but are not learned.
+            learned = name != "running_statistics"
+            self.register_parameter(name, torch.nn.Parameter(torch.zeros(size), requires_grad=learned))
 
 
 class _Normalizer(torch.nn.Module):
@@ -378,17 +423,20 @@ class _EqnnModule(torch.nn.Module):
         n = self.normalizer
         x = (x - n.input_shift) / n.input_scale
         for op, parameter in zip(self.ops, self.OP_PARAMETERS):
-            x = op(x, self.get_parameter(parameter) if parameter else None)
+            if isinstance(parameter, tuple):  # batchnorm: its parameters and its running statistics
+                x = op(x, *(self.get_parameter(p) for p in parameter))
+            else:
+                x = op(x, self.get_parameter(parameter) if parameter else None)
         return x * n.output_scale + n.output_shift
 
     def reset_parameters(self, generator=None):
-        """eqnnc's initialization (docs/graph-ir.md): N(0, std^2) runs, biases at 0; the normalizer to identity."""
+        """eqnnc's initialization (docs/graph-ir.md): N(mean, std^2) runs, biases at 0; the normalizer to identity."""
         with torch.no_grad():
             for name, _ in self.PARAMETERS:
                 self.get_parameter(name).zero_()
-            for name, first, count, std in self.INITIAL_SCALES:
+            for name, first, count, std, mean in self.INITIAL_SCALES:
                 p = self.get_parameter(name)
-                draw = torch.randn(count, generator=generator, dtype=torch.float64) * std
+                draw = mean + torch.randn(count, generator=generator, dtype=torch.float64) * std
                 p[first:first + count] = draw.to(p.device, p.dtype)
             for buffer in (self.normalizer.input_shift, self.normalizer.output_shift):
                 buffer.zero_()

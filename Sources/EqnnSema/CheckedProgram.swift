@@ -18,9 +18,10 @@ public struct CheckedNetwork: Sendable {
 
     public var totalWeights: Int { layers.reduce(0) { $0 + $1.weights + $1.bilinearWeights } }
     public var totalBias: Int { layers.reduce(0) { $0 + $1.bias } }
-    public var totalParameters: Int { totalWeights + totalBias }
-    /// A dense MLP with the same widths: in*out weights and out biases per layer.
-    public var denseParameters: Int { layers.reduce(0) { $0 + $1.denseWeights + $1.outDimension } }
+    public var totalNormalization: Int { layers.reduce(0) { $0 + ($1.batchNorm ?? 0) } }
+    public var totalParameters: Int { totalWeights + totalBias + totalNormalization }
+    /// A dense MLP with the same widths: in*out weights and out biases per layer (none for the input).
+    public var denseParameters: Int { layers.reduce(0) { $0 + ($1.role == .input ? 0 : $1.denseWeights + $1.outDimension) } }
 }
 
 public struct CheckedLayer: Sendable {
@@ -47,5 +48,8 @@ public struct CheckedLayer: Sendable {
     public var hasBilinear = false
     /// The learned coefficients of the bilinear feature (0 without it).
     public var bilinearWeights = 0
+    /// With `+ batchnorm`: its learned scales and shifts (one scale per summand
+    /// copy, one shift per centred copy); nil without it.
+    public var batchNorm: Int? = nil
     public var span: Span
 }

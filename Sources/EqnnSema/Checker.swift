@@ -115,8 +115,12 @@ public struct Checker {
             activations[k] = activation
             if let rep = reps[k] { gates[k] = checkActivation(activation, name, on: rep, group) }
         }
-        var bilinear: [Bool] = []
-        for layer in decl.layers { bilinear.append(checkFeatures(layer)) }
+        var bilinear: [Bool] = [], batchNorm: [Bool] = []
+        for layer in decl.layers {
+            let features = checkFeatures(layer)
+            bilinear.append(features.bilinear)
+            batchNorm.append(features.batchNorm)
+        }
 
         var layers: [CheckedLayer] = []
         for (k, layer) in decl.layers.enumerated() {
@@ -126,6 +130,9 @@ public struct Checker {
                                        dimension: dimension, inDimension: 0, outDimension: dimension + gates[k],
                                        weights: 0, denseWeights: 0, bias: 0, span: layer.rep.span)
             checked.hasBilinear = bilinear[k]
+            if batchNorm[k], let feature = layer.modifiers.first(where: { $0.text == "batchnorm" }) {
+                checked.batchNorm = checkBatchNorm(rep.appendingScalars(gates[k]), feature, group)
+            }
             checked.pool = options[k].pool
             if domain != nil && k > 0 { checked.kernel = options[k].kernel }
             if k > 0, let previous = reps[k - 1], let previousDimension = try? previous.dimension() {
@@ -319,22 +326,49 @@ public struct Checker {
         }
     }
 
-    /// Validates `+ bilinear`; returns whether the layer has it.
-    private mutating func checkFeatures(_ layer: LayerDecl) -> Bool {
-        var bilinear = false
+    /// Validates the features (`+ bilinear`, `+ batchnorm`); returns which a hidden layer has.
+    private mutating func checkFeatures(_ layer: LayerDecl) -> (bilinear: Bool, batchNorm: Bool) {
+        var seen: Set<String> = []
+        let features = ["bilinear", "batchnorm"]
         for feature in layer.modifiers {
-            guard feature.text == "bilinear" else {
+            guard features.contains(feature.text) else {
                 bag.add(.error("unknown layer feature '\(feature.text)'", at: feature.span,
-                               notes: ["the only feature is 'bilinear', as in 'layer R : gated + bilinear'"],
-                               fixIts: didYouMean(feature, among: ["bilinear"]).map { [$0.fixIt] } ?? []))
+                               notes: ["the features are 'bilinear' and 'batchnorm', as in 'layer R : gated + bilinear' or 'layer R : relu + batchnorm'"],
+                               fixIts: didYouMean(feature, among: features).map { [$0.fixIt] } ?? []))
                 continue
             }
-            if bilinear {
-                bag.add(.error("'bilinear' is given twice", at: feature.span))
+            if seen.contains(feature.text) {
+                bag.add(.error("'\(feature.text)' is given twice", at: feature.span))
             }
-            bilinear = true
+            seen.insert(feature.text)
         }
-        return bilinear && layer.role == .hidden
+        return (seen.contains("bilinear") && layer.role == .hidden, seen.contains("batchnorm") && layer.role == .hidden)
+    }
+
+    /// Decides `+ batchnorm` summand by summand: a permutation summand (scalars,
+    /// Regular) is centred and scaled with statistics shared over its coordinates
+    /// (the constant vector is invariant); another orthogonal summand is only
+    /// scaled, by its root-mean-square length (invariant); anything else has no
+    /// invariant statistic to normalize by. Returns the layer's normalization
+    /// parameters (a scale per copy, a shift per centred copy), 0 after an error.
+    private mutating func checkBatchNorm(_ rep: Rep, _ feature: Identifier, _ group: Group) -> Int {
+        var failing: [(Summand, Obstruction)] = []
+        var parameters = 0
+        for s in rep.summands {
+            if group.pointwiseObstruction(s.atom, requirement: .permutation) == nil {
+                parameters += 2 * s.multiplicity
+            } else if let o = group.orthogonalityObstruction(s.atom) {
+                if !failing.contains(where: { $0.0.atom == s.atom }) { failing.append((s, o)) }
+            } else {
+                parameters += s.multiplicity
+            }
+        }
+        guard let (first, obstruction) = failing.first else { return parameters }
+        bag.add(.error("'batchnorm' is not equivariant on \(failing.map { describe($0.0, group) }.joined(separator: " and ")) of \(group): \(group.factorName(obstruction.factor)) neither permutes its coordinates nor preserves its length",
+                       at: feature.span,
+                       notes: [batchNormObstruction(obstruction, group, atom: first.atom),
+                               "normalize only layers whose summands are permutation representations (Scalar, Regular) or orthogonal ones"]))
+        return 0
     }
 
     private mutating func unknownActivation(_ name: Identifier) {
@@ -399,6 +433,16 @@ public struct Checker {
     private func describe(_ s: Summand, _ group: Group) -> String {
         let name = group.name(of: s.atom)
         return s.multiplicity == 1 ? name : "\(s.multiplicity)*\(name)"
+    }
+
+    private func batchNormObstruction(_ o: Obstruction, _ group: Group, atom: Atom) -> String {
+        let rule = "a statistic shared by a field's coordinates is invariant only when the group permutes them (their mean) or acts orthogonally (their mean square)"
+        switch o.kind {
+        case .discrete(let h):
+            return "\(group.factorName(o.factor)) acts on \(group.name(of: atom)) by matrices that are neither permutations nor orthogonal (its generator \(describeGenerator(h)), for one); \(rule)"
+        case .algebra(let x):
+            return "the Lie algebra of \(group.factorName(o.factor)) acts on \(group.name(of: atom)) by matrices that are not antisymmetric (the generator \(describeGenerator(x)), for one), so its elements are not orthogonal there; \(rule)"
+        }
     }
 
     private func explain(_ o: Obstruction, _ group: Group, atom: Atom, rule: String) -> String {

@@ -8,7 +8,7 @@ public struct LoweringError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Lowers a checked network to the graph IR: per layer a linear op with its
-/// sparse basis, a bias op, an optional bilinear op and the activation.
+/// sparse basis, a bias op, an optional batchnorm op, an optional bilinear op and the activation.
 public enum Lowering {
     /// The most parameters one linear op may have.
     public static let maxBasisCount = 50_000_000
@@ -21,6 +21,7 @@ public enum Lowering {
             throw LoweringError(description: "network '\(network.name)' has no layers")
         }
         var ops: [Op] = []
+        var normalized: [(index: Int, layer: String)] = []
         var offset = 0
         func slice(_ name: String, _ count: Int) -> ParameterSlice {
             defer { offset += count }
@@ -50,6 +51,15 @@ public enum Lowering {
                 ops.append(.bias(Bias(parameters: slice("\(name).bias", biasBasis.count), basis: biasBasis,
                                       representation: outputName)))
 
+                if layer.batchNorm != nil {
+                    // Its slices are placed after every other parameter (below), so that
+                    // folding it away leaves the other offsets as they are.
+                    normalized.append((ops.count, name))
+                    ops.append(.batchNorm(BatchNorm(dimension: try output.dimension(), fields: try normalizedFields(group, output),
+                                                    parameters: ParameterSlice(name: "", offset: 0, count: 0),
+                                                    statistics: ParameterSlice(name: "", offset: 0, count: 0),
+                                                    representation: outputName)))
+                }
                 if layer.hasBilinear {
                     let (blocks, count) = try bilinearBlocks(group, output)
                     ops.append(.bilinear(Bilinear(parameters: slice("\(name).bilinear", count), dimension: try output.dimension(),
@@ -62,6 +72,12 @@ public enum Lowering {
                     ops.append(.pool(Pool(pooling: pool, channels: layer.dimension, representation: layer.rep.description)))
                 }
             }
+            for (index, name) in normalized {
+                guard case .batchNorm(var n) = ops[index] else { continue }
+                n.parameters = slice("\(name).batchnorm", n.fields.count + n.centredCount)
+                n.statistics = slice("\(name).running_statistics", n.centredCount + n.fields.count)
+                ops[index] = .batchNorm(n)
+            }
         } catch let error as SolverError {
             throw LoweringError(description: "\(error)")
         } catch let error as RepError {
@@ -69,7 +85,7 @@ public enum Lowering {
         }
         let layers = network.layers.map {
             LayerSummary(role: $0.role, representation: $0.rep.description, dimension: $0.dimension, activation: $0.activation,
-                         bilinear: $0.hasBilinear, kernel: $0.kernel, pool: $0.pool)
+                         bilinear: $0.hasBilinear, kernel: $0.kernel, pool: $0.pool, batchNorm: $0.batchNorm != nil)
         }
         var graph = Graph(network: network.name, group: group.canonicalName, groupAsWritten: group.writtenAndCanonical,
                           layers: layers, input: try layout(first.rep), output: try layout(last.rep),
@@ -77,6 +93,18 @@ public enum Lowering {
         graph.domain = network.domain
         graph.structureHash = StructureHash.of(graph)
         return graph
+    }
+
+    /// Batchnorm's fields: every copy of every summand, centred where the group permutes its coordinates.
+    static func normalizedFields(_ group: Group, _ rep: Rep) throws -> [NormalizedField] {
+        var fields: [NormalizedField] = []
+        for (s, extent) in zip(rep.summands, try summands(rep)) {
+            let centred = group.pointwiseObstruction(s.atom, requirement: .permutation) == nil
+            for copy in 0..<extent.copies {
+                fields.append(NormalizedField(offset: extent.offset + copy * extent.dimension, length: extent.dimension, centred: centred))
+            }
+        }
+        return fields
     }
 
     static func summands(_ rep: Rep) throws -> [SummandExtent] {

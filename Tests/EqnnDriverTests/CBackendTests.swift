@@ -65,7 +65,7 @@ final class CBackendTests: XCTestCase {
                     let baked = try compiler.run(binary, input: x)
                     XCTAssertLessThan(relativeError(baked, expected, width: graph.output.dimension), tolerance,
                                       "\(graph.network) \(precision) baked")
-                    let initialized = try compiler.run(binary, input: x, theta: model.parameters, normalizer: normalizer)
+                    let initialized = try compiler.run(binary, input: x, theta: model.foldingBatchNorm().parameters, normalizer: normalizer)
                     XCTAssertLessThan(relativeError(initialized, expected, width: graph.output.dimension), tolerance,
                                       "\(graph.network) \(precision) init")
                 }
@@ -83,7 +83,7 @@ final class CBackendTests: XCTestCase {
                 let source = EmitC.generate(c, model, precision: .f64, sourceFile: path, origin: "test")
                 let binary = try compiler.build(source, flags: CBackendTests.sanitized, tag: "\(source.name)-asan")
                 let x = (0..<(9 * c.graph.input.dimension)).map { _ in rng.nextNormal() }
-                let output = try compiler.run(binary, input: x, theta: model.parameters,
+                let output = try compiler.run(binary, input: x, theta: model.foldingBatchNorm().parameters,
                                               normalizer: Array(repeating: 0, count: c.graph.input.dimension) + Array(repeating: 1, count: c.graph.input.dimension)
                                                 + Array(repeating: 0, count: c.graph.output.dimension) + Array(repeating: 1, count: c.graph.output.dimension))
                 XCTAssertLessThan(relativeError(output, model.forward(x, batch: 9), width: c.graph.output.dimension), 1e-12)
@@ -150,7 +150,8 @@ final class CBackendTests: XCTestCase {
                     let tolerance = precision == .f64 ? 1e-12 : 1e-5
                     let baked = try compiler.run(binary, input: x, extents: extents, outputPositions: outPositions)
                     XCTAssertLessThan(relativeError(baked, expected, width: graph.output.dimension), tolerance, "\(graph.network) \(tag)")
-                    let initialized = try compiler.run(binary, input: x, theta: model.parameters, normalizer: normalizer,
+                    // The C's theta has batchnorm folded in (the baked weights are folded by the emitter).
+                    let initialized = try compiler.run(binary, input: x, theta: model.foldingBatchNorm().parameters, normalizer: normalizer,
                                                        extents: extents, outputPositions: outPositions)
                     XCTAssertLessThan(relativeError(initialized, expected, width: graph.output.dimension), tolerance,
                                       "\(graph.network) \(tag) init")

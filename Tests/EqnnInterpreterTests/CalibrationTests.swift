@@ -118,7 +118,7 @@ final class CalibrationTests: XCTestCase {
         // b0 = e0 + e1, b1 = e1, b2 = e0 + 2 e1 (dependent): target (1, 3) = 1 b0 + 2 b1.
         let basis = SparseBasis(rows: 2, columns: 1, starts: [0, 2, 3, 5], entryRows: [0, 1, 1, 0, 1], entryColumns: [0, 0, 0, 0, 0],
                                 values: [1, 1, 1, 1, 2])
-        let c = Calibration.leastSquares(basis, target: [1, 3])
+        let c = basis.coefficients(nearest: [1, 3])
         let fitted = [c[0] + c[2], c[0] + c[1] + 2 * c[2]]
         XCTAssertEqual(fitted[0], 1, accuracy: 1e-12)
         XCTAssertEqual(fitted[1], 3, accuracy: 1e-12)
