@@ -9,9 +9,10 @@ Tasks (each network is in bench/gcnn/):
   regression  a per-pixel target on 16x16 tori, exactly equivariant to p4m and to
               translations: y = K3 * relu(K1 * x) + (K2 * x)^2 / 2 with random
               p4m-invariant 3x3 stencils K; x white noise. Relative test MSE.
-  rotated     classification of 7 kinds of shapes drawn at random angles (not
-              only multiples of 90 degrees) and places on 24x24 images, training
-              and test sets both rotated (the rotated-MNIST protocol). Test error.
+  rotated     `eqnnc data turned`: classification of 7 kinds of shapes drawn at
+              random angles (not only multiples of 90 degrees) and places on 24x24
+              images, training and test sets both turned (the rotated-MNIST
+              protocol). Test error.
   shapes      `eqnnc data shapes` segmentation, trained on upright shapes, tested
               on upright images and on the same images turned/mirrored by p4m
               (bench/shapes.py's protocol). Pixel error.
@@ -21,7 +22,7 @@ Tasks (each network is in bench/gcnn/):
     /usr/bin/python3 bench/gcnn.py [--tasks regression,rotated,shapes] [--epochs N]
 
 Needs torch and e2cnn for /usr/bin/python3 (bench only, never a build or test
-dependency). `--only eqnnc` skips e2cnn.
+dependency). `--only eqnnc` skips e2cnn. Warnings from e2cnn go to stderr.
 """
 import argparse, json, math, os, subprocess, sys, tempfile, time
 import numpy as np
@@ -61,36 +62,7 @@ def regression_data(samples, seed, extent=16):
     return x[..., None], y[..., None]
 
 
-def shape_mask(kind, yy, xx, r):
-    """Whether points (yy, xx), in a shape's own frame, are inside shape `kind` of size r."""
-    ay, ax = abs(yy), abs(xx)
-    if kind == 0: return yy ** 2 + xx ** 2 <= r ** 2                                   # disc
-    if kind == 1: return (yy ** 2 + xx ** 2 <= r ** 2) & (yy ** 2 + xx ** 2 >= (0.55 * r) ** 2)  # ring
-    if kind == 2: return (ay <= 0.8 * r) & (ax <= 0.8 * r)                             # square
-    if kind == 3: return (yy >= -r) & (yy <= 0.7 * r) & (ax <= (yy + r) * 0.6)         # triangle
-    if kind == 4: return ((ay <= 0.25 * r) & (ax <= r)) | ((ax <= 0.25 * r) & (ay <= r))  # cross
-    if kind == 5: return (ay <= 0.25 * r) & (ax <= 1.5 * r)                            # bar
-    return ((ay <= 0.8 * r) & (ax <= 0.8 * r)) & ~((yy <= 0.2 * r) & (xx >= -0.2 * r))  # an L (its mirror too)
-
-
-ROTATED_CLASSES = 7
-
-
-def rotated_data(samples, seed, extent=24):
-    """One shape per image at a random angle, scale and place, over noise; label = kind."""
-    rng = np.random.default_rng(seed)
-    grid = np.arange(extent) - (extent - 1) / 2
-    yy, xx = np.meshgrid(grid, grid, indexing="ij")
-    x = 0.1 * rng.normal(size=(samples, extent, extent))
-    y = rng.integers(0, ROTATED_CLASSES, size=samples)
-    for s in range(samples):
-        angle = rng.uniform(0, 2 * math.pi)
-        r = extent * rng.uniform(0.22, 0.3)
-        cy, cx = rng.uniform(-extent / 8, extent / 8, size=2)
-        c, si = math.cos(angle), math.sin(angle)
-        dy, dx = yy - cy, xx - cx
-        x[s][shape_mask(y[s], c * dy + si * dx, -si * dy + c * dx, r)] = rng.uniform(0.5, 1.0)
-    return x[..., None], y[:, None].astype(np.float64)
+ROTATED_CLASSES = 7  # eqnnc data turned: disc, ring, square, triangle, cross, bar, L
 
 
 # ---------------------------------------------------------------- eqnnc
@@ -128,32 +100,34 @@ def eqnnc_predict(network, weights, x, work):
 
 # ---------------------------------------------------------------- e2cnn and torch
 
-def e2cnn_network(task, extent):
+def e2cnn_network(task, extent, batchnorm=False):
     from e2cnn import gspaces, nn as enn
     import torch
     space = gspaces.FlipRot2dOnR2(N=4)
     def fields(n, regular=True):
         return enn.FieldType(space, n * [space.regular_repr if regular else space.trivial_repr])
+    def norm(field_type):
+        return [enn.InnerBatchNorm(field_type)] if batchnorm else []
     layers = []
     if task == "regression":
         current = fields(1, regular=False)
         for _ in range(3):
-            layers += [enn.R2Conv(current, fields(6), 3, padding=1, padding_mode="circular"), enn.ReLU(fields(6))]
+            layers += [enn.R2Conv(current, fields(6), 3, padding=1, padding_mode="circular")] + norm(fields(6)) + [enn.ReLU(fields(6))]
             current = fields(6)
         layers.append(enn.R2Conv(current, fields(1, regular=False), 1))
         head = None
     elif task == "rotated":
         current = fields(1, regular=False)
-        for width, kernel in ((6, 5), (12, 3)):
-            layers += [enn.R2Conv(current, fields(width), kernel, padding=kernel // 2), enn.ReLU(fields(width)),
-                       enn.PointwiseAvgPool(fields(width), 2)]
+        for width, kernel, pool in ((6, 5, True), (12, 3, True), (12, 3, False)):
+            layers += [enn.R2Conv(current, fields(width), kernel, padding=kernel // 2)] + norm(fields(width)) + [enn.ReLU(fields(width))]
+            layers += [enn.PointwiseAvgPool(fields(width), 2)] if pool else []
             current = fields(width)
         layers.append(enn.R2Conv(current, fields(ROTATED_CLASSES, regular=False), 1))
         head = "mean"
     else:
         current = fields(3, regular=False)
         for _ in range(3):
-            layers += [enn.R2Conv(current, fields(4), 5, padding=2), enn.ReLU(fields(4))]
+            layers += [enn.R2Conv(current, fields(4), 5, padding=2)] + norm(fields(4)) + [enn.ReLU(fields(4))]
             current = fields(4)
         layers.append(enn.R2Conv(current, fields(5, regular=False), 1))
         head = None
@@ -223,21 +197,38 @@ def torch_train(net, x, y, loss, epochs, batch, lr, seed):
 
 # ---------------------------------------------------------------- tasks
 
+# Every task trains eqnnc's P4M network (with the defaults, and as ablations with the random
+# initialization and with unscaled Adam steps, as it trained before both existed), the same with
+# batchnorm before each relu, plain CNNs, and e2cnn's D4 network without and with
+# InnerBatchNorm (its batchnorm for regular fields, the same statistics as eqnnc's).
 TASKS = {
-    # name: (networks: [(label, file)], loss, defaults)
-    "regression": ([("eqnnc P4M", "regression_p4m.eqnn"), ("eqnnc plain CNN", "regression_plain.eqnn")], "mse",
+    # name: (networks: [(label, file, extra eqnnc train flags)], loss, defaults)
+    "regression": ([("eqnnc P4M", "regression_p4m.eqnn", []),
+                    ("eqnnc P4M, --init random", "regression_p4m.eqnn", ["--init", "random"]),
+                    ("eqnnc P4M, --step-scale coefficient", "regression_p4m.eqnn", ["--step-scale", "coefficient"]),
+                    ("eqnnc P4M + batchnorm", "regression_p4m_batchnorm.eqnn", []),
+                    ("eqnnc plain CNN", "regression_plain.eqnn", [])], "mse",
                    dict(train=2000, test=500, epochs=40, batch=50, lr=3e-3)),
-    "rotated": ([("eqnnc P4M", "rotated_p4m.eqnn"), ("eqnnc plain CNN", "rotated_plain.eqnn")], "cross-entropy",
+    "rotated": ([("eqnnc P4M", "rotated_p4m.eqnn", []),
+                 ("eqnnc P4M, --init random", "rotated_p4m.eqnn", ["--init", "random"]),
+                    ("eqnnc P4M, --step-scale coefficient", "rotated_p4m.eqnn", ["--step-scale", "coefficient"]),
+                 ("eqnnc P4M + batchnorm", "rotated_p4m_batchnorm.eqnn", []),
+                 ("eqnnc plain CNN", "rotated_plain.eqnn", [])], "cross-entropy",
                 dict(train=1000, test=1000, epochs=40, batch=50, lr=3e-3)),
-    "shapes": ([("eqnnc P4M", "../shapes_p4m.eqnn"), ("eqnnc plain CNN", "shapes_plain_same_parameters.eqnn"),
-                ("eqnnc plain, P4M widths", "../shapes_plain.eqnn")], "cross-entropy",
+    "shapes": ([("eqnnc P4M", "../shapes_p4m.eqnn", []),
+                ("eqnnc P4M, --init random", "../shapes_p4m.eqnn", ["--init", "random"]),
+                    ("eqnnc P4M, --step-scale coefficient", "../shapes_p4m.eqnn", ["--step-scale", "coefficient"]),
+                ("eqnnc P4M + batchnorm", "shapes_p4m_batchnorm.eqnn", []),
+                ("eqnnc plain CNN", "shapes_plain_same_parameters.eqnn", []),
+                ("eqnnc plain, P4M widths", "../shapes_plain.eqnn", [])], "cross-entropy",
                dict(train=400, test=200, epochs=40, batch=16, lr=3e-3)),
 }
 
 
-def shapes_data(samples, seed, work, extent=24):
-    xp, yp = os.path.join(work, "shapes_x.npy"), os.path.join(work, "shapes_y.npy")
-    eqnnc("data", "shapes", "--samples", str(samples), "--extent", str(extent), "--seed", str(seed), "--x", xp, "--y", yp)
+def image_data(task, samples, seed, work, extent=24):
+    """`eqnnc data shapes` (segmentation, upright) or `eqnnc data turned` (classification, any angle)."""
+    xp, yp = os.path.join(work, "data_x.npy"), os.path.join(work, "data_y.npy")
+    eqnnc("data", task, "--samples", str(samples), "--extent", str(extent), "--seed", str(seed), "--x", xp, "--y", yp)
     return np.load(xp), np.load(yp)
 
 
@@ -247,9 +238,9 @@ def task_data(task, args, work):
         (x, y), (tx, ty) = regression_data(args.train, 1), regression_data(args.test, 2)
         return x, y, [("test", tx, ty)]
     if task == "rotated":
-        (x, y), (tx, ty) = rotated_data(args.train, 1), rotated_data(args.test, 2)
+        (x, y), (tx, ty) = image_data("turned", args.train, 1, work), image_data("turned", args.test, 2, work)
         return x, y, [("test", tx, ty)]
-    (x, y), (tx, ty) = shapes_data(args.train, 1, work), shapes_data(args.test, 2, work)
+    (x, y), (tx, ty) = image_data("shapes", args.train, 1, work), image_data("shapes", args.test, 2, work)
     elements = np.random.default_rng(3).integers(1, 8, size=len(tx))  # never the identity
     turn = lambda a: np.stack([np.moveaxis(d4(np.moveaxis(i, -1, 0), k), 0, -1) for i, k in zip(a, elements)])
     return x, y, [("upright", tx, ty), ("turned", turn(tx), turn(ty))]
@@ -269,6 +260,7 @@ def main():
     parser.add_argument("--lr", type=float)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=["eqnnc", "e2cnn"])
+    parser.add_argument("--networks", help="only the rows whose label is one of these, comma-separated")
     parser.add_argument("--train", type=int)
     parser.add_argument("--test", type=int)
     parser.add_argument("--eqnnc-flags", default="", help="extra flags for eqnnc train (ablations)")
@@ -284,25 +276,30 @@ def main():
         x, y, tests = task_data(task, args, work)
         print(f"{task}: {len(x)} training samples, {args.epochs} epochs, batch {args.batch}, Adam {args.lr}; "
               f"{'relative test MSE' if loss == 'mse' else 'test error'}")
-        print(f"  {'network':22} {'parameters':>10} {'first epoch':>12} " + " ".join(f"{name:>12}" for name, _, _ in tests) + f" {'train s':>8}")
+        print(f"  {'network':36} {'parameters':>10} {'first epoch':>12} " + " ".join(f"{name:>12}" for name, _, _ in tests) + f" {'train s':>8}")
         rows = []
         if args.only != "e2cnn":
-            for label, file in networks:
+            for label, file, flags in networks:
+                if args.networks and label not in args.networks.split(","):
+                    continue
                 network = os.path.join(NETS, file)
                 weights, seconds, first = eqnnc_train(network, x, y, loss, args.epochs, args.batch, args.lr, args.seed, work,
-                                                      args.eqnnc_flags.split())
+                                                      flags + args.eqnnc_flags.split())
                 scores = [score(task, loss, eqnnc_predict(network, weights, tx, work), ty) for _, tx, ty in tests]
                 rows.append((label, eqnnc_parameters(network), first, scores, seconds))
-                print(f"  {label:22} {rows[-1][1]:>10,} {first:>12.4f} " + " ".join(f"{s:>12.4g}" for s in scores) + f" {seconds:>8.0f}", flush=True)
+                print(f"  {label:36} {rows[-1][1]:>10,} {first:>12.4f} " + " ".join(f"{s:>12.4g}" for s in scores) + f" {seconds:>8.0f}", flush=True)
         if args.only != "eqnnc":
             import torch
             torch.set_num_threads(os.cpu_count() or 1)
-            torch.manual_seed(args.seed)
-            net = e2cnn_network(task, x.shape[1])
-            parameters = sum(p.numel() for p in net.parameters())
-            predict, seconds, first = torch_train(net, x, y, loss, args.epochs, args.batch, args.lr, args.seed)
-            scores = [score(task, loss, predict(tx), ty) for _, tx, ty in tests]
-            print(f"  {'e2cnn D4':22} {parameters:>10,} {first:>12.4f} " + " ".join(f"{s:>12.4g}" for s in scores) + f" {seconds:>8.0f}", flush=True)
+            for label, batchnorm in (("e2cnn D4", False), ("e2cnn D4 + batchnorm", True)):
+                if args.networks and label not in args.networks.split(","):
+                    continue
+                torch.manual_seed(args.seed)
+                net = e2cnn_network(task, x.shape[1], batchnorm)
+                parameters = sum(p.numel() for p in net.parameters())
+                predict, seconds, first = torch_train(net, x, y, loss, args.epochs, args.batch, args.lr, args.seed)
+                scores = [score(task, loss, predict(tx), ty) for _, tx, ty in tests]
+                print(f"  {label:36} {parameters:>10,} {first:>12.4f} " + " ".join(f"{s:>12.4g}" for s in scores) + f" {seconds:>8.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ enum Help {
            eqnnc run FILE --weights W --input X --output Y
            eqnnc evaluate FILE --weights W --x X --y Y
            eqnnc verify FILE [--weights W]        measure the equivariance error of the compiled network
-           eqnnc data o5|inertia|lorentz --x X --y Y   generate the FWW21 synthetic tasks
+           eqnnc data TASK --x X --y Y            generate a task: o5, inertia, lorentz, shapes, turned
            eqnnc time FILE                        interpreter throughput (forward and training)
            eqnnc help [COMMAND] | --help | --version
 
@@ -71,7 +71,7 @@ enum Help {
                       [--lr 3e-3] [--weight-decay 0] [--seed 0]
                       [--val-fraction 0.1 | --val-x VX --val-y VY]
                       [--loss mse|cross-entropy] [--precision f32|f64] [--init data|random]
-                      [--network NAME] [--quiet]
+                      [--step-scale entry|coefficient] [--network NAME] [--quiet]
 
     Adam with a cosine learning-rate schedule (5% warmup), for about --steps
     optimizer steps (2000; at most 1000 epochs) or --epochs passes over X, in
@@ -84,13 +84,18 @@ enum Help {
     --init data (the default) starts from the seeded random draw calibrated on a
     batch of X: each layer's bias cancels the mean of its outputs where an
     invariant bias can, and the output layer is scaled down to at most unit
-    variance; --init random keeps the random draw.
+    variance; --init random keeps the random draw. --step-scale entry (the
+    default) scales Adam's step of each coefficient by the square root of the
+    entries of its basis matrix, so that every weight moves as in a plain
+    network (a p4m kernel coefficient spans 8 to 72 weights); coefficient:
+    every coefficient by the learning rate.
     --weight-decay d shrinks the parameters by lr * d every step (AdamW).
     Forward and backward run in float32 (--precision f32, the default: on the
     FWW21 tasks the same test MSE to 4 digits as float64 at half the cost);
     the parameters, Adam and the gradient's sum stay in float64 either way.
     cross-entropy: the output must be k*Scalar logits and Y one column of
-    class indices 0..k-1. On a grid, X is (samples, extents..., channels) and
+    class indices 0..k-1 (the default loss when Y has one column for such an
+    output; mse otherwise). On a grid, X is (samples, extents..., channels) and
     Y the network's output for it, or its class indices (samples, extents...)
     for per-position classes (segmentation).
 
@@ -120,7 +125,7 @@ enum Help {
     """
 
     static let data = """
-    usage: eqnnc data o5|inertia|lorentz|shapes --x X.npy --y Y.npy [--samples 1000] [--seed 0]
+    usage: eqnnc data o5|inertia|lorentz|shapes|turned --x X.npy --y Y.npy [--samples 1000] [--seed 0]
                       [--extent 32] [--orientation upright|any]
 
     The synthetic tasks of Finzi, Welling and Wilson (2021):
@@ -128,12 +133,16 @@ enum Help {
       inertia  O(3)-equivariant: 5*Scalar + 5*V -> V^2, the inertia tensor of 5 bodies
       lorentz  O(1,3)-invariant: 4*V -> Scalar, electron-muon scattering
 
-    and an image task for grid networks:
+    and image tasks for grid networks:
       shapes   per-pixel segmentation of random discs, squares, triangles and bars
                on noisy RGB images of --extent pixels a side: x (N, n, n, 3), y
                (N, n, n, 1) classes 0 (background) to 4. Upright shapes point up and
                lie horizontally; --orientation any turns or mirrors each image by
                a random element of p4m (rotations by 90 degrees and mirrors).
+      turned   classification of one shape per noisy grayscale image, turned by
+               any angle: x (N, n, n, 1), y (N, 1) classes 0 to 6 (disc, ring,
+               square, triangle, cross, bar, L); labels invariant to every
+               rotation and mirror of the plane.
 
     """
 

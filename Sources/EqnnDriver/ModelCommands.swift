@@ -41,7 +41,7 @@ enum ModelCommands {
     static func train(_ arguments: [String]) throws -> CommandResult {
         let args = try parse(arguments, flags: ["--quiet"], options: ["--x", "--y", "--val-x", "--val-y", "--val-fraction", "--epochs",
                                                              "--batch", "--lr", "--weight-decay", "--seed", "--loss", "-o", "--network",
-                                                             "--precision", "--init", "--steps"],
+                                                             "--precision", "--init", "--steps", "--step-scale"],
                          usage: Help.train)
         if let help = helpRequested(args, Help.train) { return help }
         let path = try single(args, usage: Help.train)
@@ -66,8 +66,14 @@ enum ModelCommands {
             }
             options.initialization = parsed
         }
+        if let scale = args.options["--step-scale"] {
+            guard ["entry", "coefficient"].contains(scale) else {
+                throw Driver.usageError("--step-scale must be 'entry' or 'coefficient', found '\(scale)'", Help.train)
+            }
+            options.entryScaledSteps = scale == "entry"
+        }
         let compiled = try Compiled.load(path, network: args.options["--network"])
-        options.loss = try lossOption(args, compiled.graph)
+        options.loss = try lossOption(args, compiled, y: yPath)
         let (x, y) = try trainingData(compiled, xPath, yPath, options.loss)
         guard x.rows > 0 else {
             throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples\n", status: 1)
@@ -116,12 +122,22 @@ enum ModelCommands {
         }
         let compiled = try Compiled.load(path, network: args.options["--network"])
         var options = TrainingOptions()
-        options.loss = try lossOption(args, compiled.graph)
+        options.loss = try lossOption(args, compiled, y: yPath)
         let model = try compiled.model(weights: weights, seed: 0)
         let (x, y) = try trainingData(compiled, xPath, yPath, options.loss)
         guard x.rows > 0 else { throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples to evaluate on\n", status: 1) }
         let loss = Trainer(options: options).evaluate(model, x.values, y.values, rows: x.rows, extents: x.extents)
-        return CommandResult(stdout: "\(options.loss.rawValue) \(sci(loss)) on \(x.rows) samples\n")
+        guard options.loss == .crossEntropy else { return CommandResult(stdout: "mse \(sci(loss)) on \(x.rows) samples\n") }
+        // Classes: also the share of samples (or positions) whose largest logit is the label's.
+        let k = model.graph.output.dimension
+        let outputs = model.outputs(x.values, rows: x.rows, extents: x.extents)
+        var correct = 0
+        for (r, label) in y.values.enumerated() {
+            let logits = outputs[(r * k)..<((r + 1) * k)]
+            if let best = logits.indices.max(by: { logits[$0] < logits[$1] }), best - r * k == Int(label) { correct += 1 }
+        }
+        let accuracy = 100 * Double(correct) / Double(max(1, y.values.count))
+        return CommandResult(stdout: "cross-entropy \(sci(loss)), accuracy \(String(format: "%.2f", accuracy))% on \(x.rows) samples\n")
     }
 
     static func verify(_ arguments: [String]) throws -> CommandResult {
@@ -231,7 +247,7 @@ enum ModelCommands {
                              usage: Help.data)
         if let help = helpRequested(args, Help.data) { return help }
         let name = try single(args, usage: Help.data)
-        let names = Dataset.allCases.map(\.rawValue) + ["shapes"]
+        let names = Dataset.allCases.map(\.rawValue) + ["shapes", "turned"]
         guard names.contains(name) else {
             throw Driver.usageError("unknown data set '\(name)' (use \(names.joined(separator: ", ")))", Help.data)
         }
@@ -246,7 +262,7 @@ enum ModelCommands {
             try MemoryBudget.check(3 * 8 * Double(samples) * Double(task.inputDimension + task.outputDimension),
                                    "\(samples) samples of \(name)", hint: "use fewer --samples and several files")
             for option in ["--extent", "--orientation"] where args.options[option] != nil {
-                throw Driver.usageError("\(option) applies to the shapes task only", Help.data)
+                throw Driver.usageError("\(option) applies to the image tasks only", Help.data)
             }
             (x, y) = task.generate(samples: samples, seed: seed)
         } else {
@@ -254,11 +270,18 @@ enum ModelCommands {
             guard extent <= 1024, samples <= (1 << 28) / (extent * extent * 4) else {
                 throw Driver.usageError("--samples \(samples) of \(extent)x\(extent) images is more than 2^28 values; use fewer or smaller", Help.data)
             }
-            let text = args.options["--orientation"] ?? "upright"
-            guard let orientation = Shapes.Orientation(rawValue: text) else {
-                throw Driver.usageError("unknown --orientation '\(text)' (use upright or any)", Help.data)
+            if name == "turned" {
+                guard args.options["--orientation"] == nil else {
+                    throw Driver.usageError("--orientation applies to the shapes task only: turned shapes take any angle", Help.data)
+                }
+                (x, y) = TurnedShapes.generate(samples: samples, extent: extent, seed: seed)
+            } else {
+                let text = args.options["--orientation"] ?? "upright"
+                guard let orientation = Shapes.Orientation(rawValue: text) else {
+                    throw Driver.usageError("unknown --orientation '\(text)' (use upright or any)", Help.data)
+                }
+                (x, y) = Shapes.generate(samples: samples, extent: extent, seed: seed, orientation: orientation)
             }
-            (x, y) = Shapes.generate(samples: samples, extent: extent, seed: seed, orientation: orientation)
         }
         do {
             try x.save(path: xPath)
@@ -330,8 +353,14 @@ enum ModelCommands {
         return args.positional[0]
     }
 
-    /// --loss mse|cross-entropy (default mse); cross-entropy needs k*Scalar logits.
-    static func lossOption(_ args: Arguments, _ graph: Graph) throws -> Loss {
+    /// --loss; without it, cross-entropy where Y can only hold class indices (one
+    /// column for an output of k >= 2 scalars, which mse would need k columns for), else mse.
+    static func lossOption(_ args: Arguments, _ compiled: Compiled, y yPath: String) throws -> Loss {
+        let graph = compiled.graph
+        if args.options["--loss"] == nil, graph.output.blocks.allSatisfy(\.isScalar), graph.output.dimension >= 2,
+           (try? compiled.table(yPath, columns: 1, what: "class index column", output: true, labels: true)) != nil {
+            return .crossEntropy
+        }
         let text = args.options["--loss"] ?? "mse"
         guard let loss = Loss(rawValue: text) else {
             throw Driver.usageError("unknown loss '\(text)' (use mse or cross-entropy)", Help.train)

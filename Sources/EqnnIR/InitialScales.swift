@@ -55,3 +55,37 @@ extension Graph {
         return runs
     }
 }
+
+extension Graph {
+    /// A factor on each coefficient's optimizer step: sqrt(nnz) for a coefficient of a
+    /// linear op's or a bias's basis matrix with nnz entries, 1 for the rest. A basis
+    /// matrix has unit Frobenius norm, so its nnz entries have a root mean square of
+    /// 1 / sqrt(nnz): a step of lr in its coefficient moves them by lr / sqrt(nnz),
+    /// where Adam moves each weight of a plain network by lr. A Regular -> Regular
+    /// kernel of p4m spreads a coefficient over 8 to 72 entries: 2.8 to 8.5 times
+    /// smaller steps, a learning rate of 3e-3 acting like one of 1e-3 to 3.5e-4.
+    /// The factor makes every entry move by about lr, whatever the group.
+    public var stepScales: [Double] {
+        var scales = [Double](repeating: 1, count: parameterCount)
+        for op in ops {
+            if let l = op.linearMap {
+                for block in l.blocks {
+                    let basis = l.bases[block.basis].matrices
+                    for o in 0..<block.output.copies {
+                        for i in 0..<block.input.copies {
+                            for j in 0..<basis.count {
+                                let nnz = basis.starts[j + 1] - basis.starts[j]
+                                scales[l.parameters.offset + l.parameter(block, output: o, input: i, basis: j)] = Double(max(1, nnz)).squareRoot()
+                            }
+                        }
+                    }
+                }
+            } else if case .bias(let b) = op {
+                for k in 0..<b.basis.count {
+                    scales[b.parameters.offset + k] = Double(max(1, b.basis.starts[k + 1] - b.basis.starts[k])).squareRoot()
+                }
+            }
+        }
+        return scales
+    }
+}

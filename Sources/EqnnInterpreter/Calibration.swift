@@ -18,6 +18,8 @@ import EqnnIR
 /// relu's does, and centring them cost FWW21's O(5) network 10% to 70%
 /// (three seeds); on bench/gcnn.py's regression, centring the relu layers
 /// too gives 0.051 after 6 epochs where the output alone gives 0.090.
+/// Scaling the relu layers to unit variance as well (LSUV) changed nothing
+/// there, nor on the rotated-shapes task (7.1% test error against 6.7%).
 ///
 /// Why: on permutation fields (Regular) the mean that relu leaves is carried
 /// by the invariant parts of every kernel basis, which sum the group's channels
@@ -38,7 +40,7 @@ public enum Calibration {
             // Outputs of op k (the input of op k + 1) with the bias that follows at zero.
             let bias: Bias? = k + 1 < ops.count ? { if case .bias(let b) = ops[k + 1] { return b } else { return nil } }() : nil
             if let bias { for j in 0..<bias.parameters.count { model.parameters[bias.parameters.offset + j] = 0 } }
-            let tape = Executable<Double>(model).run(x.map { $0 }, batch: rows, extents: extents, keepTape: true).tape
+            let tape = Executable<Double>(model).run(x, batch: rows, extents: extents, keepTape: true).tape
             let z = tape[k + 1], d = linear.outputDimension
             let count = z.count / max(1, d)
             guard count > 0 else { continue }

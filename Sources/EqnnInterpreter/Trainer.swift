@@ -34,6 +34,9 @@ public struct TrainingOptions: Sendable {
     /// How theta starts: drawn at random (`Graph.initialScales`), then, with
     /// `.data`, calibrated on a batch of the training inputs (`Calibration`).
     public var initialization = InitializationMode.data
+    /// Adam's step per coefficient scaled so that the entries of the weights move
+    /// as a plain network's do (`Graph.stepScales`); false: every coefficient by the learning rate.
+    public var entryScaledSteps = true
 
     public init() {}
 
@@ -136,6 +139,7 @@ public struct Trainer: Sendable {
         let totalSteps = max(1, stepsPerEpoch * epochs)
         let warmup = max(1, totalSteps / 20)
         var adam = Adam(count: graph.parameterCount)
+        if options.entryScaledSteps { adam.stepScales = graph.stepScales }
         let statisticsRanges: [Range<Int>] = graph.ops.compactMap {
             if case .batchNorm(let n) = $0 { return n.statistics.offset..<(n.statistics.offset + n.statistics.count) } else { return nil }
         }
@@ -271,6 +275,8 @@ public struct Trainer: Sendable {
 struct Adam {
     var m: [Double]
     var v: [Double]
+    /// A factor on each coefficient's step (nil: 1 for all).
+    var stepScales: [Double]? = nil
     var t = 0
     let beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8
 
@@ -287,7 +293,7 @@ struct Adam {
             theta[i] *= shrink
             m[i] = beta1 * m[i] + (1 - beta1) * gradient[i]
             v[i] = beta2 * v[i] + (1 - beta2) * gradient[i] * gradient[i]
-            theta[i] -= learningRate * (m[i] / c1) / ((v[i] / c2).squareRoot() + epsilon)
+            theta[i] -= learningRate * (stepScales?[i] ?? 1) * (m[i] / c1) / ((v[i] / c2).squareRoot() + epsilon)
         }
     }
 }

@@ -39,3 +39,43 @@ final class ShapesTests: XCTestCase {
         XCTAssertEqual(images.count, 8)
     }
 }
+
+/// The turned-shapes classification: every class drawn, at angles that are
+/// not multiples of 90 degrees (a square's edges leave the pixel axes), and
+/// a shape's area independent of its angle (what makes the label invariant).
+final class TurnedShapesTests: XCTestCase {
+    func testClassesAndImages() {
+        let (x, y) = TurnedShapes.generate(samples: 70, extent: 24, seed: 3)
+        XCTAssertEqual(x.shapeText, "(70, 24, 24, 1)")
+        XCTAssertEqual(y.shapeText, "(70, 1)")
+        XCTAssertEqual(Set(y.values.map(Int.init)), Set(0..<TurnedShapes.classes.count))
+        for s in 0..<70 {
+            // Every image holds a shape: pixels of intensity 0.5 or more, far above the noise (0.1).
+            let lit = x.values[(s * 576)..<((s + 1) * 576)].filter { $0 >= 0.5 }.count
+            XCTAssertGreaterThan(lit, 8, "sample \(s)")
+        }
+        XCTAssertEqual(TurnedShapes.generate(samples: 70, extent: 24, seed: 3).x, x)
+    }
+
+    func testAreaDoesNotDependOnTheAngle() {
+        for kind in 0..<TurnedShapes.classes.count {
+            var areas: [Double] = []
+            for angle in stride(from: 0.0, to: 2 * Double.pi, by: 0.3) {
+                var count = 0
+                let (c, s) = (cos(angle), sin(angle))
+                for i in -200...200 { for j in -200...200 {
+                    let (v, u) = (Double(i) / 10, Double(j) / 10)
+                    if TurnedShapes.inside(kind, c * v + s * u, -s * v + c * u, 10) { count += 1 }
+                } }
+                areas.append(Double(count))
+            }
+            let spread = (areas.max() ?? 0) - (areas.min() ?? 0)
+            // Within 3%: the pixels on an axis-aligned edge count at some angles only (thin bars most).
+            XCTAssertLessThan(spread / (areas.max() ?? 1), 0.03, TurnedShapes.classes[kind])
+        }
+        // A square turned by 45 degrees reaches beyond its upright half-width along the axes.
+        let (c, s) = (cos(Double.pi / 4), sin(Double.pi / 4))
+        XCTAssertTrue(TurnedShapes.inside(2, c * 0 + s * 10, -s * 0 + c * 10, 10))
+        XCTAssertFalse(TurnedShapes.inside(2, 0, 10, 10))
+    }
+}

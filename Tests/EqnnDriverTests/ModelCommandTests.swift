@@ -33,6 +33,30 @@ final class ModelCommandTests: ScratchDirectoryTestCase {
         XCTAssertTrue(verify.stdout.hasSuffix("  equivariant\n") && !verify.stdout.contains("NOT"), verify.stdout)
     }
 
+    /// A grid example trained on its `eqnnc data` task without flags: classify.eqnn on
+    /// turned shapes (cross-entropy chosen from Y's one column of class indices, the
+    /// budget and batch by default), with a schedule line saying what was chosen.
+    func testGridClassificationWithoutFlags() throws {
+        let source = GoldenTests.repository.appendingPathComponent("examples/grid/classify.eqnn").path
+        let data = Driver.run(["data", "turned", "--samples", "24", "--extent", "8", "--x", path("x.npy"), "--y", path("y.npy")])
+        XCTAssertEqual(data.status, 0, data.stderr)
+        XCTAssertTrue(data.stdout.contains("(24, 8, 8, 1)") && data.stdout.contains("(24, 1)"), data.stdout)
+        let train = Driver.run(["train", source, "--x", path("x.npy"), "--y", path("y.npy"), "--steps", "6", "-o", path("w.safetensors")])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        // 22 training samples (2 held out) in one batch of at most 256 8x8 images: 6 epochs of one step.
+        XCTAssertTrue(train.stdout.hasPrefix("wrote ") && train.stdout.contains("(epoch "), train.stdout)
+        let best = try XCTUnwrap(Int(train.stdout.split(separator: "(epoch ").last?.prefix { $0.isNumber } ?? ""))
+        XCTAssertLessThanOrEqual(best, 6)
+        let evaluate = Driver.run(["evaluate", source, "--weights", path("w.safetensors"), "--x", path("x.npy"), "--y", path("y.npy")])
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+        XCTAssertTrue(evaluate.stdout.hasPrefix("cross-entropy ") && evaluate.stdout.contains("% on 24 samples"), evaluate.stdout)
+        let orientation = Driver.run(["data", "turned", "--orientation", "any", "--x", path("x.npy"), "--y", path("y.npy")])
+        XCTAssertEqual(orientation.status, 2, orientation.stderr)
+        let both = Driver.run(["train", source, "--x", path("x.npy"), "--y", path("y.npy"), "--steps", "6", "--epochs", "2",
+                               "-o", path("w.safetensors")])
+        XCTAssertEqual(both.status, 2, both.stderr)
+    }
+
     func testSeparateValidationFiles() throws {
         let source = try write("s4.eqnn", "network N over S(4) { input V layer 4*V + Scalar : silu output Scalar }")
         for (name, seed) in [("t", "1"), ("v", "2")] {

@@ -102,4 +102,34 @@ final class TrainingOptionsTests: XCTestCase {
             XCTAssertEqual(entryVariance * Double(l.inputDimension), l.gain, accuracy: 0.1 * l.gain, l.parameters.name)
         }
     }
+
+    /// Adam's first step moves every coefficient by lr (times its step scale): with the
+    /// step scales, every entry of a p4m convolution's dense kernel moves by exactly lr,
+    /// as in a plain CNN (the orbit bases partition the entries); without them by
+    /// lr / sqrt(orbit size), 8 to 72 entries here.
+    func testEntryScaledStepsMoveEveryWeightByTheRate() throws {
+        let g = try graph("""
+            group P4M = matrices(2) { discrete: [[0, -1], [1, 0]], [[1, 0], [0, -1]] }
+            network N over P4M on grid(2) { input Scalar layer 2*Regular : relu kernel 3 layer 2*Regular : relu kernel 3 output Scalar kernel 1 }
+            """)
+        let theta = Initialization.parameters(for: g, seed: 1)
+        var rng = SplitMix64(seed: 2)
+        let gradient = (0..<g.parameterCount).map { _ in rng.nextNormal() }
+        guard case .convolution(let c) = g.ops[3] else { return XCTFail("layer 2 is not a convolution") }
+        for scaled in [true, false] {
+            var adam = Adam(count: g.parameterCount)
+            if scaled { adam.stepScales = g.stepScales }
+            var stepped = theta
+            adam.update(&stepped, gradient: gradient, learningRate: 1e-3)
+            let before = c.linear.expanded(theta, transposed: false), after = c.linear.expanded(stepped, transposed: false)
+            let moves = zip(before, after).map { abs($0.1 - $0.0) }.filter { $0 > 0 }
+            XCTAssertEqual(moves.count, 16 * 16 * 9)  // every entry of the dense 16 x (16 * 9) kernel
+            if scaled {
+                XCTAssertEqual(moves.min() ?? 0, 1e-3, accuracy: 1e-8)  // Adam: lr |g| / (|g| + 1e-8)
+                XCTAssertEqual(moves.max() ?? 0, 1e-3, accuracy: 1e-8)
+            } else {
+                XCTAssertLessThan(moves.max() ?? 1, 1e-3 / 8.squareRoot() + 1e-9)
+            }
+        }
+    }
 }
