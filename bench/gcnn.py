@@ -260,7 +260,7 @@ def main():
     parser.add_argument("--lr", type=float)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=["eqnnc", "e2cnn"])
-    parser.add_argument("--networks", help="only the rows whose label is one of these, comma-separated")
+    parser.add_argument("--networks", help="only the rows whose label is one of these, separated by semicolons")
     parser.add_argument("--train", type=int)
     parser.add_argument("--test", type=int)
     parser.add_argument("--eqnnc-flags", default="", help="extra flags for eqnnc train (ablations)")
@@ -280,7 +280,7 @@ def main():
         rows = []
         if args.only != "e2cnn":
             for label, file, flags in networks:
-                if args.networks and label not in args.networks.split(","):
+                if args.networks and label not in args.networks.split(";"):
                     continue
                 network = os.path.join(NETS, file)
                 weights, seconds, first = eqnnc_train(network, x, y, loss, args.epochs, args.batch, args.lr, args.seed, work,
@@ -292,7 +292,7 @@ def main():
             import torch
             torch.set_num_threads(os.cpu_count() or 1)
             for label, batchnorm in (("e2cnn D4", False), ("e2cnn D4 + batchnorm", True)):
-                if args.networks and label not in args.networks.split(","):
+                if args.networks and label not in args.networks.split(";"):
                     continue
                 torch.manual_seed(args.seed)
                 net = e2cnn_network(task, x.shape[1], batchnorm)
