@@ -320,6 +320,25 @@ public struct Pool: Sendable, Equatable {
 }
 
 extension Graph {
+    /// Every named slice of theta in theta's order (batchnorm's slices come last):
+    /// the tensors of the weights file and of the PyTorch module, in that order.
+    public var parameterSlices: [ParameterSlice] {
+        ops.flatMap { op -> [ParameterSlice] in
+            if let l = op.linearMap { return [l.parameters] }  // linear ops and convolutions
+            switch op {
+            case .bias(let b): return [b.parameters]
+            case .bilinear(let b): return [b.parameters]
+            case .batchNorm(let n): return [n.parameters, n.statistics]
+            default: return []
+            }
+        }.sorted { $0.offset < $1.offset }
+    }
+
+    /// Batchnorm's running statistics in theta: never stepped by the optimizer.
+    public var statisticsRanges: [Range<Int>] {
+        ops.compactMap { if case .batchNorm(let n) = $0 { return n.statistics.offset..<(n.statistics.offset + n.statistics.count) } else { return nil } }
+    }
+
     /// The sizes of the network's `pool s` ops, in order.
     public var poolSizes: [Int] {
         ops.compactMap { op in

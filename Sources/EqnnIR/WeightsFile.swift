@@ -8,17 +8,7 @@ public enum WeightsFile {
     static let normalizerNames = ["normalizer.input_shift", "normalizer.input_scale",
                                   "normalizer.output_shift", "normalizer.output_scale"]
 
-    static func slices(_ graph: Graph) -> [ParameterSlice] {
-        graph.ops.flatMap { op -> [ParameterSlice] in
-            if let l = op.linearMap { return [l.parameters] }  // linear ops and convolutions
-            switch op {
-            case .bias(let b): return [b.parameters]
-            case .bilinear(let b): return [b.parameters]
-            case .batchNorm(let n): return [n.parameters, n.statistics]
-            default: return []
-            }
-        }.sorted { $0.offset < $1.offset }  // theta's order: batchnorm's slices come last
-    }
+    static func slices(_ graph: Graph) -> [ParameterSlice] { graph.parameterSlices }
 
     /// The file for a model; `version` is the eqnnc version that wrote it.
     public static func encode(_ model: Model, version: String) -> Data {

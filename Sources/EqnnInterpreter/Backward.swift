@@ -32,7 +32,8 @@ extension Executable {
                     if let m = index.mean { statistics[m] = mean[f] }
                     statistics[index.variance] = variance[f]
                 }
-                dy = BatchNormKernels.backward(n, tape[k], dy: dy, rows: rows, theta: weights[k][0].map(Double.init), dTheta: &dTheta)
+                dy = BatchNormKernels.backward(n, tape[k], dy: dy, rows: rows, mean: mean, variance: variance,
+                                               gamma: weights[k][0].map(Double.init), dTheta: &dTheta)
             case .convolution(let c):
                 dy = convolutionBackward(c, index: k, input: tape[k], dy: dy, samples: batch, extents: shapes[k], dTheta: &dTheta)
             case .pool(let p):

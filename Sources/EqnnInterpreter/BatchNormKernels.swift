@@ -64,10 +64,10 @@ enum BatchNormKernels {
     /// dL/dx with the batch's statistics (they depend on x), and dL/d(gamma, beta) into dTheta:
     /// dx = gamma / sigma (dy - mean(dy) - xhat mean(dy xhat)), xhat = (x - mu) / sigma,
     /// without the mean(dy) term on fields that are not centred.
-    static func backward<T: BinaryFloatingPoint>(_ n: BatchNorm, _ x: [T], dy: [T], rows: Int, theta gamma: [Double],
-                                                 dTheta: inout [Double]) -> [T] {
+    /// `mean` and `variance`: the batch's, `statistics(n, x, rows:)`.
+    static func backward<T: BinaryFloatingPoint>(_ n: BatchNorm, _ x: [T], dy: [T], rows: Int, mean: [Double], variance: [Double],
+                                                 gamma: [Double], dTheta: inout [Double]) -> [T] {
         let d = n.dimension, fields = fieldOf(n), count = n.fields.count
-        let (mean, variance) = statistics(n, x, rows: rows)
         let inverse = variance.map { 1 / ($0 + BatchNorm.epsilon).squareRoot() }
         let centre = (0..<d).map { mean[fields[$0]] }, spread = (0..<d).map { inverse[fields[$0]] }
         // Column sums of dy and of dy * xhat, then per field.

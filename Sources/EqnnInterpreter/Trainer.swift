@@ -140,9 +140,7 @@ public struct Trainer: Sendable {
         let warmup = max(1, totalSteps / 20)
         var adam = Adam(count: graph.parameterCount)
         if options.entryScaledSteps { adam.stepScales = graph.stepScales }
-        let statisticsRanges: [Range<Int>] = graph.ops.compactMap {
-            if case .batchNorm(let n) = $0 { return n.statistics.offset..<(n.statistics.offset + n.statistics.count) } else { return nil }
-        }
+        let statisticsRanges = graph.statisticsRanges
         var step = 0
         var best: (loss: Double, parameters: [Double], report: EpochReport)? = nil
         var indices = Array(0..<trainRows.count)
@@ -158,7 +156,7 @@ public struct Trainer: Sendable {
                 let (lossValue, gradient, statistics) = options.precision == .f32
                     ? parallelGradient(Executable<Float>(model), bx.map(Float.init), by, rows: rows.count, extents: extents)
                     : parallelGradient(Executable<Double>(model), bx, by, rows: rows.count, extents: extents)
-                let running = model.parameters
+                let running = statisticsRanges.isEmpty ? [] : model.parameters
                 epochLoss += lossValue * Double(rows.count)
                 step += 1
                 rate = step <= warmup ? options.learningRate * Double(step) / Double(warmup)

@@ -62,22 +62,19 @@ public enum PyTorchBackend {
     }
 
     static func networkClass(_ graph: Graph, className: String, version: String) -> String {
-        var slices: [ParameterSlice] = []
+        let slices = graph.parameterSlices
         var opLines: [String] = []
         var uses: [String] = []
         for op in graph.ops {
             switch op {
             case .linear(let l):
-                slices.append(l.parameters)
                 opLines.append(linear(l))
                 uses.append(l.parameters.name)
             case .convolution(let c):
-                slices.append(c.linear.parameters)
                 let circular = graph.domain?.padding == .circular ? "True" : "False"
                 opLines.append("_Convolution(\(c.kernel), \(c.dimension), \(circular), \(linear(c.linear)))")
                 uses.append(c.linear.parameters.name)
             case .bias(let b):
-                slices.append(b.parameters)
                 var ks: [Int] = [], rows: [Int] = []
                 for k in 0..<b.basis.count {
                     for e in b.basis.starts[k]..<b.basis.starts[k + 1] {
@@ -88,7 +85,6 @@ public enum PyTorchBackend {
                 opLines.append("_Bias(\(b.basis.rows), \(packed(ks)), \(packed(rows)), \(packed(b.basis.values)))")
                 uses.append(b.parameters.name)
             case .bilinear(let b):
-                slices.append(b.parameters)
                 let blocks = b.blocks.map { k in
                     "(\(k.output.offset), \(k.output.copies), \(k.output.dimension), \(k.input.offset), \(k.input.copies), "
                         + "\(k.input.dimension), \(list(k.sources)), \(k.firstParameter), \(k.outputStride), \(k.contractsFirst ? "True" : "False"))"
@@ -107,7 +103,6 @@ public enum PyTorchBackend {
                 opLines.append("_Norm(\(n.dimension), \(list(n.scalars)), [\(blocks.joined(separator: ", "))])")
                 uses.append("")
             case .batchNorm(let n):
-                slices += [n.parameters, n.statistics]
                 let fields = n.fields.map { "(\($0.offset), \($0.length), \($0.centred ? "True" : "False"))" }
                 opLines.append("_BatchNorm(\(n.dimension), [\(fields.joined(separator: ", "))], \(number(BatchNorm.epsilon)), \(number(BatchNorm.momentum)))")
                 uses.append("\(n.parameters.name)|\(n.statistics.name)")
@@ -121,8 +116,6 @@ public enum PyTorchBackend {
                 uses.append("")
             }
         }
-        // In theta's order (batchnorm's slices come last), as the weights file and gradients list them.
-        slices.sort { $0.offset < $1.offset }
         // Slices grouped by layer ("layer1.weight" -> module layer1, parameter weight).
         var layers: [(String, [(String, Int)])] = []
         for s in slices {
