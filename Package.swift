@@ -17,7 +17,9 @@ let package = Package(
         .target(name: "EqnnSema", dependencies: ["EqnnDiagnostics", "EqnnSyntax", "EqnnGroups", "EqnnLinearAlgebra", "EqnnIR"]),
         .target(name: "EqnnIR", dependencies: ["EqnnDiagnostics", "EqnnData"]),
         .target(name: "EqnnData", dependencies: ["EqnnDiagnostics", "EqnnLinearAlgebra"]),
-        .target(name: "EqnnInterpreter", dependencies: ["EqnnIR", "EqnnGroups", "EqnnLinearAlgebra"]),
+        // The matrix product's kernels, in C: chosen at run time for the machine's vector units (AVX-512, AVX2).
+        .target(name: "EqnnKernels"),
+        .target(name: "EqnnInterpreter", dependencies: ["EqnnIR", "EqnnGroups", "EqnnLinearAlgebra", "EqnnKernels"]),
         .target(name: "EqnnCBackend", dependencies: ["EqnnIR"]),
         .target(name: "EqnnPyTorchBackend", dependencies: ["EqnnDiagnostics", "EqnnIR"]),
         .target(name: "EqnnDriver", dependencies: [
@@ -32,7 +34,7 @@ let package = Package(
         .testTarget(name: "EqnnSemaTests", dependencies: ["EqnnSema", "EqnnSyntax", "EqnnGroups", "EqnnDiagnostics", "EqnnIR"]),
         .testTarget(name: "EqnnIRTests", dependencies: ["EqnnIR", "EqnnSema", "EqnnGroups", "EqnnDiagnostics"]),
         .testTarget(name: "EqnnDataTests", dependencies: ["EqnnData"]),
-        .testTarget(name: "EqnnInterpreterTests", dependencies: ["EqnnInterpreter", "EqnnIR", "EqnnSema", "EqnnGroups", "EqnnLinearAlgebra", "EqnnDiagnostics"]),
+        .testTarget(name: "EqnnInterpreterTests", dependencies: ["EqnnInterpreter", "EqnnKernels", "EqnnIR", "EqnnSema", "EqnnGroups", "EqnnLinearAlgebra", "EqnnDiagnostics"]),
         .testTarget(
             name: "EqnnDriverTests", dependencies: ["EqnnDriver", "EqnnDiagnostics", "EqnnCBackend", "EqnnIR", "EqnnInterpreter", "EqnnLinearAlgebra",
                                                  "EqnnData", "EqnnGroups", "EqnnSema"],

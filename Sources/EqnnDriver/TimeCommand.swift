@@ -49,12 +49,14 @@ enum TimeCommand {
         options.epochs = 1
         options.batch = trainBatch
         options.validationFraction = 0
+        options.initialization = .random  // calibration runs once per training, not per step
         options.precision = try ModelCommands.precisionOption(args, default: .f64, usage: Help.time)
         let trainer = Trainer(options: options)
         let rate = throughput(samples: trainBatch, seconds: seconds) {
             _ = trainer.train(graph: graph, x: x, y: y, rows: trainBatch, extents: extents) { _ in }
         }
         out += "  training, batch \(trainBatch): \(Int(rate)) samples/s (forward, backward, Adam; \(Trainer.threads) threads, \(options.precision.rawValue))\n"
+        out += "  matrix kernels: \(MatrixProduct.kernelName) (EQNNC_KERNEL=generic|avx2 selects a lower one)\n"
         return CommandResult(stdout: out)
     }
 

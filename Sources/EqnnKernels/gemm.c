@@ -1,0 +1,227 @@
+/* The interpreter's matrix product (see eqnn_kernels.h), organized as BLIS
+ * organizes its products: B is packed in panels of NR columns and depth KC, A in
+ * panels of MR rows, and an MR x NR tile of C stays in vector registers while a
+ * micro-kernel runs down the depth. Each kernel is one macro instantiated per
+ * instruction set and precision, compiled for that instruction set with a target
+ * attribute; the best one the machine supports is chosen at run time. */
+#include "eqnn_kernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define EQNN_X86 1
+#define AVX2_TARGET __attribute__((target("avx2,fma")))
+#define AVX512_TARGET __attribute__((target("avx512f")))
+#else
+#define EQNN_X86 0
+#endif
+
+/* The tile's rows must be unrolled for the tile to live in registers. */
+#define UNROLLED _Pragma("GCC unroll 16")
+
+enum {
+    KC = 256, /* depth of a block: an NR-column panel of B stays in the L1 cache */
+    MC = 96,  /* rows of a block of A (a multiple of every MR): it stays in the L2 cache */
+};
+
+/* Small products are not worth packing. */
+static int worth_packing(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k) { return m * n * k >= 4096 && m >= 4; }
+
+/* C += A B entry by entry: small products, and the fallback when packing memory is missing. */
+#define DEFINE_SIMPLE(T, NAME)                                                                                \
+    static void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *a, ptrdiff_t rsa, ptrdiff_t csa,        \
+                     const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc) {                                         \
+        for (ptrdiff_t i = 0; i < m; ++i)                                                                      \
+            for (ptrdiff_t p = 0; p < k; ++p) {                                                                \
+                T aip = a[i * rsa + p * csa];                                                                  \
+                for (ptrdiff_t j = 0; j < n; ++j) c[i * ldc + j] += aip * b[p * ldb + j];                     \
+            }                                                                                                  \
+    }
+
+/* A[i0.., p0..] (mc x kc) into panels of MR rows, each kc x MR, zero rows past mc. */
+#define DEFINE_PACK_A(T, NAME)                                                                                \
+    static void NAME(T *dst, const T *a, ptrdiff_t rsa, ptrdiff_t csa, ptrdiff_t mc, ptrdiff_t kc, int mr) {  \
+        for (ptrdiff_t i0 = 0; i0 < mc; i0 += mr)                                                              \
+            for (ptrdiff_t p = 0; p < kc; ++p)                                                                 \
+                for (int i = 0; i < mr; ++i) *dst++ = i0 + i < mc ? a[(i0 + i) * rsa + p * csa] : (T)0;       \
+    }
+
+/* B[p0.., 0..n] (kc x n) into panels of NR columns, each kc x NR, zero columns past n. */
+#define DEFINE_PACK_B(T, NAME)                                                                                \
+    static void NAME(T *dst, const T *b, ptrdiff_t ldb, ptrdiff_t kc, ptrdiff_t n, int nr) {                   \
+        for (ptrdiff_t j0 = 0; j0 < n; j0 += nr)                                                               \
+            for (ptrdiff_t p = 0; p < kc; ++p)                                                                 \
+                for (int j = 0; j < nr; ++j) *dst++ = j0 + j < n ? b[p * ldb + j0 + j] : (T)0;                \
+    }
+
+/* One MR x NR tile (NR = 2 vectors of LANES): C[0..mr, 0..nr] += (packed A panel) (packed B panel). */
+#define DEFINE_MICRO_KERNEL(ATTR, T, V, LANES, MR, NAME)                                                      \
+    ATTR static void NAME(ptrdiff_t kc, const T *ap, const T *bp, T *c, ptrdiff_t ldc, int mr, int nr) {      \
+        V left[MR], right[MR];                                                                                 \
+        UNROLLED for (int i = 0; i < MR; ++i) left[i] = right[i] = (V){0};                                     \
+        for (ptrdiff_t p = 0; p < kc; ++p) {                                                                   \
+            V b0, b1;                                                                                          \
+            memcpy(&b0, bp, sizeof b0);                                                                        \
+            memcpy(&b1, bp + LANES, sizeof b1);                                                                \
+            UNROLLED for (int i = 0; i < MR; ++i) {                                                            \
+                left[i] += ap[i] * b0;                                                                         \
+                right[i] += ap[i] * b1;                                                                        \
+            }                                                                                                  \
+            ap += MR;                                                                                          \
+            bp += 2 * LANES;                                                                                   \
+        }                                                                                                      \
+        if (mr == MR && nr == 2 * LANES) {                                                                     \
+            for (int i = 0; i < MR; ++i) {                                                                     \
+                V c0, c1;                                                                                      \
+                memcpy(&c0, c + i * ldc, sizeof c0);                                                           \
+                memcpy(&c1, c + i * ldc + LANES, sizeof c1);                                                   \
+                c0 += left[i];                                                                                 \
+                c1 += right[i];                                                                                \
+                memcpy(c + i * ldc, &c0, sizeof c0);                                                           \
+                memcpy(c + i * ldc + LANES, &c1, sizeof c1);                                                   \
+            }                                                                                                  \
+        } else {                                                                                               \
+            T tile[2 * LANES];                                                                                 \
+            for (int i = 0; i < mr; ++i) {                                                                     \
+                memcpy(tile, &left[i], sizeof left[i]);                                                        \
+                memcpy(tile + LANES, &right[i], sizeof right[i]);                                              \
+                for (int j = 0; j < nr; ++j) c[i * ldc + j] += tile[j];                                        \
+            }                                                                                                  \
+        }                                                                                                      \
+    }
+
+/* The blocked product around one micro-kernel; returns 0 when packing memory is missing. */
+#define DEFINE_BLOCKED(ATTR, T, MR, NR, KERNEL, PACK_A, PACK_B, NAME)                                         \
+    ATTR static int NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *a, ptrdiff_t rsa, ptrdiff_t csa,     \
+                         const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc) {                                     \
+        ptrdiff_t panels = (n + NR - 1) / NR;                                                                  \
+        T *bpack = malloc(sizeof(T) * KC * NR * panels), *apack = malloc(sizeof(T) * KC * MC);                 \
+        if (!bpack || !apack) {                                                                                \
+            free(bpack);                                                                                       \
+            free(apack);                                                                                       \
+            return 0;                                                                                          \
+        }                                                                                                      \
+        for (ptrdiff_t p0 = 0; p0 < k; p0 += KC) {                                                             \
+            ptrdiff_t kc = k - p0 < KC ? k - p0 : KC;                                                          \
+            PACK_B(bpack, b + p0 * ldb, ldb, kc, n, NR);                                                       \
+            for (ptrdiff_t i0 = 0; i0 < m; i0 += MC) {                                                         \
+                ptrdiff_t mc = m - i0 < MC ? m - i0 : MC;                                                      \
+                PACK_A(apack, a + i0 * rsa + p0 * csa, rsa, csa, mc, kc, MR);                                  \
+                for (ptrdiff_t jp = 0; jp < panels; ++jp) {                                                    \
+                    int nr = (int)(n - jp * NR < NR ? n - jp * NR : NR);                                       \
+                    for (ptrdiff_t ip = 0; ip * MR < mc; ++ip) {                                               \
+                        int mr = (int)(mc - ip * MR < MR ? mc - ip * MR : MR);                                 \
+                        KERNEL(kc, apack + ip * MR * kc, bpack + jp * NR * kc, c + (i0 + ip * MR) * ldc + jp * NR, \
+                               ldc, mr, nr);                                                                   \
+                    }                                                                                          \
+                }                                                                                              \
+            }                                                                                                  \
+        }                                                                                                      \
+        free(bpack);                                                                                           \
+        free(apack);                                                                                           \
+        return 1;                                                                                              \
+    }
+
+DEFINE_SIMPLE(float, simple_s)
+DEFINE_SIMPLE(double, simple_d)
+DEFINE_PACK_A(float, pack_a_s)
+DEFINE_PACK_A(double, pack_a_d)
+DEFINE_PACK_B(float, pack_b_s)
+DEFINE_PACK_B(double, pack_b_d)
+
+/* Generic: 16-byte vectors (SSE2 on x86-64, NEON on arm64), 4 x 2 vectors. */
+typedef float generic_vs __attribute__((vector_size(16)));
+typedef double generic_vd __attribute__((vector_size(16)));
+#define NO_TARGET
+DEFINE_MICRO_KERNEL(NO_TARGET, float, generic_vs, 4, 4, kernel_generic_s)
+DEFINE_MICRO_KERNEL(NO_TARGET, double, generic_vd, 2, 4, kernel_generic_d)
+DEFINE_BLOCKED(NO_TARGET, float, 4, 8, kernel_generic_s, pack_a_s, pack_b_s, blocked_generic_s)
+DEFINE_BLOCKED(NO_TARGET, double, 4, 4, kernel_generic_d, pack_a_d, pack_b_d, blocked_generic_d)
+
+#if EQNN_X86
+/* AVX2 with FMA: 16 ymm registers hold a 6 x 2 tile, two B vectors and a broadcast. */
+typedef float avx2_vs __attribute__((vector_size(32)));
+typedef double avx2_vd __attribute__((vector_size(32)));
+DEFINE_MICRO_KERNEL(AVX2_TARGET, float, avx2_vs, 8, 6, kernel_avx2_s)
+DEFINE_MICRO_KERNEL(AVX2_TARGET, double, avx2_vd, 4, 6, kernel_avx2_d)
+DEFINE_BLOCKED(AVX2_TARGET, float, 6, 16, kernel_avx2_s, pack_a_s, pack_b_s, blocked_avx2_s)
+DEFINE_BLOCKED(AVX2_TARGET, double, 6, 8, kernel_avx2_d, pack_a_d, pack_b_d, blocked_avx2_d)
+
+/* AVX-512: 32 zmm registers hold a 12 x 2 tile, two B vectors and a broadcast. */
+typedef float avx512_vs __attribute__((vector_size(64)));
+typedef double avx512_vd __attribute__((vector_size(64)));
+DEFINE_MICRO_KERNEL(AVX512_TARGET, float, avx512_vs, 16, 12, kernel_avx512_s)
+DEFINE_MICRO_KERNEL(AVX512_TARGET, double, avx512_vd, 8, 12, kernel_avx512_d)
+DEFINE_BLOCKED(AVX512_TARGET, float, 12, 32, kernel_avx512_s, pack_a_s, pack_b_s, blocked_avx512_s)
+DEFINE_BLOCKED(AVX512_TARGET, double, 12, 16, kernel_avx512_d, pack_a_d, pack_b_d, blocked_avx512_d)
+#endif
+
+static int machine_isa(void) {
+#if EQNN_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f")) return EQNN_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return EQNN_ISA_AVX2;
+#endif
+    return EQNN_ISA_GENERIC;
+}
+
+/* The machine's best, lowered by EQNNC_KERNEL=generic|avx2 (for ablations); computed once. */
+int eqnn_best_isa(void) {
+    static int cached = -1;
+    int isa = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (isa >= 0) return isa;
+    isa = machine_isa();
+    const char *requested = getenv("EQNNC_KERNEL");
+    for (int lower = EQNN_ISA_GENERIC; requested && lower < isa; ++lower)
+        if (strcmp(requested, eqnn_isa_name(lower)) == 0) isa = lower;
+    __atomic_store_n(&cached, isa, __ATOMIC_RELAXED);
+    return isa;
+}
+
+const char *eqnn_isa_name(int isa) {
+    switch (isa) {
+    case EQNN_ISA_AVX512: return "avx512";
+    case EQNN_ISA_AVX2: return "avx2";
+    default: return "generic";
+    }
+}
+
+void eqnn_sgemm_isa(int isa, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                    const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc) {
+    if (m <= 0 || n <= 0 || k <= 0) return;
+    if (isa > machine_isa()) isa = machine_isa();
+    int done = 0;
+    if (worth_packing(m, n, k)) switch (isa) {
+#if EQNN_X86
+        case EQNN_ISA_AVX512: done = blocked_avx512_s(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;
+        case EQNN_ISA_AVX2: done = blocked_avx2_s(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;
+#endif
+        default: done = blocked_generic_s(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;
+        }
+    if (!done) simple_s(m, n, k, a, rsa, csa, b, ldb, c, ldc);
+}
+
+void eqnn_dgemm_isa(int isa, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
+                    const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc) {
+    if (m <= 0 || n <= 0 || k <= 0) return;
+    if (isa > machine_isa()) isa = machine_isa();
+    int done = 0;
+    if (worth_packing(m, n, k)) switch (isa) {
+#if EQNN_X86
+        case EQNN_ISA_AVX512: done = blocked_avx512_d(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;
+        case EQNN_ISA_AVX2: done = blocked_avx2_d(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;
+#endif
+        default: done = blocked_generic_d(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;
+        }
+    if (!done) simple_d(m, n, k, a, rsa, csa, b, ldb, c, ldc);
+}
+
+void eqnn_sgemm(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc) {
+    eqnn_sgemm_isa(eqnn_best_isa(), m, n, k, a, rsa, csa, b, ldb, c, ldc);
+}
+
+void eqnn_dgemm(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
+                const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc) {
+    eqnn_dgemm_isa(eqnn_best_isa(), m, n, k, a, rsa, csa, b, ldb, c, ldc);
+}
