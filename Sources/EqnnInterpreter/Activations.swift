@@ -7,6 +7,24 @@ enum Scalar {
         x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x))
     }
 
+    /// f on every entry; relu without a switch per entry (NaN stays NaN).
+    static func values<T: BinaryFloatingPoint>(_ f: Activation, _ x: [T]) -> [T] {
+        switch f {
+        case .relu: return x.map { $0 < 0 ? 0 : $0 }
+        case .identity: return x
+        default: return x.map { T(value(f, Double($0))) }
+        }
+    }
+
+    /// dy f'(x), entry by entry; relu without a switch per entry.
+    static func backward<T: BinaryFloatingPoint>(_ f: Activation, x: [T], dy: [T]) -> [T] {
+        switch f {
+        case .relu: return zip(x, dy).map { $0 > 0 ? $1 : 0 }
+        case .identity: return dy
+        default: return zip(x, dy).map { $1 * T(derivative(f, Double($0))) }
+        }
+    }
+
     static func value(_ f: Activation, _ x: Double) -> Double {
         switch f {
         case .relu: return max(x, 0)

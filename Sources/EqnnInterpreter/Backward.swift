@@ -46,17 +46,6 @@ extension Executable {
         return (output, dTheta, statistics)
     }
 
-    /// dx and dtheta of the linear map of `l` (op k) on `rows` rows; dx accumulates.
-    func linearBackward(_ l: Linear, index k: Int, x: UnsafePointer<T>, dy: UnsafePointer<T>,
-                        dx: UnsafeMutablePointer<T>, rows: Int, dTheta: inout [Double]) {
-        if let plan = plans[k], !plan.dense {
-            let dm = StructuredKernels.linearBackward(l, plan, mixing: weights[k], x: x, dy: dy, dx: dx, batch: rows)
-            plan.accumulate(l, mixingGradients: dm, into: &dTheta)
-        } else {
-            denseBackward(l, weights: weights[k][0], x: x, dy: dy, dx: dx, batch: rows, dTheta: &dTheta)
-        }
-    }
-
     /// A convolution's backward, tile by tile as forward: the neighbourhoods
     /// gathered again, the linear map's backward, the gradient scattered back.
     func convolutionBackward(_ c: Convolution, index k: Int, input x: [T], dy: [T], samples: Int, extents: [Int],
@@ -66,6 +55,9 @@ extension Executable {
         var dx = [T](repeating: 0, count: rows * c.channels)
         var columns = [T](repeating: 0, count: tile * width)
         var dColumns = [T](repeating: 0, count: tile * width)
+        let offsetMajor = denseConvolution(k)
+        var gradient = LinearGradient(c.linear, plan: plans[k], weights: weights[k],
+                                      column: offsetMajor ? { GridKernels.offsetMajorColumn($0, c) } : { $0 })
         x.withUnsafeBufferPointer { xp in
             dy.withUnsafeBufferPointer { dyp in
                 dx.withUnsafeMutableBufferPointer { dxp in
@@ -75,17 +67,17 @@ extension Executable {
                                   let ca = cp.baseAddress, let dca = dcp.baseAddress else { return }
                             for first in stride(from: 0, to: rows, by: tile) {
                                 let range = first..<min(rows, first + tile)
-                                GridKernels.gatherNeighbourhoods(c, grid, x: xa, rows: range, into: ca)
+                                GridKernels.gatherNeighbourhoods(c, grid, x: xa, rows: range, into: ca, offsetMajor: offsetMajor)
                                 dca.update(repeating: 0, count: range.count * width)
-                                linearBackward(c.linear, index: k, x: ca, dy: dya + first * c.linear.outputDimension, dx: dca,
-                                               rows: range.count, dTheta: &dTheta)
-                                GridKernels.scatterNeighbourhoods(c, grid, columns: dca, rows: range, into: dxa)
+                                gradient.add(x: ca, dy: dya + first * c.linear.outputDimension, dx: dca, rows: range.count)
+                                GridKernels.scatterNeighbourhoods(c, grid, columns: dca, rows: range, into: dxa, offsetMajor: offsetMajor)
                             }
                         }
                     }
                 }
             }
         }
+        gradient.accumulate(into: &dTheta)
         return dx
     }
 
@@ -97,14 +89,16 @@ extension Executable {
             return dy  // spatial or batch-wide: handled in gradientAndStatistics
         case .linear(let l):
             var dx = [T](repeating: 0, count: batch * l.inputDimension)
+            var gradient = LinearGradient(l, plan: plans[k], weights: weights[k])
             x.withUnsafeBufferPointer { xp in
                 dy.withUnsafeBufferPointer { dyp in
                     dx.withUnsafeMutableBufferPointer { dxp in
                         guard let xa = xp.baseAddress, let dya = dyp.baseAddress, let dxa = dxp.baseAddress else { return }
-                        linearBackward(l, index: k, x: xa, dy: dya, dx: dxa, rows: batch, dTheta: &dTheta)
+                        gradient.add(x: xa, dy: dya, dx: dxa, rows: batch)
                     }
                 }
             }
+            gradient.accumulate(into: &dTheta)
             return dx
         case .bias(let b):
             let d = b.basis.rows
@@ -138,9 +132,7 @@ extension Executable {
             }
             return dx
         case .pointwise(let p):
-            var dx = dy
-            for i in dx.indices { dx[i] *= T(Scalar.derivative(p.function, Double(x[i]))) }
-            return dx
+            return Scalar.backward(p.function, x: x, dy: dy)
         case .gate(let g):
             var dx = [T](repeating: 0, count: batch * g.inputDimension)
             for r in 0..<batch {
@@ -177,41 +169,6 @@ extension Executable {
                 }
             }
             return dx
-        }
-    }
-
-    /// dx = dy W and dtheta from dW^T = X^T dY, read through the pair bases.
-    func denseBackward(_ l: Linear, weights wt: [T], x: UnsafePointer<T>, dy: UnsafePointer<T>,
-                       dx: UnsafeMutablePointer<T>, batch: Int, dTheta: inout [Double]) {
-        let rows = l.outputDimension, columns = l.inputDimension
-        var dWt = [T](repeating: 0, count: rows * columns)
-        var w = [T](repeating: 0, count: rows * columns)
-        for i in 0..<columns { for o in 0..<rows { w[o * columns + i] = wt[i * rows + o] } }
-        w.withUnsafeBufferPointer { wp in
-            dWt.withUnsafeMutableBufferPointer { dwp in
-                guard let wa = wp.baseAddress, let dwa = dwp.baseAddress else { return }
-                // dx = dY W, dW^T = X^T dY.
-                MatrixProduct.multiplyAdd(m: batch, n: columns, k: rows, a: dy, rowStride: rows, columnStride: 1,
-                                          b: wa, ldb: columns, c: dx, ldc: columns)
-                MatrixProduct.multiplyAdd(m: columns, n: rows, k: batch, a: x, rowStride: 1, columnStride: columns,
-                                          b: dy, ldb: rows, c: dwa, ldc: rows)
-            }
-        }
-        for block in l.blocks {
-            let basis = l.bases[block.basis].matrices
-            for o in 0..<block.output.copies {
-                for i in 0..<block.input.copies {
-                    let rowBase = block.output.offset + o * block.output.dimension
-                    let columnBase = block.input.offset + i * block.input.dimension
-                    for j in 0..<basis.count {
-                        var sum = 0.0
-                        for e in basis.starts[j]..<basis.starts[j + 1] {
-                            sum += basis.values[e] * Double(dWt[(columnBase + basis.entryColumns[e]) * rows + rowBase + basis.entryRows[e]])
-                        }
-                        dTheta[l.parameters.offset + l.parameter(block, output: o, input: i, basis: j)] += sum
-                    }
-                }
-            }
         }
     }
 }

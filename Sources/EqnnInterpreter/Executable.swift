@@ -19,7 +19,11 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         plans = model.plans
         weights = zip(model.graph.ops, model.plans).map { op, plan in
             if let l = op.linearMap {
-                guard let plan, !plan.dense else { return [l.expanded(model.parameters, transposed: true, as: T.self)] }
+                guard let plan, !plan.dense else {
+                    let wt = l.expanded(model.parameters, transposed: true, as: T.self)
+                    guard case .convolution(let c) = op else { return [wt] }
+                    return [Executable.offsetMajor(wt, c)]
+                }
                 return plan.mixing(l, model.parameters, as: T.self)
             }
             switch op {
@@ -34,6 +38,21 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
             }
         }
     }
+
+    /// W^T (in x out) of a dense convolution with its rows in the offset-major
+    /// order of the gathered neighbourhoods (`GridKernels.gatherNeighbourhoods`).
+    static func offsetMajor(_ wt: [T], _ c: Convolution) -> [T] {
+        let outputs = c.linear.outputDimension
+        var out = wt
+        for row in 0..<c.linear.inputDimension {
+            let to = GridKernels.offsetMajorColumn(row, c) * outputs
+            for j in 0..<outputs { out[to + j] = wt[row * outputs + j] }
+        }
+        return out
+    }
+
+    /// Whether op k is a convolution run in the dense form (offset-major neighbourhoods).
+    func denseConvolution(_ k: Int) -> Bool { plans[k].map { $0.dense } ?? true }
 
     /// Runs the network on `batch` samples of the input, split over the cores.
     /// Grid networks: each sample is a grid of `extents` positions (checked
@@ -118,7 +137,7 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
                     guard let xa = xp.baseAddress, let ya = yp.baseAddress, let ca = cp.baseAddress else { return }
                     for first in stride(from: 0, to: rows, by: tile) {
                         let range = first..<min(rows, first + tile)
-                        GridKernels.gatherNeighbourhoods(c, grid, x: xa, rows: range, into: ca)
+                        GridKernels.gatherNeighbourhoods(c, grid, x: xa, rows: range, into: ca, offsetMajor: denseConvolution(k))
                         applyLinear(c.linear, index: k, x: ca, y: ya + first * c.linear.outputDimension, rows: range.count)
                     }
                 }
@@ -157,7 +176,7 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
             }
             return y
         case .pointwise(let p):
-            return x.map { T(Scalar.value(p.function, Double($0))) }
+            return Scalar.values(p.function, x)
         case .gate(let g):
             var y = [T](repeating: 0, count: batch * g.outputDimension)
             for r in 0..<batch {

@@ -50,23 +50,35 @@ struct GridGeometry {
 }
 
 enum GridKernels {
-    /// Gathers the neighbourhoods of rows `rows` (column c * K + o) into `columns`.
+    /// Gathers the neighbourhoods of rows `rows` into `columns`: column c * K + o as
+    /// the IR orders them, or o * C + c (`offsetMajor`: each neighbour's channels
+    /// copied whole; for the dense form, whose weights the executable reorders).
     static func gatherNeighbourhoods<T: BinaryFloatingPoint>(_ c: Convolution, _ grid: GridGeometry, x: UnsafePointer<T>,
-                                                            rows: Range<Int>, into columns: UnsafeMutablePointer<T>) {
-        let offsets = c.offsets, channels = c.channels, width = channels * offsets
+                                                            rows: Range<Int>, into columns: UnsafeMutablePointer<T>,
+                                                            offsetMajor: Bool = false) {
+        let offsets = c.offsets, channels = c.channels, width = channels &* offsets
         let vectors = grid.offsets(kernel: c.kernel)
         var neighbours = [Int](repeating: 0, count: offsets), coordinates = grid.extents
-        for (t, row) in rows.enumerated() {
-            let sample = row / grid.positions
-            grid.neighbours(of: row % grid.positions, offsets: vectors, into: &neighbours, coordinates: &coordinates)
-            let out = columns + t * width
-            for o in 0..<offsets {
-                let q = neighbours[o]
-                if q < 0 {
-                    for ch in 0..<channels { out[ch * offsets + o] = 0 }
-                } else {
-                    let source = x + (sample * grid.positions + q) * channels
-                    for ch in 0..<channels { out[ch * offsets + o] = source[ch] }
+        var sources = [Int](repeating: 0, count: offsets)
+        sources.withUnsafeMutableBufferPointer { start in
+            guard let start = start.baseAddress else { return }
+            for (t, row) in rows.enumerated() {
+                rowSources(of: row, grid, channels: channels, vectors: vectors, neighbours: &neighbours, coordinates: &coordinates, into: start)
+                if offsetMajor {
+                    for o in 0..<offsets {
+                        let out = columns + (t &* width &+ o &* channels), q = start[o]
+                        if q < 0 { out.update(repeating: 0, count: channels) } else { out.update(from: x + q, count: channels) }
+                    }
+                    continue
+                }
+                // Channel by channel, so that the writes of a row are contiguous.
+                var out = columns + t &* width
+                for ch in 0..<channels {
+                    for o in 0..<offsets {
+                        let q = start[o]
+                        out[o] = q < 0 ? 0 : x[q &+ ch]
+                    }
+                    out += offsets
                 }
             }
         }
@@ -74,18 +86,49 @@ enum GridKernels {
 
     /// The adjoint of the gather: adds each neighbourhood's gradient back onto its positions.
     static func scatterNeighbourhoods<T: BinaryFloatingPoint>(_ c: Convolution, _ grid: GridGeometry, columns: UnsafePointer<T>,
-                                                               rows: Range<Int>, into dx: UnsafeMutablePointer<T>) {
-        let offsets = c.offsets, channels = c.channels, width = channels * offsets
+                                                               rows: Range<Int>, into dx: UnsafeMutablePointer<T>,
+                                                               offsetMajor: Bool = false) {
+        let offsets = c.offsets, channels = c.channels, width = channels &* offsets
         let vectors = grid.offsets(kernel: c.kernel)
         var neighbours = [Int](repeating: 0, count: offsets), coordinates = grid.extents
-        for (t, row) in rows.enumerated() {
-            let sample = row / grid.positions
-            grid.neighbours(of: row % grid.positions, offsets: vectors, into: &neighbours, coordinates: &coordinates)
-            let source = columns + t * width
-            for o in 0..<offsets where neighbours[o] >= 0 {
-                let target = dx + (sample * grid.positions + neighbours[o]) * channels
-                for ch in 0..<channels { target[ch] += source[ch * offsets + o] }
+        var sources = [Int](repeating: 0, count: offsets)
+        sources.withUnsafeMutableBufferPointer { start in
+            guard let start = start.baseAddress else { return }
+            for (t, row) in rows.enumerated() {
+                rowSources(of: row, grid, channels: channels, vectors: vectors, neighbours: &neighbours, coordinates: &coordinates, into: start)
+                if offsetMajor {
+                    for o in 0..<offsets where start[o] >= 0 {
+                        let source = columns + (t &* width &+ o &* channels), target = dx + start[o]
+                        for ch in 0..<channels { target[ch] += source[ch] }
+                    }
+                    continue
+                }
+                var source = columns + t &* width
+                for ch in 0..<channels {
+                    for o in 0..<offsets {
+                        let q = start[o]
+                        if q >= 0 { dx[q &+ ch] += source[o] }
+                    }
+                    source += offsets
+                }
             }
+        }
+    }
+
+    /// The column of the offset-major layout that holds the IR's column `column` (= c * K + o).
+    static func offsetMajorColumn(_ column: Int, _ c: Convolution) -> Int {
+        (column % c.offsets) * c.channels + column / c.offsets
+    }
+
+    /// For each offset around `row`, the index of its neighbour's first channel in the activation, -1 outside the grid.
+    @inline(__always)
+    static func rowSources(of row: Int, _ grid: GridGeometry, channels: Int, vectors: [Int], neighbours: inout [Int],
+                           coordinates: inout [Int], into sources: UnsafeMutablePointer<Int>) {
+        let sample = row / grid.positions
+        grid.neighbours(of: row % grid.positions, offsets: vectors, into: &neighbours, coordinates: &coordinates)
+        for o in neighbours.indices {
+            let q = neighbours[o]
+            sources[o] = q < 0 ? -1 : (sample &* grid.positions &+ q) &* channels
         }
     }
 
