@@ -1,5 +1,6 @@
 import EqnnDiagnostics
 import EqnnGroups
+import EqnnInterpreter
 import EqnnSema
 import Foundation
 
@@ -24,6 +25,7 @@ public enum Driver {
     /// Runs a command. The one error path: every stage below throws a CommandResult (or
     /// another error, reported with status 1), caught here.
     public static func run(_ arguments: [String]) -> CommandResult {
+        ProcessMemory.keepFreedBlocks()
         do {
             return try dispatch(arguments)
         } catch let result as CommandResult {

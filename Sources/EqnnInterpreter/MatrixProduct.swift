@@ -41,3 +41,11 @@ public enum MatrixProduct {
     /// The kernel the product runs on this machine ("avx512", "avx2" or "generic").
     public static var kernelName: String { String(cString: eqnn_isa_name(eqnn_best_isa())) }
 }
+
+/// How the process allocates: the interpreter allocates and frees arrays of
+/// megabytes every step, which glibc by default hands back to the system at
+/// each free (so every step page-faults them in again).
+public enum ProcessMemory {
+    /// Keeps freed blocks in the process for reuse; call once at start-up.
+    public static func keepFreedBlocks() { eqnn_keep_freed_memory() }
+}

@@ -17,7 +17,7 @@
 #endif
 
 /* The tile's rows must be unrolled for the tile to live in registers. */
-#define UNROLLED _Pragma("GCC unroll 16")
+#define UNROLLED _Pragma("GCC unroll 32")
 
 enum {
     KC = 256, /* depth of a block: an NR-column panel of B stays in the L1 cache */
@@ -26,6 +26,12 @@ enum {
 
 /* Small products are not worth packing. */
 static int worth_packing(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k) { return m * n * k >= 4096 && m >= 4; }
+
+/* Whether panels of nr columns waste more than an eighth of the work that panels of nr / 2 would do. */
+static int half_empty_panel(ptrdiff_t n, ptrdiff_t nr) {
+    ptrdiff_t wide = (n + nr - 1) / nr * nr, narrow = (n + nr / 2 - 1) / (nr / 2) * (nr / 2);
+    return (wide - narrow) * 8 > narrow;
+}
 
 /* C += A B entry by entry: small products, and the fallback when packing memory is missing. */
 #define DEFINE_SIMPLE(T, NAME)                                                                                \
@@ -54,37 +60,29 @@ static int worth_packing(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k) { return m * n *
                 for (int j = 0; j < nr; ++j) *dst++ = j0 + j < n ? b[p * ldb + j0 + j] : (T)0;                \
     }
 
-/* One MR x NR tile (NR = 2 vectors of LANES): C[0..mr, 0..nr] += (packed A panel) (packed B panel). */
-#define DEFINE_MICRO_KERNEL(ATTR, T, V, LANES, MR, NAME)                                                      \
+/* One MR x NR tile (NR = NV vectors of LANES): C[0..mr, 0..nr] += (packed A panel) (packed B panel). */
+#define DEFINE_MICRO_KERNEL(ATTR, T, V, LANES, NV, MR, NAME)                                                  \
     ATTR static void NAME(ptrdiff_t kc, const T *ap, const T *bp, T *c, ptrdiff_t ldc, int mr, int nr) {      \
-        V left[MR], right[MR];                                                                                 \
-        UNROLLED for (int i = 0; i < MR; ++i) left[i] = right[i] = (V){0};                                     \
+        V acc[MR][NV];                                                                                         \
+        UNROLLED for (int i = 0; i < MR; ++i) UNROLLED for (int v = 0; v < NV; ++v) acc[i][v] = (V){0};        \
         for (ptrdiff_t p = 0; p < kc; ++p) {                                                                   \
-            V b0, b1;                                                                                          \
-            memcpy(&b0, bp, sizeof b0);                                                                        \
-            memcpy(&b1, bp + LANES, sizeof b1);                                                                \
-            UNROLLED for (int i = 0; i < MR; ++i) {                                                            \
-                left[i] += ap[i] * b0;                                                                         \
-                right[i] += ap[i] * b1;                                                                        \
-            }                                                                                                  \
+            V b[NV];                                                                                           \
+            UNROLLED for (int v = 0; v < NV; ++v) memcpy(&b[v], bp + v * LANES, sizeof b[v]);                  \
+            UNROLLED for (int i = 0; i < MR; ++i) UNROLLED for (int v = 0; v < NV; ++v) acc[i][v] += ap[i] * b[v]; \
             ap += MR;                                                                                          \
-            bp += 2 * LANES;                                                                                   \
+            bp += NV * LANES;                                                                                  \
         }                                                                                                      \
-        if (mr == MR && nr == 2 * LANES) {                                                                     \
-            for (int i = 0; i < MR; ++i) {                                                                     \
-                V c0, c1;                                                                                      \
-                memcpy(&c0, c + i * ldc, sizeof c0);                                                           \
-                memcpy(&c1, c + i * ldc + LANES, sizeof c1);                                                   \
-                c0 += left[i];                                                                                 \
-                c1 += right[i];                                                                                \
-                memcpy(c + i * ldc, &c0, sizeof c0);                                                           \
-                memcpy(c + i * ldc + LANES, &c1, sizeof c1);                                                   \
+        if (mr == MR && nr == NV * LANES) {                                                                    \
+            UNROLLED for (int i = 0; i < MR; ++i) UNROLLED for (int v = 0; v < NV; ++v) {                      \
+                V old;                                                                                         \
+                memcpy(&old, c + i * ldc + v * LANES, sizeof old);                                             \
+                old += acc[i][v];                                                                              \
+                memcpy(c + i * ldc + v * LANES, &old, sizeof old);                                             \
             }                                                                                                  \
         } else {                                                                                               \
-            T tile[2 * LANES];                                                                                 \
+            T tile[NV * LANES];                                                                                \
             for (int i = 0; i < mr; ++i) {                                                                     \
-                memcpy(tile, &left[i], sizeof left[i]);                                                        \
-                memcpy(tile + LANES, &right[i], sizeof right[i]);                                              \
+                memcpy(tile, acc[i], sizeof acc[i]);                                                           \
                 for (int j = 0; j < nr; ++j) c[i * ldc + j] += tile[j];                                        \
             }                                                                                                  \
         }                                                                                                      \
@@ -133,8 +131,8 @@ DEFINE_PACK_B(double, pack_b_d)
 typedef float generic_vs __attribute__((vector_size(16)));
 typedef double generic_vd __attribute__((vector_size(16)));
 #define NO_TARGET
-DEFINE_MICRO_KERNEL(NO_TARGET, float, generic_vs, 4, 4, kernel_generic_s)
-DEFINE_MICRO_KERNEL(NO_TARGET, double, generic_vd, 2, 4, kernel_generic_d)
+DEFINE_MICRO_KERNEL(NO_TARGET, float, generic_vs, 4, 2, 4, kernel_generic_s)
+DEFINE_MICRO_KERNEL(NO_TARGET, double, generic_vd, 2, 2, 4, kernel_generic_d)
 DEFINE_BLOCKED(NO_TARGET, float, 4, 8, kernel_generic_s, pack_a_s, pack_b_s, blocked_generic_s)
 DEFINE_BLOCKED(NO_TARGET, double, 4, 4, kernel_generic_d, pack_a_d, pack_b_d, blocked_generic_d)
 
@@ -142,18 +140,24 @@ DEFINE_BLOCKED(NO_TARGET, double, 4, 4, kernel_generic_d, pack_a_d, pack_b_d, bl
 /* AVX2 with FMA: 16 ymm registers hold a 6 x 2 tile, two B vectors and a broadcast. */
 typedef float avx2_vs __attribute__((vector_size(32)));
 typedef double avx2_vd __attribute__((vector_size(32)));
-DEFINE_MICRO_KERNEL(AVX2_TARGET, float, avx2_vs, 8, 6, kernel_avx2_s)
-DEFINE_MICRO_KERNEL(AVX2_TARGET, double, avx2_vd, 4, 6, kernel_avx2_d)
+DEFINE_MICRO_KERNEL(AVX2_TARGET, float, avx2_vs, 8, 2, 6, kernel_avx2_s)
+DEFINE_MICRO_KERNEL(AVX2_TARGET, double, avx2_vd, 4, 2, 6, kernel_avx2_d)
 DEFINE_BLOCKED(AVX2_TARGET, float, 6, 16, kernel_avx2_s, pack_a_s, pack_b_s, blocked_avx2_s)
 DEFINE_BLOCKED(AVX2_TARGET, double, 6, 8, kernel_avx2_d, pack_a_d, pack_b_d, blocked_avx2_d)
 
-/* AVX-512: 32 zmm registers hold a 12 x 2 tile, two B vectors and a broadcast. */
+/* AVX-512: 32 zmm registers hold a 12 x 2 tile, two B vectors and a broadcast; or, where
+   n mod 2 vectors would leave a half-empty last panel (n = 48: a quarter of the work
+   wasted), a 24 x 1 tile. */
 typedef float avx512_vs __attribute__((vector_size(64)));
 typedef double avx512_vd __attribute__((vector_size(64)));
-DEFINE_MICRO_KERNEL(AVX512_TARGET, float, avx512_vs, 16, 12, kernel_avx512_s)
-DEFINE_MICRO_KERNEL(AVX512_TARGET, double, avx512_vd, 8, 12, kernel_avx512_d)
+DEFINE_MICRO_KERNEL(AVX512_TARGET, float, avx512_vs, 16, 2, 12, kernel_avx512_s)
+DEFINE_MICRO_KERNEL(AVX512_TARGET, double, avx512_vd, 8, 2, 12, kernel_avx512_d)
+DEFINE_MICRO_KERNEL(AVX512_TARGET, float, avx512_vs, 16, 1, 24, kernel_avx512_narrow_s)
+DEFINE_MICRO_KERNEL(AVX512_TARGET, double, avx512_vd, 8, 1, 24, kernel_avx512_narrow_d)
 DEFINE_BLOCKED(AVX512_TARGET, float, 12, 32, kernel_avx512_s, pack_a_s, pack_b_s, blocked_avx512_s)
 DEFINE_BLOCKED(AVX512_TARGET, double, 12, 16, kernel_avx512_d, pack_a_d, pack_b_d, blocked_avx512_d)
+DEFINE_BLOCKED(AVX512_TARGET, float, 24, 16, kernel_avx512_narrow_s, pack_a_s, pack_b_s, blocked_avx512_narrow_s)
+DEFINE_BLOCKED(AVX512_TARGET, double, 24, 8, kernel_avx512_narrow_d, pack_a_d, pack_b_d, blocked_avx512_narrow_d)
 #endif
 
 static int machine_isa(void) {
@@ -193,7 +197,10 @@ void eqnn_sgemm_isa(int isa, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float 
     int done = 0;
     if (worth_packing(m, n, k)) switch (isa) {
 #if EQNN_X86
-        case EQNN_ISA_AVX512: done = blocked_avx512_s(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;
+        case EQNN_ISA_AVX512:
+            done = half_empty_panel(n, 32) ? blocked_avx512_narrow_s(m, n, k, a, rsa, csa, b, ldb, c, ldc)
+                                           : blocked_avx512_s(m, n, k, a, rsa, csa, b, ldb, c, ldc);
+            break;
         case EQNN_ISA_AVX2: done = blocked_avx2_s(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;
 #endif
         default: done = blocked_generic_s(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;
@@ -208,7 +215,10 @@ void eqnn_dgemm_isa(int isa, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double
     int done = 0;
     if (worth_packing(m, n, k)) switch (isa) {
 #if EQNN_X86
-        case EQNN_ISA_AVX512: done = blocked_avx512_d(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;
+        case EQNN_ISA_AVX512:
+            done = half_empty_panel(n, 16) ? blocked_avx512_narrow_d(m, n, k, a, rsa, csa, b, ldb, c, ldc)
+                                           : blocked_avx512_d(m, n, k, a, rsa, csa, b, ldb, c, ldc);
+            break;
         case EQNN_ISA_AVX2: done = blocked_avx2_d(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;
 #endif
         default: done = blocked_generic_d(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;

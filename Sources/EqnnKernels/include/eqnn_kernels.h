@@ -28,4 +28,7 @@ void eqnn_sgemm_isa(int isa, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float 
                     const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc);
 void eqnn_dgemm_isa(int isa, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
                     const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc);
+
+/* Lets freed blocks of up to 32 MB stay in the process for reuse (glibc; elsewhere nothing). */
+void eqnn_keep_freed_memory(void);
 #endif
