@@ -54,6 +54,7 @@ extension Emitter {
                first + t; 0 outside the grid, or the wrapped position when circular. */
             static void \(p)_neighbourhoods(const \(real) *restrict x, \(real) *restrict columns, size_t first, size_t n,
                                             const size_t *extents, int axes, int kernel, size_t channels, int circular) {
+                const \(real) *source[\(convolutions.map { $0.1.offsets }.max() ?? 1)]; /* per offset: its position's values, or NULL outside */
                 size_t t, c, o, offsets = 1;
                 int a;
                 for (a = 0; a < axes; ++a) offsets *= (size_t)kernel;
@@ -82,13 +83,11 @@ extension Emitter {
                             q += (size_t)v * stride;
                             stride *= extents[a];
                         }
-                        if (inside) {
-                            const \(real) *source = x + q * channels;
-                            for (c = 0; c < channels; ++c) row[c * offsets + o] = source[c];
-                        } else {
-                            for (c = 0; c < channels; ++c) row[c * offsets + o] = 0;
-                        }
+                        source[o] = inside ? x + q * channels : NULL;
                     }
+                    /* Channel by channel, so that the writes of a row are contiguous. */
+                    for (c = 0; c < channels; ++c)
+                        for (o = 0; o < offsets; ++o) row[c * offsets + o] = source[o] ? source[o][c] : 0;
                 }
             }
 
