@@ -55,7 +55,7 @@ extension Executable {
         var dx = [T](repeating: 0, count: rows * c.channels)
         var columns = [T](repeating: 0, count: tile * width)
         var dColumns = [T](repeating: 0, count: tile * width)
-        let offsetMajor = denseConvolution(k)
+        let offsetMajor = denseConvolution(k), table = grid.neighbourTable(kernel: c.kernel)
         var gradient = LinearGradient(c.linear, plan: plans[k], weights: weights[k],
                                       column: offsetMajor ? { GridKernels.offsetMajorColumn($0, c) } : { $0 })
         x.withUnsafeBufferPointer { xp in
@@ -67,10 +67,10 @@ extension Executable {
                                   let ca = cp.baseAddress, let dca = dcp.baseAddress else { return }
                             for first in stride(from: 0, to: rows, by: tile) {
                                 let range = first..<min(rows, first + tile)
-                                GridKernels.gatherNeighbourhoods(c, grid, x: xa, rows: range, into: ca, offsetMajor: offsetMajor)
+                                GridKernels.gatherNeighbourhoods(c, grid, table: table, x: xa, rows: range, into: ca, offsetMajor: offsetMajor)
                                 dca.update(repeating: 0, count: range.count * width)
                                 gradient.add(x: ca, dy: dya + first * c.linear.outputDimension, dx: dca, rows: range.count)
-                                GridKernels.scatterNeighbourhoods(c, grid, columns: dca, rows: range, into: dxa, offsetMajor: offsetMajor)
+                                GridKernels.scatterNeighbourhoods(c, grid, table: table, columns: dca, rows: range, into: dxa, offsetMajor: offsetMajor)
                             }
                         }
                     }

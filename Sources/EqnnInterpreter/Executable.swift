@@ -131,13 +131,14 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         let rows = samples * grid.positions, width = c.linear.inputDimension, tile = c.rowsPerTile
         var y = [T](repeating: 0, count: rows * c.linear.outputDimension)
         var columns = [T](repeating: 0, count: tile * width)
+        let table = grid.neighbourTable(kernel: c.kernel)
         x.withUnsafeBufferPointer { xp in
             y.withUnsafeMutableBufferPointer { yp in
                 columns.withUnsafeMutableBufferPointer { cp in
                     guard let xa = xp.baseAddress, let ya = yp.baseAddress, let ca = cp.baseAddress else { return }
                     for first in stride(from: 0, to: rows, by: tile) {
                         let range = first..<min(rows, first + tile)
-                        GridKernels.gatherNeighbourhoods(c, grid, x: xa, rows: range, into: ca, offsetMajor: denseConvolution(k))
+                        GridKernels.gatherNeighbourhoods(c, grid, table: table, x: xa, rows: range, into: ca, offsetMajor: denseConvolution(k))
                         applyLinear(c.linear, index: k, x: ca, y: ya + first * c.linear.outputDimension, rows: range.count)
                     }
                 }

@@ -49,21 +49,36 @@ struct GridGeometry {
     }
 }
 
+extension GridGeometry {
+    /// For every position and offset of a kernel (entry position * K + o), the
+    /// neighbour's position, -1 outside the grid: built once per convolution
+    /// and grid, read by every sample's gather and scatter.
+    func neighbourTable(kernel: Int) -> [Int] {
+        let vectors = offsets(kernel: kernel), count = vectors.count / max(1, extents.count)
+        var table = [Int](repeating: -1, count: positions * count)
+        var row = [Int](repeating: 0, count: count), coordinates = extents
+        for q in 0..<positions {
+            neighbours(of: q, offsets: vectors, into: &row, coordinates: &coordinates)
+            for o in 0..<count { table[q * count + o] = row[o] }
+        }
+        return table
+    }
+}
+
 enum GridKernels {
     /// Gathers the neighbourhoods of rows `rows` into `columns`: column c * K + o as
     /// the IR orders them, or o * C + c (`offsetMajor`: each neighbour's channels
     /// copied whole; for the dense form, whose weights the executable reorders).
-    static func gatherNeighbourhoods<T: BinaryFloatingPoint>(_ c: Convolution, _ grid: GridGeometry, x: UnsafePointer<T>,
+    /// `table` is `grid.neighbourTable(kernel: c.kernel)`.
+    static func gatherNeighbourhoods<T: BinaryFloatingPoint>(_ c: Convolution, _ grid: GridGeometry, table: [Int], x: UnsafePointer<T>,
                                                             rows: Range<Int>, into columns: UnsafeMutablePointer<T>,
                                                             offsetMajor: Bool = false) {
         let offsets = c.offsets, channels = c.channels, width = channels &* offsets
-        let vectors = grid.offsets(kernel: c.kernel)
-        var neighbours = [Int](repeating: 0, count: offsets), coordinates = grid.extents
         var sources = [Int](repeating: 0, count: offsets)
         sources.withUnsafeMutableBufferPointer { start in
             guard let start = start.baseAddress else { return }
             for (t, row) in rows.enumerated() {
-                rowSources(of: row, grid, channels: channels, vectors: vectors, neighbours: &neighbours, coordinates: &coordinates, into: start)
+                rowSources(of: row, grid, channels: channels, offsets: offsets, table: table, into: start)
                 if offsetMajor {
                     for o in 0..<offsets {
                         let out = columns + (t &* width &+ o &* channels), q = start[o]
@@ -85,17 +100,15 @@ enum GridKernels {
     }
 
     /// The adjoint of the gather: adds each neighbourhood's gradient back onto its positions.
-    static func scatterNeighbourhoods<T: BinaryFloatingPoint>(_ c: Convolution, _ grid: GridGeometry, columns: UnsafePointer<T>,
+    static func scatterNeighbourhoods<T: BinaryFloatingPoint>(_ c: Convolution, _ grid: GridGeometry, table: [Int], columns: UnsafePointer<T>,
                                                                rows: Range<Int>, into dx: UnsafeMutablePointer<T>,
                                                                offsetMajor: Bool = false) {
         let offsets = c.offsets, channels = c.channels, width = channels &* offsets
-        let vectors = grid.offsets(kernel: c.kernel)
-        var neighbours = [Int](repeating: 0, count: offsets), coordinates = grid.extents
         var sources = [Int](repeating: 0, count: offsets)
         sources.withUnsafeMutableBufferPointer { start in
             guard let start = start.baseAddress else { return }
             for (t, row) in rows.enumerated() {
-                rowSources(of: row, grid, channels: channels, vectors: vectors, neighbours: &neighbours, coordinates: &coordinates, into: start)
+                rowSources(of: row, grid, channels: channels, offsets: offsets, table: table, into: start)
                 if offsetMajor {
                     for o in 0..<offsets where start[o] >= 0 {
                         let source = columns + (t &* width &+ o &* channels), target = dx + start[o]
@@ -122,12 +135,11 @@ enum GridKernels {
 
     /// For each offset around `row`, the index of its neighbour's first channel in the activation, -1 outside the grid.
     @inline(__always)
-    static func rowSources(of row: Int, _ grid: GridGeometry, channels: Int, vectors: [Int], neighbours: inout [Int],
-                           coordinates: inout [Int], into sources: UnsafeMutablePointer<Int>) {
-        let sample = row / grid.positions
-        grid.neighbours(of: row % grid.positions, offsets: vectors, into: &neighbours, coordinates: &coordinates)
-        for o in neighbours.indices {
-            let q = neighbours[o]
+    static func rowSources(of row: Int, _ grid: GridGeometry, channels: Int, offsets: Int, table: [Int],
+                           into sources: UnsafeMutablePointer<Int>) {
+        let sample = row / grid.positions, first = (row % grid.positions) &* offsets
+        for o in 0..<offsets {
+            let q = table[first &+ o]
             sources[o] = q < 0 ? -1 : (sample &* grid.positions &+ q) &* channels
         }
     }
