@@ -52,7 +52,8 @@ enum ModelCommands {
         if args.options["--epochs"] != nil, args.options["--steps"] != nil {
             throw Driver.usageError("give --epochs or --steps, not both", Help.train)
         }
-        if args.options["--epochs"] != nil { options.epochs = try args.integer("--epochs", default: 1, usage: Help.train) }
+        // --epochs 0: the normalizer and the (calibrated) initialization, untrained: a start for another trainer.
+        if args.options["--epochs"] != nil { options.epochs = try args.integer("--epochs", default: 1, minimum: 0, usage: Help.train) }
         if args.options["--batch"] != nil { options.batch = try args.integer("--batch", default: 1, usage: Help.train) }
         options.steps = try args.integer("--steps", default: options.steps, usage: Help.train)
         options.seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, maximum: Int.max, usage: Help.train))
@@ -108,7 +109,7 @@ enum ModelCommands {
         if let diverged, let best {
             throw CommandResult(stderr: "eqnnc: error: training diverged at epoch \(diverged.epoch) (the loss is no longer finite) and stopped; wrote \(outPath) with the weights of epoch \(best.epoch), the best before it. Lower --lr to train further\n", status: 1)
         }
-        var summary = "wrote \(outPath)"
+        var summary = "wrote \(outPath)" + (epochs == 0 ? " (the normalizer and the \(options.initialization == .data ? "calibrated " : "")initialization, untrained)" : "")
         if let best { summary += " (epoch \(best.epoch): " + (best.validationLoss.map { "val \(sci($0))" } ?? "train \(sci(best.trainLoss))") + ")" }
         return CommandResult(stdout: summary + "\n")
     }

@@ -49,7 +49,7 @@ public struct TrainingOptions: Sendable {
     /// The batch and the number of epochs for `rows` training samples of `positions` positions each.
     public func schedule(rows: Int, positions: Int) -> (batch: Int, epochs: Int) {
         let batch = max(1, min(self.batch ?? Self.defaultBatch(positions: positions), max(1, rows)))
-        if let epochs { return (batch, max(1, epochs)) }
+        if let epochs { return (batch, max(0, epochs)) }  // 0: initialize only
         let stepsPerEpoch = max(1, (rows + batch - 1) / batch)
         return (batch, min(1000, max(1, (steps + stepsPerEpoch - 1) / stepsPerEpoch)))
     }
@@ -145,7 +145,7 @@ public struct Trainer: Sendable {
         var best: (loss: Double, parameters: [Double], report: EpochReport)? = nil
         var indices = Array(0..<trainRows.count)
         let validationInterval = max(1, epochs / 500)
-        for epoch in 1...epochs {
+        for epoch in stride(from: 1, through: epochs, by: 1) {
             let start = Date()
             indices.shuffle(using: &rng)
             var epochLoss = 0.0

@@ -129,6 +129,19 @@ public enum PyTorchBackend {
                   let base = offsets[slice.name] else { return nil }
             return "(\(string(slice.name)), \(run.offset - base), \(run.count), \(number(run.standardDeviation)), \(number(run.mean)))"
         }
+        // Runs of equal step scale (other than 1) within each slice: (parameter, first, count, scale).
+        let stepScales = graph.stepScales
+        var stepRuns: [String] = []
+        for slice in slices {
+            var first = 0
+            while first < slice.count {
+                let scale = stepScales[slice.offset + first]
+                var end = first + 1
+                while end < slice.count, stepScales[slice.offset + end] == scale { end += 1 }
+                if scale != 1 { stepRuns.append("(\(string(slice.name)), \(first), \(end - first), \(number(scale)))") }
+                first = end
+            }
+        }
         let layout = { (l: Layout) in "[" + l.blocks.map { "(\($0.offset), \($0.length), \($0.isScalar ? "True" : "False"))" }.joined(separator: ", ") + "]" }
 
         var out = "class \(className)(_EqnnModule):\n"
@@ -153,6 +166,8 @@ public enum PyTorchBackend {
         out += "    PARAMETERS = [\(slices.map { "(\(string($0.name)), \($0.count))" }.joined(separator: ", "))]\n"
         out += "    # (parameter, first, count, std, mean): eqnnc's initial N(mean, std^2) runs; the rest starts at 0.\n"
         out += "    INITIAL_SCALES = [\(scales.joined(separator: ", "))]\n"
+        out += "    # (parameter, first, count, scale): what StepScaledAdam multiplies Adam's step by (`eqnnc train --step-scale entry`); the rest 1.\n"
+        out += "    STEP_SCALES = [\(stepRuns.joined(separator: ", "))]\n"
         // A batchnorm op reads two slices: its parameters and its running statistics.
         let opParameters = uses.map { use -> String in
             if use.isEmpty { return "None" }

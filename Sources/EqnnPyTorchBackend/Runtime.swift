@@ -415,6 +415,26 @@ def _write_safetensors(path, tensors, metadata):
             f.write(blob)
 
 
+class StepScaledAdam(torch.optim.Adam):
+    """torch.optim.Adam with each coefficient's step multiplied by its step scale
+    (`module.step_scales()`), as `eqnnc train` steps by default: Adam moves a
+    coefficient by about lr, and a coefficient spread over nnz weights of a unit-norm
+    basis matrix would move each of them by lr / sqrt(nnz) only. Build it after moving
+    the module to its device; `StepScaledAdam(model, lr=3e-3)` takes Adam's options."""
+
+    def __init__(self, module, **options):
+        super().__init__([p for p in module.parameters() if p.requires_grad], **options)
+        self._scales = [(p, s.to(p.device, p.dtype)) for p, s in module.step_scales() if p.requires_grad]
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        before = [p.detach().clone() for p, _ in self._scales]
+        loss = super().step(closure)
+        for (p, scale), old in zip(self._scales, before):
+            p.copy_(old + (p - old) * scale)
+        return loss
+
+
 class _EqnnModule(torch.nn.Module):
     """What every generated network shares: the op chain, the weights file
     and the normalizer. Subclasses set the class attributes below."""
@@ -442,6 +462,17 @@ class _EqnnModule(torch.nn.Module):
                 buffer.zero_()
             for buffer in (self.normalizer.input_scale, self.normalizer.output_scale):
                 buffer.fill_(1)
+
+    def step_scales(self):
+        """[(parameter, per-entry scale tensor)] for StepScaledAdam: sqrt(nnz) for a
+        coefficient whose basis matrix has nnz entries, so that every weight of a kernel
+        moves about as far per step as in a plain network (eqnnc train's default)."""
+        scales = {}
+        for name, first, count, scale in self.STEP_SCALES:
+            p = self.get_parameter(name)
+            s = scales.setdefault(name, torch.ones(p.shape, dtype=torch.float64))
+            s[first:first + count] = scale
+        return [(self.get_parameter(name), s) for name, s in scales.items()]
 
     def fit_normalizer(self, x, y=None):
         """Fits the normalizer on training data as `eqnnc train` does: inputs

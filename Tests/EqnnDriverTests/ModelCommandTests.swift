@@ -1,4 +1,5 @@
-import EqnnDriver
+@testable import EqnnDriver
+import EqnnInterpreter
 import Foundation
 import XCTest
 
@@ -55,6 +56,31 @@ final class ModelCommandTests: ScratchDirectoryTestCase {
         let both = Driver.run(["train", source, "--x", path("x.npy"), "--y", path("y.npy"), "--steps", "6", "--epochs", "2",
                                "-o", path("w.safetensors")])
         XCTAssertEqual(both.status, 2, both.stderr)
+    }
+
+    /// --epochs 0 writes the fitted normalizer and the initialization untrained: with
+    /// --init random exactly the seeded draw, by default the calibrated one, whose
+    /// output no longer carries the random draw's offset (a lower loss before any step).
+    func testZeroEpochsWritesTheInitialization() throws {
+        let source = GoldenTests.repository.appendingPathComponent("examples/grid/segment.eqnn").path
+        let data = Driver.run(["data", "shapes", "--samples", "12", "--extent", "8", "--x", path("x.npy"), "--y", path("y.npy")])
+        XCTAssertEqual(data.status, 0, data.stderr)
+        var losses: [Double] = []
+        for mode in ["random", "data"] {
+            let train = Driver.run(["train", source, "--x", path("x.npy"), "--y", path("y.npy"), "--epochs", "0", "--init", mode, "--quiet",
+                                    "-o", path("\(mode).safetensors")])
+            XCTAssertEqual(train.status, 0, train.stderr)
+            XCTAssertTrue(train.stdout.contains("untrained"), train.stdout)
+            let compiled = try XCTUnwrap(try Compiled.loadAll(source).first)
+            let model = try compiled.model(weights: path("\(mode).safetensors"), seed: 0)
+            if mode == "random" { XCTAssertEqual(model.parameters, Initialization.parameters(for: compiled.graph, seed: 0)) }
+            XCTAssertNotEqual(model.normalizer.inputScale, [Double](repeating: 1, count: compiled.graph.input.dimension), "the normalizer is fitted")
+            let evaluate = Driver.run(["evaluate", source, "--weights", path("\(mode).safetensors"), "--x", path("x.npy"), "--y", path("y.npy")])
+            XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+            // "cross-entropy 1.234e+00, accuracy ..."
+            losses.append(try XCTUnwrap(Double(evaluate.stdout.split(separator: " ")[1].trimmingCharacters(in: [","])), evaluate.stdout))
+        }
+        XCTAssertLessThan(losses[1], losses[0], "calibration lowers the untrained loss")
     }
 
     func testSeparateValidationFiles() throws {

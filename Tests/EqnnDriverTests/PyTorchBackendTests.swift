@@ -170,4 +170,50 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
         let predicted = try Npy.read(Data(contentsOf: URL(fileURLWithPath: path("predicted.npy"))), name: "predicted").values
         XCTAssertLessThan(relativeError(try compiler.run(binary, input: x), predicted), 1e-10)
     }
+
+    /// StepScaledAdam's first step from given weights moves theta by Adam's first step,
+    /// -lr g / (|g| + eps), times graph.stepScales (the scales eqnnc train steps with),
+    /// g the interpreter's gradient of the same loss.
+    func testStepScaledAdamStepsAsEqnncTrains() throws {
+        _ = try runner()
+        let source = PyTorchBackendTests.root.appendingPathComponent("examples/grid/segment.eqnn").path
+        let compiled = try XCTUnwrap(try Compiled.loadAll(source).first)
+        let graph = compiled.graph, model = model(graph, seed: 3)
+        let scales = graph.stepScales
+        XCTAssertGreaterThan(scales.max() ?? 1, 2, "a p4m network has coefficients spread over several weights")
+        try WeightsFile.encode(model, version: "test").write(to: URL(fileURLWithPath: path("before.safetensors")))
+        let batch = 2, extents = [6, 6], lr = 1e-3
+        var rng = SplitMix64(seed: 4)
+        let x = (0..<(batch * 36 * graph.input.dimension)).map { _ in rng.nextNormal() }
+        let cotangent = (0..<(batch * 36 * graph.output.dimension)).map { _ in rng.nextNormal() }
+        try Npy.write(Table(rows: batch, columns: graph.input.dimension, values: x, extents: extents)).write(to: URL(fileURLWithPath: path("x.npy")))
+        try Npy.write(Table(rows: batch, columns: graph.output.dimension, values: cotangent, extents: extents))
+            .write(to: URL(fileURLWithPath: path("c.npy")))
+        let emitted = Driver.run([source, "--emit", "pytorch", "-o", path("module")])
+        XCTAssertEqual(emitted.status, 0, emitted.stderr)
+        let script = """
+            import importlib.util, sys
+            import numpy as np, torch
+            spec = importlib.util.spec_from_file_location("segment", sys.argv[1])
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            model = module.Model().double()
+            model.load_safetensors(sys.argv[2])
+            optimizer = module.StepScaledAdam(model, lr=\(lr))
+            x, c = torch.from_numpy(np.load(sys.argv[3])), torch.from_numpy(np.load(sys.argv[4]))
+            (model(x) * c).sum().backward()
+            optimizer.step()
+            model.save_safetensors(sys.argv[5])
+            """
+        try script.write(toFile: path("step.py"), atomically: true, encoding: .utf8)
+        _ = try CCompiler.execute([PyTorchRunner.python, path("step.py"), path("module/segment.py"), path("before.safetensors"),
+                                   path("x.npy"), path("c.npy"), path("after.safetensors")])
+        let after = try WeightsFile.decode(Data(contentsOf: URL(fileURLWithPath: path("after.safetensors"))), name: "after", for: graph)
+        let gradient = Executable<Double>(model).gradient(x, batch: batch, extents: extents) { _ in cotangent }.gradient
+        let frozen = Set(graph.statisticsRanges.flatMap { Array($0) })
+        for i in 0..<graph.parameterCount where !frozen.contains(i) {
+            let expected = -lr * scales[i] * gradient[i] / (abs(gradient[i]) + 1e-8)
+            XCTAssertEqual(after.parameters[i] - model.parameters[i], expected, accuracy: 1e-9 + 1e-6 * abs(expected), "theta[\(i)]")
+        }
+    }
 }

@@ -12,7 +12,8 @@ gloo), reading .npy data, writing an eqnnc weights file that `eqnnc run`,
 On one machine without torchrun, `--local-processes N` starts the N processes itself.
 
 It trains as `eqnnc train` does: the normalizer fitted on the training data
-(or taken from --init), Adam with a cosine schedule after a 5% warmup, mean
+(or taken from --init), Adam with eqnnc's step scales (StepScaledAdam; `--step-scale
+coefficient` for torch's plain Adam) and a cosine schedule after a 5% warmup, mean
 squared error, and the weights of the epoch with the best validation loss
 (the last epoch without validation data). --batch is the global batch, split
 over the processes. Needs torch and NumPy only.
@@ -33,10 +34,11 @@ from torch.nn.parallel import DistributedDataParallel
 
 
 def load_module(path):
+    """The generated file's network class and its StepScaledAdam."""
     spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.Model
+    return module.Model, module.StepScaledAdam
 
 
 def mse(model, x, y, batch=4096):
@@ -80,7 +82,10 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--precision", choices=["f32", "f64"], default="f32")
-    ap.add_argument("--init", help="start from an eqnnc weights file (its normalizer too)")
+    ap.add_argument("--init", help="start from an eqnnc weights file (its normalizer too), e.g. eqnnc train's "
+                    "calibrated initialization: eqnnc train FILE --x X --y Y --epochs 0 -o init.safetensors")
+    ap.add_argument("--step-scale", choices=["entry", "coefficient"], default="entry",
+                    help="entry (as eqnnc train): Adam's step per coefficient times sqrt(its basis matrix's entries)")
     ap.add_argument("--predict", help="write the trained model's outputs for --test-x here (.npy, float64)")
     ap.add_argument("-o", "--output", required=True, help="the eqnnc weights file to write (.safetensors)")
     ap.add_argument("--local-processes", type=int, default=0,
@@ -102,7 +107,7 @@ def main():
         torch.cuda.set_device(device)
     dtype = torch.float64 if args.precision == "f64" else torch.float32
 
-    Model = load_module(args.module)
+    Model, StepScaledAdam = load_module(args.module)
     model = Model(seed=args.seed)
     x, y = torch.from_numpy(np.load(args.x)), torch.from_numpy(np.load(args.y))
     if args.init:
@@ -116,7 +121,10 @@ def main():
     if args.val_x and args.val_y:
         val = (torch.from_numpy(np.load(args.val_x)).to(device, dtype), torch.from_numpy(np.load(args.val_y)).to(device, dtype))
 
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    if args.step_scale == "entry":
+        optimizer = StepScaledAdam(model, lr=args.lr)
+    else:
+        optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr)
     local_batch = max(1, args.batch // world)
     steps_per_epoch = max(1, math.ceil(len(x) / (local_batch * world)))
     total = steps_per_epoch * args.epochs
