@@ -144,8 +144,9 @@ def e2cnn_network(task, extent, batchnorm=False):
     return Net()
 
 
-def torch_train(net, x, y, loss, epochs, batch, lr, seed):
-    """eqnnc's protocol in torch: standardized input (and output for mse), Adam, 5% warmup, cosine decay."""
+def torch_train(net, x, y, loss, epochs, batch, lr, seed, optimizer=None):
+    """eqnnc's protocol in torch: standardized input (and output for mse), Adam (or `optimizer`,
+    a function of the net and the learning rate), 5% warmup, cosine decay."""
     import torch
     torch.manual_seed(seed)
     x_mean, x_std = x.mean(), x.std()
@@ -155,7 +156,7 @@ def torch_train(net, x, y, loss, epochs, batch, lr, seed):
         yt = torch.tensor((y - y_mean) / y_std, dtype=torch.float32)
     else:
         yt = torch.tensor(y[..., 0], dtype=torch.long)
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    optimizer = optimizer(net, lr) if optimizer else torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=lr)
     steps_per_epoch = (len(x) + batch - 1) // batch
     total = steps_per_epoch * epochs
     warmup = max(1, total // 20)
@@ -193,6 +194,32 @@ def torch_train(net, x, y, loss, epochs, batch, lr, seed):
         out = np.concatenate(outs).astype(np.float64)
         return out * y_std + y_mean if loss == "mse" else out
     return predict, seconds, first
+
+
+def eqnnc_module(network, x, y, loss, work):
+    """The PyTorch module eqnnc emits for `network`, started from `eqnnc train --epochs 0`
+    (the calibrated initialization); its normalizer set to identity, because torch_train
+    standardizes the data itself (the same statistics for these one-kind-of-channel inputs),
+    and the module class's StepScaledAdam."""
+    import importlib.util
+    emitted = os.path.join(work, "module")
+    eqnnc(network, "--emit", "pytorch", "-o", emitted)
+    path = next(os.path.join(emitted, f) for f in os.listdir(emitted) if f.endswith(".py"))
+    spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    xp, yp, wp = (os.path.join(work, name) for name in ("module_x.npy", "module_y.npy", "module_init.safetensors"))
+    np.save(xp, x)
+    np.save(yp, y)
+    eqnnc("train", network, "--x", xp, "--y", yp, "--loss", loss, "--epochs", "0", "--val-fraction", "0", "-o", wp)
+    net = module.Model()
+    net.double().load_safetensors(wp)
+    net = net.float()
+    for buffer in (net.normalizer.input_shift, net.normalizer.output_shift):
+        buffer.zero_()
+    for buffer in (net.normalizer.input_scale, net.normalizer.output_scale):
+        buffer.fill_(1)
+    return net, module.StepScaledAdam
 
 
 # ---------------------------------------------------------------- tasks
@@ -291,6 +318,15 @@ def main():
         if args.only != "eqnnc":
             import torch
             torch.set_num_threads(os.cpu_count() or 1)
+            for label, step_scaled in (("eqnnc module (PyTorch), StepScaledAdam", True), ("eqnnc module (PyTorch), torch Adam", False)):
+                if not args.networks or label not in args.networks.split(";"):
+                    continue  # only when asked for: the module trains on the CPU several times slower than eqnnc
+                network = os.path.join(NETS, networks[0][1])
+                net, scaled_adam = eqnnc_module(network, x, y, loss, work)
+                optimizer = (lambda n, rate: scaled_adam(n, lr=rate)) if step_scaled else None
+                predict, seconds, first = torch_train(net, x, y, loss, args.epochs, args.batch, args.lr, args.seed, optimizer)
+                scores = [score(task, loss, predict(tx), ty) for _, tx, ty in tests]
+                print(f"  {label:36} {eqnnc_parameters(network):>10,} {first:>12.4f} " + " ".join(f"{s:>12.4g}" for s in scores) + f" {seconds:>8.0f}", flush=True)
             for label, batchnorm in (("e2cnn D4", False), ("e2cnn D4 + batchnorm", True)):
                 if args.networks and label not in args.networks.split(";"):
                     continue
