@@ -74,27 +74,22 @@ enum GridKernels {
                                                             rows: Range<Int>, into columns: UnsafeMutablePointer<T>,
                                                             offsetMajor: Bool = false) {
         let offsets = c.offsets, channels = c.channels, width = channels &* offsets
-        var sources = [Int](repeating: 0, count: offsets)
-        sources.withUnsafeMutableBufferPointer { start in
-            guard let start = start.baseAddress else { return }
-            for (t, row) in rows.enumerated() {
-                rowSources(of: row, grid, channels: channels, offsets: offsets, table: table, into: start)
-                if offsetMajor {
-                    for o in 0..<offsets {
-                        let out = columns + (t &* width &+ o &* channels), q = start[o]
-                        if q < 0 { out.update(repeating: 0, count: channels) } else { out.update(from: x + q, count: channels) }
-                    }
-                    continue
+        forEachRow(rows, c, grid, table: table) { t, start in
+            if offsetMajor {
+                for o in 0..<offsets {
+                    let out = columns + (t &* width &+ o &* channels), q = start[o]
+                    if q < 0 { out.update(repeating: 0, count: channels) } else { out.update(from: x + q, count: channels) }
                 }
-                // Channel by channel, so that the writes of a row are contiguous.
-                var out = columns + t &* width
-                for ch in 0..<channels {
-                    for o in 0..<offsets {
-                        let q = start[o]
-                        out[o] = q < 0 ? 0 : x[q &+ ch]
-                    }
-                    out += offsets
+                return
+            }
+            // Channel by channel, so that the writes of a row are contiguous.
+            var out = columns + t &* width
+            for ch in 0..<channels {
+                for o in 0..<offsets {
+                    let q = start[o]
+                    out[o] = q < 0 ? 0 : x[q &+ ch]
                 }
+                out += offsets
             }
         }
     }
@@ -104,26 +99,21 @@ enum GridKernels {
                                                                rows: Range<Int>, into dx: UnsafeMutablePointer<T>,
                                                                offsetMajor: Bool = false) {
         let offsets = c.offsets, channels = c.channels, width = channels &* offsets
-        var sources = [Int](repeating: 0, count: offsets)
-        sources.withUnsafeMutableBufferPointer { start in
-            guard let start = start.baseAddress else { return }
-            for (t, row) in rows.enumerated() {
-                rowSources(of: row, grid, channels: channels, offsets: offsets, table: table, into: start)
-                if offsetMajor {
-                    for o in 0..<offsets where start[o] >= 0 {
-                        let source = columns + (t &* width &+ o &* channels), target = dx + start[o]
-                        for ch in 0..<channels { target[ch] += source[ch] }
-                    }
-                    continue
+        forEachRow(rows, c, grid, table: table) { t, start in
+            if offsetMajor {
+                for o in 0..<offsets where start[o] >= 0 {
+                    let source = columns + (t &* width &+ o &* channels), target = dx + start[o]
+                    for ch in 0..<channels { target[ch] += source[ch] }
                 }
-                var source = columns + t &* width
-                for ch in 0..<channels {
-                    for o in 0..<offsets {
-                        let q = start[o]
-                        if q >= 0 { dx[q &+ ch] += source[o] }
-                    }
-                    source += offsets
+                return
+            }
+            var source = columns + t &* width
+            for ch in 0..<channels {
+                for o in 0..<offsets {
+                    let q = start[o]
+                    if q >= 0 { dx[q &+ ch] += source[o] }
                 }
+                source += offsets
             }
         }
     }
@@ -133,14 +123,23 @@ enum GridKernels {
         (column % c.offsets) * c.channels + column / c.offsets
     }
 
-    /// For each offset around `row`, the index of its neighbour's first channel in the activation, -1 outside the grid.
+    /// Calls `body(t, sources)` for the t-th row of `rows`, sources[o] the index of the
+    /// first channel of its neighbour at offset o in the activation, -1 outside the grid.
     @inline(__always)
-    static func rowSources(of row: Int, _ grid: GridGeometry, channels: Int, offsets: Int, table: [Int],
-                           into sources: UnsafeMutablePointer<Int>) {
-        let sample = row / grid.positions, first = (row % grid.positions) &* offsets
-        for o in 0..<offsets {
-            let q = table[first &+ o]
-            sources[o] = q < 0 ? -1 : (sample &* grid.positions &+ q) &* channels
+    static func forEachRow(_ rows: Range<Int>, _ c: Convolution, _ grid: GridGeometry, table: [Int],
+                           _ body: (Int, UnsafeMutablePointer<Int>) -> Void) {
+        let offsets = c.offsets, channels = c.channels
+        var sources = [Int](repeating: 0, count: offsets)
+        sources.withUnsafeMutableBufferPointer { buffer in
+            guard let start = buffer.baseAddress else { return }
+            for (t, row) in rows.enumerated() {
+                let sample = row / grid.positions, first = (row % grid.positions) &* offsets
+                for o in 0..<offsets {
+                    let q = table[first &+ o]
+                    start[o] = q < 0 ? -1 : (sample &* grid.positions &+ q) &* channels
+                }
+                body(t, start)
+            }
         }
     }
 

@@ -27,8 +27,8 @@ enum {
 /* Small products are not worth packing. */
 static int worth_packing(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k) { return m * n * k >= 4096 && m >= 4; }
 
-/* Whether panels of nr columns waste more than an eighth of the work that panels of nr / 2 would do. */
-static int half_empty_panel(ptrdiff_t n, ptrdiff_t nr) {
+/* Whether panels of nr / 2 columns pay: panels of nr would waste more than an eighth of their work (n = 48, nr = 32). */
+static int narrow_panels_pay(ptrdiff_t n, ptrdiff_t nr) {
     ptrdiff_t wide = (n + nr - 1) / nr * nr, narrow = (n + nr / 2 - 1) / (nr / 2) * (nr / 2);
     return (wide - narrow) * 8 > narrow;
 }
@@ -190,41 +190,37 @@ const char *eqnn_isa_name(int isa) {
     }
 }
 
-void eqnn_sgemm_isa(int isa, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
-                    const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc) {
-    if (m <= 0 || n <= 0 || k <= 0) return;
-    if (isa > machine_isa()) isa = machine_isa();
-    int done = 0;
-    if (worth_packing(m, n, k)) switch (isa) {
-#if EQNN_X86
-        case EQNN_ISA_AVX512:
-            done = half_empty_panel(n, 32) ? blocked_avx512_narrow_s(m, n, k, a, rsa, csa, b, ldb, c, ldc)
-                                           : blocked_avx512_s(m, n, k, a, rsa, csa, b, ldb, c, ldc);
-            break;
-        case EQNN_ISA_AVX2: done = blocked_avx2_s(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;
+#if !EQNN_X86
+/* Never chosen elsewhere (machine_isa is generic there); named so that one dispatch serves. */
+#define blocked_avx2_s blocked_generic_s
+#define blocked_avx2_d blocked_generic_d
+#define blocked_avx512_s blocked_generic_s
+#define blocked_avx512_d blocked_generic_d
+#define blocked_avx512_narrow_s blocked_generic_s
+#define blocked_avx512_narrow_d blocked_generic_d
 #endif
-        default: done = blocked_generic_s(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;
-        }
-    if (!done) simple_s(m, n, k, a, rsa, csa, b, ldb, c, ldc);
-}
 
-void eqnn_dgemm_isa(int isa, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
-                    const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc) {
-    if (m <= 0 || n <= 0 || k <= 0) return;
-    if (isa > machine_isa()) isa = machine_isa();
-    int done = 0;
-    if (worth_packing(m, n, k)) switch (isa) {
-#if EQNN_X86
-        case EQNN_ISA_AVX512:
-            done = half_empty_panel(n, 16) ? blocked_avx512_narrow_d(m, n, k, a, rsa, csa, b, ldb, c, ldc)
-                                           : blocked_avx512_d(m, n, k, a, rsa, csa, b, ldb, c, ldc);
-            break;
-        case EQNN_ISA_AVX2: done = blocked_avx2_d(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;
-#endif
-        default: done = blocked_generic_d(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;
-        }
-    if (!done) simple_d(m, n, k, a, rsa, csa, b, ldb, c, ldc);
-}
+/* The product of one precision with the kernel of `isa` (at most the machine's); WIDE: the
+   AVX-512 tile's columns. */
+#define DEFINE_DISPATCH(T, NAME, WIDE, SIMPLE, GENERIC, AVX2, AVX512, AVX512_NARROW)                         \
+    void NAME(int isa, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *a, ptrdiff_t rsa, ptrdiff_t csa,      \
+              const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc) {                                                \
+        if (m <= 0 || n <= 0 || k <= 0) return;                                                                \
+        if (isa > machine_isa()) isa = machine_isa();                                                          \
+        int done = 0;                                                                                          \
+        if (worth_packing(m, n, k)) switch (isa) {                                                             \
+            case EQNN_ISA_AVX512:                                                                              \
+                done = narrow_panels_pay(n, WIDE) ? AVX512_NARROW(m, n, k, a, rsa, csa, b, ldb, c, ldc)        \
+                                                  : AVX512(m, n, k, a, rsa, csa, b, ldb, c, ldc);              \
+                break;                                                                                         \
+            case EQNN_ISA_AVX2: done = AVX2(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;                      \
+            default: done = GENERIC(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;                              \
+            }                                                                                                  \
+        if (!done) SIMPLE(m, n, k, a, rsa, csa, b, ldb, c, ldc);                                               \
+    }
+
+DEFINE_DISPATCH(float, eqnn_sgemm_isa, 32, simple_s, blocked_generic_s, blocked_avx2_s, blocked_avx512_s, blocked_avx512_narrow_s)
+DEFINE_DISPATCH(double, eqnn_dgemm_isa, 16, simple_d, blocked_generic_d, blocked_avx2_d, blocked_avx512_d, blocked_avx512_narrow_d)
 
 void eqnn_sgemm(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
                 const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc) {
