@@ -26,7 +26,7 @@ struct Emitter {
         self.plans = plans
         var pool = EntryPool()
         for k in plans.keys.sorted() {
-            guard let plan = plans[k], !plan.dense else { continue }
+            guard let plan = plans[k].structured else { continue }
             for stack in plan.stacks {
                 pool.add(stack.scatter)
                 for input in stack.inputs { pool.add(input.gather) }
@@ -56,10 +56,7 @@ struct Emitter {
     var gridAxes: Int { graph.domain?.dimension ?? 0 }
 
     /// The structured plan of op k, or nil when it runs dense.
-    func structured(_ k: Int) -> LinearPlan? {
-        guard let plan = plans[k], !plan.dense else { return nil }
-        return plan
-    }
+    func structured(_ k: Int) -> LinearPlan? { plans[k].structured }
 
     var structuredOps: [(Int, Linear, LinearPlan)] {
         graph.ops.enumerated().compactMap { k, op in

@@ -127,18 +127,9 @@ enum ModelCommands {
         let model = try compiled.model(weights: weights, seed: 0)
         let (x, y) = try trainingData(compiled, xPath, yPath, options.loss)
         guard x.rows > 0 else { throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples to evaluate on\n", status: 1) }
-        let loss = Trainer(options: options).evaluate(model, x.values, y.values, rows: x.rows, extents: x.extents)
-        guard options.loss == .crossEntropy else { return CommandResult(stdout: "mse \(sci(loss)) on \(x.rows) samples\n") }
-        // Classes: also the share of samples (or positions) whose largest logit is the label's.
-        let k = model.graph.output.dimension
-        let outputs = model.outputs(x.values, rows: x.rows, extents: x.extents)
-        var correct = 0
-        for (r, label) in y.values.enumerated() {
-            let logits = outputs[(r * k)..<((r + 1) * k)]
-            if let best = logits.indices.max(by: { logits[$0] < logits[$1] }), best - r * k == Int(label) { correct += 1 }
-        }
-        let accuracy = 100 * Double(correct) / Double(max(1, y.values.count))
-        return CommandResult(stdout: "cross-entropy \(sci(loss)), accuracy \(String(format: "%.2f", accuracy))% on \(x.rows) samples\n")
+        let (loss, accuracy) = Trainer(options: options).evaluation(model, x.values, y.values, rows: x.rows, extents: x.extents)
+        guard let accuracy else { return CommandResult(stdout: "mse \(sci(loss)) on \(x.rows) samples\n") }
+        return CommandResult(stdout: "cross-entropy \(sci(loss)), accuracy \(String(format: "%.2f", 100 * accuracy))% on \(x.rows) samples\n")
     }
 
     static func verify(_ arguments: [String]) throws -> CommandResult {

@@ -244,6 +244,13 @@ public struct Convolution: Sendable, Equatable {
     /// kernel^d.
     public var offsets: Int { (0..<dimension).reduce(1) { r, _ in r * kernel } }
 
+    /// Where column `column` (= c * kernel^d + o, the order above) sits in the
+    /// offset-major order o * channels + c, in which each neighbour's channels are
+    /// contiguous: the layout a back end may gather in, reordering W's columns to match.
+    public func offsetMajorColumn(_ column: Int) -> Int {
+        (column % offsets) * channels + column / offsets
+    }
+
     /// Positions per tile of the back ends: about 65,536 values of neighbourhoods, enough
     /// for long matrix products, few enough that the tile stays in cache.
     public var rowsPerTile: Int { max(16, min(512, 65536 / max(1, linear.inputDimension))) }

@@ -208,3 +208,12 @@ extension Bilinear {
     /// Multiply-adds per sample.
     public var work: Int { blocks.reduce(0) { $0 + $1.work } }
 }
+
+extension Optional where Wrapped == LinearPlan {
+    /// The plan when the op runs structured; nil when it runs dense (no plan, or
+    /// the cost model chose the dense form): what every back end branches on.
+    public var structured: LinearPlan? {
+        guard let plan = self, !plan.dense else { return nil }
+        return plan
+    }
+}

@@ -8,11 +8,9 @@ public enum WeightsFile {
     static let normalizerNames = ["normalizer.input_shift", "normalizer.input_scale",
                                   "normalizer.output_shift", "normalizer.output_scale"]
 
-    static func slices(_ graph: Graph) -> [ParameterSlice] { graph.parameterSlices }
-
     /// The file for a model; `version` is the eqnnc version that wrote it.
     public static func encode(_ model: Model, version: String) -> Data {
-        var tensors = slices(model.graph).map { s in
+        var tensors = model.graph.parameterSlices.map { s in
             Safetensors.Tensor(name: s.name, shape: [s.count], values: Array(model.parameters[s.offset..<(s.offset + s.count)]))
         }
         let n = model.normalizer
@@ -35,7 +33,7 @@ public enum WeightsFile {
             throw DataError("\(name): these weights were made for \(other) (structure \(hash), representations \(metadata["representations"] ?? "?")), not for network '\(graph.network)' (structure \(graph.structureHash)); train again or pick the matching .eqnn file")
         }
         var theta = [Double](repeating: 0, count: graph.parameterCount)
-        for s in slices(graph) {
+        for s in graph.parameterSlices {
             guard let t = tensors[s.name] else { throw DataError("\(name): missing tensor '\(s.name)'") }
             guard t.values.count == s.count else {
                 throw DataError("\(name): tensor '\(s.name)' has \(t.values.count) values; network '\(graph.network)' needs \(s.count)")

@@ -57,7 +57,7 @@ extension Executable {
         var dColumns = [T](repeating: 0, count: tile * width)
         let offsetMajor = denseConvolution(k), table = grid.neighbourTable(kernel: c.kernel)
         var gradient = LinearGradient(c.linear, plan: plans[k], weights: weights[k],
-                                      column: offsetMajor ? { GridKernels.offsetMajorColumn($0, c) } : { $0 })
+                                      column: { offsetMajor ? c.offsetMajorColumn($0) : $0 })
         x.withUnsafeBufferPointer { xp in
             dy.withUnsafeBufferPointer { dyp in
                 dx.withUnsafeMutableBufferPointer { dxp in

@@ -19,7 +19,7 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         plans = model.plans
         weights = zip(model.graph.ops, model.plans).map { op, plan in
             if let l = op.linearMap {
-                guard let plan, !plan.dense else {
+                guard let plan = plan.structured else {
                     let wt = l.expanded(model.parameters, transposed: true, as: T.self)
                     guard case .convolution(let c) = op else { return [wt] }
                     return [Executable.offsetMajor(wt, c)]
@@ -45,14 +45,14 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         let outputs = c.linear.outputDimension
         var out = wt
         for row in 0..<c.linear.inputDimension {
-            let to = GridKernels.offsetMajorColumn(row, c) * outputs
+            let to = c.offsetMajorColumn(row) * outputs
             for j in 0..<outputs { out[to + j] = wt[row * outputs + j] }
         }
         return out
     }
 
     /// Whether op k is a convolution run in the dense form (offset-major neighbourhoods).
-    func denseConvolution(_ k: Int) -> Bool { plans[k].map { $0.dense } ?? true }
+    func denseConvolution(_ k: Int) -> Bool { plans[k].structured == nil }
 
     /// Runs the network on `batch` samples of the input, split over the cores.
     /// Grid networks: each sample is a grid of `extents` positions (checked
@@ -97,7 +97,7 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
 
     /// y = W x for `rows` rows, by the op's plan or its dense weights.
     func applyLinear(_ l: Linear, index k: Int, x: UnsafePointer<T>, y: UnsafeMutablePointer<T>, rows: Int) {
-        if let plan = plans[k], !plan.dense {
+        if let plan = plans[k].structured {
             StructuredKernels.linearForward(l, plan, mixing: weights[k], x: x, y: y, batch: rows)
         } else {
             weights[k][0].withUnsafeBufferPointer { wp in

@@ -118,11 +118,6 @@ enum GridKernels {
         }
     }
 
-    /// The column of the offset-major layout that holds the IR's column `column` (= c * K + o).
-    static func offsetMajorColumn(_ column: Int, _ c: Convolution) -> Int {
-        (column % c.offsets) * c.channels + column / c.offsets
-    }
-
     /// Calls `body(t, sources)` for the t-th row of `rows`, sources[o] the index of the
     /// first channel of its neighbour at offset o in the activation, -1 outside the grid.
     @inline(__always)

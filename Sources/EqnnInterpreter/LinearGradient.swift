@@ -20,7 +20,7 @@ struct LinearGradient<T: BinaryFloatingPoint & SIMDScalar> {
     init(_ linear: Linear, plan: LinearPlan?, weights: [[T]], column: @escaping (Int) -> Int = { $0 }) {
         self.linear = linear
         self.column = column
-        self.plan = plan.flatMap { $0.dense ? nil : $0 }
+        self.plan = plan.structured
         mixing = weights
         guard self.plan == nil, let wt = weights.first else { return }
         let rows = linear.outputDimension, columns = linear.inputDimension

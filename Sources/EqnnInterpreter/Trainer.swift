@@ -234,9 +234,23 @@ public struct Trainer: Sendable {
 
     /// The loss of a model on data, in batches (the mean over samples and positions).
     public func evaluate(_ model: Model, _ x: [Double], _ y: [Double], rows: Int, extents: [Int] = []) -> Double {
-        let outPositions = model.graph.outputPositions(extents)
-        return lossAndGradient(model.outputs(x, rows: rows, extents: extents), y, rows: rows * outPositions,
-                               outputs: model.graph.output.dimension).loss
+        evaluation(model, x, y, rows: rows, extents: extents).loss
+    }
+
+    /// The loss and, for cross-entropy, the share of labels (one per sample, or per
+    /// position on a grid) that the largest logit picks, from one forward pass.
+    public func evaluation(_ model: Model, _ x: [Double], _ y: [Double], rows: Int, extents: [Int] = [])
+        -> (loss: Double, accuracy: Double?) {
+        let outPositions = model.graph.outputPositions(extents), k = model.graph.output.dimension
+        let outputs = model.outputs(x, rows: rows, extents: extents)
+        let loss = lossAndGradient(outputs, y, rows: rows * outPositions, outputs: k).loss
+        guard options.loss == .crossEntropy else { return (loss, nil) }
+        var correct = 0
+        for (r, label) in y.enumerated() {
+            let logits = outputs[(r * k)..<((r + 1) * k)]
+            if let best = logits.indices.max(by: { logits[$0] < logits[$1] }), best - r * k == Int(label) { correct += 1 }
+        }
+        return (loss, Double(correct) / Double(max(1, y.count)))
     }
 
     /// Mean loss over the batch and its gradient with respect to the output.
