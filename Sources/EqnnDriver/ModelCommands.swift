@@ -161,6 +161,11 @@ enum ModelCommands {
                 + (backend == "pytorch" ? ", the PyTorch module (\(PyTorchRunner.python))" : "")
             result.stdout += "\(compiled.graph.network) over \(compiled.network.group.writtenAndCanonical), \(weights), \(samples) random group elements and inputs:\n"
             result.stdout += "  max relative equivariance error: float64 \(sci(report.maxError64)) (tolerance \(sci(EquivarianceReport.tolerance64))), float32 \(sci(report.maxError32)) (tolerance \(sci(EquivarianceReport.tolerance32)))\n"
+            if let exact = report.exactFor {
+                result.stdout += "  (the errors above: random elements of \(exact), which map pixels to pixels, and translations)\n"
+                result.stdout += "  every element, rotating a smooth input (bilinear interpolation; error inside the central disc):\n"
+                for r in report.rotations { result.stdout += "    \(r.element): \(sci(r.error))\n" }
+            }
             result.stdout += report.passes ? "  equivariant\n" : "  NOT equivariant within tolerance\n"
             if !report.passes { result.status = 1 }
         }
@@ -178,12 +183,37 @@ enum ModelCommands {
         return max(9, 4 * (EquivarianceCheck.receptiveRadius(graph) ?? 0) + 5)
     }
 
+    /// The side of the grid on which `verify` rotates smooth inputs: about 33
+    /// positions, a multiple of the pools' product.
+    static func rotationExtent(_ graph: Graph) -> Int {
+        let product = graph.poolSizes.reduce(1, *)
+        return product * max(1, (33 + product - 1) / product)
+    }
+
     /// The equivariance report of a backend: `evaluate(single precision?, x, batch, extents)`
     /// runs the model (on the grid or off it); nil: the interpreter.
     static func measure(_ compiled: Compiled, _ model: Model, samples: Int, seed: UInt64, extent: Int?,
                         evaluate: ((Bool, [Double], Int, [Int]) throws -> [Double])?) throws -> EquivarianceReport {
         guard let first = compiled.network.layers.first, let last = compiled.network.layers.last else {
             throw CommandResult(stderr: "eqnnc: error: empty network\n", status: 1)
+        }
+        let interpreter: (Bool, [Double], Int, [Int]) throws -> [Double] = evaluate ?? {
+            let f64 = Executable<Double>(model), f32 = Executable<Float>(model)
+            return { single, x, batch, extents in
+                single ? f32.forward(x.map(Float.init), batch: batch, extents: extents).map(Double.init)
+                       : f64.forward(x, batch: batch, extents: extents)
+            }
+        }()
+        if let extent, let action = compiled.network.planar {
+            var report = try EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1,
+                                                           extent: extent, draw: EquivarianceCheck.latticeDraw(action), evaluate: interpreter)
+            report.exactFor = action.latticeSubgroup
+            let elements = EquivarianceCheck.rotationElements(action, samples: min(samples, 8), seed: seed &+ 2)
+            report.rotations = try EquivarianceCheck.measureRotations(model, input: first.rep, output: last.rep, elements: elements,
+                                                                     seed: seed &+ 3, extent: rotationExtent(compiled.graph)) { x, extents in
+                try interpreter(false, x, 1, extents)
+            }
+            return report
         }
         guard let evaluate else {
             return extent.map { EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1, extent: $0) }

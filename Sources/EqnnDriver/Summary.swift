@@ -47,7 +47,12 @@ enum Summary {
         out += grid == nil ? "a dense MLP of the same widths has \(grouped(dense))"
                            : "a plain CNN of the same widths and kernels has \(grouped(dense))"
         if parameters > 0 { out += ", \(ratio(dense, parameters))x more" }
-        return out + "\n"
+        out += "\n"
+        if let action = network.planar {
+            out += "  exact for \(action.latticeSubgroup) (the elements that map pixels to pixels); the other rotations up to the "
+                + "sampling of the steerable kernels: 'eqnnc verify' measures each\n"
+        }
+        return out
     }
 
     static func json(_ network: CheckedNetwork) -> JSON {
@@ -56,6 +61,8 @@ enum Summary {
             ("group", .string(network.group.written)),
             ("group_canonical", .string(network.group.canonicalName)),
             ("domain", network.domain.map { .object([("dimension", .int($0.dimension)), ("padding", .string($0.padding.rawValue))]) } ?? .null),
+            // Rotation groups off the pixel lattice: the subgroup for which the sampled kernels are exact.
+            ("exact_for", network.planar.map { .string($0.latticeSubgroup) } ?? .null),
             ("layers", .array(network.layers.map(layerJSON))),
             ("parameters", .int(network.totalParameters)),
             ("dense_parameters", .int(network.denseParameters)),

@@ -8,6 +8,11 @@ public struct EquivarianceReport: Sendable {
     public var samples: Int
     public var maxError64: Double
     public var maxError32: Double
+    /// For a rotation group off the pixel lattice: the subgroup the errors above
+    /// cover (it maps pixels to pixels), and the other elements' errors
+    /// (PlanarEquivariance), which the sampled kernels leave and `passes` ignores.
+    public var exactFor: String? = nil
+    public var rotations: [RotationError] = []
 
     /// Tolerances for `eqnnc verify`: rounding errors of the two precisions
     /// amplified by a few layers and by non-orthogonal group elements.

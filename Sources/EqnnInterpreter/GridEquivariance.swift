@@ -10,7 +10,11 @@ import EqnnLinearAlgebra
 extension EquivarianceCheck {
     /// Random elements of the point group (and random translations on a
     /// torus) on random square grids of `extent` positions per axis.
+    ///
+    /// `draw` gives the point group's elements and their matrices on the grid's
+    /// axes (default: random elements, whose V is the grid's space).
     public static func measureGrid(_ model: Model, input: Rep, output: Rep, samples: Int, seed: UInt64, extent: Int,
+                                   draw: ((inout SplitMix64) -> (element: [FactorElement], plane: Matrix))? = nil,
                                    evaluate: (Bool, [Double], Int, [Int]) throws -> [Double]) rethrows -> EquivarianceReport {
         guard let domain = model.graph.domain else { return EquivarianceReport(samples: 0, maxError64: 0, maxError32: 0) }
         var rng = SplitMix64(seed: seed)
@@ -25,15 +29,15 @@ extension EquivarianceCheck {
             for p in 0..<positions {
                 for c in 0..<d { x[p * d + c] = model.normalizer.inputShift[c] + model.normalizer.inputScale[c] * rng.nextNormal() }
             }
-            let g = input.group.randomElement(using: &rng)
+            let (g, plane) = draw?(&rng) ?? { let e = input.group.randomElement(using: &rng); return (e, e[0].matrix) }()
             var shift = [Int](repeating: 0, count: domain.dimension)
             if domain.padding == .circular {
                 for a in shift.indices { shift[a] = shrink * Int(rng.next() % UInt64(max(1, extent / shrink))) }
             }
-            let gx = transform(x, rep: input, element: g, extents: extents, shift: shift)
+            let gx = transform(x, rep: input, element: g, plane: plane, extents: extents, shift: shift)
             for single in [false, true] {
                 let fx = try evaluate(single, x, 1, extents), fgx = try evaluate(single, gx, 1, extents)
-                let expected = transform(fx, rep: output, element: g, extents: outExtents, shift: shift.map { $0 / shrink })
+                let expected = transform(fx, rep: output, element: g, plane: plane, extents: outExtents, shift: shift.map { $0 / shrink })
                 var error = relativeError(fgx, expected)
                 if let (moved, valid) = borderTranslation(model, x, extents: extents, rng: &rng) {
                     // Zero padding: translations hold wherever no receptive field meets the border.
@@ -93,11 +97,12 @@ extension EquivarianceCheck {
         return valid.isEmpty ? nil : (moved, valid)
     }
 
-    /// t.(h.f) for one sample: each position reads f at h^-1 (x - t), then rho(h) acts on its channels.
-    public static func transform(_ f: [Double], rep: Rep, element: [FactorElement], extents: [Int], shift: [Int]) -> [Double] {
+    /// t.(h.f) for one sample: each position reads f at h^-1 (x - t), then rho(h) acts on its channels;
+    /// `plane` is h on the grid's axes (a signed permutation).
+    public static func transform(_ f: [Double], rep: Rep, element: [FactorElement], plane h: Matrix, extents: [Int], shift: [Int]) -> [Double] {
         let positions = extents.reduce(1, *)
         let channels = f.count / max(1, positions)
-        guard !extents.isEmpty, let h = element.first else { return rep.act(element, on: f, rows: 1) }
+        guard !extents.isEmpty else { return rep.act(element, on: f, rows: 1) }
         let strides = GridGeometry(extents, circular: false).strides
         var moved = [Double](repeating: 0, count: f.count)
         for p in 0..<positions {
@@ -112,7 +117,7 @@ extension EquivarianceCheck {
             var source = 0
             for b in extents.indices {
                 var y = 0.0
-                for a in extents.indices { y += h.inverse[b, a] * Double(doubled[a]) }
+                for a in extents.indices { y += h[a, b] * Double(doubled[a]) }  // h^-1 = h^T
                 let j = ((Int(y.rounded()) + extents[b] - 1) / 2 % extents[b] + extents[b]) % extents[b]
                 source += j * strides[b]
             }
@@ -131,9 +136,10 @@ extension EquivarianceCheck {
     }
 
     /// The interpreter's report for a grid network.
-    public static func measureGrid(_ model: Model, input: Rep, output: Rep, samples: Int, seed: UInt64, extent: Int) -> EquivarianceReport {
+    public static func measureGrid(_ model: Model, input: Rep, output: Rep, samples: Int, seed: UInt64, extent: Int,
+                                   draw: ((inout SplitMix64) -> (element: [FactorElement], plane: Matrix))? = nil) -> EquivarianceReport {
         let f64 = Executable<Double>(model), f32 = Executable<Float>(model)
-        return measureGrid(model, input: input, output: output, samples: samples, seed: seed, extent: extent) { single, x, batch, extents in
+        return measureGrid(model, input: input, output: output, samples: samples, seed: seed, extent: extent, draw: draw) { single, x, batch, extents in
             single ? f32.forward(x.map(Float.init), batch: batch, extents: extents).map(Double.init)
                    : f64.forward(x, batch: batch, extents: extents)
         }

@@ -15,6 +15,10 @@ public struct CheckedNetwork: Sendable {
     public var layers: [CheckedLayer]
     /// The grid of a grid network (its group is then the point group).
     public var domain: GridDomain? = nil
+    /// How the group rotates the grid when its rotations leave the pixel
+    /// lattice (C(n), D(n), SO(2), O(2) on a 2-D grid): convolutions then use
+    /// sampled steerable kernels (LayerMaps).
+    public var planar: PlanarAction? = nil
 
     public var totalWeights: Int { layers.reduce(0) { $0 + $1.weights + $1.bilinearWeights } }
     public var totalBias: Int { layers.reduce(0) { $0 + $1.bias } }

@@ -97,6 +97,8 @@ public struct Checker {
         checkStructure(decl)
         guard let group else { return nil }
         let domain = decl.domain.flatMap { checkDomain($0, group, decl.group) }
+        let planar = domain?.dimension == 2 && group.factors.count == 1 ? PlanarAction(group.factors[0]) : nil
+        let maps = LayerMaps(group: group, solver: solver, planar: planar)
         let options = checkLayerOptions(decl, onGrid: decl.domain != nil)
 
         var resolver = RepResolver(group: group, repDeclarations: repDeclarations, groups: groups)
@@ -139,7 +141,7 @@ public struct Checker {
                 let offsets = Checker.offsets(checked.kernel, domain)
                 checked.inDimension = previousDimension
                 checked.denseWeights = previousDimension * checked.outDimension * (offsets?.count ?? 1)
-                countParameters(&checked, from: previous, offsets: offsets, group)
+                countParameters(&checked, from: previous, offsets: offsets, group, maps)
             }
             if bilinear[k] {
                 do {
@@ -159,10 +161,10 @@ public struct Checker {
             layers.append(checked)
         }
         guard bag.errorCount == errorsBefore, layers.count == decl.layers.count else { return nil }
-        checkOutputDependsOnInput(decl, layers, group, domain)
+        checkOutputDependsOnInput(decl, layers, group, domain, maps)
         guard bag.errorCount == errorsBefore else { return nil }
-        checkInfluence(decl, layers, group, domain)
-        return CheckedNetwork(name: decl.name.text, group: group, layers: layers, domain: domain)
+        checkInfluence(decl, layers, group, domain, maps)
+        return CheckedNetwork(name: decl.name.text, group: group, layers: layers, domain: domain, planar: planar)
     }
 
     // MARK: Grids
@@ -186,7 +188,9 @@ public struct Checker {
         return try rep.tensor(.points(rep.group, factor: 0, offsets))
     }
 
-    /// The grid's point group: one matrices(d) factor of signed permutation matrices.
+    /// The grid's point group: one matrices(d) factor of signed permutation
+    /// matrices, or on a 2-D grid a rotation group (C(n), D(n) for n >= 3,
+    /// SO(2), O(2); see PlanarAction).
     private mutating func checkDomain(_ domain: DomainDecl, _ group: Group, _ groupExpr: GroupExpr) -> GridDomain? {
         guard let d = domain.dimension.value else { return nil }
         guard (1...3).contains(d) else {
@@ -201,9 +205,15 @@ public struct Checker {
             return nil
         }
         let factor = group.factors[0]
+        if d == 2 && PlanarAction(factor) != nil {
+            // Rotations off the pixel lattice: steerable kernels (LayerMaps).
+            return GridDomain(dimension: d, padding: domain.kind == .grid ? .zero : .circular)
+        }
+        let planarNote = "on a 2-D grid, C(n), D(n) (n >= 3), SO(2) and O(2) rotate the plane, with steerable kernels"
         if !factor.algebra.isEmpty {
             bag.add(.error("\(group) is a Lie group: its rotations by most angles move pixels off the grid", at: groupExpr.span,
-                           notes: ["a grid's symmetries beyond translations are finitely many signed permutations of its axes, as in \(example)"]))
+                           notes: ["a grid's symmetries beyond translations are finitely many signed permutations of its axes, as in \(example)",
+                                   planarNote]))
             return nil
         }
         guard factor.dimension == d else {
@@ -211,6 +221,7 @@ public struct Checker {
             if factor.isPermutationGroup {
                 notes.insert("\(group) permutes \(factor.dimension) points; it is not a group of \(d) x \(d) matrices", at: 0)
             }
+            notes.append(planarNote)
             bag.add(.error("\(group) acts on R^\(factor.dimension), but the grid has \(d) dimension\(d == 1 ? "" : "s")",
                            at: groupExpr.span, notes: notes))
             return nil
@@ -458,7 +469,7 @@ public struct Checker {
 
     // MARK: Parameters
 
-    private mutating func countParameters(_ layer: inout CheckedLayer, from written: Rep, offsets: PointSet?, _ group: Group) {
+    private mutating func countParameters(_ layer: inout CheckedLayer, from written: Rep, offsets: PointSet?, _ group: Group, _ maps: LayerMaps) {
         let output = layer.rep.appendingScalars(layer.gates)
         let previous: Rep
         do {
@@ -474,7 +485,7 @@ public struct Checker {
             var bias = 0
             var silent: [(atom: Atom, multiplicity: Int)] = []
             var fed: Set<Atom> = []
-            for (b, nb, incoming) in try solver.incomingDimensions(group, from: previous, to: output) {
+            for (b, nb, incoming) in try maps.incomingDimensions(from: previous, to: output) {
                 if incoming == 0 { silent.append((b, nb)) } else { fed.insert(b) }
                 weights += nb * incoming
                 bias += nb * (try solver.invariantDimension(group, of: b))
@@ -516,7 +527,7 @@ public struct Checker {
     /// block by its gate, the others act channel by channel or by block norms).
     /// A network whose output cannot depend on its input is an error: every
     /// weight would be wasted, and nothing else would say so.
-    private mutating func checkOutputDependsOnInput(_ decl: NetworkDecl, _ layers: [CheckedLayer], _ group: Group, _ domain: GridDomain?) {
+    private mutating func checkOutputDependsOnInput(_ decl: NetworkDecl, _ layers: [CheckedLayer], _ group: Group, _ domain: GridDomain?, _ maps: LayerMaps) {
         guard var previous = layers.first else { return }
         var dependent = Set(previous.rep.distinctAtoms.map(\.atom))
         for (k, layer) in layers.enumerated().dropFirst() {
@@ -527,7 +538,7 @@ public struct Checker {
             let offsets = Checker.offsets(layer.kernel, domain)
             let read = dependent.map { Checker.neighbourhood($0, offsets) }
             for (b, _) in output.distinctAtoms {
-                let receives = read.contains { a in ((try? solver.homDimension(group, from: a, to: b)) ?? 0) > 0 }
+                let receives = read.contains { a in ((try? maps.homDimension(from: a, to: b)) ?? 0) > 0 }
                 if receives { next.insert(b) }
             }
             if layer.hasBilinear, let blocks = try? output.blocks(), let terms = try? group.bilinearTerms(output) {
@@ -564,9 +575,9 @@ extension Checker {
 
     /// Whether some equivariant map of layer `layer` (a convolution reads
     /// the atom tensored with its offsets) takes atom a to atom b.
-    func connects(_ a: Atom, _ b: Atom, _ layer: CheckedLayer, _ group: Group, _ domain: GridDomain?) -> Bool {
+    func connects(_ a: Atom, _ b: Atom, _ layer: CheckedLayer, _ domain: GridDomain?, _ maps: LayerMaps) -> Bool {
         let read = Checker.neighbourhood(a, Checker.offsets(layer.kernel, domain))
-        return ((try? solver.homDimension(group, from: read, to: b)) ?? 0) > 0
+        return ((try? maps.homDimension(from: read, to: b)) ?? 0) > 0
     }
 
     /// A layer's bilinear terms as (output atom, atoms it multiplies).
@@ -583,7 +594,7 @@ extension Checker {
     /// dependence): a warning at the input for every input summand that
     /// cannot reach the output, and at a hidden layer for summands that
     /// receive nothing from the input or reach nothing of the output.
-    mutating func checkInfluence(_ decl: NetworkDecl, _ layers: [CheckedLayer], _ group: Group, _ domain: GridDomain?) {
+    mutating func checkInfluence(_ decl: NetworkDecl, _ layers: [CheckedLayer], _ group: Group, _ domain: GridDomain?, _ maps: LayerMaps) {
         guard layers.count >= 2, let input = layers.first, let output = layers.last else { return }
         let scalar = Atom.scalar(factorCount: group.factors.count)
         func gated(_ layer: CheckedLayer) -> [Atom] {
@@ -597,7 +608,7 @@ extension Checker {
             var next: Flow = [:]
             for (b, _) in layer.rep.appendingScalars(layer.gates).distinctAtoms {
                 next[b] = forward[k - 1].reduce(into: Set<Int>()) { set, entry in
-                    if !entry.value.isEmpty && connects(entry.key, b, layer, group, domain) { set.formUnion(entry.value) }
+                    if !entry.value.isEmpty && connects(entry.key, b, layer, domain, maps) { set.formUnion(entry.value) }
                 }
             }
             for (out, factors) in bilinearProducts(layer, group) {
@@ -618,7 +629,7 @@ extension Checker {
             }
             for (a, _) in layers[k - 1].rep.distinctAtoms {
                 backward[k - 1][a] = pre.reduce(into: Set<Int>()) { set, entry in
-                    if !entry.value.isEmpty && connects(a, entry.key, layer, group, domain) { set.formUnion(entry.value) }
+                    if !entry.value.isEmpty && connects(a, entry.key, layer, domain, maps) { set.formUnion(entry.value) }
                 }
             }
             backward[k] = pre  // what the layer's own summands reach, its bilinear products included
@@ -634,14 +645,14 @@ extension Checker {
         for k in 1..<(layers.count - 1) {
             for s in layers[k].rep.summands {
                 let b = s.atom
-                let receivesAny = layers[k - 1].rep.distinctAtoms.contains { connects($0.atom, b, layers[k], group, domain) }
+                let receivesAny = layers[k - 1].rep.distinctAtoms.contains { connects($0.atom, b, layers[k], domain, maps) }
                 guard receivesAny else { continue }  // already reported as constant
                 let name = s.multiplicity == 1 ? group.name(of: b) : "\(s.multiplicity)*\(group.name(of: b))"
                 // The weights that feed this summand from the layer before.
                 let offsets = Checker.offsets(layers[k].kernel, domain)
                 let wasted = layers[k - 1].rep.distinctAtoms.reduce(0) { total, entry in
                     let read = Checker.neighbourhood(entry.atom, offsets)
-                    return total + entry.multiplicity * s.multiplicity * ((try? solver.homDimension(group, from: read, to: b)) ?? 0)
+                    return total + entry.multiplicity * s.multiplicity * ((try? maps.homDimension(from: read, to: b)) ?? 0)
                 }
                 if (forward[k][b] ?? []).isEmpty {
                     bag.add(.warning("summand \(name) of hidden layer \(k) receives nothing that depends on the input", at: layers[k].span,

@@ -17,6 +17,7 @@ public enum Lowering {
 
     public static func lower(_ network: CheckedNetwork, solver: EquivariantSolver) throws -> Graph {
         let group = network.group
+        let maps = LayerMaps(group: group, solver: solver, planar: network.planar)
         guard let first = network.layers.first, let last = network.layers.last else {
             throw LoweringError(description: "network '\(network.name)' has no layers")
         }
@@ -37,7 +38,7 @@ public enum Lowering {
 
                 let gain = initializationGain(layer.activation, bilinear: layer.hasBilinear, readsInput: k == 1)
                 let offsets = Checker.offsets(layer.kernel, network.domain)
-                let linear = try linearOp(group, from: try Checker.neighbourhood(previous, offsets), to: output, solver: solver,
+                let linear = try linearOp(from: try Checker.neighbourhood(previous, offsets), to: output, maps: maps,
                                           name: "\(name).weight", offset: offset, gain: gain)
                 offset += linear.parameters.count
                 if let kernel = layer.kernel, let domain = network.domain, offsets != nil {
@@ -119,7 +120,7 @@ public enum Lowering {
     /// The structured linear op: each distinct pair of atoms solved once, its
     /// basis stored once; parameters ordered output copy by output copy, then
     /// input copy, then pair basis (the order of the weights file).
-    static func linearOp(_ group: Group, from previous: Rep, to output: Rep, solver: EquivariantSolver, name: String,
+    static func linearOp(from previous: Rep, to output: Rep, maps: LayerMaps, name: String,
                          offset: Int, gain: Double) throws -> Linear {
         let inputs = try summands(previous), outputs = try summands(output)
         var bases: [PairBasis] = []
@@ -132,11 +133,7 @@ public enum Lowering {
             for (r, input) in inputs.enumerated() {
                 let key = [previous.summands[r].atom, output.summands[s].atom]
                 if index[key] == nil {
-                    let vectors = try solver.homBasis(group, from: key[0], to: key[1])
-                    let matrices = normalized(vectors.map { v in
-                        SparseMatrixEntries(rows: v.indices.map { $0 / input.dimension }, columns: v.indices.map { $0 % input.dimension },
-                                            values: v.values)
-                    }, rows: out.dimension, columns: input.dimension)
+                    let matrices = try maps.homBasis(from: key[0], to: key[1], rows: out.dimension, columns: input.dimension)
                     entries += matrices.entryCount
                     if entries > maxBasisEntries {
                         throw LoweringError(description: "\(name) needs pair bases of more than \(maxBasisEntries) entries")

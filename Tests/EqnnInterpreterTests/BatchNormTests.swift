@@ -96,7 +96,7 @@ final class BatchNormTests: XCTestCase {
                 let g = group.randomElement(using: &rng)
                 func act(_ v: [Double], _ rep: Rep, _ d: Int) -> [Double] {
                     (0..<batch).flatMap { s in
-                        EquivarianceCheck.transform(Array(v[(s * positions * d)..<((s + 1) * positions * d)]), rep: rep, element: g,
+                        EquivarianceCheck.transform(Array(v[(s * positions * d)..<((s + 1) * positions * d)]), rep: rep, element: g, plane: g[0].matrix,
                                                     extents: extents, shift: extents.map { _ in 0 })
                     }
                 }

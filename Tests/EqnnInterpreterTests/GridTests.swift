@@ -26,7 +26,7 @@ final class GridTests: XCTestCase {
 
     func report(_ network: CheckedNetwork, _ model: Model, extent: Int, seed: UInt64 = 1) -> EquivarianceReport {
         EquivarianceCheck.measureGrid(model, input: network.layers[0].rep, output: network.layers[network.layers.count - 1].rep,
-                                      samples: 3, seed: seed, extent: extent)
+                                      samples: 3, seed: seed, extent: extent, draw: network.planar.map(EquivarianceCheck.latticeDraw))
     }
 
     /// A side that every pool divides.
@@ -96,9 +96,9 @@ final class GridTests: XCTestCase {
         for _ in 0..<4 {
             let g = p4.randomElement(using: &rng)
             let x = (0..<36).map { _ in rng.nextNormal() }
-            let gx = EquivarianceCheck.transform(x, rep: scalar, element: g, extents: [6, 6], shift: [0, 0])
+            let gx = EquivarianceCheck.transform(x, rep: scalar, element: g, plane: g[0].matrix, extents: [6, 6], shift: [0, 0])
             if gx == x { continue }
-            let expected = EquivarianceCheck.transform(model.forward(x, batch: 1, extents: [6, 6]), rep: scalar, element: g,
+            let expected = EquivarianceCheck.transform(model.forward(x, batch: 1, extents: [6, 6]), rep: scalar, element: g, plane: g[0].matrix,
                                                        extents: [6, 6], shift: [0, 0])
             worst = max(worst, EquivarianceCheck.relativeError(model.forward(gx, batch: 1, extents: [6, 6]), expected))
         }
@@ -130,7 +130,7 @@ final class GridTests: XCTestCase {
         while g[0].matrix[0, 1] != -1 { g = p4.randomElement(using: &rng) }
         var image = [Double](repeating: 0, count: 9)
         image[0 * 3 + 2] = 1  // centred (row, column) = (-1, 1); h (-1, 1) = (-1, -1) -> (row 0, column 0)
-        let turned = EquivarianceCheck.transform(image, rep: .scalar(p4), element: g, extents: [3, 3], shift: [0, 0])
+        let turned = EquivarianceCheck.transform(image, rep: .scalar(p4), element: g, plane: g[0].matrix, extents: [3, 3], shift: [0, 0])
         XCTAssertEqual(turned[0], 1)
         XCTAssertEqual(turned.reduce(0, +), 1)
     }

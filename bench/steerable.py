@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Steerable CNNs off the pixel lattice: eqnnc's C(n) and D(n) networks beside e2cnn's
+with the same layers (regular fields, the same kernels, pools and widths), and a plain
+CNN, on `eqnnc data turned` (7 kinds of shapes at any angle on 24x24 images, training
+and test sets both turned: the rotated-MNIST protocol), with bench/gcnn.py's protocol
+(Adam, 5% warmup then cosine decay, standardized inputs, the last epoch's weights,
+one run each, both cores).
+
+Besides the test error, the equivariance error of each trained network: the first
+`--probe` test images turned by every element of the group about the centre
+(bilinear interpolation, the same code for both libraries) against the unturned
+ones, ||F(g x) - F(x)|| / ||F(x)|| of the invariant logits; the mean over the
+elements that are not multiples of 90 degrees (those that are: rounding error).
+
+    swift build -c release
+    ../shared/peers/torch-peers/setup.sh          # e2cnn for /usr/bin/python3
+    /usr/bin/python3 bench/steerable.py [--groups c8,c16,d16] [--epochs N] [--train N]
+
+The networks are in bench/steerable/ (about 32, 64, 64 channels whatever the group).
+"""
+import argparse, os, sys, tempfile
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gcnn  # noqa: E402  (the protocol, eqnnc's and torch's training loops)
+
+NETS = os.path.join(gcnn.ROOT, "bench", "steerable")
+GROUPS = {"c4": (4, False), "d4": (4, True), "c8": (8, False), "c16": (16, False), "d16": (16, True)}
+FIELDS = {4: (8, 16), 8: (4, 8), 16: (2, 4), 32: (1, 2)}  # group order -> fields of layer 1, of layers 2 and 3
+
+
+def e2cnn_network(n, mirrors, extent):
+    from e2cnn import gspaces, nn as enn
+    import torch
+    space = gspaces.FlipRot2dOnR2(N=n) if mirrors else gspaces.Rot2dOnR2(N=n)
+    first, rest = FIELDS[n * (2 if mirrors else 1)]
+    regular = lambda k: enn.FieldType(space, k * [space.regular_repr])
+    current = enn.FieldType(space, [space.trivial_repr])
+    layers = []
+    for width, kernel, pool in ((first, 5, True), (rest, 3, True), (rest, 3, False)):
+        layers += [enn.R2Conv(current, regular(width), kernel, padding=kernel // 2), enn.ReLU(regular(width))]
+        layers += [enn.PointwiseAvgPool(regular(width), 2)] if pool else []
+        current = regular(width)
+    layers.append(enn.R2Conv(current, enn.FieldType(space, gcnn.ROTATED_CLASSES * [space.trivial_repr]), 1))
+    body = enn.SequentialModule(*layers)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = body
+        def forward(self, x):  # (n, h, w, 1) -> (n, classes)
+            return self.body(enn.GeometricTensor(x.permute(0, 3, 1, 2), body.in_type)).tensor.mean(dim=(2, 3))
+    return Net()
+
+
+def rotate(images, angle, mirrored):
+    """(n, h, w, c) images turned about the centre (after the mirror (x0, x1) -> (-x0, x1)),
+    each pixel reading its source by bilinear interpolation, zero outside."""
+    n, h, w, c = images.shape
+    i, j = np.meshgrid(np.arange(h) - (h - 1) / 2, np.arange(w) - (w - 1) / 2, indexing="ij")
+    cs, sn = np.cos(angle), np.sin(angle)
+    s0, s1 = cs * i + sn * j, -sn * i + cs * j  # R(-angle) x
+    if mirrored:
+        s0 = -s0
+    s0, s1 = s0 + (h - 1) / 2, s1 + (w - 1) / 2
+    i0, j0 = np.floor(s0).astype(int), np.floor(s1).astype(int)
+    out = np.zeros_like(images)
+    for di in (0, 1):
+        for dj in (0, 1):
+            a, b = i0 + di, j0 + dj
+            weight = (1 - np.abs(s0 - a)) * (1 - np.abs(s1 - b))
+            valid = (a >= 0) & (a < h) & (b >= 0) & (b < w) & (weight > 0)
+            out[:, valid, :] += weight[valid][None, :, None] * images[:, a[valid], b[valid], :]
+    return out
+
+
+def equivariance_error(predict, images, n, mirrors):
+    """Mean over the non-lattice elements of ||F(g x) - F(x)|| / ||F(x)||, and the largest over the lattice ones."""
+    base = predict(images)
+    off, on = [], []
+    for mirrored in ((False, True) if mirrors else (False,)):
+        for k in range(n):
+            turned = predict(rotate(images, 2 * np.pi * k / n, mirrored))
+            error = np.linalg.norm(turned - base) / np.linalg.norm(base)
+            (on if (4 * k) % n == 0 else off).append(error)
+    return (float(np.mean(off)) if off else 0.0), float(max(on))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--groups", default="c8,c16,d16")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--train", type=int, default=500)
+    parser.add_argument("--test", type=int, default=1000)
+    parser.add_argument("--probe", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", choices=["eqnnc", "e2cnn"])
+    parser.add_argument("--plain", action="store_true", help="also the plain CNN")
+    args = parser.parse_args()
+    if not os.path.exists(gcnn.EQNNC):
+        sys.exit("build first: swift build -c release")
+    work = tempfile.mkdtemp(prefix="eqnnc-steerable-")
+    x, y = gcnn.image_data("turned", args.train, 1, work)
+    tx, ty = gcnn.image_data("turned", args.test, 2, work)
+    probe = tx[:args.probe]
+    print(f"turned shapes: {len(x)} training and {len(tx)} test images 24x24, {args.epochs} epochs, batch {args.batch}, Adam {args.lr}")
+    print(f"  {'network':22} {'parameters':>10} {'test error':>10} {'train s':>8} {'equivariance error: off-lattice mean':>38} {'lattice max':>12}")
+
+    def row(label, parameters, error, seconds, equivariance):
+        print(f"  {label:22} {parameters:>10,} {100 * error:>9.1f}% {seconds:>8.0f} {equivariance[0]:>38.2e} {equivariance[1]:>12.1e}", flush=True)
+
+    for name in args.groups.split(","):
+        n, mirrors = GROUPS[name]
+        if args.only != "e2cnn":
+            network = os.path.join(NETS, f"turned_{name}.eqnn")
+            weights, seconds, _ = gcnn.eqnnc_train(network, x, y, "cross-entropy", args.epochs, args.batch, args.lr, args.seed, work)
+            predict = lambda images: gcnn.eqnnc_predict(network, weights, images, work)
+            error = gcnn.score("rotated", "cross-entropy", predict(tx), ty)
+            row(f"eqnnc {name.upper()}", gcnn.eqnnc_parameters(network), error, seconds, equivariance_error(predict, probe, n, mirrors))
+        if args.only != "eqnnc":
+            import torch
+            torch.set_num_threads(os.cpu_count() or 1)
+            torch.manual_seed(args.seed)
+            net = e2cnn_network(n, mirrors, x.shape[1])
+            parameters = sum(p.numel() for p in net.parameters())
+            predict, seconds, _ = gcnn.torch_train(net, x, y, "cross-entropy", args.epochs, args.batch, args.lr, args.seed)
+            error = gcnn.score("rotated", "cross-entropy", predict(tx), ty)
+            row(f"e2cnn {name.upper()}", parameters, error, seconds, equivariance_error(predict, probe, n, mirrors))
+    if args.plain and args.only != "e2cnn":
+        network = os.path.join(NETS, "turned_plain.eqnn")
+        weights, seconds, _ = gcnn.eqnnc_train(network, x, y, "cross-entropy", args.epochs, args.batch, args.lr, args.seed, work)
+        predict = lambda images: gcnn.eqnnc_predict(network, weights, images, work)
+        error = gcnn.score("rotated", "cross-entropy", predict(tx), ty)
+        row("eqnnc plain CNN", gcnn.eqnnc_parameters(network), error, seconds, equivariance_error(predict, probe, 8, False))
+
+
+if __name__ == "__main__":
+    main()
