@@ -246,6 +246,7 @@ TASKS = {
                 ("eqnnc P4M, --init random", "../shapes_p4m.eqnn", ["--init", "random"]),
                     ("eqnnc P4M, --step-scale coefficient", "../shapes_p4m.eqnn", ["--step-scale", "coefficient"]),
                 ("eqnnc P4M + batchnorm", "shapes_p4m_batchnorm.eqnn", []),
+                ("eqnnc D4, steerable kernels", "shapes_d4_steerable.eqnn", []),
                 ("eqnnc plain CNN", "shapes_plain_same_parameters.eqnn", []),
                 ("eqnnc plain, P4M widths", "../shapes_plain.eqnn", [])], "cross-entropy",
                dict(train=400, test=200, epochs=40, batch=16, lr=3e-3)),
