@@ -30,10 +30,24 @@ public struct LayerMaps {
         return (Atom(slots: Array(read.slots.dropLast()), detPowers: read.detPowers), k)
     }
 
+    /// The largest dim a x dim b a steerable pair is solved for: its constraint is a
+    /// dense (2 dim a dim b)^2 average (134 MB at the limit; Regular of D(16) uses 1,024).
+    public static let maxSteerablePair = 2048
+
+    private func steerableBasis(_ planar: PlanarAction, _ a: Atom, _ b: Atom, kernel: Int) throws -> [[Double]] {
+        let reps = Rep.scalar(group)
+        let (m, n) = (try reps.dimension(of: b), try reps.dimension(of: a))
+        let size = m.multipliedReportingOverflow(by: n).overflow ? Int.max : m * n
+        guard size <= LayerMaps.maxSteerablePair else {
+            throw SolverError.tooLarge(what: "a steerable kernel's pair of fields (dim in x dim out)", size: size, limit: LayerMaps.maxSteerablePair)
+        }
+        return SteerableKernels.basis(group, planar, from: a, to: b, kernel: kernel)
+    }
+
     /// dim of the equivariant maps from `read` (an atom, or a neighbourhood atom) to `b`.
     public func homDimension(from read: Atom, to b: Atom) throws -> Int {
         if let planar, let (a, k) = steerable(read) {
-            return SteerableKernels.basis(group, planar, from: a, to: b, kernel: k).count
+            return try steerableBasis(planar, a, b, kernel: k).count
         }
         return try solver.homDimension(group, from: read, to: b)
     }
@@ -42,7 +56,7 @@ public struct LayerMaps {
     public func homBasis(from read: Atom, to b: Atom, rows: Int, columns: Int) throws -> SparseBasis {
         var basis = SparseBasis(rows: rows, columns: columns, starts: [0], entryRows: [], entryColumns: [], values: [])
         if let planar, let (a, k) = steerable(read) {
-            for matrix in SteerableKernels.basis(group, planar, from: a, to: b, kernel: k) {
+            for matrix in try steerableBasis(planar, a, b, kernel: k) {
                 for (i, value) in matrix.enumerated() where value != 0 {
                     basis.entryRows.append(i / columns)
                     basis.entryColumns.append(i % columns)
