@@ -29,7 +29,7 @@ GROUPS = {"c4": (4, False), "d4": (4, True), "c8": (8, False), "c16": (16, False
 FIELDS = {4: (8, 16), 8: (4, 8), 16: (2, 4), 32: (1, 2)}  # group order -> fields of layer 1, of layers 2 and 3
 
 
-def e2cnn_network(n, mirrors, extent):
+def e2cnn_network(n, mirrors):
     from e2cnn import gspaces, nn as enn
     import torch
     space = gspaces.FlipRot2dOnR2(N=n) if mirrors else gspaces.Rot2dOnR2(N=n)
@@ -123,7 +123,7 @@ def main():
             import torch
             torch.set_num_threads(os.cpu_count() or 1)
             torch.manual_seed(args.seed)
-            net = e2cnn_network(n, mirrors, x.shape[1])
+            net = e2cnn_network(n, mirrors)
             parameters = sum(p.numel() for p in net.parameters())
             predict, seconds, _ = gcnn.torch_train(net, x, y, "cross-entropy", args.epochs, args.batch, args.lr, args.seed)
             error = gcnn.score("rotated", "cross-entropy", predict(tx), ty)

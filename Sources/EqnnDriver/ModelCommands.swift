@@ -197,35 +197,24 @@ enum ModelCommands {
         guard let first = compiled.network.layers.first, let last = compiled.network.layers.last else {
             throw CommandResult(stderr: "eqnnc: error: empty network\n", status: 1)
         }
-        let interpreter: (Bool, [Double], Int, [Int]) throws -> [Double] = evaluate ?? {
-            let f64 = Executable<Double>(model), f32 = Executable<Float>(model)
-            return { single, x, batch, extents in
-                single ? f32.forward(x.map(Float.init), batch: batch, extents: extents).map(Double.init)
-                       : f64.forward(x, batch: batch, extents: extents)
+        let evaluate = evaluate ?? EquivarianceCheck.interpreter(model)
+        guard let extent else {
+            return try EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1) { single, x, batch in
+                try evaluate(single, x, batch, [])
             }
-        }()
-        if let extent, let action = compiled.network.planar {
-            var report = try EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1,
-                                                           extent: extent, draw: EquivarianceCheck.latticeDraw(action), evaluate: interpreter)
+        }
+        let planar = compiled.network.planar
+        var report = try EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1,
+                                                       extent: extent, draw: planar.map(EquivarianceCheck.latticeDraw), evaluate: evaluate)
+        if let action = planar {
             report.exactFor = action.latticeSubgroup
             let elements = EquivarianceCheck.rotationElements(action, samples: min(samples, 8), seed: seed &+ 2)
             report.rotations = try EquivarianceCheck.measureRotations(model, input: first.rep, output: last.rep, elements: elements,
                                                                      seed: seed &+ 3, extent: rotationExtent(compiled.graph)) { x, extents in
-                try interpreter(false, x, 1, extents)
+                try evaluate(false, x, 1, extents)
             }
-            return report
         }
-        guard let evaluate else {
-            return extent.map { EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1, extent: $0) }
-                ?? EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1)
-        }
-        if let extent {
-            return try EquivarianceCheck.measureGrid(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1,
-                                                     extent: extent, evaluate: evaluate)
-        }
-        return try EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1) { single, x, batch in
-            try evaluate(single, x, batch, [])
-        }
+        return report
     }
 
     /// The equivariance report of the PyTorch module, float64 and float32.

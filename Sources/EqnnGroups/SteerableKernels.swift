@@ -108,14 +108,8 @@ public enum SteerableKernels {
         let offsets = PointSet.offsetVectors(kernel: kernel, dimension: 2).map { (Double($0[0]), Double($0[1])) }
         let harmonics = harmonics(group, action, from: a, to: b, rings: rings)
         var sampled: [[Double]] = []
-        var functions: [[Double]] = []  // every sampled ring(|x|) cos(j phi), ring(|x|) sin(j phi)
-        var seen = Set<[Double]>()
         for h in harmonics {
             let profile = offsets.map { h.angular($0) }
-            if seen.insert([h.radius, Double(h.frequency)]).inserted {
-                functions.append(profile.map(\.0))
-                if h.frequency > 0 { functions.append(profile.map(\.1)) }
-            }
             // Row p, column q * offsets + o: input coordinate major, offset minor.
             var matrix = [Double](repeating: 0, count: h.rows * h.columns * offsets.count)
             let n = h.rows * h.columns
@@ -129,6 +123,16 @@ public enum SteerableKernels {
         // Independent scalar functions make the sampled kernels independent (each frequency's
         // coefficients are): normalizing them is enough. Otherwise (rings crowded on a small
         // kernel) Gram-Schmidt drops the dependent ones.
+        // Every sampled ring(|x|) cos(j phi) and ring(|x|) sin(j phi) the rings allow.
+        var functions: [[Double]] = []
+        for (ring, radius) in rings.radii.enumerated() {
+            for j in 0...rings.maxFrequencies[ring] where radius > 0 || j == 0 {
+                let h = Harmonic(radius: radius, width: rings.widths[ring], frequency: j, coefficients: [], rows: 0, columns: 0)
+                let profile = offsets.map { h.angular($0) }
+                functions.append(profile.map(\.0))
+                if j > 0 { functions.append(profile.map(\.1)) }
+            }
+        }
         guard orthonormalized(functions).count == functions.count else { return orthonormalized(sampled) }
         return sampled.compactMap { v in
             let size = v.reduce(0) { $0 + $1 * $1 }.squareRoot()

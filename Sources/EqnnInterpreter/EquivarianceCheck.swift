@@ -28,9 +28,18 @@ public enum EquivarianceCheck {
     /// scale `scale`), a random input at the scale the model was trained on.
     public static func measure(_ model: Model, input: Rep, output: Rep, samples: Int, seed: UInt64, scale: Double = 0.5)
         -> EquivarianceReport {
-        let f64 = Executable<Double>(model), f32 = Executable<Float>(model)
+        let run = interpreter(model)
         return measure(model, input: input, output: output, samples: samples, seed: seed, scale: scale) { single, x, batch in
-            single ? f32.forward(x.map(Float.init), batch: batch).map(Double.init) : f64.forward(x, batch: batch)
+            run(single, x, batch, [])
+        }
+    }
+
+    /// The interpreter as the measurements' `evaluate(single precision?, x, batch, extents)`.
+    public static func interpreter(_ model: Model) -> (Bool, [Double], Int, [Int]) -> [Double] {
+        let f64 = Executable<Double>(model), f32 = Executable<Float>(model)
+        return { single, x, batch, extents in
+            single ? f32.forward(x.map(Float.init), batch: batch, extents: extents).map(Double.init)
+                   : f64.forward(x, batch: batch, extents: extents)
         }
     }
 

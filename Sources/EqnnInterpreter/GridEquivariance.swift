@@ -138,10 +138,6 @@ extension EquivarianceCheck {
     /// The interpreter's report for a grid network.
     public static func measureGrid(_ model: Model, input: Rep, output: Rep, samples: Int, seed: UInt64, extent: Int,
                                    draw: ((inout SplitMix64) -> (element: [FactorElement], plane: Matrix))? = nil) -> EquivarianceReport {
-        let f64 = Executable<Double>(model), f32 = Executable<Float>(model)
-        return measureGrid(model, input: input, output: output, samples: samples, seed: seed, extent: extent, draw: draw) { single, x, batch, extents in
-            single ? f32.forward(x.map(Float.init), batch: batch, extents: extents).map(Double.init)
-                   : f64.forward(x, batch: batch, extents: extents)
-        }
+        measureGrid(model, input: input, output: output, samples: samples, seed: seed, extent: extent, draw: draw, evaluate: interpreter(model))
     }
 }

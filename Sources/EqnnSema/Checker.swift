@@ -97,7 +97,7 @@ public struct Checker {
         checkStructure(decl)
         guard let group else { return nil }
         let domain = decl.domain.flatMap { checkDomain($0, group, decl.group) }
-        let planar = domain?.dimension == 2 && group.factors.count == 1 ? PlanarAction(group.factors[0]) : nil
+        let planar = domain.flatMap { Checker.planarAction(group, dimension: $0.dimension) }
         let maps = LayerMaps(group: group, solver: solver, planar: planar)
         let options = checkLayerOptions(decl, onGrid: decl.domain != nil)
 
@@ -188,6 +188,12 @@ public struct Checker {
         return try rep.tensor(.points(rep.group, factor: 0, offsets))
     }
 
+    /// How the group rotates a d-dimensional grid off the pixel lattice: only
+    /// one C(n), D(n), SO(2) or O(2) factor on a 2-D grid (nil otherwise).
+    static func planarAction(_ group: Group, dimension d: Int) -> PlanarAction? {
+        d == 2 && group.factors.count == 1 ? PlanarAction(group.factors[0]) : nil
+    }
+
     /// The grid's point group: one matrices(d) factor of signed permutation
     /// matrices, or on a 2-D grid a rotation group (C(n), D(n) for n >= 3,
     /// SO(2), O(2); see PlanarAction).
@@ -205,7 +211,7 @@ public struct Checker {
             return nil
         }
         let factor = group.factors[0]
-        if d == 2 && PlanarAction(factor) != nil {
+        if Checker.planarAction(group, dimension: d) != nil {
             // Rotations off the pixel lattice: steerable kernels (LayerMaps).
             return GridDomain(dimension: d, padding: domain.kind == .grid ? .zero : .circular)
         }

@@ -54,8 +54,8 @@ public struct LayerMaps {
 
     /// The pair basis from `read` to `b`, each matrix at unit Frobenius norm.
     public func homBasis(from read: Atom, to b: Atom, rows: Int, columns: Int) throws -> SparseBasis {
-        var basis = SparseBasis(rows: rows, columns: columns, starts: [0], entryRows: [], entryColumns: [], values: [])
         if let planar, let (a, k) = steerable(read) {
+            var basis = SparseBasis(rows: rows, columns: columns, starts: [0], entryRows: [], entryColumns: [], values: [])
             for matrix in try steerableBasis(planar, a, b, kernel: k) {
                 for (i, value) in matrix.enumerated() where value != 0 {
                     basis.entryRows.append(i / columns)
@@ -66,14 +66,9 @@ public struct LayerMaps {
             }
             return basis
         }
-        for v in try solver.homBasis(group, from: read, to: b) {
-            let norm = v.values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-            basis.entryRows += v.indices.map { $0 / columns }
-            basis.entryColumns += v.indices.map { $0 % columns }
-            basis.values += v.values.map { Double($0) / norm }
-            basis.starts.append(basis.values.count)
-        }
-        return basis
+        return Lowering.normalized(try solver.homBasis(group, from: read, to: b).map { v in
+            SparseMatrixEntries(rows: v.indices.map { $0 / columns }, columns: v.indices.map { $0 % columns }, values: v.values)
+        }, rows: rows, columns: columns)
     }
 
     /// For each distinct atom B of `to`: its multiplicity and the dimension of
