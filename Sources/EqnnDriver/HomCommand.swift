@@ -41,6 +41,9 @@ enum HomCommand {
     }
 
     static func solve(_ group: Group, _ from: Rep, _ to: Rep, basis wantBasis: Bool, format: Driver.Format) throws -> CommandResult {
+        if (from.summands + to.summands).contains(where: { $0.atom.hasPlanarIrrep }) {
+            return try solveNumerically(group, from, to, basis: wantBasis, format: format)
+        }
         let solver = EquivariantSolver()
         let dim = try solver.homDimension(group, from: from, to: to)
         let m = try from.dimension(), n = try to.dimension()
@@ -62,6 +65,58 @@ enum HomCommand {
                 fields.append(("basis", .array(basis.map { b in
                     .array(zip(zip(b.rows, b.columns), b.values).map { .array([.int($0.0.0), .int($0.0.1), .int($0.1)]) })
                 })))
+            }
+            return CommandResult(stdout: JSON.object(fields).rendered() + "\n")
+        }
+    }
+
+    /// Irrep(k) and Mirror have irrational matrices: their maps come from the
+    /// group average (LayerMaps), in floating point, each basis matrix of unit norm.
+    static func solveNumerically(_ group: Group, _ from: Rep, _ to: Rep, basis wantBasis: Bool, format: Driver.Format) throws -> CommandResult {
+        let maps = LayerMaps(group: group, solver: EquivariantSolver(), planar: nil)
+        let dim = try maps.incomingDimensions(from: from, to: to).reduce(0) { $0 + $1.multiplicity * $1.incoming }
+        let m = try from.dimension(), n = try to.dimension()
+        var basis: [[(row: Int, column: Int, value: Double)]] = []
+        if wantBasis {
+            for output in try to.blocks() {
+                for input in try from.blocks() {
+                    let pair = try maps.homBasis(from: input.atom, to: output.atom, rows: output.dimension, columns: input.dimension)
+                    for k in 0..<pair.count {
+                        if basis.count >= basisLimit {
+                            throw SolverError.tooLarge(what: "the number of basis matrices", size: basis.count + 1, limit: basisLimit)
+                        }
+                        basis.append((pair.starts[k]..<pair.starts[k + 1]).map { e in
+                            (output.offset + pair.entryRows[e], input.offset + pair.entryColumns[e], pair.values[e])
+                        })
+                    }
+                }
+            }
+        }
+        let title = "Hom_\(group.canonicalName)(\(from.description), \(to.description))"
+        let number = { (x: Double) in String(format: "%.6g", abs(x) < 5e-13 ? 0 : x) }
+        switch format {
+        case .text:
+            var out = "\(title): dimension \(dim) (of \(n) x \(m) = \(n * m) matrix entries; computed numerically)\n"
+            for (k, b) in basis.enumerated() {
+                out += "basis \(k + 1) of \(basis.count):\n"
+                if n * m <= 400 && m <= 12 {
+                    var dense = [[String]](repeating: [String](repeating: "0", count: m), count: n)
+                    for e in b { dense[e.row][e.column] = number(e.value) }
+                    let width = dense.joined().map(\.count).max() ?? 1
+                    out += dense.map { row in "  [" + row.map { String(repeating: " ", count: width - $0.count) + $0 }.joined(separator: " ") + "]" }
+                        .joined(separator: "\n") + "\n"
+                } else {
+                    out += b.map { "  (\($0.row), \($0.column)) = \(number($0.value))" }.joined(separator: "\n") + "\n"
+                }
+            }
+            return CommandResult(stdout: out)
+        case .json:
+            var fields: [(String, JSON)] = [
+                ("group", .string(group.canonicalName)), ("from", .string(from.description)), ("to", .string(to.description)),
+                ("from_dim", .int(m)), ("to_dim", .int(n)), ("dim", .int(dim)), ("exact", .bool(false)),
+            ]
+            if wantBasis {
+                fields.append(("basis", .array(basis.map { b in .array(b.map { .array([.int($0.row), .int($0.column), .double($0.value)]) }) })))
             }
             return CommandResult(stdout: JSON.object(fields).rendered() + "\n")
         }

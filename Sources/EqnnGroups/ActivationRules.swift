@@ -15,6 +15,9 @@ public struct Obstruction: Sendable, Equatable {
         case discrete(RationalMatrix)
         /// A Lie-algebra generator acts nontrivially / not antisymmetrically.
         case algebra(RationalMatrix)
+        /// An element of a rotation group of the plane, described ("rotation by 45 degrees"),
+        /// where the atom has Irrep(k) or Mirror slots (decided numerically).
+        case element(String)
     }
     public var factor: Int
     public var kind: Kind
@@ -33,6 +36,9 @@ extension Group {
     /// A Lie-algebra element acts by the Kronecker sum sum_s X_s + k tr(X),
     /// which is zero exactly when every X_s = c_s I and k tr(X) + sum c_s = 0.
     public func pointwiseObstruction(_ atom: Atom, requirement: PointwiseRequirement) -> Obstruction? {
+        if atom.hasPlanarIrrep {
+            return planarObstruction(atom) { m in m.isMonomial(signed: requirement == .signedPermutation) }
+        }
         for (f, factor) in factors.enumerated() {
             let slots = atom.slots.filter { $0.factor == f }
             let k = atom.detPowers[f]
@@ -54,6 +60,9 @@ extension Group {
     /// the symmetric part of a Kronecker sum vanishes exactly when every
     /// symmetric part is a multiple of I and the multiples cancel.
     public func orthogonalityObstruction(_ atom: Atom) -> Obstruction? {
+        if atom.hasPlanarIrrep {
+            return planarObstruction(atom) { m in (m.transposed * m).isIdentity }
+        }
         for (f, factor) in factors.enumerated() {
             let slots = atom.slots.filter { $0.factor == f }
             let k = atom.detPowers[f]
@@ -80,6 +89,25 @@ extension Group {
                 }
                 if !ok || !total.isZero { return Obstruction(factor: f, kind: .algebra(x)) }
             }
+        }
+        return nil
+    }
+
+    /// The first generating element of the plane's rotation group (the rotation
+    /// by 2 pi / n, or by 1 radian for SO(2) and O(2), and the mirror) whose
+    /// matrix on the atom fails `accepts`.
+    private func planarObstruction(_ atom: Atom, accepts: (Matrix) -> Bool) -> Obstruction? {
+        guard factors.count == 1, let action = PlanarAction(factors[0]) else { return nil }
+        var generators: [PlanarAction.Element] = []
+        if let n = action.rotations {
+            if n >= 2 { generators.append(action.element(steps: 1, mirrored: false)) }
+            if action.mirrors { generators.append(action.element(steps: 0, mirrored: true)) }
+        } else {
+            generators.append(action.element(angle: 1, mirrored: false))
+            if action.mirrors { generators.append(action.element(angle: 0, mirrored: true)) }
+        }
+        for g in generators where !accepts(matrix(of: atom, at: [g.factorElement])) {
+            return Obstruction(factor: 0, kind: .element(g.description))
         }
         return nil
     }
@@ -128,5 +156,26 @@ extension Group {
             for j in 0..<m.columns where m[i, j] != (i == j ? c : .zero) { return nil }
         }
         return c
+    }
+}
+
+/// Numeric counterparts of the exact rules, for matrices with entries like cos(2 pi / 8).
+private extension Matrix {
+    static let tolerance = 1e-9
+
+    var isIdentity: Bool {
+        (0..<rows).allSatisfy { i in (0..<columns).allSatisfy { j in abs(self[i, j] - (i == j ? 1 : 0)) < Matrix.tolerance } }
+    }
+
+    /// One nonzero entry per row and column, each 1 (or +-1 when `signed`).
+    func isMonomial(signed: Bool) -> Bool {
+        var used = Set<Int>()
+        for i in 0..<rows {
+            let nonzero = (0..<columns).filter { abs(self[i, $0]) > Matrix.tolerance }
+            guard nonzero.count == 1, used.insert(nonzero[0]).inserted else { return false }
+            let value = self[i, nonzero[0]]
+            guard abs(value - 1) < Matrix.tolerance || (signed && abs(value + 1) < Matrix.tolerance) else { return false }
+        }
+        return true
     }
 }

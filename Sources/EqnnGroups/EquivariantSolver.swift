@@ -108,7 +108,7 @@ public final class EquivariantSolver {
     /// Each factor's share of an atom (factors with nothing to act on skipped).
     func factorTensors(_ group: Group, _ atom: Atom) -> [(Int, FactorTensor)] {
         group.factors.indices.compactMap { f in
-            let slots = atom.slots.filter { $0.factor == f }.map { Slot(factor: 0, dual: $0.dual, points: $0.points) }
+            let slots = atom.slots.filter { $0.factor == f }.map { Slot(factor: 0, dual: $0.dual, points: $0.points, irrep: $0.irrep) }
             let power = atom.detPowers[f]
             if slots.isEmpty && power == 0 { return nil }
             return (f, FactorTensor(slots: slots, detPower: power))
@@ -125,6 +125,9 @@ public final class EquivariantSolver {
     }
 
     public func factorBasis(_ factor: GroupFactor, _ tensor: FactorTensor) throws -> [SparseVector] {
+        guard tensor.slots.allSatisfy({ $0.irrep == nil }) else {
+            throw SolverError.inexact("Irrep(k) and Mirror have irrational matrices; their maps come from the numeric path (LayerMaps)")
+        }
         let key = CacheKey(factor: factor, tensor: tensor)
         if let hit = cache[key] { return hit }
         var size = 1

@@ -109,8 +109,50 @@ public struct PlanarAction: Sendable, Hashable {
     }
 
     /// The degree of an atom's representation as a trigonometric polynomial in
-    /// the angle (SO(2), O(2): one per copy of V); 0 for finite groups.
+    /// the angle (SO(2), O(2): one per copy of V, k per Irrep(k)); 0 for finite groups.
     public func degree(_ atom: Atom) -> Int {
-        rotations == nil ? atom.slots.count : 0
+        guard rotations == nil else { return 0 }
+        return atom.slots.reduce(0) { total, slot in
+            switch slot.irrep {
+            case .frequency(let k)?: return total + k
+            case .mirror?: return total
+            case nil: return total + 1
+            }
+        }
+    }
+
+    /// The element as a rotation by `angle` after the mirror when `mirrored`:
+    /// from its word for C(n) and D(n) (generator 0 the rotation by 2 pi / n,
+    /// generator 1 the mirror), from its matrix on the plane for SO(2) and O(2).
+    public func planar(_ e: FactorElement) -> (angle: Double, mirrored: Bool) {
+        guard let n = rotations else {
+            let m = e.matrix
+            guard m.rows == 2 && m.columns == 2 else { return (0, false) }
+            // R(theta) diag(-1, 1) has first column -(cos theta, sin theta).
+            return e.determinant < 0 ? (atan2(-m[1, 0], -m[0, 0]), true) : (atan2(m[1, 0], m[0, 0]), false)
+        }
+        // R(a) M^s R(b) = R(a + (-1)^s b) M^s.
+        var steps = 0, mirrored = false
+        for (generator, inverted) in e.word {
+            if generator == 0 {
+                steps += (inverted ? -1 : 1) * (mirrored ? -1 : 1)
+            } else {
+                mirrored.toggle()
+            }
+        }
+        return (2 * .pi * Double(((steps % n) + n) % n) / Double(n), mirrored)
+    }
+
+    /// The matrix of Irrep(k) or Mirror at an element.
+    public func matrix(of irrep: PlanarIrrep, at e: FactorElement) -> Matrix {
+        let (angle, mirrored) = planar(e)
+        switch irrep {
+        case .mirror:
+            return Matrix(rows: 1, columns: 1, entries: [mirrored ? -1 : 1])
+        case .frequency(let k):
+            let c = cos(Double(k) * angle), s = sin(Double(k) * angle)
+            let m = mirrored ? -1.0 : 1.0
+            return Matrix(rows: 2, columns: 2, entries: [m * c, -s, m * s, c])
+        }
     }
 }

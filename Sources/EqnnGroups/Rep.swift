@@ -1,19 +1,43 @@
 /// One tensor position of an atom: a copy of V of factor `factor`, or of its
 /// dual, or a permutation representation of that factor on a set of points
-/// (`Regular`, a grid kernel's offsets; these are their own duals).
+/// (`Regular`, a grid kernel's offsets; these are their own duals), or an
+/// irreducible representation of a rotation group of the plane (`Irrep(k)`,
+/// `Mirror`; orthogonal, their own duals).
 public struct Slot: Hashable, Sendable {
     public var factor: Int
     public var dual: Bool
     public var points: PointSet?
-    public init(factor: Int, dual: Bool, points: PointSet? = nil) {
+    public var irrep: PlanarIrrep?
+    public init(factor: Int, dual: Bool, points: PointSet? = nil, irrep: PlanarIrrep? = nil) {
         self.factor = factor
         self.dual = dual
         self.points = points
+        self.irrep = irrep
     }
+
+    /// A copy of V or V* (the factor's own matrices act on it).
+    public var isVector: Bool { points == nil && irrep == nil }
 
     /// The same slot in the dual representation.
     public var dualized: Slot {
-        points == nil ? Slot(factor: factor, dual: !dual) : self
+        isVector ? Slot(factor: factor, dual: !dual) : self
+    }
+}
+
+/// The representations of C(n), D(n), SO(2) and O(2) that are not tensors of
+/// V (see PlanarAction for how these groups act on the plane). Their matrices
+/// have irrational entries (cos 2 pi k / n), so the exact solver never sees
+/// them: maps between them come from the numeric group average (LayerMaps).
+public enum PlanarIrrep: Hashable, Sendable {
+    /// Irrep(k), k >= 1: the rotation by theta acts as the rotation by k theta,
+    /// the mirror as the plane's mirror diag(-1, 1). Irrep(1) of SO(2) and O(2) is V.
+    case frequency(Int)
+    /// Mirror (D(n), O(2)): rotations act trivially, the mirror by -1.
+    case mirror
+
+    public var dimension: Int {
+        if case .frequency = self { return 2 }
+        return 1
     }
 }
 
@@ -35,6 +59,9 @@ public struct Atom: Hashable, Sendable {
     }
 
     public var isScalar: Bool { slots.isEmpty && detPowers.allSatisfy { $0 == 0 } }
+
+    /// Whether a slot is Irrep(k) or Mirror: only the numeric path solves for it.
+    public var hasPlanarIrrep: Bool { slots.contains { $0.irrep != nil } }
 }
 
 /// A run of `multiplicity` copies of one atom.
@@ -232,6 +259,11 @@ import EqnnLinearAlgebra
 extension Slot {
     /// How the slot is written: V, Regular, or Offsets3x3 (never written by users).
     var baseName: String {
+        switch irrep {
+        case .frequency(let k)?: return "Irrep(\(k))"
+        case .mirror?: return "Mirror"
+        case nil: break
+        }
         switch points {
         case nil: return "V"
         case .regular: return "Regular"
@@ -243,14 +275,14 @@ extension Slot {
 extension Group {
     /// The dimension of one slot: d for V, the number of points otherwise.
     public func dimension(of slot: Slot) -> Int {
-        slot.points?.count ?? factors[slot.factor].dimension
+        slot.irrep?.dimension ?? slot.points?.count ?? factors[slot.factor].dimension
     }
 
     /// Canonical form of an atom: duals dropped for orthogonal factors
     /// (V* = V there, matrix for matrix), Det powers reduced by Det's order.
     public func canonical(_ atom: Atom) -> Atom {
         var out = atom
-        for k in out.slots.indices where factors[out.slots[k].factor].isOrthogonal || out.slots[k].points != nil {
+        for k in out.slots.indices where factors[out.slots[k].factor].isOrthogonal || !out.slots[k].isVector {
             out.slots[k].dual = false
         }
         for f in out.detPowers.indices {

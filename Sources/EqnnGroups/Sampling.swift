@@ -58,7 +58,9 @@ extension Group {
         var m = Matrix.identity(1)
         for slot in atom.slots {
             let e = element[slot.factor]
-            if let points = slot.points {
+            if let irrep = slot.irrep, let action = PlanarAction(factors[slot.factor]) {
+                m = m.kronecker(action.matrix(of: irrep, at: e))
+            } else if let points = slot.points {
                 m = m.kronecker(pointMatrix(points, factors[slot.factor], e.word))
             } else {
                 m = m.kronecker(slot.dual ? e.inverse.transposed : e.matrix)

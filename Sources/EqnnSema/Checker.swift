@@ -304,7 +304,7 @@ public struct Checker {
             switch e.kind {
             case .sum(let xs), .product(let xs): stack += xs
             case .power(let x, _), .dual(let x), .parenthesized(let x): stack.append(x)
-            case .multiplicity: break
+            case .multiplicity, .indexed: break
             case .name(let id, _):
                 if names.insert(id.text).inserted, let decl = repDeclarations[id.text] { stack.append(decl.value) }
             }
@@ -459,6 +459,8 @@ public struct Checker {
             return "\(group.factorName(o.factor)) acts on \(group.name(of: atom)) by matrices that are neither permutations nor orthogonal (its generator \(describeGenerator(h)), for one); \(rule)"
         case .algebra(let x):
             return "the Lie algebra of \(group.factorName(o.factor)) acts on \(group.name(of: atom)) by matrices that are not antisymmetric (the generator \(describeGenerator(x)), for one), so its elements are not orthogonal there; \(rule)"
+        case .element(let g):
+            return "\(group.factorName(o.factor)) acts on \(group.name(of: atom)) by matrices that are neither permutations nor orthogonal (the \(g), for one); \(rule)"
         }
     }
 
@@ -470,10 +472,22 @@ public struct Checker {
             return "\(factorName) acts on \(atomName) by matrices that are not permutations (its generator \(describeGenerator(h)), for one); \(rule)"
         case .algebra(let x):
             return "\(factorName) is a Lie group and its Lie algebra acts on \(atomName) nontrivially (the generator \(describeGenerator(x)), for one); \(rule), and no continuous family of matrices consists of them"
+        case .element(let g):
+            return "\(factorName) acts on \(atomName) by matrices that are not permutations (the \(g), for one); \(rule)"
         }
     }
 
     // MARK: Parameters
+
+    /// Why summand `name` receives nothing: no equivariant map reaches it, or no steerable kernel.
+    private func silentNote(_ name: String, written: Rep, previous: Rep, offsets: PointSet?, maps: LayerMaps, _ group: Group) -> String {
+        if maps.planar != nil, case .offsets(let k, _)? = offsets {
+            let top = KernelRings.standard(kernel: k).maxFrequencies.max() ?? 0
+            return "no steerable \(k)x\(k) kernel maps \(written.description) to \(name) under \(group): its rings carry angular frequencies up to \(top), and only its bias reaches it"
+        }
+        return "Hom_\(group)(\(previous.description), \(name)) = 0: only its bias reaches it"
+            + (offsets == nil ? "" : " (\(written.description) tensored with the kernel's offsets)")
+    }
 
     private mutating func countParameters(_ layer: inout CheckedLayer, from written: Rep, offsets: PointSet?, _ group: Group, _ maps: LayerMaps) {
         let output = layer.rep.appendingScalars(layer.gates)
@@ -494,7 +508,7 @@ public struct Checker {
             for (b, nb, incoming) in try maps.incomingDimensions(from: previous, to: output) {
                 if incoming == 0 { silent.append((b, nb)) } else { fed.insert(b) }
                 weights += nb * incoming
-                bias += nb * (try solver.invariantDimension(group, of: b))
+                bias += nb * (try maps.invariantDimension(of: b))
             }
             if layer.hasBilinear, let blocks = try? output.blocks(), let terms = try? group.bilinearTerms(output) {
                 // The bilinear term reaches a summand when one of its sources is reached.
@@ -514,8 +528,7 @@ public struct Checker {
                     let name = group.name(of: atom)
                     bag.add(.warning("summand \(count == 1 ? name : "\(count)*\(name)") receives nothing from the layer before; it would be constant",
                                      at: layer.span,
-                                     notes: ["Hom_\(group)(\(previous.description), \(name)) = 0: only its bias reaches it"
-                                             + (offsets == nil ? "" : " (\(written.description) tensored with the kernel's offsets)")]))
+                                     notes: [silentNote(name, written: written, previous: previous, offsets: offsets, maps: maps, group)]))
                 }
             }
         } catch SolverError.tooLarge(let what, let size, let limit) {

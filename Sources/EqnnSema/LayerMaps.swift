@@ -11,7 +11,10 @@ import EqnnIR
 /// - the sampled steerable basis (SteerableKernels) for convolutions of a
 ///   rotation group off the pixel lattice (`planar`): C(n), D(n), SO(2), O(2)
 ///   on a 2-D grid. The neighbourhood atom keeps the offsets slot for its
-///   layout; the basis is computed from the atom without it.
+///   layout; the basis is computed from the atom without it;
+/// - the same group average at one position (a 1 x 1 kernel) for maps and
+///   biases of fields with Irrep(k) or Mirror slots, whose matrices are
+///   irrational, anywhere else.
 public struct LayerMaps {
     public let group: Group
     public let solver: EquivariantSolver
@@ -44,31 +47,63 @@ public struct LayerMaps {
         return SteerableKernels.basis(group, planar, from: a, to: b, kernel: kernel)
     }
 
+    /// The rotation group of the plane whose maps between `a` and `b` are solved
+    /// numerically at one position: when either carries Irrep(k) or Mirror.
+    private func numeric(_ a: Atom, _ b: Atom) -> PlanarAction? {
+        guard a.hasPlanarIrrep || b.hasPlanarIrrep, group.factors.count == 1 else { return nil }
+        return planar ?? PlanarAction(group.factors[0])
+    }
+
+    /// The dense pair basis from `read` to `b` when it does not come from the exact solver.
+    private func denseBasis(from read: Atom, to b: Atom) throws -> [[Double]]? {
+        if let planar, let (a, k) = steerable(read) { return try steerableBasis(planar, a, b, kernel: k) }
+        if let action = numeric(read, b) { return try steerableBasis(action, read, b, kernel: 1) }
+        return nil
+    }
+
     /// dim of the equivariant maps from `read` (an atom, or a neighbourhood atom) to `b`.
     public func homDimension(from read: Atom, to b: Atom) throws -> Int {
-        if let planar, let (a, k) = steerable(read) {
-            return try steerableBasis(planar, a, b, kernel: k).count
-        }
+        if let dense = try denseBasis(from: read, to: b) { return dense.count }
         return try solver.homDimension(group, from: read, to: b)
     }
 
     /// The pair basis from `read` to `b`, each matrix at unit Frobenius norm.
     public func homBasis(from read: Atom, to b: Atom, rows: Int, columns: Int) throws -> SparseBasis {
-        if let planar, let (a, k) = steerable(read) {
+        if let dense = try denseBasis(from: read, to: b) {
             var basis = SparseBasis(rows: rows, columns: columns, starts: [0], entryRows: [], entryColumns: [], values: [])
-            for matrix in try steerableBasis(planar, a, b, kernel: k) {
-                for (i, value) in matrix.enumerated() where value != 0 {
-                    basis.entryRows.append(i / columns)
-                    basis.entryColumns.append(i % columns)
-                    basis.values.append(value)
-                }
-                basis.starts.append(basis.values.count)
-            }
+            for matrix in dense { basis.append(matrix, columns: columns, rowOffset: 0) }
             return basis
         }
         return Lowering.normalized(try solver.homBasis(group, from: read, to: b).map { v in
             SparseMatrixEntries(rows: v.indices.map { $0 / columns }, columns: v.indices.map { $0 % columns }, values: v.values)
         }, rows: rows, columns: columns)
+    }
+
+    /// dim of the invariant vectors of `b` (a bias on one copy of it).
+    public func invariantDimension(of b: Atom) throws -> Int {
+        let scalar = Atom.scalar(factorCount: group.factors.count)
+        if let action = numeric(scalar, b) { return try steerableBasis(action, scalar, b, kernel: 1).count }
+        return try solver.invariantDimension(group, of: b)
+    }
+
+    /// The invariant vectors of every summand copy of `rep`, placed at its offset, each of unit length.
+    public func invariantBasis(of rep: Rep) throws -> SparseBasis {
+        let scalar = Atom.scalar(factorCount: group.factors.count)
+        var basis = SparseBasis(rows: try rep.dimension(), columns: 1, starts: [0], entryRows: [], entryColumns: [], values: [])
+        for block in try rep.blocks() {
+            if let action = numeric(scalar, block.atom) {
+                for v in try steerableBasis(action, scalar, block.atom, kernel: 1) { basis.append(v, columns: 1, rowOffset: block.offset) }
+            } else {
+                for v in try solver.invariantBasis(group, of: block.atom) {
+                    let norm = v.values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+                    basis.entryRows += v.indices.map { block.offset + $0 }
+                    basis.entryColumns += Array(repeating: 0, count: v.indices.count)
+                    basis.values += v.values.map { Double($0) / norm }
+                    basis.starts.append(basis.values.count)
+                }
+            }
+        }
+        return basis
     }
 
     /// For each distinct atom B of `to`: its multiplicity and the dimension of
@@ -79,5 +114,17 @@ public struct LayerMaps {
             for (a, na) in from.distinctAtoms { incoming += na * (try homDimension(from: a, to: b)) }
             return (b, nb, incoming)
         }
+    }
+}
+
+private extension SparseBasis {
+    /// One more basis element: a dense row-major matrix of `columns` columns, its rows shifted by `rowOffset`.
+    mutating func append(_ matrix: [Double], columns: Int, rowOffset: Int) {
+        for (i, value) in matrix.enumerated() where value != 0 {
+            entryRows.append(rowOffset + i / columns)
+            entryColumns.append(i % columns)
+            values.append(value)
+        }
+        starts.append(values.count)
     }
 }

@@ -48,7 +48,7 @@ public enum Lowering {
                     ops.append(.linear(linear))
                 }
 
-                let biasBasis = try invariantBasis(of: output, solver: solver)
+                let biasBasis = try maps.invariantBasis(of: output)
                 ops.append(.bias(Bias(parameters: slice("\(name).bias", biasBasis.count), basis: biasBasis,
                                       representation: outputName)))
 
@@ -230,18 +230,6 @@ public enum Lowering {
             basis.starts.append(basis.values.count)
         }
         return basis
-    }
-
-    /// The invariant vectors of every summand copy, placed at its offset.
-    static func invariantBasis(of rep: Rep, solver: EquivariantSolver) throws -> SparseBasis {
-        var matrices: [SparseMatrixEntries] = []
-        for block in try rep.blocks() {
-            for v in try solver.invariantBasis(rep.group, of: block.atom) {
-                matrices.append(SparseMatrixEntries(rows: v.indices.map { block.offset + $0 },
-                                                    columns: Array(repeating: 0, count: v.indices.count), values: v.values))
-            }
-        }
-        return normalized(matrices, rows: try rep.dimension(), columns: 1)
     }
 
     static func activationOp(_ activation: Activation, layer: CheckedLayer, group: Group) throws -> Op {

@@ -14,7 +14,9 @@ struct RepResolver {
     private var memo: [String: Rep?] = [:]
     private var resolving: [String] = []
 
-    static let builtinNames = ["Scalar", "V", "Sign", "Det", "Regular", "dual"]
+    static let builtinNames = ["Scalar", "V", "Sign", "Det", "Regular", "Irrep", "Mirror", "dual"]
+    /// The highest k of Irrep(k): far beyond what a sampled kernel resolves.
+    static let maxFrequency = 256
 
     init(group: Group, repDeclarations: [String: RepDecl], groups: GroupResolver) {
         self.group = group
@@ -109,6 +111,8 @@ struct RepResolver {
             return resolve(inner).map { .rep($0.dual) }
         case .name(let name, let argument):
             return named(name, argument: argument, span: expr.span).map(Value.rep)
+        case .indexed(let name, let index):
+            return indexed(name, index, span: expr.span).map(Value.rep)
         }
     }
 
@@ -154,6 +158,26 @@ struct RepResolver {
                 return nil
             }
             return .determinant(group, factor: f)
+        case "Irrep":
+            diagnostics.append(.error("'Irrep' needs a frequency: Irrep(1), Irrep(2), ...", at: span,
+                                      notes: ["Irrep(k) is the 2-dimensional representation in which the rotation by theta acts as the rotation by k theta"],
+                                      fixIts: argument == nil ? [FixIt(span: name.span, replacement: "Irrep(1)")] : []))
+            return nil
+        case "Mirror":
+            if let argument {
+                diagnostics.append(.error("'Mirror' takes no group", at: argument.span,
+                                          notes: ["it is defined for the network's group, one of D(n) and O(2)"]))
+                return nil
+            }
+            guard let action = planarAction(name, what: "'Mirror'") else { return nil }
+            guard action.mirrors else {
+                diagnostics.append(.error("\(group) has no mirror, so 'Mirror' is not defined for it", at: name.span,
+                                          notes: ["Mirror is the sign of the mirror in D(n) and O(2); \(group) has only rotations"]))
+                return nil
+            }
+            // For O(2) it is the determinant, which the exact solver handles.
+            if action.rotations == nil { return .determinant(group, factor: 0) }
+            return irrep(.mirror)
         case "Regular":
             // The regular representation of a product is the product of its factors' ones.
             let factors = argument == nil ? Array(group.factors.indices) : factor(for: name, argument: argument).map { [$0] } ?? []
@@ -169,6 +193,50 @@ struct RepResolver {
         }
     }
 
+    /// Irrep(k): the rotation by theta acts as the rotation by k theta.
+    private mutating func indexed(_ name: Identifier, _ index: IntLiteral, span: Span) -> Rep? {
+        guard let k = index.value else { return nil }
+        guard name.text == "Irrep" else {
+            let known = ["Scalar", "V", "Sign", "Det", "Regular", "Mirror"].contains(name.text) || repDeclarations[name.text] != nil
+            diagnostics.append(.error(known ? "'\(name.text)' takes no number" : "unknown representation '\(name.text)(\(k))'", at: span,
+                                      notes: ["the only representation written with a number is Irrep(k), of C(n), D(n), SO(2) and O(2)"]))
+            return nil
+        }
+        guard let action = planarAction(name, what: "Irrep(\(k))") else { return nil }
+        if k == 0 {
+            diagnostics.append(.error("Irrep(0) is the trivial representation", at: span, notes: ["write Scalar"],
+                                      fixIts: [FixIt(span: span, replacement: "Scalar")]))
+            return nil
+        }
+        guard k >= 1 && k <= RepResolver.maxFrequency else {
+            diagnostics.append(.error("the frequency of Irrep(k) must be between 1 and \(RepResolver.maxFrequency), not \(k)", at: index.span))
+            return nil
+        }
+        if let n = action.rotations, (2 * k) % n == 0 {
+            // The rotation by 2 pi / n acts by +-1: two 1-dimensional representations, not an irreducible one.
+            let parts = k % n == 0 ? (action.mirrors ? "Scalar + Mirror" : "2*Scalar") : "two 1-dimensional representations on which the rotation by \(360 / n) degrees acts by -1"
+            diagnostics.append(.error("Irrep(\(k)) of \(group) is not irreducible: the rotation by \(360 / n) degrees acts on it by \(k % n == 0 ? "1" : "-1")", at: span,
+                                      notes: ["it splits into \(parts); " + (n >= 3 ? "the 2-dimensional irreducible representations of \(group) are Irrep(1) to Irrep(\((n - 1) / 2))" : "\(group) has no 2-dimensional irreducible representations")]))
+            return nil
+        }
+        // Irrep(1) of SO(2) and O(2) is the plane itself: V, which the exact solver handles.
+        if k == 1 && action.rotations == nil { return .vector(group, factor: 0) }
+        return irrep(.frequency(k))
+    }
+
+    /// The network's group as a rotation group of the plane, or an error saying `what` needs one.
+    private mutating func planarAction(_ name: Identifier, what: String) -> PlanarAction? {
+        if group.factors.count == 1, let action = PlanarAction(group.factors[0]) { return action }
+        diagnostics.append(.error("\(what) is defined only for the rotation groups of the plane, and \(group) is not one", at: name.span,
+                                  notes: ["Irrep(k) and Mirror belong to a network over one of C(n), D(n) (n >= 3), SO(2) and O(2)"]))
+        return nil
+    }
+
+    private func irrep(_ irrep: PlanarIrrep) -> Rep {
+        Rep(group: group, summands: [Summand(multiplicity: 1, atom: Atom(
+            slots: [Slot(factor: 0, dual: false, irrep: irrep)], detPowers: Array(repeating: 0, count: group.factors.count)))])
+    }
+
     /// Regular of one factor: the group permuting its own elements.
     private mutating func regular(_ f: Int, _ name: Identifier) -> Rep? {
         let factor = group.factors[f]
@@ -176,9 +244,12 @@ struct RepResolver {
             let why = factor.algebra.isEmpty
                 ? "it has more than \(FiniteGroupTable.maxOrder) elements, or infinitely many"
                 : "it is a Lie group, with infinitely many elements"
+            var notes = ["the regular representation permutes the group's elements, one coordinate per element"]
+            if group.factors.count == 1, PlanarAction(factor) != nil {
+                notes.append("its fields carry every frequency; write a band-limited sum of irreducible fields instead, e.g. Scalar + V + Irrep(2) (the highest k is the band limit), with 'gated' or 'norm'")
+            }
             diagnostics.append(.error("'Regular' needs a finite group, and \(group.factorName(f)) is not one eqnnc can enumerate: \(why)",
-                                      at: name.span,
-                                      notes: ["the regular representation permutes the group's elements, one coordinate per element"]))
+                                      at: name.span, notes: notes))
             return nil
         }
         return .points(group, factor: f, .regular(order: table.order))

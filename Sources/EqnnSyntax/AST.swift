@@ -57,6 +57,8 @@ public struct RepExpr: Equatable, Sendable {
         case multiplicity(IntLiteral)
         /// Scalar, V, V(P), Sign, Det(E), or a declared rep name.
         case name(Identifier, argument: GroupExpr?)
+        /// A built-in family member with an integer index: Irrep(k).
+        case indexed(Identifier, IntLiteral)
         case dual(RepExpr)
         case parenthesized(RepExpr)
     }

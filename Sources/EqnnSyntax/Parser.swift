@@ -463,7 +463,8 @@ public struct Parser {
         return RepExpr(kind: .power(base, exponent), span: base.span.merged(with: exponent.span))
     }
 
-    // rep_primary = INT | "dual" "(" rep_expr ")" | IDENT [ "(" group_expr ")" ] | "(" rep_expr ")" ;
+    // rep_primary = INT | "dual" "(" rep_expr ")" | IDENT [ "(" group_expr ")" ] | IDENT "(" INT ")"
+    //             | "(" rep_expr ")" ;
     private mutating func repPrimary() throws -> RepExpr {
         if current.kind == .integer {
             let k = try expectInteger("a multiplicity")
@@ -486,6 +487,11 @@ public struct Parser {
             return RepExpr(kind: .dual(inner), span: name.span.merged(with: close.span))
         }
         guard accept(.leftParen) else { return RepExpr(kind: .name(name, argument: nil), span: name.span) }
+        if current.kind == .integer {
+            let index = try expectInteger("an index")
+            let close = try expect(.rightParen, "after the index in \(name.text)(...)")
+            return RepExpr(kind: .indexed(name, index), span: name.span.merged(with: close.span))
+        }
         let group = try groupExpr()
         let close = try expect(.rightParen, "after the group in \(name.text)(...)")
         return RepExpr(kind: .name(name, argument: group), span: name.span.merged(with: close.span))

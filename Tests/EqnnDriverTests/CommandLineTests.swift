@@ -22,6 +22,35 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(try json(Driver.run(["hom", "S(4)", "2*V + Scalar", "V", "--format", "json"]))["dim"] as? Int, 5)
     }
 
+    /// Irrep(k) of C(n): solved numerically; each basis matrix commutes with the
+    /// rotation by 2 pi / n, checked here with its matrices written out.
+    func testHomOfIrreducibleFields() throws {
+        let result = try json(Driver.run(["hom", "C(8)", "Irrep(3)", "Irrep(3) + Irrep(1)", "--basis", "--format", "json"]))
+        XCTAssertEqual(result["dim"] as? Int, 2)  // complex type: End = C
+        XCTAssertEqual(result["exact"] as? Bool, false)
+        let basis = try XCTUnwrap(result["basis"] as? [[[Double]]])
+        XCTAssertEqual(basis.count, 2)
+        func rotation(_ angle: Double) -> [[Double]] { [[cos(angle), -sin(angle)], [sin(angle), cos(angle)]] }
+        let input = rotation(3 * .pi / 4)
+        let output = [rotation(3 * .pi / 4), rotation(.pi / 4)]  // block diagonal
+        for entries in basis {
+            var w = [[Double]](repeating: [0, 0], count: 4)
+            for e in entries { w[Int(e[0])][Int(e[1])] = e[2] }
+            XCTAssertEqual(w[2][0] * w[2][0] + w[3][1] * w[3][1], 0, accuracy: 1e-12)  // nothing reaches Irrep(1)
+            for i in 0..<4 {
+                for j in 0..<2 {
+                    let block = i / 2, r = i % 2
+                    let left = (0..<2).reduce(0.0) { $0 + output[block][r][$1] * w[2 * block + $1][j] }
+                    let right = (0..<2).reduce(0.0) { $0 + w[i][$1] * input[$1][j] }
+                    XCTAssertEqual(left, right, accuracy: 1e-12)
+                }
+            }
+        }
+        XCTAssertEqual(try json(Driver.run(["hom", "D(8)", "V", "Irrep(3)", "--format", "json"]))["dim"] as? Int, 1)
+        XCTAssertEqual(try json(Driver.run(["hom", "O(2)", "Irrep(2)*Irrep(2)", "Mirror", "--format", "json"]))["dim"] as? Int, 1)
+        XCTAssertEqual(Driver.run(["hom", "C(8)", "Irrep(4)", "Scalar"]).status, 1)
+    }
+
     func testHomBasisOfDeepSets() throws {
         // S(3) on V: the orbit indicators of index pairs, the diagonal and the off-diagonal.
         let result = try json(Driver.run(["hom", "S(3)", "V", "V", "--basis", "--format", "json"]))

@@ -184,4 +184,24 @@ final class ModelCommandTests: ScratchDirectoryTestCase {
             XCTAssertGreaterThan(error, 1e-6)  // sampled, not exact: the report must not hide it
         }
     }
+
+    /// Irreducible fields away from a grid: C(16) has no element off the lattice to
+    /// sample, so the network is equivariant to rounding error for every element.
+    func testVerifyIrreducibleFieldsWithoutGrid() throws {
+        let source = try write("dense.eqnn", """
+            network Dense over C(16) {
+              input  2*Irrep(3) + 4*Scalar
+              layer  4*Irrep(3) + 2*Irrep(5) + 4*Scalar : gated
+              layer  4*Irrep(3) + 4*Scalar : norm
+              output Irrep(3) + Irrep(6)
+            }
+            """)
+        for backend in ["interpreter", "c"] {
+            let result = Driver.run(["verify", source, "--samples", "8", "--backend", backend])
+            XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
+            let line = try XCTUnwrap(result.stdout.split(separator: "\n").first { $0.contains("float64") })
+            let error = try XCTUnwrap(Double(line.split(separator: " ").drop { $0 != "float64" }.dropFirst().first ?? ""))
+            XCTAssertLessThan(error, 1e-12, backend)
+        }
+    }
 }

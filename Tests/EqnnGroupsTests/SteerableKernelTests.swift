@@ -16,6 +16,9 @@ final class SteerableKernelTests: XCTestCase {
     }
     let scalar = Atom.scalar(factorCount: 1)
     let vector = Atom(slots: [Slot(factor: 0, dual: false)], detPowers: [0])
+    func irrep(_ k: Int) -> Atom { Atom(slots: [Slot(factor: 0, dual: false, irrep: .frequency(k))], detPowers: [0]) }
+    let mirror = Atom(slots: [Slot(factor: 0, dual: false, irrep: .mirror)], detPowers: [0])
+    func product(_ atoms: Atom...) -> Atom { Atom(slots: atoms.flatMap(\.slots), detPowers: [0]) }
 
     /// Sum over rings of the frequencies each carries, each counted `perFrequency(j)` times.
     func count(kernel: Int, _ perFrequency: (Int) -> Int) -> Int {
@@ -70,13 +73,14 @@ final class SteerableKernelTests: XCTestCase {
         var rng = SplitMix64(seed: 5)
         for kind in [GroupKind.cyclic(8), .dihedral(6), .specialOrthogonal(2), .orthogonal(2)] {
             let (g, action) = group(kind)
-            var pairs: [(Atom, Atom)] = [(scalar, vector), (vector, vector)]
-            if action.rotations != nil { pairs += [(regular(g), regular(g)), (vector, regular(g))] }
+            var pairs: [(Atom, Atom)] = [(scalar, vector), (vector, vector), (irrep(2), irrep(3)), (vector, product(irrep(2), vector))]
+            if action.rotations != nil { pairs += [(regular(g), regular(g)), (vector, regular(g)), (regular(g), irrep(2))] }
+            if action.mirrors { pairs += [(irrep(2), mirror), (mirror, product(mirror, irrep(2)))] }
             let elements = action.rotations != nil ? action.elements(order: 1)
                 : (0..<6).map { k in action.element(angle: 2 * .pi * rng.nextUniform(), mirrored: action.mirrors && k % 2 == 1) }
             for (a, b) in pairs {
                 let harmonics = SteerableKernels.harmonics(g, action, from: a, to: b, rings: .standard(kernel: 5))
-                XCTAssertFalse(harmonics.isEmpty)
+                XCTAssertFalse(harmonics.isEmpty, "\(kind) \(g.name(of: a)) -> \(g.name(of: b))")
                 for h in harmonics {
                     for e in elements {
                         let x = (3 * rng.nextNormal(), 3 * rng.nextNormal())
@@ -122,5 +126,73 @@ final class SteerableKernelTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// The matrices of Irrep(k) and Mirror are a representation: rho(gh) = rho(g) rho(h)
+    /// for random elements (words in the generators; for SO(2) and O(2), exponentials).
+    func testPlanarIrrepsAreRepresentations() {
+        var rng = SplitMix64(seed: 11)
+        for kind in [GroupKind.cyclic(8), .cyclic(5), .dihedral(6), .dihedral(16), .specialOrthogonal(2), .orthogonal(2)] {
+            let (g, action) = group(kind)
+            var atoms = [irrep(1), irrep(2), irrep(3), product(irrep(2), vector)]
+            if action.mirrors { atoms.append(mirror) }
+            for _ in 0..<10 {
+                let x = g.factors[0].randomElement(using: &rng), y = g.factors[0].randomElement(using: &rng)
+                let xy = FactorElement(matrix: x.matrix * y.matrix, inverse: y.inverse * x.inverse,
+                                       determinant: x.determinant * y.determinant, word: x.word + y.word)
+                for atom in atoms {
+                    let expected = g.matrix(of: atom, at: [x]) * g.matrix(of: atom, at: [y])
+                    let actual = g.matrix(of: atom, at: [xy])
+                    for (u, v) in zip(actual.entries, expected.entries) { XCTAssertEqual(u, v, accuracy: 1e-9, "\(kind) \(g.name(of: atom))") }
+                    let m = g.matrix(of: atom, at: [x])
+                    XCTAssertEqual((m.transposed * m - .identity(m.rows)).maxAbs, 0, accuracy: 1e-12, "orthogonal")
+                }
+            }
+        }
+    }
+
+    /// dim Hom_G(A, B) at one position (a 1 x 1 kernel) against the character
+    /// tables: C(n)'s 2-dimensional irreducibles are of complex type (End = C, dim 2),
+    /// D(n)'s and O(2)'s of real type; V of C(n) and D(n) (the n-gon's vertices)
+    /// holds each 2-dimensional one once and, for D(n), no Mirror.
+    func testIrrepHomDimensionsFromCharacters() {
+        let cases: [(GroupKind, Atom, Atom, Int)] = [
+            (.cyclic(8), irrep(1), irrep(1), 2), (.cyclic(8), irrep(1), irrep(3), 0), (.cyclic(8), irrep(3), irrep(5), 2),
+            (.cyclic(8), vector, irrep(3), 2), (.dihedral(8), vector, irrep(3), 1), (.dihedral(8), vector, mirror, 0),
+            (.dihedral(8), irrep(1), irrep(1), 1), (.dihedral(6), product(irrep(1), irrep(1)), mirror, 1),
+            (.dihedral(6), product(irrep(1), irrep(2)), irrep(1), 1), (.dihedral(5), product(irrep(2), irrep(2)), irrep(1), 1),
+            (.specialOrthogonal(2), product(irrep(1), irrep(1)), scalar, 2), (.specialOrthogonal(2), irrep(2), irrep(2), 2),
+            (.orthogonal(2), product(irrep(1), irrep(1)), scalar, 1), (.orthogonal(2), product(irrep(1), irrep(2)), vector, 1),
+            (.orthogonal(2), product(irrep(1), irrep(1)), mirror, 1), (.orthogonal(2), irrep(2), irrep(3), 0),
+        ]
+        for (kind, a, b, expected) in cases {
+            let (g, action) = group(kind)
+            if kind == .dihedral(8) && a == vector { XCTAssertEqual(action.rotations, 8) }
+            XCTAssertEqual(SteerableKernels.basis(g, action, from: a, to: b, kernel: 1).count, expected,
+                           "\(kind): Hom(\(g.name(of: a)), \(g.name(of: b)))")
+        }
+        // D(8)'s regular representation holds Mirror once.
+        let (d8, action) = group(.dihedral(8))
+        XCTAssertEqual(SteerableKernels.basis(d8, action, from: regular(d8), to: mirror, kernel: 1).count, 1)
+    }
+
+    /// The analytic SO(2) and O(2) kernel spaces (Weiler and Cesa 2019): from
+    /// Irrep(m) to Irrep(n), the angular frequencies |m - n| and m + n, two
+    /// functions each for SO(2), one for O(2), on every ring carrying them.
+    func testIrrepKernelsFromTheAnalyticSolution() {
+        let (so2, rotations) = group(.specialOrthogonal(2))
+        let (o2, mirrors) = group(.orthogonal(2))
+        for (m, n) in [(2, 2), (2, 3), (3, 1), (2, 1)] {
+            for kernel in [3, 5, 7] {
+                let frequencies = [abs(m - n), m + n]
+                let expectedSO2 = count(kernel: kernel) { j in frequencies.filter { $0 == j }.count * 2 }
+                let expectedO2 = count(kernel: kernel) { j in frequencies.filter { $0 == j }.count }
+                let a = m == 1 ? vector : irrep(m), b = n == 1 ? vector : irrep(n)
+                XCTAssertEqual(SteerableKernels.basis(so2, rotations, from: a, to: b, kernel: kernel).count, expectedSO2, "SO(2) \(m)->\(n) k\(kernel)")
+                XCTAssertEqual(SteerableKernels.basis(o2, mirrors, from: a, to: b, kernel: kernel).count, expectedO2, "O(2) \(m)->\(n) k\(kernel)")
+            }
+        }
+        // Mirror -> Irrep(n) (O(2)): frequency n, the mirror-odd one only.
+        XCTAssertEqual(SteerableKernels.basis(o2, mirrors, from: mirror, to: irrep(2), kernel: 5).count, count(kernel: 5) { $0 == 2 ? 1 : 0 })
     }
 }
