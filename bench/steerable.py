@@ -98,6 +98,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=["eqnnc", "e2cnn"])
     parser.add_argument("--plain", action="store_true", help="also the plain CNN")
+    parser.add_argument("--train-flags", default="", help="extra 'eqnnc train' flags, for ablations (e.g. '--step-scale coefficient')")
     args = parser.parse_args()
     if not os.path.exists(gcnn.EQNNC):
         sys.exit("build first: swift build -c release")
@@ -115,7 +116,8 @@ def main():
         n, mirrors = GROUPS[name]
         if args.only != "e2cnn":
             network = os.path.join(NETS, f"turned_{name}.eqnn")
-            weights, seconds, _ = gcnn.eqnnc_train(network, x, y, "cross-entropy", args.epochs, args.batch, args.lr, args.seed, work)
+            weights, seconds, _ = gcnn.eqnnc_train(network, x, y, "cross-entropy", args.epochs, args.batch, args.lr, args.seed, work,
+                                                   extra=args.train_flags.split())
             predict = lambda images: gcnn.eqnnc_predict(network, weights, images, work)
             error = gcnn.score("rotated", "cross-entropy", predict(tx), ty)
             row(f"eqnnc {name.upper()}", gcnn.eqnnc_parameters(network), error, seconds, equivariance_error(predict, probe, n, mirrors))

@@ -94,7 +94,8 @@ public enum SteerableKernels {
         let m = outMatrices.first?.rows ?? 1, n = inMatrices.first?.rows ?? 1
         var result: [Harmonic] = []
         for j in 0...maxFrequency {
-            let solutions = fixedCoefficients(frequency: j, elements: elements, inMatrices: inMatrices, outMatrices: outMatrices)
+            let solutions = alignedWithFrequencies(fixedCoefficients(frequency: j, elements: elements, inMatrices: inMatrices, outMatrices: outMatrices),
+                                                   parts: j == 0 ? 1 : 2, elements: elements, inMatrices: inMatrices, outMatrices: outMatrices)
             for (ring, radius) in rings.radii.enumerated() where rings.maxFrequencies[ring] >= j && (radius > 0 || j == 0) {
                 for c in solutions {
                     result.append(Harmonic(radius: radius, width: rings.widths[ring], frequency: j, coefficients: c, rows: m, columns: n))
@@ -183,6 +184,45 @@ public enum SteerableKernels {
             appendOrthonormalized((0..<d).map { average[$0 * d + i] }, to: &basis)
         }
         return basis
+    }
+
+    /// The same space, in a basis whose vectors each map one rotation frequency of
+    /// the input to one of the output (as e2cnn's basis maps one irreducible field
+    /// to one): each vector split by the frequency projectors
+    /// P_k = (c_k / N) sum over the N rotations of cos(k theta) rho(theta)
+    /// (c_k = 1 at k = 0 and N / 2, else 2), which commute with the group and so
+    /// keep the solutions, then orthonormalized block by block.
+    static func alignedWithFrequencies(_ basis: [[Double]], parts: Int, elements: [PlanarAction.Element],
+                                       inMatrices: [Matrix], outMatrices: [Matrix]) -> [[Double]] {
+        let rotations = elements.indices.filter { !elements[$0].mirrored }
+        let count = rotations.count
+        guard count > 1, !basis.isEmpty else { return basis }
+        let m = outMatrices[0].rows, n = inMatrices[0].rows
+        func projectors(_ matrices: [Matrix], size: Int) -> [Matrix] {
+            (0...(count / 2)).compactMap { k in
+                var p = Matrix(rows: size, columns: size)
+                let weight = (k == 0 || 2 * k == count ? 1.0 : 2.0) / Double(count)
+                for e in rotations { p = p + (weight * cos(Double(k) * elements[e].angle)) * matrices[e] }
+                return p.maxAbs > 1e-9 ? p : nil
+            }
+        }
+        let outP = projectors(outMatrices, size: m), inP = projectors(inMatrices, size: n)
+        // Each vector's parts (A, then B) with every input projector applied: (A P_in^T, B P_in^T).
+        let projected: [[[Matrix]]] = basis.map { v in
+            (0..<parts).map { part in
+                let a = Matrix(rows: m, columns: n, entries: Array(v[(part * m * n)..<((part + 1) * m * n)]))
+                return inP.map { a * $0.transposed }
+            }
+        }
+        var aligned: [[Double]] = []
+        for po in outP {
+            for i in inP.indices {
+                var block: [[Double]] = []
+                for v in projected { appendOrthonormalized(v.flatMap { (po * $0[i]).entries }, to: &block) }
+                aligned += block
+            }
+        }
+        return aligned.count == basis.count ? aligned : basis
     }
 
     /// The nonzero entries of each row.

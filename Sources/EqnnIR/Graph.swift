@@ -403,6 +403,10 @@ public struct PairBasis: Sendable, Equatable {
     /// each as a weighted sum of gather/scatter operators (not serialized).
     public let kinds: [BasisKind]
     public let terms: [[BasisTerm]]
+    /// When the matrices cover most of their entries (steerable kernels), all of
+    /// them as one dense count x (rows * columns) row-major array, so that a back
+    /// end expands and contracts them by matrix products (not serialized).
+    public let dense: [Double]?
     public var count: Int { matrices.count }
 
     public init(matrices: SparseBasis) {
@@ -410,6 +414,19 @@ public struct PairBasis: Sendable, Equatable {
         let decompositions = (0..<matrices.count).map { BasisDecomposition.decompose(matrices, $0) }
         kinds = decompositions.map(\.kind)
         terms = decompositions.map(\.terms)
+        let size = matrices.rows * matrices.columns
+        // A product's multiply-add costs a tenth of a scattered one: dense from an eighth.
+        if matrices.count > 1, size > 0, 8 * matrices.entryCount >= matrices.count * size {
+            var dense = [Double](repeating: 0, count: matrices.count * size)
+            for j in 0..<matrices.count {
+                for e in matrices.starts[j]..<matrices.starts[j + 1] {
+                    dense[j * size + matrices.entryRows[e] * matrices.columns + matrices.entryColumns[e]] += matrices.values[e]
+                }
+            }
+            self.dense = dense
+        } else {
+            dense = nil
+        }
     }
 
     public static func == (a: PairBasis, b: PairBasis) -> Bool { a.matrices == b.matrices }

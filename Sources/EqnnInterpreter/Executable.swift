@@ -20,7 +20,7 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         weights = zip(model.graph.ops, model.plans).map { op, plan in
             if let l = op.linearMap {
                 guard let plan = plan.structured else {
-                    let wt = l.expanded(model.parameters, transposed: true, as: T.self)
+                    let wt = DenseBases.expandedTransposed(l, model.parameters, as: T.self)
                     guard case .convolution(let c) = op else { return [wt] }
                     return [Executable.offsetMajor(wt, c)]
                 }

@@ -56,18 +56,26 @@ struct LinearGradient<T: BinaryFloatingPoint & SIMDScalar> {
             return
         }
         let rows = linear.outputDimension
-        for block in linear.blocks {
-            let basis = linear.bases[block.basis].matrices
-            for o in 0..<block.output.copies {
-                for i in 0..<block.input.copies {
-                    let rowBase = block.output.offset + o * block.output.dimension
-                    let columnBase = block.input.offset + i * block.input.dimension
-                    for j in 0..<basis.count {
-                        var sum = 0.0
-                        for e in basis.starts[j]..<basis.starts[j + 1] {
-                            sum += basis.values[e] * Double(dWt[column(columnBase + basis.entryColumns[e]) * rows + rowBase + basis.entryRows[e]])
+        // Where each IR column starts in dW^T, once (steerable bases touch every entry of their block).
+        let start = (0..<linear.inputDimension).map { column($0) * rows }
+        dWt.withUnsafeBufferPointer { dw in
+            for block in linear.blocks {
+                if let dense = linear.bases[block.basis].dense {
+                    DenseBases.accumulate(linear, block, dense: dense, dWt: dw, start: start, into: &dTheta)
+                    continue
+                }
+                let basis = linear.bases[block.basis].matrices
+                for o in 0..<block.output.copies {
+                    for i in 0..<block.input.copies {
+                        let rowBase = block.output.offset + o * block.output.dimension
+                        let columnBase = block.input.offset + i * block.input.dimension
+                        for j in 0..<basis.count {
+                            var sum = 0.0
+                            for e in basis.starts[j]..<basis.starts[j + 1] {
+                                sum += basis.values[e] * Double(dw[start[columnBase + basis.entryColumns[e]] + rowBase + basis.entryRows[e]])
+                            }
+                            dTheta[linear.parameters.offset + linear.parameter(block, output: o, input: i, basis: j)] += sum
                         }
-                        dTheta[linear.parameters.offset + linear.parameter(block, output: o, input: i, basis: j)] += sum
                     }
                 }
             }
