@@ -55,7 +55,7 @@ public struct LinearPlan: Sendable {
     public var structuredWork: Int
     public var denseWork: Int
     /// The cost model's choice: expand W when the dense product is no more
-    /// work than the structure and fits `denseBudget`.
+    /// work than the structure (or the pair bases are dense) and fits `denseBudget`.
     public var dense: Bool
 
     /// The most entries of an expanded weight matrix (32 MiB in float64).
@@ -95,7 +95,10 @@ public struct LinearPlan: Sendable {
                 + s.inputs.reduce(0) { $0 + linear.blocks[$1.block].input.copies * $1.gather.count }
         }
         denseWork = linear.denseEntries
-        dense = !allowStructured || (denseWork <= structuredWork && denseWork <= LinearPlan.denseBudget)
+        // Dense pair bases (steerable kernels) have no structure to exploit: every
+        // basis matrix is a term over the whole block, and the stacks cost more than they count.
+        let denseBases = linear.bases.contains { $0.dense != nil }
+        dense = !allowStructured || ((denseBases || denseWork <= structuredWork) && denseWork <= LinearPlan.denseBudget)
     }
 
     private struct StackKey: Hashable {
