@@ -87,7 +87,7 @@ enum Help {
     variance; --init random keeps the random draw. --step-scale entry (the
     default) scales Adam's step of each coefficient by the square root of the
     entries of its basis matrix, so that every weight moves as in a plain
-    network (a p4m kernel coefficient spans 8 to 72 weights); coefficient:
+    network (a coefficient of a 5x5 C(8) or p4m kernel spans hundreds of weights); coefficient:
     every coefficient by the learning rate.
     --weight-decay d shrinks the parameters by lr * d every step (AdamW).
     Forward and backward run in float32 (--precision f32, the default: on the

@@ -61,9 +61,10 @@ extension Graph {
     /// linear op's or a bias's basis matrix with nnz entries, 1 for the rest. A basis
     /// matrix has unit Frobenius norm, so its nnz entries have a root mean square of
     /// 1 / sqrt(nnz): a step of lr in its coefficient moves them by lr / sqrt(nnz),
-    /// where Adam moves each weight of a plain network by lr. A Regular -> Regular
-    /// kernel of p4m spreads a coefficient over 8 to 72 entries: 2.8 to 8.5 times
-    /// smaller steps, a learning rate of 3e-3 acting like one of 1e-3 to 3.5e-4.
+    /// where Adam moves each weight of a plain network by lr. An orbit indicator of a
+    /// Regular -> Regular kernel of p4m spans 8 to 72 entries, a frequency-aligned or
+    /// steerable basis matrix its whole block (hundreds): without the factor a
+    /// learning rate of 3e-3 would act like one of 1e-3 or far less.
     /// The factor makes every entry move by about lr, whatever the group.
     public var stepScales: [Double] {
         var scales = [Double](repeating: 1, count: parameterCount)

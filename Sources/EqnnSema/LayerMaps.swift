@@ -20,10 +20,15 @@ public struct LayerMaps {
     public let solver: EquivariantSolver
     public let planar: PlanarAction?
 
+    /// The rotations of a finite point group of the plane (p4m as matrices(2)), whose
+    /// exact 2-D kernel bases are aligned with rotation frequencies (FrequencyAlignment).
+    private let rotations: [PlanarAction.Element]?
+
     public init(group: Group, solver: EquivariantSolver, planar: PlanarAction?) {
         self.group = group
         self.solver = solver
         self.planar = planar
+        rotations = planar == nil && group.factors.count == 1 ? FrequencyAlignment.planeRotations(group.factors[0]) : nil
     }
 
     /// The convolution's kernel size and the atom it reads, when `read` is a
@@ -74,9 +79,20 @@ public struct LayerMaps {
             for matrix in dense { basis.append(matrix, columns: columns, rowOffset: 0) }
             return basis
         }
-        return Lowering.normalized(try solver.homBasis(group, from: read, to: b).map { v in
+        let exact = Lowering.normalized(try solver.homBasis(group, from: read, to: b).map { v in
             SparseMatrixEntries(rows: v.indices.map { $0 / columns }, columns: v.indices.map { $0 % columns }, values: v.values)
         }, rows: rows, columns: columns)
+        guard let rotations, exact.count > 1, let last = read.slots.last, case .offsets(let k, 2)? = last.points else { return exact }
+        var dense = [[Double]](repeating: [Double](repeating: 0, count: rows * columns), count: exact.count)
+        for j in 0..<exact.count {
+            for e in exact.starts[j]..<exact.starts[j + 1] { dense[j][exact.entryRows[e] * columns + exact.entryColumns[e]] = exact.values[e] }
+        }
+        let a = Atom(slots: Array(read.slots.dropLast()), detPowers: read.detPowers)
+        var basis = SparseBasis(rows: rows, columns: columns, starts: [0], entryRows: [], entryColumns: [], values: [])
+        for matrix in FrequencyAlignment.aligned(dense, group, rotations: rotations, from: a, to: b, offsets: k * k) {
+            basis.append(matrix, columns: columns, rowOffset: 0)
+        }
+        return basis
     }
 
     /// dim of the invariant vectors of `b` (a bias on one copy of it).
