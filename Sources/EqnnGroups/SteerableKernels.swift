@@ -207,18 +207,20 @@ public enum SteerableKernels {
             }
         }
         let outP = projectors(outMatrices, size: m), inP = projectors(inMatrices, size: n)
-        // Each vector's parts (A, then B) with every input projector applied: (A P_in^T, B P_in^T).
-        let projected: [[[Matrix]]] = basis.map { v in
-            (0..<parts).map { part in
-                let a = Matrix(rows: m, columns: n, entries: Array(v[(part * m * n)..<((part + 1) * m * n)]))
-                return inP.map { a * $0.transposed }
+        // Each vector's parts (A, then B) with every input projector applied: (A P_in^T, B P_in^T);
+        // nil where both vanish (a frequency the vector does not read), most of them.
+        let projected: [[[Matrix]?]] = basis.map { v in
+            let parts = (0..<parts).map { part in Matrix(rows: m, columns: n, entries: Array(v[(part * m * n)..<((part + 1) * m * n)])) }
+            return inP.map { p in
+                let moved = parts.map { $0 * p.transposed }
+                return moved.allSatisfy({ $0.maxAbs < 1e-12 }) ? nil : moved
             }
         }
         var aligned: [[Double]] = []
         for po in outP {
             for i in inP.indices {
                 var block: [[Double]] = []
-                for v in projected { appendOrthonormalized(v.flatMap { (po * $0[i]).entries }, to: &block) }
+                for v in projected { if let parts = v[i] { appendOrthonormalized(parts.flatMap { (po * $0).entries }, to: &block) } }
                 aligned += block
             }
         }

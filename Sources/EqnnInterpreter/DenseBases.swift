@@ -59,36 +59,37 @@ enum DenseBases {
     }
 
     /// dtheta += the contraction of dW^T (in x out, its IR column j at row start[j] / out)
-    /// with the block's dense pair basis: dTheta^T (J x copy pairs) = B (J x entries) G (entries x copy pairs).
-    static func accumulate<T: BinaryFloatingPoint>(_ l: Linear, _ block: LinearBlock, dense: [Double], dWt: UnsafeBufferPointer<T>,
+    /// with the block's dense pair basis: dTheta (copy pairs x J) = G (copy pairs x entries) B^T (entries x J).
+    static func accumulate<T: BinaryFloatingPoint>(_ l: Linear, _ block: LinearBlock, dWt: UnsafeBufferPointer<T>,
                                                    start: [Int], into dTheta: inout [Double]) {
+        guard let transposed = l.bases[block.basis].denseTransposed else { return }
         let b = l.bases[block.basis].matrices
         let copies = block.output.copies * block.input.copies, count = b.count, size = b.rows * b.columns
-        var gathered = [Double](repeating: 0, count: size * copies)
+        var gathered = [Double](repeating: 0, count: copies * size)
         for o in 0..<block.output.copies {
             for i in 0..<block.input.copies {
                 let p = o * block.input.copies + i
                 let rowBase = block.output.offset + o * block.output.dimension
                 let columnBase = block.input.offset + i * block.input.dimension
                 for r in 0..<b.rows {
-                    for c in 0..<b.columns { gathered[(r * b.columns + c) * copies + p] = Double(dWt[start[columnBase + c] + rowBase + r]) }
+                    for c in 0..<b.columns { gathered[p * size + r * b.columns + c] = Double(dWt[start[columnBase + c] + rowBase + r]) }
                 }
             }
         }
-        var product = [Double](repeating: 0, count: count * copies)
-        dense.withUnsafeBufferPointer { d in
+        var product = [Double](repeating: 0, count: copies * count)
+        transposed.withUnsafeBufferPointer { d in
             gathered.withUnsafeBufferPointer { g in
                 product.withUnsafeMutableBufferPointer { out in
                     guard let da = d.baseAddress, let ga = g.baseAddress, let oa = out.baseAddress else { return }
-                    MatrixProduct.multiplyAdd(m: count, n: copies, k: size, a: da, rowStride: size, columnStride: 1,
-                                              b: ga, ldb: copies, c: oa, ldc: copies)
+                    MatrixProduct.multiplyAdd(m: copies, n: count, k: size, a: ga, rowStride: size, columnStride: 1,
+                                              b: da, ldb: count, c: oa, ldc: count)
                 }
             }
         }
         for o in 0..<block.output.copies {
             for i in 0..<block.input.copies {
                 for j in 0..<count {
-                    dTheta[l.parameters.offset + l.parameter(block, output: o, input: i, basis: j)] += product[j * copies + o * block.input.copies + i]
+                    dTheta[l.parameters.offset + l.parameter(block, output: o, input: i, basis: j)] += product[(o * block.input.copies + i) * count + j]
                 }
             }
         }

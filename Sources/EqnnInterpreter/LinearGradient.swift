@@ -60,8 +60,8 @@ struct LinearGradient<T: BinaryFloatingPoint & SIMDScalar> {
         let start = (0..<linear.inputDimension).map { column($0) * rows }
         dWt.withUnsafeBufferPointer { dw in
             for block in linear.blocks {
-                if let dense = linear.bases[block.basis].dense {
-                    DenseBases.accumulate(linear, block, dense: dense, dWt: dw, start: start, into: &dTheta)
+                if linear.bases[block.basis].dense != nil {
+                    DenseBases.accumulate(linear, block, dWt: dw, start: start, into: &dTheta)
                     continue
                 }
                 let basis = linear.bases[block.basis].matrices
