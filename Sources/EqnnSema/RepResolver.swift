@@ -197,7 +197,7 @@ struct RepResolver {
     private mutating func indexed(_ name: Identifier, _ index: IntLiteral, span: Span) -> Rep? {
         guard let k = index.value else { return nil }
         guard name.text == "Irrep" else {
-            let known = ["Scalar", "V", "Sign", "Det", "Regular", "Mirror"].contains(name.text) || repDeclarations[name.text] != nil
+            let known = RepResolver.builtinNames.contains(name.text) || repDeclarations[name.text] != nil
             diagnostics.append(.error(known ? "'\(name.text)' takes no number" : "unknown representation '\(name.text)(\(k))'", at: span,
                                       notes: ["the only representation written with a number is Irrep(k), of C(n), D(n), SO(2) and O(2)"]))
             return nil
