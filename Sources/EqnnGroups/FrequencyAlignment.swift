@@ -8,10 +8,12 @@ import Foundation
 /// orbit indicators span the same space; Adam, which steps coefficient by
 /// coefficient, learns from the aligned basis as it does from e2cnn's.
 public enum FrequencyAlignment {
-    /// The rotations of a finite factor acting on the plane (dimension 2, no Lie
-    /// algebra), as elements with words, or nil for any other factor.
+    /// The rotations of a finite matrix group acting on the plane (`matrices(2)`: its
+    /// matrices are the action), as elements with words, or nil for any other factor
+    /// (a permutation group's V is not the plane; C(n) and D(n) on grids are steerable).
     public static func planeRotations(_ factor: GroupFactor) -> [PlanarAction.Element]? {
-        guard factor.dimension == 2, factor.algebra.isEmpty, !factor.discrete.isEmpty, factor.finiteTable != nil else { return nil }
+        guard case .matrices(2, _, _) = factor.kind, factor.algebra.isEmpty, !factor.discrete.isEmpty,
+              factor.finiteTable != nil else { return nil }
         let generators = factor.discrete.map(\.doubleMatrix)
         var found: [FactorElement] = [FactorElement(matrix: .identity(2), inverse: .identity(2), determinant: 1)]
         var seen: Set<[Int]> = [key(.identity(2))]
@@ -40,7 +42,8 @@ public enum FrequencyAlignment {
     public static func aligned(_ basis: [[Double]], _ group: Group, rotations: [PlanarAction.Element],
                                from a: Atom, to b: Atom, offsets: Int) -> [[Double]] {
         let outMatrices = rotations.map { group.matrix(of: b, at: [$0.factorElement]) }
-        let inMatrices = rotations.map { group.matrix(of: a, at: [$0.factorElement]).kronecker(.identity(offsets)) }
-        return SteerableKernels.alignedWithFrequencies(basis, parts: 1, elements: rotations, inMatrices: inMatrices, outMatrices: outMatrices)
+        let inMatrices = rotations.map { group.matrix(of: a, at: [$0.factorElement]) }
+        return SteerableKernels.alignedWithFrequencies(basis, parts: 1, elements: rotations, inMatrices: inMatrices, outMatrices: outMatrices,
+                                                       offsets: offsets)
     }
 }

@@ -192,12 +192,14 @@ public enum SteerableKernels {
     /// P_k = (c_k / N) sum over the N rotations of cos(k theta) rho(theta)
     /// (c_k = 1 at k = 0 and N / 2, else 2), which commute with the group and so
     /// keep the solutions, then orthonormalized block by block.
+    /// With `offsets` > 1 each part is m x (n * offsets), input coordinate major, and the
+    /// input projector acts on the coordinate index only (P_in (x) I, never built).
     static func alignedWithFrequencies(_ basis: [[Double]], parts: Int, elements: [PlanarAction.Element],
-                                       inMatrices: [Matrix], outMatrices: [Matrix]) -> [[Double]] {
+                                       inMatrices: [Matrix], outMatrices: [Matrix], offsets: Int = 1) -> [[Double]] {
         let rotations = elements.indices.filter { !elements[$0].mirrored }
         let count = rotations.count
         guard count > 1, !basis.isEmpty else { return basis }
-        let m = outMatrices[0].rows, n = inMatrices[0].rows
+        let m = outMatrices[0].rows, n = inMatrices[0].rows, width = n * offsets
         func projectors(_ matrices: [Matrix], size: Int) -> [Matrix] {
             (0...(count / 2)).compactMap { k in
                 var p = Matrix(rows: size, columns: size)
@@ -210,9 +212,9 @@ public enum SteerableKernels {
         // Each vector's parts (A, then B) with every input projector applied: (A P_in^T, B P_in^T);
         // nil where both vanish (a frequency the vector does not read), most of them.
         let projected: [[[Matrix]?]] = basis.map { v in
-            let parts = (0..<parts).map { part in Matrix(rows: m, columns: n, entries: Array(v[(part * m * n)..<((part + 1) * m * n)])) }
+            let parts = (0..<parts).map { part in Matrix(rows: m, columns: width, entries: Array(v[(part * m * width)..<((part + 1) * m * width)])) }
             return inP.map { p in
-                let moved = parts.map { $0 * p.transposed }
+                let moved = parts.map { a in offsets == 1 ? a * p.transposed : rightMultiplied(a, p, offsets: offsets) }
                 return moved.allSatisfy({ $0.maxAbs < 1e-12 }) ? nil : moved
             }
         }
@@ -225,6 +227,23 @@ public enum SteerableKernels {
             }
         }
         return aligned.count == basis.count ? aligned : basis
+    }
+
+    /// a (P (x) I_offsets)^T for a of m x (n * offsets) columns q * offsets + o:
+    /// [r, q * offsets + o] = sum over q' of a[r, q' * offsets + o] P[q, q'].
+    static func rightMultiplied(_ a: Matrix, _ p: Matrix, offsets: Int) -> Matrix {
+        let n = p.rows
+        var out = Matrix(rows: a.rows, columns: a.columns)
+        for r in 0..<a.rows {
+            for q2 in 0..<n {
+                for q in 0..<n {
+                    let w = p[q, q2]
+                    if w == 0 { continue }
+                    for o in 0..<offsets { out[r, q * offsets + o] += w * a[r, q2 * offsets + o] }
+                }
+            }
+        }
+        return out
     }
 
     /// The nonzero entries of each row.
@@ -244,12 +263,18 @@ public enum SteerableKernels {
         let size = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
         guard size > 1e-12 else { return }
         var w = v
-        for _ in 0..<2 {
-            for e in basis {
-                var dot = 0.0
-                for i in w.indices { dot += e[i] * w[i] }
-                for i in w.indices { w[i] -= dot * e[i] }
+        for pass in 0..<2 {
+            w.withUnsafeMutableBufferPointer { wp in
+                for e in basis {
+                    e.withUnsafeBufferPointer { ep in
+                        var dot = 0.0
+                        for i in 0..<wp.count { dot += ep[i] * wp[i] }
+                        for i in 0..<wp.count { wp[i] -= dot * ep[i] }
+                    }
+                }
             }
+            // A vector already in the span needs no second pass to be dropped.
+            if pass == 0 && w.reduce(0, { $0 + $1 * $1 }).squareRoot() <= 1e-6 * size { return }
         }
         let residual = w.reduce(0) { $0 + $1 * $1 }.squareRoot()
         guard residual > 1e-6 * size else { return }

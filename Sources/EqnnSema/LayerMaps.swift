@@ -15,6 +15,10 @@ import EqnnIR
 /// - the same group average at one position (a 1 x 1 kernel) for maps and
 ///   biases of fields with Irrep(k) or Mirror slots, whose matrices are
 ///   irrational, anywhere else.
+///
+/// The exact 2-D kernel bases of a finite point group of the plane (p4m as
+/// matrices(2)) are then aligned with rotation frequencies (FrequencyAlignment):
+/// the same space, in the coordinates Adam learns from.
 public struct LayerMaps {
     public let group: Group
     public let solver: EquivariantSolver
@@ -37,6 +41,10 @@ public struct LayerMaps {
         guard planar != nil, let last = read.slots.last, case .offsets(let k, 2)? = last.points else { return nil }
         return (Atom(slots: Array(read.slots.dropLast()), detPowers: read.detPowers), k)
     }
+
+    /// The most multiply-adds spent aligning one exact pair basis (its Gram-Schmidt:
+    /// count^2 x entries; about 2 s): beyond it the orbit indicators stay, equally exact.
+    public static let maxAlignmentWork = 4e9
 
     /// The largest dim a x dim b a steerable pair is solved for: its constraint is a
     /// dense (2 dim a dim b)^2 average (134 MB at the limit; Regular of D(16) uses 1,024).
@@ -82,7 +90,8 @@ public struct LayerMaps {
         let exact = Lowering.normalized(try solver.homBasis(group, from: read, to: b).map { v in
             SparseMatrixEntries(rows: v.indices.map { $0 / columns }, columns: v.indices.map { $0 % columns }, values: v.values)
         }, rows: rows, columns: columns)
-        guard let rotations, exact.count > 1, let last = read.slots.last, case .offsets(let k, 2)? = last.points else { return exact }
+        guard let rotations, exact.count > 1, let last = read.slots.last, case .offsets(let k, 2)? = last.points,
+              Double(exact.count) * Double(exact.count) * Double(rows * columns) <= LayerMaps.maxAlignmentWork else { return exact }
         var dense = [[Double]](repeating: [Double](repeating: 0, count: rows * columns), count: exact.count)
         for j in 0..<exact.count {
             for e in exact.starts[j]..<exact.starts[j + 1] { dense[j][exact.entryRows[e] * columns + exact.entryColumns[e]] = exact.values[e] }
