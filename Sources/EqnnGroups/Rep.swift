@@ -257,7 +257,7 @@ public struct Rep: Hashable, Sendable {
 import EqnnLinearAlgebra
 
 extension Slot {
-    /// How the slot is written: V, Regular, or Offsets3x3 (never written by users).
+    /// How the slot is written: V, Regular, Irrep(k), Mirror, or Offsets3x3 (never written by users).
     var baseName: String {
         switch irrep {
         case .frequency(let k)?: return "Irrep(\(k))"
@@ -273,7 +273,7 @@ extension Slot {
 }
 
 extension Group {
-    /// The dimension of one slot: d for V, the number of points otherwise.
+    /// The dimension of one slot: d for V, 2 for Irrep(k), 1 for Mirror, the number of points otherwise.
     public func dimension(of slot: Slot) -> Int {
         slot.irrep?.dimension ?? slot.points?.count ?? factors[slot.factor].dimension
     }
