@@ -214,8 +214,9 @@ struct RepResolver {
         }
         if let n = action.rotations, (2 * k) % n == 0 {
             // The rotation by 2 pi / n acts by +-1: two 1-dimensional representations, not an irreducible one.
-            let parts = k % n == 0 ? (action.mirrors ? "Scalar + Mirror" : "2*Scalar") : "two 1-dimensional representations on which the rotation by \(360 / n) degrees acts by -1"
-            diagnostics.append(.error("Irrep(\(k)) of \(group) is not irreducible: the rotation by \(360 / n) degrees acts on it by \(k % n == 0 ? "1" : "-1")", at: span,
+            let turn = action.element(steps: 1, mirrored: false).description  // "rotation by 45 degrees"
+            let parts = k % n == 0 ? (action.mirrors ? "Scalar + Mirror" : "2*Scalar") : "two 1-dimensional representations on which the \(turn) acts by -1"
+            diagnostics.append(.error("Irrep(\(k)) of \(group) is not irreducible: the \(turn) acts on it by \(k % n == 0 ? "1" : "-1")", at: span,
                                       notes: ["it splits into \(parts); " + (n >= 3 ? "the 2-dimensional irreducible representations of \(group) are Irrep(1) to Irrep(\((n - 1) / 2))" : "\(group) has no 2-dimensional irreducible representations")]))
             return nil
         }
