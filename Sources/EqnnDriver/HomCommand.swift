@@ -25,7 +25,9 @@ enum HomCommand {
             bag.add(contentsOf: diagnostics)
             result.stderr += DiagnosticRenderer(file: file).render(bag)
         }
-        guard let group = resolved.group, let from = resolved.reps[0], let to = resolved.reps[1] else {
+        // Any error (trailing text after a complete expression too) stops here.
+        let failed = resolved.diagnostics.contains { $0.1.contains { $0.severity == .error } }
+        guard !failed, let group = resolved.group, let from = resolved.reps[0], let to = resolved.reps[1] else {
             result.status = 1
             return result
         }

@@ -49,6 +49,11 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(try json(Driver.run(["hom", "D(8)", "V", "Irrep(3)", "--format", "json"]))["dim"] as? Int, 1)
         XCTAssertEqual(try json(Driver.run(["hom", "O(2)", "Irrep(2)*Irrep(2)", "Mirror", "--format", "json"]))["dim"] as? Int, 1)
         XCTAssertEqual(Driver.run(["hom", "C(8)", "Irrep(4)", "Scalar"]).status, 1)
+        // Text after a complete expression is an error, not ignored.
+        let trailing = Driver.run(["hom", "C(8)", "Irrep(1)(C(8))", "V"])
+        XCTAssertEqual(trailing.status, 1)
+        XCTAssertTrue(trailing.stderr.contains("after the expression"), trailing.stderr)
+        XCTAssertEqual(Driver.run(["hom", "C(8)", "V(C(8))(C(8))", "V"]).status, 1)
     }
 
     func testHomBasisOfDeepSets() throws {
