@@ -102,7 +102,8 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
     func testModulesAreEquivariant() throws {
         _ = try runner()
         for example in ["examples/fww21/lorentz.eqnn", "examples/cube.eqnn", "examples/grid/smooth.eqnn",
-                        "examples/grid/segment.eqnn", "examples/antisymmetric.eqnn", "bench/image32.eqnn", "bench/deepsets1000.eqnn"] {
+                        "examples/grid/segment.eqnn", "examples/grid/vectors.eqnn", "examples/antisymmetric.eqnn", "bench/image32.eqnn",
+                        "bench/deepsets1000.eqnn"] {
             let result = Driver.run(["verify", PyTorchBackendTests.root.appendingPathComponent(example).path,
                                      "--backend", "pytorch", "--samples", "3"])
             XCTAssertEqual(result.status, 0, example + result.stdout + result.stderr)
