@@ -25,9 +25,7 @@ enum HomCommand {
             bag.add(contentsOf: diagnostics)
             result.stderr += DiagnosticRenderer(file: file).render(bag)
         }
-        // Any error (trailing text after a complete expression too) stops here.
-        let failed = resolved.diagnostics.contains { $0.1.contains { $0.severity == .error } }
-        guard !failed, let group = resolved.group, let from = resolved.reps[0], let to = resolved.reps[1] else {
+        guard let group = resolved.group, let from = resolved.reps[0], let to = resolved.reps[1] else {
             result.status = 1
             return result
         }
@@ -55,7 +53,8 @@ enum HomCommand {
         case .text:
             var out = "\(title): dimension \(dim) (of \(n) x \(m) = \(n * m) matrix entries)\n"
             for (k, b) in basis.enumerated() {
-                out += "basis \(k + 1) of \(basis.count):\n" + render(b, rows: n, columns: m)
+                let entries = b.values.indices.map { (b.rows[$0], b.columns[$0], String(b.values[$0])) }
+                out += "basis \(k + 1) of \(basis.count):\n" + render(entries, rows: n, columns: m, wide: 27)
             }
             return CommandResult(stdout: out)
         case .json:
@@ -100,16 +99,7 @@ enum HomCommand {
         case .text:
             var out = "\(title): dimension \(dim) (of \(n) x \(m) = \(n * m) matrix entries; computed numerically)\n"
             for (k, b) in basis.enumerated() {
-                out += "basis \(k + 1) of \(basis.count):\n"
-                if n * m <= 400 && m <= 12 {
-                    var dense = [[String]](repeating: [String](repeating: "0", count: m), count: n)
-                    for e in b { dense[e.row][e.column] = number(e.value) }
-                    let width = dense.joined().map(\.count).max() ?? 1
-                    out += dense.map { row in "  [" + row.map { String(repeating: " ", count: width - $0.count) + $0 }.joined(separator: " ") + "]" }
-                        .joined(separator: "\n") + "\n"
-                } else {
-                    out += b.map { "  (\($0.row), \($0.column)) = \(number($0.value))" }.joined(separator: "\n") + "\n"
-                }
+                out += "basis \(k + 1) of \(basis.count):\n" + render(b.map { ($0.row, $0.column, number($0.value)) }, rows: n, columns: m, wide: 12)
             }
             return CommandResult(stdout: out)
         case .json:
@@ -124,16 +114,16 @@ enum HomCommand {
         }
     }
 
-    /// Small matrices print whole; larger ones as (row, column) = value lines.
-    static func render(_ b: SparseMatrixEntries, rows: Int, columns: Int) -> String {
-        if rows * columns <= 400 && columns <= 27 {
-            var dense = [[Int]](repeating: [Int](repeating: 0, count: columns), count: rows)
-            for (k, v) in b.values.enumerated() { dense[b.rows[k]][b.columns[k]] = v }
-            let width = dense.joined().map { String($0).count }.max() ?? 1
+    /// Small matrices print whole (at most `wide` columns); larger ones as (row, column) = value lines.
+    static func render(_ entries: [(row: Int, column: Int, text: String)], rows: Int, columns: Int, wide: Int) -> String {
+        if rows * columns <= 400 && columns <= wide {
+            var dense = [[String]](repeating: [String](repeating: "0", count: columns), count: rows)
+            for e in entries { dense[e.row][e.column] = e.text }
+            let width = dense.joined().map(\.count).max() ?? 1
             return dense.map { row in
-                "  [" + row.map { String(repeating: " ", count: width - String($0).count) + String($0) }.joined(separator: " ") + "]"
+                "  [" + row.map { String(repeating: " ", count: width - $0.count) + $0 }.joined(separator: " ") + "]"
             }.joined(separator: "\n") + "\n"
         }
-        return zip(zip(b.rows, b.columns), b.values).map { "  (\($0.0.0), \($0.0.1)) = \($0.1)" }.joined(separator: "\n") + "\n"
+        return entries.map { "  (\($0.row), \($0.column)) = \($0.text)" }.joined(separator: "\n") + "\n"
     }
 }

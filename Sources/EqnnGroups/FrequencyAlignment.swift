@@ -1,5 +1,6 @@
 import EqnnLinearAlgebra
 import Foundation
+import Synchronization
 
 /// The exact kernel bases of a finite point group of the plane (p4m as
 /// `matrices(2)`, its subgroups) re-expressed like the steerable ones
@@ -39,8 +40,22 @@ public enum FrequencyAlignment {
 
     /// `basis` (matrices of dim b rows, dim a * offsets columns, input coordinate
     /// major, offset minor) aligned with the rotation frequencies of a and b.
+    /// `basis` must be the exact solver's basis for (a with the offsets, b): the result is
+    /// cached by those (a network's repeated layers align once).
     public static func aligned(_ basis: [[Double]], _ group: Group, rotations: [PlanarAction.Element],
                                from a: Atom, to b: Atom, offsets: Int) -> [[Double]] {
+        let key = Key(group: group, from: a, to: b, offsets: offsets)
+        if let known = cache.withLock({ $0[key] }) { return known }
+        let result = compute(basis, group, rotations: rotations, from: a, to: b, offsets: offsets)
+        cache.withLock { $0[key] = result }
+        return result
+    }
+
+    private struct Key: Hashable { var group: Group, from: Atom, to: Atom, offsets: Int }
+    private static let cache = Mutex<[Key: [[Double]]]>([:])
+
+    private static func compute(_ basis: [[Double]], _ group: Group, rotations: [PlanarAction.Element],
+                                from a: Atom, to b: Atom, offsets: Int) -> [[Double]] {
         let outMatrices = rotations.map { group.matrix(of: b, at: [$0.factorElement]) }
         let inMatrices = rotations.map { group.matrix(of: a, at: [$0.factorElement]) }
         return SteerableKernels.alignedWithFrequencies(basis, parts: 1, elements: rotations, inMatrices: inMatrices, outMatrices: outMatrices,

@@ -212,9 +212,9 @@ public enum SteerableKernels {
         // Each vector's parts (A, then B) with every input projector applied: (A P_in^T, B P_in^T);
         // nil where both vanish (a frequency the vector does not read), most of them.
         let projected: [[[Matrix]?]] = basis.map { v in
-            let parts = (0..<parts).map { part in Matrix(rows: m, columns: width, entries: Array(v[(part * m * width)..<((part + 1) * m * width)])) }
+            let halves = (0..<parts).map { part in Matrix(rows: m, columns: width, entries: Array(v[(part * m * width)..<((part + 1) * m * width)])) }
             return inP.map { p in
-                let moved = parts.map { a in offsets == 1 ? a * p.transposed : rightMultiplied(a, p, offsets: offsets) }
+                let moved = halves.map { a in offsets == 1 ? a * p.transposed : rightMultiplied(a, p, offsets: offsets) }
                 return moved.allSatisfy({ $0.maxAbs < 1e-12 }) ? nil : moved
             }
         }
@@ -222,7 +222,7 @@ public enum SteerableKernels {
         for po in outP {
             for i in inP.indices {
                 var block: [[Double]] = []
-                for v in projected { if let parts = v[i] { appendOrthonormalized(parts.flatMap { (po * $0).entries }, to: &block) } }
+                for v in projected { if let halves = v[i] { appendOrthonormalized(halves.flatMap { (po * $0).entries }, to: &block) } }
                 aligned += block
             }
         }

@@ -120,11 +120,8 @@ public struct LayerMaps {
                 for v in try steerableBasis(action, scalar, block.atom, kernel: 1) { basis.append(v, columns: 1, rowOffset: block.offset) }
             } else {
                 for v in try solver.invariantBasis(group, of: block.atom) {
-                    let norm = v.values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-                    basis.entryRows += v.indices.map { block.offset + $0 }
-                    basis.entryColumns += Array(repeating: 0, count: v.indices.count)
-                    basis.values += v.values.map { Double($0) / norm }
-                    basis.starts.append(basis.values.count)
+                    basis.appendNormalized(SparseMatrixEntries(rows: v.indices, columns: Array(repeating: 0, count: v.indices.count), values: v.values),
+                                           rowOffset: block.offset)
                 }
             }
         }

@@ -222,13 +222,7 @@ public enum Lowering {
     /// Scales each basis matrix to unit Frobenius norm.
     static func normalized(_ matrices: [SparseMatrixEntries], rows: Int, columns: Int) -> SparseBasis {
         var basis = SparseBasis(rows: rows, columns: columns, starts: [0], entryRows: [], entryColumns: [], values: [])
-        for m in matrices {
-            let norm = m.values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-            basis.entryRows += m.rows
-            basis.entryColumns += m.columns
-            basis.values += m.values.map { Double($0) / norm }
-            basis.starts.append(basis.values.count)
-        }
+        for m in matrices { basis.appendNormalized(m) }
         return basis
     }
 
@@ -253,5 +247,16 @@ public enum Lowering {
         default:
             return .pointwise(Pointwise(function: activation, dimension: layer.dimension, representation: representation))
         }
+    }
+}
+
+extension SparseBasis {
+    /// One more basis element: an exact integer matrix at unit Frobenius norm, its rows shifted by `rowOffset`.
+    mutating func appendNormalized(_ m: SparseMatrixEntries, rowOffset: Int = 0) {
+        let norm = m.values.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        entryRows += m.rows.map { rowOffset + $0 }
+        entryColumns += m.columns
+        values += m.values.map { Double($0) / norm }
+        starts.append(values.count)
     }
 }

@@ -16,7 +16,8 @@ public enum Standalone {
         var diagnostics: [(SourceFile, [Diagnostic])] = []
         let (groupExpr, groupSyntax) = Parser.parseGroup(groupSource)
         var groups = GroupResolver()
-        let group = groupExpr.flatMap { groups.resolve($0) }
+        // A syntax error (trailing text after a complete expression too) leaves nothing to resolve.
+        let group = groupSyntax.contains(where: { $0.severity == .error }) ? nil : groupExpr.flatMap { groups.resolve($0) }
         diagnostics.append((groupSource, groupSyntax + groups.diagnostics))
         groups.diagnostics = []
         var reps: [Rep?] = []
@@ -24,7 +25,7 @@ public enum Standalone {
             let (expr, syntax) = Parser.parseRep(source)
             var found = syntax
             var rep: Rep? = nil
-            if let expr, let group {
+            if let expr, let group, !syntax.contains(where: { $0.severity == .error }) {
                 var resolver = RepResolver(group: group, repDeclarations: [:], groups: groups)
                 rep = resolver.resolve(expr)
                 found += resolver.diagnostics
