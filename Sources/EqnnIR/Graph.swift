@@ -407,9 +407,9 @@ public struct PairBasis: Sendable, Equatable {
     /// them as one dense count x (rows * columns) row-major array, so that a back
     /// end expands and contracts them by matrix products (not serialized).
     public let dense: [Double]?
-    /// The same transposed, (rows * columns) x count, for contracting a gradient with
-    /// the basis as a product whose long side is the basis count.
-    public let denseTransposed: [Double]?
+    /// The same in single precision, for back ends that run in it (half the bytes to
+    /// read per product; reading the basis is most of the cost).
+    public let denseSingle: [Float]?
     public var count: Int { matrices.count }
 
     public init(matrices: SparseBasis) {
@@ -427,12 +427,10 @@ public struct PairBasis: Sendable, Equatable {
                 }
             }
             self.dense = dense
-            var transposed = [Double](repeating: 0, count: dense.count)
-            for j in 0..<matrices.count { for e in 0..<size { transposed[e * matrices.count + j] = dense[j * size + e] } }
-            denseTransposed = transposed
+            denseSingle = dense.map(Float.init)
         } else {
             dense = nil
-            denseTransposed = nil
+            denseSingle = nil
         }
     }
 
