@@ -61,16 +61,23 @@ static int narrow_panels_pay(ptrdiff_t n, ptrdiff_t nr) {
                 for (int j = 0; j < nr; ++j) *dst++ = j0 + j < n ? b[p * ldb + j0 + j] : (T)0;                \
     }
 
-/* One MR x NR tile (NR = NV vectors of LANES): C[0..mr, 0..nr] += (packed A panel) (packed B panel). */
+/* One MR x NR tile (NR = NV vectors of LANES): C[0..mr, 0..nr] += A B[panel], A's MR rows
+   read in place through their strides (A[i, p] = a[i * rsa + p * csa]) and B's panel packed.
+   Packing A as well would cost one scalar copy per entry, used once per panel of B: for the
+   narrow products of convolutions (n = 32 to 96) as much as a third of the work, while the
+   tile's rows read in place stay in the caches as a packed panel does (measured: 21 -> 42
+   GMAC/s at n = 32, 40 -> 54 at n = 96). The last rows of a block (mr < MR) come packed
+   with zero rows (rsa = 1, csa = MR), so that every tile reads MR rows. */
 #define DEFINE_MICRO_KERNEL(ATTR, T, V, LANES, NV, MR, NAME)                                                  \
-    ATTR static void NAME(ptrdiff_t kc, const T *ap, const T *bp, T *c, ptrdiff_t ldc, int mr, int nr) {      \
+    ATTR static void NAME(ptrdiff_t kc, const T *a, ptrdiff_t rsa, ptrdiff_t csa, const T *bp, T *c,          \
+                          ptrdiff_t ldc, int mr, int nr) {                                                     \
         V acc[MR][NV];                                                                                         \
         UNROLLED for (int i = 0; i < MR; ++i) UNROLLED for (int v = 0; v < NV; ++v) acc[i][v] = (V){0};        \
         for (ptrdiff_t p = 0; p < kc; ++p) {                                                                   \
             V b[NV];                                                                                           \
+            const T *ap = a + p * csa;                                                                         \
             UNROLLED for (int v = 0; v < NV; ++v) memcpy(&b[v], bp + v * LANES, sizeof b[v]);                  \
-            UNROLLED for (int i = 0; i < MR; ++i) UNROLLED for (int v = 0; v < NV; ++v) acc[i][v] += ap[i] * b[v]; \
-            ap += MR;                                                                                          \
+            UNROLLED for (int i = 0; i < MR; ++i) UNROLLED for (int v = 0; v < NV; ++v) acc[i][v] += ap[i * rsa] * b[v]; \
             bp += NV * LANES;                                                                                  \
         }                                                                                                      \
         if (mr == MR && nr == NV * LANES) {                                                                    \
@@ -89,45 +96,12 @@ static int narrow_panels_pay(ptrdiff_t n, ptrdiff_t nr) {
         }                                                                                                      \
     }
 
-/* The same tile with A read in place through its strides (A[i, p] = a[i * rsa + p * csa]).
-   Packing A costs one scalar copy per entry, used once per panel of B: for the narrow
-   products of convolutions (n = 32 to 96) as much as a third of the work, while the
-   tile's 12 rows read in place stay in the caches as well as a packed panel does
-   (measured: 21 -> 42 GMAC/s at n = 32, 40 -> 54 at n = 96). Full tiles only (mr = MR). */
-#define DEFINE_DIRECT_KERNEL(ATTR, T, V, LANES, NV, MR, NAME)                                                 \
-    ATTR static void NAME(ptrdiff_t kc, const T *a, ptrdiff_t rsa, ptrdiff_t csa, const T *bp, T *c,          \
-                          ptrdiff_t ldc, int nr) {                                                             \
-        V acc[MR][NV];                                                                                         \
-        UNROLLED for (int i = 0; i < MR; ++i) UNROLLED for (int v = 0; v < NV; ++v) acc[i][v] = (V){0};        \
-        for (ptrdiff_t p = 0; p < kc; ++p) {                                                                   \
-            V b[NV];                                                                                           \
-            const T *ap = a + p * csa;                                                                         \
-            UNROLLED for (int v = 0; v < NV; ++v) memcpy(&b[v], bp + v * LANES, sizeof b[v]);                  \
-            UNROLLED for (int i = 0; i < MR; ++i) UNROLLED for (int v = 0; v < NV; ++v) acc[i][v] += ap[i * rsa] * b[v]; \
-            bp += NV * LANES;                                                                                  \
-        }                                                                                                      \
-        if (nr == NV * LANES) {                                                                                \
-            UNROLLED for (int i = 0; i < MR; ++i) UNROLLED for (int v = 0; v < NV; ++v) {                      \
-                V old;                                                                                         \
-                memcpy(&old, c + i * ldc + v * LANES, sizeof old);                                             \
-                old += acc[i][v];                                                                              \
-                memcpy(c + i * ldc + v * LANES, &old, sizeof old);                                             \
-            }                                                                                                  \
-        } else {                                                                                               \
-            T tile[NV * LANES];                                                                                \
-            for (int i = 0; i < MR; ++i) {                                                                     \
-                memcpy(tile, acc[i], sizeof acc[i]);                                                           \
-                for (int j = 0; j < nr; ++j) c[i * ldc + j] += tile[j];                                        \
-            }                                                                                                  \
-        }                                                                                                      \
-    }
-
 /* The blocked product around one micro-kernel; returns 0 when packing memory is missing. */
-#define DEFINE_BLOCKED(ATTR, T, MR, NR, KERNEL, DIRECT, PACK_A, PACK_B, NAME)                                 \
+#define DEFINE_BLOCKED(ATTR, T, MR, NR, KERNEL, PACK_A, PACK_B, NAME)                                         \
     ATTR static int NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *a, ptrdiff_t rsa, ptrdiff_t csa,     \
                          const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc) {                                     \
         ptrdiff_t panels = (n + NR - 1) / NR;                                                                  \
-        T *bpack = malloc(sizeof(T) * KC * NR * panels), *apack = malloc(sizeof(T) * KC * MC);                 \
+        T *bpack = malloc(sizeof(T) * KC * NR * panels), *apack = malloc(sizeof(T) * KC * MR);                 \
         if (!bpack || !apack) {                                                                                \
             free(bpack);                                                                                       \
             free(apack);                                                                                       \
@@ -143,19 +117,15 @@ static int narrow_panels_pay(ptrdiff_t n, ptrdiff_t nr) {
                 for (ptrdiff_t jp = 0; jp < panels && direct > 0; ++jp) {                                      \
                     int nr = (int)(n - jp * NR < NR ? n - jp * NR : NR);                                       \
                     for (ptrdiff_t t = 0; t < direct; t += MR)                                                 \
-                        DIRECT(kc, a + (i0 + t) * rsa + p0 * csa, rsa, csa, bpack + jp * NR * kc,              \
-                               c + (i0 + t) * ldc + jp * NR, ldc, nr);                                         \
+                        KERNEL(kc, a + (i0 + t) * rsa + p0 * csa, rsa, csa, bpack + jp * NR * kc,              \
+                               c + (i0 + t) * ldc + jp * NR, ldc, MR, nr);                                     \
                 }                                                                                              \
                 mc -= direct;                                                                                  \
                 if (mc == 0) continue;                                                                         \
                 PACK_A(apack, a + i1 * rsa + p0 * csa, rsa, csa, mc, kc, MR);                                  \
                 for (ptrdiff_t jp = 0; jp < panels; ++jp) {                                                    \
                     int nr = (int)(n - jp * NR < NR ? n - jp * NR : NR);                                       \
-                    for (ptrdiff_t ip = 0; ip * MR < mc; ++ip) {                                               \
-                        int mr = (int)(mc - ip * MR < MR ? mc - ip * MR : MR);                                 \
-                        KERNEL(kc, apack + ip * MR * kc, bpack + jp * NR * kc, c + (i1 + ip * MR) * ldc + jp * NR, \
-                               ldc, mr, nr);                                                                   \
-                    }                                                                                          \
+                    KERNEL(kc, apack, 1, MR, bpack + jp * NR * kc, c + i1 * ldc + jp * NR, ldc, (int)mc, nr);  \
                 }                                                                                              \
             }                                                                                                  \
         }                                                                                                      \
@@ -177,10 +147,8 @@ typedef double generic_vd __attribute__((vector_size(16)));
 #define NO_TARGET
 DEFINE_MICRO_KERNEL(NO_TARGET, float, generic_vs, 4, 2, 4, kernel_generic_s)
 DEFINE_MICRO_KERNEL(NO_TARGET, double, generic_vd, 2, 2, 4, kernel_generic_d)
-DEFINE_DIRECT_KERNEL(NO_TARGET, float, generic_vs, 4, 2, 4, direct_generic_s)
-DEFINE_DIRECT_KERNEL(NO_TARGET, double, generic_vd, 2, 2, 4, direct_generic_d)
-DEFINE_BLOCKED(NO_TARGET, float, 4, 8, kernel_generic_s, direct_generic_s, pack_a_s, pack_b_s, blocked_generic_s)
-DEFINE_BLOCKED(NO_TARGET, double, 4, 4, kernel_generic_d, direct_generic_d, pack_a_d, pack_b_d, blocked_generic_d)
+DEFINE_BLOCKED(NO_TARGET, float, 4, 8, kernel_generic_s, pack_a_s, pack_b_s, blocked_generic_s)
+DEFINE_BLOCKED(NO_TARGET, double, 4, 4, kernel_generic_d, pack_a_d, pack_b_d, blocked_generic_d)
 
 #if EQNN_X86
 /* AVX2 with FMA: 16 ymm registers hold a 6 x 2 tile, two B vectors and a broadcast. */
@@ -188,10 +156,8 @@ typedef float avx2_vs __attribute__((vector_size(32)));
 typedef double avx2_vd __attribute__((vector_size(32)));
 DEFINE_MICRO_KERNEL(AVX2_TARGET, float, avx2_vs, 8, 2, 6, kernel_avx2_s)
 DEFINE_MICRO_KERNEL(AVX2_TARGET, double, avx2_vd, 4, 2, 6, kernel_avx2_d)
-DEFINE_DIRECT_KERNEL(AVX2_TARGET, float, avx2_vs, 8, 2, 6, direct_avx2_s)
-DEFINE_DIRECT_KERNEL(AVX2_TARGET, double, avx2_vd, 4, 2, 6, direct_avx2_d)
-DEFINE_BLOCKED(AVX2_TARGET, float, 6, 16, kernel_avx2_s, direct_avx2_s, pack_a_s, pack_b_s, blocked_avx2_s)
-DEFINE_BLOCKED(AVX2_TARGET, double, 6, 8, kernel_avx2_d, direct_avx2_d, pack_a_d, pack_b_d, blocked_avx2_d)
+DEFINE_BLOCKED(AVX2_TARGET, float, 6, 16, kernel_avx2_s, pack_a_s, pack_b_s, blocked_avx2_s)
+DEFINE_BLOCKED(AVX2_TARGET, double, 6, 8, kernel_avx2_d, pack_a_d, pack_b_d, blocked_avx2_d)
 
 /* AVX-512: 32 zmm registers hold a 12 x 2 tile, two B vectors and a broadcast; or, where
    n mod 2 vectors would leave a half-empty last panel (n = 48: a quarter of the work
@@ -202,14 +168,10 @@ DEFINE_MICRO_KERNEL(AVX512_TARGET, float, avx512_vs, 16, 2, 12, kernel_avx512_s)
 DEFINE_MICRO_KERNEL(AVX512_TARGET, double, avx512_vd, 8, 2, 12, kernel_avx512_d)
 DEFINE_MICRO_KERNEL(AVX512_TARGET, float, avx512_vs, 16, 1, 24, kernel_avx512_narrow_s)
 DEFINE_MICRO_KERNEL(AVX512_TARGET, double, avx512_vd, 8, 1, 24, kernel_avx512_narrow_d)
-DEFINE_DIRECT_KERNEL(AVX512_TARGET, float, avx512_vs, 16, 2, 12, direct_avx512_s)
-DEFINE_DIRECT_KERNEL(AVX512_TARGET, double, avx512_vd, 8, 2, 12, direct_avx512_d)
-DEFINE_DIRECT_KERNEL(AVX512_TARGET, float, avx512_vs, 16, 1, 24, direct_avx512_narrow_s)
-DEFINE_DIRECT_KERNEL(AVX512_TARGET, double, avx512_vd, 8, 1, 24, direct_avx512_narrow_d)
-DEFINE_BLOCKED(AVX512_TARGET, float, 12, 32, kernel_avx512_s, direct_avx512_s, pack_a_s, pack_b_s, blocked_avx512_s)
-DEFINE_BLOCKED(AVX512_TARGET, double, 12, 16, kernel_avx512_d, direct_avx512_d, pack_a_d, pack_b_d, blocked_avx512_d)
-DEFINE_BLOCKED(AVX512_TARGET, float, 24, 16, kernel_avx512_narrow_s, direct_avx512_narrow_s, pack_a_s, pack_b_s, blocked_avx512_narrow_s)
-DEFINE_BLOCKED(AVX512_TARGET, double, 24, 8, kernel_avx512_narrow_d, direct_avx512_narrow_d, pack_a_d, pack_b_d, blocked_avx512_narrow_d)
+DEFINE_BLOCKED(AVX512_TARGET, float, 12, 32, kernel_avx512_s, pack_a_s, pack_b_s, blocked_avx512_s)
+DEFINE_BLOCKED(AVX512_TARGET, double, 12, 16, kernel_avx512_d, pack_a_d, pack_b_d, blocked_avx512_d)
+DEFINE_BLOCKED(AVX512_TARGET, float, 24, 16, kernel_avx512_narrow_s, pack_a_s, pack_b_s, blocked_avx512_narrow_s)
+DEFINE_BLOCKED(AVX512_TARGET, double, 24, 8, kernel_avx512_narrow_d, pack_a_d, pack_b_d, blocked_avx512_narrow_d)
 #endif
 
 static int machine_isa(void) {
