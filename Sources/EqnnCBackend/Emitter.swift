@@ -17,7 +17,7 @@ struct Emitter {
         self.model = model
         self.precision = precision
         self.origin = origin
-        p = Naming.snakeCase(graph.network)
+        p = Naming.stem(graph.network)
         P = p.uppercased()
         var plans: [Int: LinearPlan] = [:]
         for (k, op) in graph.ops.enumerated() {

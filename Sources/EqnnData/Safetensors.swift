@@ -50,8 +50,14 @@ public enum Safetensors {
         guard let object = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])) as? [String: Any] else {
             throw DataError("\(name): corrupt safetensors file: the header is not a JSON object")
         }
+        // JSONSerialization keeps the last of two equal keys: the format forbids them.
+        var seen = Set<String>()
+        for key in topLevelKeys(bytes[8..<headerEnd]) where !seen.insert(key).inserted {
+            throw DataError("\(name): corrupt safetensors file: '\(key)' is named twice in the header")
+        }
         var metadata: [String: String] = [:]
         var tensors: [String: Tensor] = [:]
+        var ranges: [(start: Int, end: Int, key: String)] = []
         let dataSize = bytes.count - headerEnd
         for (key, value) in object {
             if key == "__metadata__" {
@@ -80,6 +86,7 @@ public enum Safetensors {
             guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataSize, offsets[1] - offsets[0] == count * width else {
                 throw DataError("\(name): tensor '\(key)' does not fit the file (truncated or corrupt): offsets \(offsets), shape \(shape), \(dataSize) data bytes")
             }
+            ranges.append((offsets[0], offsets[1], key))
             var values = [Double](repeating: 0, count: count)
             bytes.withUnsafeBytes { raw in
                 for k in 0..<count {
@@ -101,7 +108,50 @@ public enum Safetensors {
             }
             tensors[key] = Tensor(name: key, shape: shape, values: values)
         }
+        // The format: the tensors' byte ranges tile the data, no overlaps, no holes.
+        var end = 0
+        for r in ranges.sorted(by: { ($0.start, $0.end) < ($1.start, $1.end) }) {
+            if r.start < end {
+                throw DataError("\(name): corrupt safetensors file: the bytes of tensor '\(r.key)' (\(r.start)..<\(r.end)) overlap another tensor's")
+            }
+            if r.start > end {
+                throw DataError("\(name): corrupt safetensors file: data bytes \(end)..<\(r.start) belong to no tensor")
+            }
+            end = r.end
+        }
+        if end != dataSize { throw DataError("\(name): corrupt safetensors file: data bytes \(end)..<\(dataSize) belong to no tensor") }
         return (tensors, metadata)
+    }
+
+    /// The keys of the header's top-level object, in order, duplicates kept
+    /// (the header already parsed as a JSON object).
+    static func topLevelKeys(_ header: ArraySlice<UInt8>) -> [String] {
+        var keys: [String] = []
+        var depth = 0, k = header.startIndex, expectKey = false
+        while k < header.endIndex {
+            let c = header[k]
+            if c == UInt8(ascii: "\"") {
+                var end = k + 1
+                while end < header.endIndex, header[end] != UInt8(ascii: "\"") { end += header[end] == UInt8(ascii: "\\") ? 2 : 1 }
+                if depth == 1, expectKey, end < header.endIndex,
+                   let key = try? JSONSerialization.jsonObject(with: Data(header[k...end]), options: .fragmentsAllowed) as? String {
+                    keys.append(key)
+                }
+                expectKey = false
+                k = end + 1
+                continue
+            }
+            switch c {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                expectKey = c == UInt8(ascii: "{") && depth == 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+            case UInt8(ascii: ","): expectKey = depth == 1
+            default: break
+            }
+            k += 1
+        }
+        return keys
     }
 
     static func halfToDouble(_ h: UInt16) -> Double {

@@ -1,3 +1,5 @@
+import EqnnData
+
 /// A small command-line parser: positional arguments, boolean flags and
 /// options with a value (`--format json` or `--format=json`).
 struct Arguments {
@@ -45,6 +47,26 @@ struct Arguments {
                 }
             } else {
                 throw ParseError.unknownOption(arg)
+            }
+        }
+    }
+}
+
+extension Arguments {
+    /// Refuses an output that names the same file as an input or as another
+    /// output (`train model.eqnn ... -o model.eqnn` would overwrite the source,
+    /// `data --x d.npy --y ./d.npy` lose x), compared as files: links, `./` and
+    /// hard links included. `inputs` are option names; the positional FILE is
+    /// one unless `source` is false.
+    func requireDistinct(outputs: [String], inputs: [String], source: Bool = true) throws {
+        let named = { (flag: String) in self.options[flag].map { (what: flag, path: $0) } }
+        let sources = (source ? positional.prefix(1).map { (what: "the source", path: $0) } : []) + inputs.compactMap(named)
+        let written = outputs.compactMap(named)
+        for (k, output) in written.enumerated() {
+            for other in sources + written[..<k] where OutputFile.same(output.path, other.path) {
+                throw CommandResult(stderr: "eqnnc: error: \(output.what) '\(output.path)' is the same file as \(other.what) '\(other.path)'; "
+                                        + "writing it would destroy that \(sources.contains { $0.what == other.what } ? "input" : "output")\n",
+                                    status: 1)
             }
         }
     }

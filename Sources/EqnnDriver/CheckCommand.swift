@@ -1,3 +1,4 @@
+import EqnnData
 import EqnnDiagnostics
 import EqnnSema
 import Foundation
@@ -18,7 +19,9 @@ enum CheckCommand {
         }
         if let emit = args.options["--emit"] {
             switch emit {
-            case "graph": return try emitGraph(args.positional[0], network: args.options["--network"], output: args.options["-o"])
+            case "graph":
+                try args.requireDistinct(outputs: ["-o"], inputs: ["--weights"])
+                return try emitGraph(args.positional[0], network: args.options["--network"], output: args.options["-o"])
             case "c": return try EmitC.run(args)
             case "pytorch": return try EmitPyTorch.run(args)
             default: return Driver.usageError("unknown --emit target '\(emit)' (use graph, c or pytorch)", Help.check)
@@ -31,8 +34,10 @@ enum CheckCommand {
         let compiled = try Compiled.load(path, network: network)
         let text = compiled.graph.json.rendered() + "\n"
         guard let output else { return CommandResult(stdout: text, stderr: compiled.diagnostics) }
-        guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else {
-            throw CommandResult(stderr: compiled.diagnostics + "eqnnc: error: cannot write '\(output)'\n", status: 1)
+        do {
+            try OutputFile.write(Data(text.utf8), to: output)
+        } catch {
+            throw CommandResult(stderr: compiled.diagnostics + "eqnnc: error: \(error)\n", status: 1)
         }
         return CommandResult(stdout: "wrote \(output): graph of \(compiled.graph.network), \(compiled.graph.ops.count) ops, \(compiled.graph.parameterCount) parameters\n",
                              stderr: compiled.diagnostics)

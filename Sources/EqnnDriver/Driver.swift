@@ -1,3 +1,4 @@
+import EqnnData
 import EqnnDiagnostics
 import EqnnGroups
 import EqnnInterpreter
@@ -96,7 +97,7 @@ public enum Driver {
     static func writeFiles(_ files: [(name: String, text: String)], to directory: String, diagnostics: String = "") throws {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            for file in files { try file.text.write(toFile: "\(directory)/\(file.name)", atomically: true, encoding: .utf8) }
+            for file in files { try OutputFile.write(Data(file.text.utf8), to: "\(directory)/\(file.name)") }
         } catch {
             throw CommandResult(stderr: diagnostics + "eqnnc: error: cannot write to '\(directory)': \(error)\n", status: 1)
         }

@@ -110,7 +110,7 @@ enum Help {
     """
 
     static let verify = """
-    usage: eqnnc verify FILE [--weights W] [--samples 16] [--seed 0] [--network NAME] [--backend interpreter|c]
+    usage: eqnnc verify FILE [--weights W] [--samples 16] [--seed 0] [--network NAME] [--backend interpreter|c|pytorch]
 
     Applies random group elements (random words in the discrete generators,
     exponentials of random Lie-algebra elements, for every factor) to random
@@ -118,9 +118,16 @@ enum Help {
     |f(rho_in(g) x) - rho_out(g) f(x)| / |f(x)| in float64 and float32.
     Without --weights, a seeded random initialization. Exit status 1 above
     the tolerances (1e-9 in float64, 1e-3 in float32). --backend c measures
-    the generated C instead, built with $CC (default cc) -O2 in both precisions.
+    the generated C instead, built with $CC (default cc) -O2 in both precisions;
+    --backend pytorch the emitted module (python3 with torch).
     Grid networks: random elements of the point group, acting about the centre
     of random square grids, and on a torus random translations as well.
+    Rotation groups off the pixel lattice (C(n), D(n), SO(2), O(2)): the tests
+    above take the elements that map pixels to pixels; then every element (8
+    random angles for SO(2) and O(2)) turns a smooth image about the centre
+    (bilinear interpolation), and the error inside the central disc is listed
+    at the output and, with the interpreter, after each layer (sampling
+    errors: they do not change the exit status).
 
     """
 

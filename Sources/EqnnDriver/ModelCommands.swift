@@ -14,6 +14,7 @@ enum ModelCommands {
         guard let input = args.options["--input"], let output = args.options["--output"] else {
             throw Driver.usageError("'run' needs --input X and --output Y", Help.run)
         }
+        try args.requireDistinct(outputs: ["--output"], inputs: ["--weights", "--input"])
         let compiled = try Compiled.load(path, network: args.options["--network"])
         guard let weights = args.options["--weights"] else { throw Driver.usageError("'run' needs --weights W", Help.run) }
         let model = try compiled.model(weights: weights, seed: 0)
@@ -24,6 +25,7 @@ enum ModelCommands {
             * Double(min(x.rows, model.samplesPerChunk(positions: x.extents.reduce(1, *))))
         try MemoryBudget.check(2 * 8 * outValues + chunkValues, "the outputs of \(x.rows) samples", hint: "split the input into several files")
         let y = model.outputs(x.values, rows: x.rows, extents: x.extents)
+        try requireFinite(y, model, x, what: "output")
         let table = Table(rows: x.rows, columns: compiled.graph.output.dimension, values: y, extents: outExtents)
         if output == "-" {  // CSV on standard output, one row per sample (positions flattened)
             let rows = Table(rows: table.rows, columns: table.values.count / max(1, table.rows), values: table.values)
@@ -48,6 +50,7 @@ enum ModelCommands {
         guard let xPath = args.options["--x"], let yPath = args.options["--y"], let outPath = args.options["-o"] else {
             throw Driver.usageError("'train' needs --x X, --y Y and -o WEIGHTS", Help.train)
         }
+        try args.requireDistinct(outputs: ["-o"], inputs: ["--x", "--y", "--val-x", "--val-y"])
         var options = TrainingOptions()
         if args.options["--epochs"] != nil, args.options["--steps"] != nil {
             throw Driver.usageError("give --epochs or --steps, not both", Help.train)
@@ -103,8 +106,10 @@ enum ModelCommands {
             throw CommandResult(stderr: "eqnnc: error: training diverged at epoch \(diverged.epoch) (the loss is no longer finite) before any epoch finished with a finite loss; no weights written. Lower --lr, or standardize the data\n", status: 1)
         }
         let data = WeightsFile.encode(model, version: Driver.version)
-        guard FileManager.default.createFile(atPath: outPath, contents: data) else {
-            throw CommandResult(stderr: "eqnnc: error: cannot write '\(outPath)'\n", status: 1)
+        do {
+            try OutputFile.write(data, to: outPath)
+        } catch {
+            throw CommandResult(stderr: "eqnnc: error: \(error)\n", status: 1)
         }
         if let diverged, let best {
             throw CommandResult(stderr: "eqnnc: error: training diverged at epoch \(diverged.epoch) (the loss is no longer finite) and stopped; wrote \(outPath) with the weights of epoch \(best.epoch), the best before it. Lower --lr to train further\n", status: 1)
@@ -128,6 +133,10 @@ enum ModelCommands {
         let (x, y) = try trainingData(compiled, xPath, yPath, options.loss)
         guard x.rows > 0 else { throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples to evaluate on\n", status: 1) }
         let (loss, accuracy) = Trainer(options: options).evaluation(model, x.values, y.values, rows: x.rows, extents: x.extents)
+        if !loss.isFinite { try requireFinite(model.outputs(x.values, rows: x.rows, extents: x.extents), model, x, what: "output") }
+        guard loss.isFinite else {
+            throw CommandResult(stderr: "eqnnc: error: the loss is \(loss) although every output is finite: the targets in \(yPath) are not finite, or too large for the loss\n", status: 1)
+        }
         guard let accuracy else { return CommandResult(stdout: "mse \(sci(loss)) on \(x.rows) samples\n") }
         return CommandResult(stdout: "cross-entropy \(sci(loss)), accuracy \(String(format: "%.2f", 100 * accuracy))% on \(x.rows) samples\n")
     }
@@ -146,6 +155,7 @@ enum ModelCommands {
         // Without --network and --weights, every network of the file.
         let all = args.options["--network"] == nil && args.options["--weights"] == nil
         let networks = all ? try Compiled.loadAll(path) : [try Compiled.load(path, network: args.options["--network"])]
+        guard !networks.isEmpty else { throw CommandResult(stderr: "eqnnc: error: \(path) declares no network to verify\n", status: 1) }
         var result = CommandResult(stderr: networks.first?.diagnostics ?? "")
         for compiled in networks {
             let model = try compiled.model(weights: args.options["--weights"], seed: seed)
@@ -163,13 +173,38 @@ enum ModelCommands {
             result.stdout += "  max relative equivariance error: float64 \(sci(report.maxError64)) (tolerance \(sci(EquivarianceReport.tolerance64))), float32 \(sci(report.maxError32)) (tolerance \(sci(EquivarianceReport.tolerance32)))\n"
             if let exact = report.exactFor {
                 result.stdout += "  (the errors above: random elements of \(exact), which map pixels to pixels, and translations)\n"
-                result.stdout += "  every element, rotating a smooth input (bilinear interpolation; error inside the central disc):\n"
-                for r in report.rotations { result.stdout += "    \(r.element): \(sci(r.error))\n" }
+                result.stdout += rotationTable(report)
+            }
+            if !report.maxError64.isFinite || !report.maxError32.isFinite {
+                let precision = report.maxError64.isFinite ? "float32" : "float64"
+                result.stdout += "  the \(precision) outputs are not finite (NaN or infinity) on random inputs: the weights or the normalizer overflow \(precision)\n"
             }
             result.stdout += report.passes ? "  equivariant\n" : "  NOT equivariant within tolerance\n"
             if !report.passes { result.status = 1 }
         }
         return result
+    }
+
+    /// The side of the grid on which `verify` rotates smooth inputs to measure a
+    /// hidden layer: about 33 positions of the layer's own (pooled) grid, so that
+    /// bilinear interpolation resolves its features as well as the first layer's;
+    /// at most about 264 input positions a side.
+    static func layerRotationExtent(_ graph: Graph) -> Int {
+        let product = graph.poolSizes.reduce(1, *)
+        return product * max(1, min(33, 264 / product))
+    }
+
+    /// Every element's error on the output and, where measured, after each hidden layer.
+    static func rotationTable(_ report: EquivarianceReport) -> String {
+        let layers = report.layerRotations
+        let out = "  every element, rotating a smooth input (bilinear interpolation; error inside the central disc)"
+        guard !layers.isEmpty else {
+            return out + ":\n" + report.rotations.map { "    \($0.element): \(sci($0.error))\n" }.joined()
+        }
+        let rows = [["element"] + layers.indices.map { "layer \($0 + 1)" } + ["output"]] + report.rotations.enumerated().map { k, r in
+            [r.element] + (layers.map { $0.indices.contains(k) ? $0[k].error : .nan } + [r.error]).map(sci)
+        }
+        return out + ", after each layer:\n" + Summary.table(rows, rightAligned: Set(1...(layers.count + 1)), indent: "    ")
     }
 
     /// The side of the square grids `verify` draws: at least 8 positions, a
@@ -197,6 +232,7 @@ enum ModelCommands {
         guard let first = compiled.network.layers.first, let last = compiled.network.layers.last else {
             throw CommandResult(stderr: "eqnnc: error: empty network\n", status: 1)
         }
+        let interpreter = evaluate == nil
         let evaluate = evaluate ?? EquivarianceCheck.interpreter(model)
         guard let extent else {
             return try EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1) { single, x, batch in
@@ -212,6 +248,15 @@ enum ModelCommands {
             report.rotations = try EquivarianceCheck.measureRotations(model, input: first.rep, output: last.rep, elements: elements,
                                                                      seed: seed &+ 3, extent: rotationExtent(compiled.graph)) { x, extents in
                 try evaluate(false, x, 1, extents)
+            }
+            guard interpreter else { return report }
+            for (layer, checked) in compiled.network.layers.enumerated() {
+                guard let prefix = model.prefix(throughLayer: layer) else { continue }
+                let run = EquivarianceCheck.interpreter(prefix)
+                report.layerRotations.append(EquivarianceCheck.measureRotations(prefix, input: first.rep, output: checked.rep, elements: elements,
+                                                                                seed: seed &+ 3, extent: layerRotationExtent(prefix.graph)) { x, extents in
+                    run(false, x, 1, extents)
+                })
             }
         }
         return report
@@ -238,6 +283,7 @@ enum ModelCommands {
     static func cReport(_ compiled: Compiled, _ model: Model, path: String, samples: Int, seed: UInt64,
                         extent: Int? = nil) throws -> EquivarianceReport {
         do {
+            try EmitC.requireSinglePrecision(model, compiled)
             let compiler = try CCompiler()
             defer { compiler.cleanUp() }
             let flags = ["-std=c99", "-O2"]
@@ -265,7 +311,7 @@ enum ModelCommands {
         guard let xPath = args.options["--x"], let yPath = args.options["--y"] else {
             throw Driver.usageError("'data' needs --x X and --y Y", Help.data)
         }
-        guard xPath != yPath else { throw Driver.usageError("--x and --y name the same file", Help.data) }
+        try args.requireDistinct(outputs: ["--x", "--y"], inputs: [], source: false)
         let samples = try args.integer("--samples", default: 1000, usage: Help.data)
         let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, maximum: Int.max, usage: Help.data))
         let x: Table, y: Table
@@ -389,6 +435,18 @@ enum ModelCommands {
             throw Driver.usageError("unknown precision '\(text)' (use f32 or f64)", usage)
         }
         return precision
+    }
+
+    /// Refuses results that are not finite (NaN or infinity) from a model and
+    /// data: an error naming the first such value and where it first appears.
+    static func requireFinite(_ values: [Double], _ model: Model, _ x: Table, what: String) throws {
+        guard let bad = values.firstIndex(where: { !$0.isFinite }) else { return }
+        let perSample = values.count / max(1, x.rows), d = x.values.count / max(1, x.rows)
+        let sample = bad / max(1, perSample)
+        let source = model.firstNonFinite(Array(x.values[(sample * d)..<((sample + 1) * d)]), extents: x.extents)
+        throw CommandResult(stderr: "eqnnc: error: \(what) \(bad % max(1, perSample)) of sample \(sample) is \(values[bad]); "
+                                + "the first value that is not finite comes from \(source ?? "single precision or the loss") (nothing written)\n",
+                            status: 1)
     }
 
     static func sci(_ x: Double) -> String { String(format: "%.3e", x) }

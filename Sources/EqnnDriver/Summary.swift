@@ -31,15 +31,7 @@ enum Summary {
             let kernel = grid.map { g in layer.kernel.map { k in [Array(repeating: "\(k)", count: g.dimension).joined(separator: "x")] } ?? [""] } ?? []
             rows.append([label, rep, activation, grouped(layer.dimension)] + kernel + counts)
         }
-        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
-        let rightAligned = Set(3..<rows[0].count)
-        for row in rows {
-            let cells = row.enumerated().map { c, cell in
-                let padding = String(repeating: " ", count: widths[c] - cell.count)
-                return rightAligned.contains(c) ? padding + cell : cell + padding
-            }
-            out += "  " + cells.joined(separator: "   ").trailingSpacesRemoved() + "\n"
-        }
+        out += table(rows, rightAligned: Set(3..<rows[0].count), indent: "  ")
         let parameters = network.totalParameters
         let dense = network.denseParameters
         let normalization = network.totalNormalization > 0 ? " + \(grouped(network.totalNormalization)) batchnorm" : ""
@@ -50,7 +42,7 @@ enum Summary {
         out += "\n"
         if let action = network.planar {
             out += "  exact for \(action.latticeSubgroup) (the elements that map pixels to pixels); the other rotations up to the "
-                + "sampling of the steerable kernels: 'eqnnc verify' measures each\n"
+                + "sampling of the steerable kernels: 'eqnnc verify' measures each, layer by layer\n"
         }
         return out
     }
@@ -98,6 +90,18 @@ enum Summary {
     }
 
     /// "1 bias", "12,345 weights".
+    /// Rows of cells as aligned columns, three spaces apart, one line each.
+    static func table(_ rows: [[String]], rightAligned: Set<Int>, indent: String) -> String {
+        let widths = (0..<(rows.first?.count ?? 0)).map { c in rows.map { $0.indices.contains(c) ? $0[c].count : 0 }.max() ?? 0 }
+        return rows.map { row in
+            let cells = row.enumerated().map { c, cell in
+                let padding = String(repeating: " ", count: widths[c] - cell.count)
+                return rightAligned.contains(c) ? padding + cell : cell + padding
+            }
+            return indent + cells.joined(separator: "   ").trailingSpacesRemoved() + "\n"
+        }.joined()
+    }
+
     static func counted(_ n: Int, _ singular: String, plural: String? = nil) -> String {
         "\(grouped(n)) " + (n == 1 ? singular : plural ?? singular + "s")
     }

@@ -211,6 +211,32 @@ public enum Op: Sendable, Equatable {
 
 extension Op {
     /// The linear map of a linear op or of a convolution (whose input is the neighbourhood).
+    /// The op's name in the graph's JSON ("linear", "convolution", ...).
+    public var name: String {
+        switch self {
+        case .linear: return "linear"
+        case .convolution: return "convolution"
+        case .pool: return "pool"
+        case .bias: return "bias"
+        case .bilinear: return "bilinear"
+        case .pointwise: return "pointwise"
+        case .gate: return "gate"
+        case .norm: return "norm"
+        case .batchNorm: return "batchnorm"
+        }
+    }
+
+    /// The slices of theta the op reads.
+    public var parameterSlices: [ParameterSlice] {
+        if let l = linearMap { return [l.parameters] }  // linear ops and convolutions
+        switch self {
+        case .bias(let b): return [b.parameters]
+        case .bilinear(let b): return [b.parameters]
+        case .batchNorm(let n): return [n.parameters, n.statistics]
+        default: return []
+        }
+    }
+
     public var linearMap: Linear? {
         switch self {
         case .linear(let l): return l
@@ -330,15 +356,7 @@ extension Graph {
     /// Every named slice of theta in theta's order (batchnorm's slices come last):
     /// the tensors of the weights file and of the PyTorch module, in that order.
     public var parameterSlices: [ParameterSlice] {
-        ops.flatMap { op -> [ParameterSlice] in
-            if let l = op.linearMap { return [l.parameters] }  // linear ops and convolutions
-            switch op {
-            case .bias(let b): return [b.parameters]
-            case .bilinear(let b): return [b.parameters]
-            case .batchNorm(let n): return [n.parameters, n.statistics]
-            default: return []
-            }
-        }.sorted { $0.offset < $1.offset }
+        ops.flatMap(\.parameterSlices).sorted { $0.offset < $1.offset }
     }
 
     /// Batchnorm's running statistics in theta: never stepped by the optimizer.

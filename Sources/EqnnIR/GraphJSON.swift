@@ -86,32 +86,32 @@ extension Graph {
         var fields: [(String, JSON)] = []
         switch op {
         case .linear(let l):
-            fields = [("op", .string("linear"))] + Graph.fields(l)
+            fields = [("op", .string(op.name))] + Graph.fields(l)
         case .convolution(let c):
-            fields = [("op", .string("convolution")), ("kernel", .int(c.kernel)), ("offsets", .int(c.offsets)),
+            fields = [("op", .string(op.name)), ("kernel", .int(c.kernel)), ("offsets", .int(c.offsets)),
                       ("linear", .object([("in_dim", .int(c.linear.inputDimension)), ("out_dim", .int(c.linear.outputDimension))]
                                          + Graph.fields(c.linear)))]
         case .pool(let p):
-            fields = [("op", .string("pool")), ("pool", json(p.pooling))]
+            fields = [("op", .string(op.name)), ("pool", json(p.pooling))]
         case .bias(let b):
-            fields = [("op", .string("bias")), ("parameters", json(b.parameters)), ("basis", json(b.basis))]
+            fields = [("op", .string(op.name)), ("parameters", json(b.parameters)), ("basis", json(b.basis))]
         case .bilinear(let b):
-            fields = [("op", .string("bilinear")), ("parameters", json(b.parameters)), ("blocks", .array(b.blocks.map { k in
+            fields = [("op", .string(op.name)), ("parameters", json(b.parameters)), ("blocks", .array(b.blocks.map { k in
                 .object([("output", json(k.output)), ("input", json(k.input)), ("sources", .array(k.sources.map(JSON.int))),
                          ("first_parameter", .int(k.firstParameter)), ("output_stride", .int(k.outputStride))])
             }))]
         case .pointwise(let p):
-            fields = [("op", .string("pointwise")), ("function", .string(p.function.rawValue))]
+            fields = [("op", .string(op.name)), ("function", .string(p.function.rawValue))]
         case .gate(let g):
-            fields = [("op", .string("gate")), ("scalars", .array(g.scalars.map(JSON.int))), ("blocks", .array(g.blocks.map { b in
+            fields = [("op", .string(op.name)), ("scalars", .array(g.scalars.map(JSON.int))), ("blocks", .array(g.blocks.map { b in
                 .object([("offset", .int(b.offset)), ("length", .int(b.length)), ("gate", .int(b.gate))])
             }))]
         case .norm(let n):
-            fields = [("op", .string("norm")), ("scalars", .array(n.scalars.map(JSON.int))), ("blocks", .array(n.blocks.map { b in
+            fields = [("op", .string(op.name)), ("scalars", .array(n.scalars.map(JSON.int))), ("blocks", .array(n.blocks.map { b in
                 .object([("offset", .int(b.offset)), ("length", .int(b.length))])
             }))]
         case .batchNorm(let b):
-            fields = [("op", .string("batchnorm")), ("parameters", json(b.parameters)), ("statistics", json(b.statistics)),
+            fields = [("op", .string(op.name)), ("parameters", json(b.parameters)), ("statistics", json(b.statistics)),
                       ("epsilon", .double(BatchNorm.epsilon)), ("momentum", .double(BatchNorm.momentum)),
                       ("fields", .array(b.fields.map { f in
                           .object([("offset", .int(f.offset)), ("length", .int(f.length)), ("centred", .bool(f.centred))])

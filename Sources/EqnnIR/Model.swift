@@ -81,4 +81,32 @@ public struct Model: Sendable {
         self.parameters = parameters
         self.normalizer = normalizer ?? .identity(input: graph.input.dimension, output: graph.output.dimension)
     }
+
+    /// With plans already derived for these ops.
+    init(graph: Graph, parameters: [Double], normalizer: Normalizer, plans: [LinearPlan?]) {
+        self.graph = graph
+        self.parameters = parameters
+        self.normalizer = normalizer
+        self.plans = plans
+    }
+}
+
+extension Model {
+    /// The network up to the end of hidden layer `layer` (1-based: the ops before
+    /// the next layer's linear map, with which every layer starts), its output that
+    /// layer's features unnormalized: what `verify` measures layer by layer. Nil
+    /// unless `layer` is a hidden layer.
+    public func prefix(throughLayer layer: Int) -> Model? {
+        let starts = graph.ops.indices.filter { graph.ops[$0].linearMap != nil }
+        guard layer >= 1, layer < starts.count, starts.count == graph.layers.count - 1 else { return nil }
+        let summary = graph.layers[layer], end = starts[layer]
+        var prefix = graph
+        prefix.ops = Array(graph.ops[0..<end])
+        prefix.layers = Array(graph.layers[0...layer])
+        prefix.output = Layout(representation: summary.representation, dimension: summary.dimension, blocks: [])
+        var unscaled = normalizer
+        unscaled.outputShift = Array(repeating: 0, count: summary.dimension)
+        unscaled.outputScale = Array(repeating: 1, count: summary.dimension)
+        return Model(graph: prefix, parameters: parameters, normalizer: unscaled, plans: Array(plans[0..<end]))
+    }
 }

@@ -13,6 +13,9 @@ public struct EquivarianceReport: Sendable {
     /// (PlanarEquivariance), which the sampled kernels leave and `passes` ignores.
     public var exactFor: String? = nil
     public var rotations: [RotationError] = []
+    /// The same errors of the features after each hidden layer (the same inputs
+    /// and elements), where the interpreter measures them: where the error enters.
+    public var layerRotations: [[RotationError]] = []
 
     /// Tolerances for `eqnnc verify`: rounding errors of the two precisions
     /// amplified by a few layers and by non-orthogonal group elements.
@@ -65,6 +68,11 @@ public enum EquivarianceCheck {
         return EquivarianceReport(samples: samples, maxError64: error64, maxError32: error32)
     }
 
+    /// The larger of two errors, NaN when either is: an output that is not finite
+    /// fails the check instead of vanishing from the maximum (Swift's max keeps
+    /// its first argument when the second is NaN).
+    static func worse(_ a: Double, _ b: Double) -> Double { a.isNaN || b.isNaN ? .nan : max(a, b) }
+
     static func maxError(_ output: Rep, _ elements: [[FactorElement]], fx: [Double], fgx: [Double]) -> Double {
         let e = fx.count / max(1, elements.count)
         var worst = 0.0
@@ -78,7 +86,7 @@ public enum EquivarianceCheck {
                 size += expected[c] * expected[c]
             }
             let scale = max(size.squareRoot(), 1e-12)
-            worst = max(worst, difference.squareRoot() / scale)
+            worst = worse(worst, difference.squareRoot() / scale)
         }
         return worst
     }

@@ -42,9 +42,9 @@ extension EquivarianceCheck {
                 if let (moved, valid) = borderTranslation(model, x, extents: extents, rng: &rng) {
                     // Zero padding: translations hold wherever no receptive field meets the border.
                     let fy = try evaluate(single, moved, 1, extents)
-                    error = max(error, relativeError(valid.map { fy[$0.to] }, valid.map { fx[$0.from] }))
+                    error = worse(error, relativeError(valid.map { fy[$0.to] }, valid.map { fx[$0.from] }))
                 }
-                if single { worst32 = max(worst32, error) } else { worst64 = max(worst64, error) }
+                if single { worst32 = worse(worst32, error) } else { worst64 = worse(worst64, error) }
             }
         }
         return EquivarianceReport(samples: samples, maxError64: worst64, maxError32: worst32)

@@ -27,7 +27,7 @@ public enum PyTorchBackend {
     }
 
     public static func generate(_ graph: Graph, origin: Origin) -> Source {
-        let stem = pythonName(Naming.snakeCase(graph.network))
+        let stem = Naming.stem(graph.network)
         let className = pythonName(graph.network)
         var out = banner(graph, origin: origin, stem: stem, className: className)
         out += "import array\nimport base64\nimport json\nimport math\nimport struct\nimport sys\n\nimport torch\n\n\n"
@@ -301,6 +301,7 @@ public enum PyTorchBackend {
                                      "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
                                      "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return",
                                      "try", "while", "with", "yield", "torch", "json", "math", "struct", "base64", "sys", "array", "Model"]
-        return keywords.contains(name) ? name + "_" : name
+        // The runtime's own names begin with "_" (and StepScaledAdam): a class so named would replace one.
+        return keywords.contains(name) || name.hasPrefix("_") || name == "StepScaledAdam" ? name + "_" : name
     }
 }

@@ -11,6 +11,9 @@ public struct Checker {
     private var repDeclarations: [String: RepDecl] = [:]
     private var usedReps: Set<String> = []
     private var bag = DiagnosticBag()
+    /// Where the parser found errors: a network that contains one lost what the
+    /// parser skipped (a layer, a clause), so it is checked but never reported as checked.
+    private var syntaxErrors: [Span] = []
     public let solver: EquivariantSolver
     /// The file being checked, to name lines in notes.
     private let file: SourceFile?
@@ -26,6 +29,7 @@ public struct Checker {
         let (ast, syntaxDiagnostics) = Parser.parse(file)
         var checker = Checker(file: file, solver: solver)
         checker.bag.add(contentsOf: syntaxDiagnostics)
+        checker.syntaxErrors = syntaxDiagnostics.filter { $0.severity == .error }.map(\.span)
         let program = checker.check(ast)
         return (program, checker.bag)
     }
@@ -37,6 +41,7 @@ public struct Checker {
         }
         var networks: [CheckedNetwork] = []
         var networkNames: [String: Span] = [:]
+        var stems: [String: (name: String, span: Span)] = [:]
         for declaration in ast.declarations {
             switch declaration {
             case .group(let decl):
@@ -65,6 +70,15 @@ public struct Checker {
                     continue
                 }
                 networkNames[decl.name.text] = decl.name.span
+                // FooBar, foo_bar and Foo_Bar would write the same generated files.
+                let stem = Naming.stem(decl.name.text)
+                if let (other, span) = stems[stem] {
+                    let line = file.map { "line \($0.location(of: span.start).line)" } ?? "an earlier line"
+                    bag.add(.error("network '\(decl.name.text)' would write the same generated files as '\(other)' (\(stem).c, \(stem).h, \(stem).py)",
+                                   at: decl.name.span, notes: ["'\(other)' is declared on \(line); rename one of them"]))
+                    continue
+                }
+                stems[stem] = (decl.name.text, decl.name.span)
                 if let network = checkNetwork(decl) { networks.append(network) }
             }
             flushGroupDiagnostics()
@@ -161,6 +175,9 @@ public struct Checker {
             layers.append(checked)
         }
         guard bag.errorCount == errorsBefore, layers.count == decl.layers.count else { return nil }
+        // A missing closing brace leaves the network open to the end of the file.
+        let end = decl.closingBrace.end > decl.keyword.start ? decl.closingBrace.end : Int.max
+        guard !syntaxErrors.contains(where: { $0.start >= decl.keyword.start && $0.start <= end }) else { return nil }
         checkOutputDependsOnInput(decl, layers, group, domain, maps)
         guard bag.errorCount == errorsBefore else { return nil }
         checkInfluence(decl, layers, group, domain, maps)
@@ -240,11 +257,18 @@ public struct Checker {
         return GridDomain(dimension: d, padding: domain.kind == .grid ? .zero : .circular)
     }
 
+    /// The largest `pool s`, and the largest product of a network's pools: the
+    /// side its input grids must be a multiple of (bounded like kernels, so that
+    /// grid sizes stay far from overflow and from gigabytes).
+    static let maxPool = 64
+    static let maxPoolProduct = 4096
+
     /// `kernel` and `pool` of every layer: only on a grid, not on the input,
-    /// odd kernels, nothing spatial after `pool global`.
+    /// odd kernels, bounded pools, nothing spatial after `pool global`.
     private mutating func checkLayerOptions(_ decl: NetworkDecl, onGrid: Bool) -> [(kernel: Int, pool: Pooling?)] {
         var result: [(kernel: Int, pool: Pooling?)] = []
         var pooledGlobally: Span? = nil
+        var poolProduct = 1
         for layer in decl.layers {
             var kernel = 1
             var pool: Pooling? = nil
@@ -283,7 +307,14 @@ public struct Checker {
                     if let s = size.value {
                         if s < 2 {
                             bag.add(.error("a pooling size is at least 2, found \(s)", at: size.span))
+                        } else if s > Checker.maxPool {
+                            bag.add(.error("pool \(s) is too large", at: size.span,
+                                           notes: ["the limit is \(Checker.maxPool); 'pool global' averages over the whole grid"]))
+                        } else if poolProduct * s > Checker.maxPoolProduct {
+                            bag.add(.error("the pools multiply to \(poolProduct * s) here: an input grid would need a multiple of that many positions a side",
+                                           at: size.span, notes: ["the limit is \(Checker.maxPoolProduct); use 'pool global' to average the rest away"]))
                         } else {
+                            poolProduct *= s
                             pool = .mean(s)
                         }
                     }
@@ -531,9 +562,12 @@ public struct Checker {
                                      notes: [silentNote(name, written: written, previous: previous, offsets: offsets, maps: maps, group)]))
                 }
             }
-        } catch SolverError.tooLarge(let what, let size, let limit) {
-            bag.add(.error("representation too large to solve: \(what) is \(size)", at: layer.span,
-                           notes: ["the limit is \(limit); use smaller tensor powers"]))
+        } catch SolverError.tooLarge(let quantity, let size, let limit) {
+            let remedy = maps.planar != nil ? "a Regular field of C(n) or D(n) has n or 2n dimensions: use a group of lower order, or Irrep(k) fields"
+                : offsets != nil ? "the \(what) multiplies the layer before by its offsets: use a smaller kernel, or smaller tensor powers"
+                : "use smaller tensor powers"
+            bag.add(.error("representation too large to solve: \(quantity) is \(size)", at: layer.span,
+                           notes: ["the limit is \(limit); \(remedy)"]))
         } catch {
             bag.add(.error("could not solve this layer exactly: \(error)", at: layer.span,
                            notes: ["the generators' entries grew beyond 64-bit integers; use generators with smaller entries"]))
@@ -566,8 +600,17 @@ public struct Checker {
                     next.insert(blocks[term.output].atom)
                 }
             }
-            if layer.gates > 0 && next.contains(.scalar(factorCount: group.factors.count)) {
+            let gatesVary = layer.gates > 0 && next.contains(.scalar(factorCount: group.factors.count))
+            if gatesVary {
                 next.formUnion(layer.rep.distinctAtoms.map(\.atom))  // a varying gate makes its block vary
+            }
+            // A layer that acts linearly on what varies (no activation or identity, constant
+            // gates; no kernel to tensor with) keeps it an image of the varying summands
+            // before: Sign -> 4*Regular : identity -> Scalar of S(3) carries only Regular's
+            // Sign part, which no linear map takes to Scalar.
+            let linear = layer.activation == nil || layer.activation == .identity || (layer.activation == .gated && !gatesVary)
+            if linear, offsets == nil, !layer.hasBilinear, layer.batchNorm == nil {
+                next = before.filter { t in output.distinctAtoms.contains { ((try? maps.homDimension(from: t, to: $0.atom)) ?? 0) > 0 } }
             }
             dependent = next
             if dependent.isEmpty {

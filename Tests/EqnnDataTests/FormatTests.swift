@@ -64,6 +64,22 @@ final class FormatTests: XCTestCase {
         }
     }
 
+    /// The byte reader reads each field as Double(String) does, with CRLF and tab-padded fields.
+    func testCsvFieldsReadAsSwiftReadsThem() throws {
+        let fields = [" 1.5", "-2e3 ", "\t0x1p3", "+4", "7.", ".25", "1e-310", "123456789012345678901234567890"]
+        let text = "a,b\r\n" + fields.joined(separator: ",") + "\r\n\r\n" + fields.reversed().joined(separator: ",") + "\n"
+        let table = try Csv.read(text, name: "f.csv")
+        let expected = fields.map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        XCTAssertEqual(table.rows, 2)
+        XCTAssertEqual(table.values.map(Optional.init), expected + expected.reversed())
+        XCTAssertThrowsError(try Csv.read("1,2\n3,,4\n", name: "e.csv")) { error in
+            XCTAssertEqual("\(error)", "e.csv:2: column 2: '' is not a number")
+        }
+        XCTAssertThrowsError(try Csv.read("1,2\r\n3,1e\r\n", name: "e.csv")) { error in
+            XCTAssertEqual("\(error)", "e.csv:2: column 2: '1e' is not a number")
+        }
+    }
+
     func testCsvWithHeaderAndErrors() throws {
         XCTAssertEqual(try Csv.read("a,b\n1,2\n\n3,4.5\n", name: "c"), Table(rows: 2, columns: 2, values: [1, 2, 3, 4.5]))
         XCTAssertThrowsError(try Csv.read("1,2\n3\n", name: "c.csv")) { error in
@@ -141,6 +157,32 @@ final class HostileInputTests: XCTestCase {
         XCTAssertThrowsError(try Npy.read(npy(shape: "(-3, 2)"), name: "x"))
         XCTAssertThrowsError(try Npy.read(npy(shape: "(2, 2, 2)"), name: "x"))
         XCTAssertNoThrow(try Npy.read(npy(shape: "(2,)"), name: "x"))
+    }
+
+    /// The format forbids a name used twice and tensors sharing bytes (JSON parsers keep
+    /// the last key; a reader that allowed it would load weights other tools do not see).
+    func testSafetensorsWithRepeatedNamesOrSharedBytesAreErrors() throws {
+        func file(_ header: String, dataBytes: Int) -> Data {
+            var data = Data()
+            withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
+            data.append(contentsOf: Array(header.utf8) + Array(repeating: 0, count: dataBytes))
+            return data
+        }
+        let twice = #"{"w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},"__metadata__":{"w":"x"},"w":{"dtype":"F64","shape":[1],"data_offsets":[8,16]}}"#
+        XCTAssertThrowsError(try Safetensors.read(file(twice, dataBytes: 16), name: "w.st")) { error in
+            XCTAssertTrue("\(error)".contains("'w' is named twice"), "\(error)")
+        }
+        let overlap = #"{"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]},"b":{"dtype":"F64","shape":[1],"data_offsets":[8,16]}}"#
+        XCTAssertThrowsError(try Safetensors.read(file(overlap, dataBytes: 16), name: "w.st")) { error in
+            XCTAssertTrue("\(error)".contains("overlap"), "\(error)")
+        }
+        let hole = #"{"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},"b":{"dtype":"F64","shape":[1],"data_offsets":[16,24]}}"#
+        XCTAssertThrowsError(try Safetensors.read(file(hole, dataBytes: 24), name: "w.st")) { error in
+            XCTAssertTrue("\(error)".contains("belong to no tensor"), "\(error)")
+        }
+        // The same names in nested objects, and escaped names, are not repeats; a valid file still reads.
+        let fine = #"{"__metadata__":{"a":"1","b":"2"},"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},"a\"b":{"dtype":"F64","shape":[0],"data_offsets":[8,8]}}"#
+        XCTAssertEqual(try Safetensors.read(file(fine, dataBytes: 8), name: "w.st").tensors.count, 2)
     }
 
     func testImpossibleSafetensorsShapes() {

@@ -166,22 +166,30 @@ final class ModelCommandTests: ScratchDirectoryTestCase {
     /// A C(8) network: the quarter turns exact (random lattice elements and
     /// translations, and turning a smooth image), the rotations by 45 degrees
     /// within the sampling error of 5x5 kernels (about 1%; a kernel that ignored
-    /// the rotation would be off by order 1).
+    /// the rotation would be off by order 1), after each layer and at the output.
     func testVerifyRotationsOffTheLattice() throws {
         let path = GoldenTests.repository.appendingPathComponent("examples/grid/turned.eqnn").path
         let result = Driver.run(["verify", path, "--samples", "4"])
         XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
-        var errors: [String: Double] = [:]
+        XCTAssertTrue(result.stdout.contains("central disc), after each layer:\n"), result.stdout)
+        var errors: [String: [Double]] = [:]
         for line in result.stdout.split(separator: "\n") where line.hasPrefix("    rotation by ") {
-            let parts = line.split(separator: ":")
-            errors[String(parts[0].dropFirst(4))] = Double(parts[1].trimmingCharacters(in: .whitespaces))
+            let words = line.split(separator: " ")
+            errors[words.prefix(4).joined(separator: " ")] = words.dropFirst(4).compactMap { Double($0) }
         }
         XCTAssertEqual(errors.count, 8, result.stdout)
-        for degrees in [0, 90, 180, 270] { XCTAssertLessThan(try XCTUnwrap(errors["rotation by \(degrees) degrees"]), 1e-12) }
+        for degrees in [0, 90, 180, 270] {
+            let row = try XCTUnwrap(errors["rotation by \(degrees) degrees"])
+            XCTAssertEqual(row.count, 3, result.stdout)
+            for error in row { XCTAssertLessThan(error, 1e-12) }
+        }
         for degrees in [45, 135, 225, 315] {
-            let error = try XCTUnwrap(errors["rotation by \(degrees) degrees"])
-            XCTAssertLessThan(error, 0.05)
-            XCTAssertGreaterThan(error, 1e-6)  // sampled, not exact: the report must not hide it
+            let row = try XCTUnwrap(errors["rotation by \(degrees) degrees"])
+            XCTAssertEqual(row.count, 3, result.stdout)
+            for error in row {
+                XCTAssertLessThan(error, 0.05)
+                XCTAssertGreaterThan(error, 1e-6)  // sampled, not exact: the report must not hide it
+            }
         }
     }
 

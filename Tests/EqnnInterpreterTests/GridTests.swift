@@ -45,6 +45,37 @@ final class GridTests: XCTestCase {
         }
     }
 
+    /// `verify`'s per-layer measurements: the network through hidden layer l computes
+    /// what the whole network feeds layer l + 1 (its tape), and is itself exactly
+    /// equivariant to the lattice elements, with the layer's representation on its output.
+    func testLayerPrefixesAreTheFeaturesBetweenLayers() throws {
+        var rng = SplitMix64(seed: 5)
+        for (network, graph) in try gridExamples() {
+            let model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 3))
+            let side = extent(graph), grid = [Int](repeating: side, count: graph.domain?.dimension ?? 0)
+            let x = (0..<(grid.reduce(1, *) * graph.input.dimension)).map { _ in rng.nextNormal() }
+            // The full network's features, op by op in inference mode (batchnorm by its running statistics).
+            let executable = Executable<Double>(model)
+            var tape = [x], extents = grid
+            for (k, op) in graph.ops.enumerated() {
+                let (y, next) = executable.apply(op, index: k, tape[k], samples: 1, extents: extents)
+                tape.append(y)
+                extents = next
+            }
+            let starts = graph.ops.indices.filter { graph.ops[$0].linearMap != nil }
+            XCTAssertNil(model.prefix(throughLayer: 0), network.name)
+            XCTAssertNil(model.prefix(throughLayer: network.layers.count - 1), network.name)
+            for layer in 1..<(network.layers.count - 1) {
+                let prefix = try XCTUnwrap(model.prefix(throughLayer: layer), network.name)
+                let features = Executable<Double>(prefix).forward(x, batch: 1, extents: grid)
+                XCTAssertEqual(features, tape[starts[layer]], "\(network.name) layer \(layer)")
+                let r = EquivarianceCheck.measureGrid(prefix, input: network.layers[0].rep, output: network.layers[layer].rep, samples: 2,
+                                                      seed: 9, extent: side, draw: network.planar.map(EquivarianceCheck.latticeDraw))
+                XCTAssertLessThan(r.maxError64, 1e-10, "\(network.name) layer \(layer): \(r)")
+            }
+        }
+    }
+
     func testEveryGridExampleWithTrainedWeights() throws {
         var rng = SplitMix64(seed: 4)
         for (index, (network, graph)) in try gridExamples().enumerated() {
