@@ -20,10 +20,7 @@ enum ModelCommands {
         let model = try compiled.model(weights: weights, seed: 0)
         let x = try compiled.table(input, columns: compiled.graph.input.dimension, what: "input")
         let outExtents = try compiled.outputExtents(x, path: input)
-        let outValues = Double(x.rows) * Double(outExtents.reduce(1, *)) * Double(compiled.graph.output.dimension)
-        let chunkValues = 8 * MemoryBudget.valuesPerSample(compiled.graph, positions: x.extents.reduce(1, *), tape: false)
-            * Double(min(x.rows, model.samplesPerChunk(positions: x.extents.reduce(1, *))))
-        try MemoryBudget.check(2 * 8 * outValues + chunkValues, "the outputs of \(x.rows) samples", hint: "split the input into several files")
+        try MemoryBudget.checkOutputs(compiled, model, x, what: "the outputs of \(x.rows) samples")
         let y = model.outputs(x.values, rows: x.rows, extents: x.extents)
         try requireFinite(y, model, x, what: "output")
         let table = Table(rows: x.rows, columns: compiled.graph.output.dimension, values: y, extents: outExtents)
@@ -132,6 +129,7 @@ enum ModelCommands {
         let model = try compiled.model(weights: weights, seed: 0)
         let (x, y) = try trainingData(compiled, xPath, yPath, options.loss)
         guard x.rows > 0 else { throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples to evaluate on\n", status: 1) }
+        try MemoryBudget.checkOutputs(compiled, model, x, what: "evaluating \(x.rows) samples")
         let (loss, accuracy) = Trainer(options: options).evaluation(model, x.values, y.values, rows: x.rows, extents: x.extents)
         if !loss.isFinite { try requireFinite(model.outputs(x.values, rows: x.rows, extents: x.extents), model, x, what: "output") }
         guard loss.isFinite else {
@@ -161,6 +159,15 @@ enum ModelCommands {
             let model = try compiled.model(weights: args.options["--weights"], seed: seed)
             let report: EquivarianceReport
             let extent = compiled.graph.domain == nil ? nil : verifyExtent(compiled.graph)
+            if let extent, let d = compiled.graph.domain?.dimension {
+                // One sample at a time, on the largest grid the checks draw.
+                let side = compiled.network.planar == nil ? extent
+                    : max(extent, rotationExtent(compiled.graph), layerRotationExtent(compiled.graph))
+                let positions = Int(min(pow(Double(side), Double(d)), 1e15))
+                try MemoryBudget.check(4 * 8 * MemoryBudget.valuesPerSample(compiled.graph, positions: positions, tape: false),
+                                       "verifying network '\(compiled.graph.network)' on grids of \(side) positions a side",
+                                       hint: "the side is a multiple of the pools' product; use smaller pools")
+            }
             switch backend {
             case "c": report = try cReport(compiled, model, path: path, samples: samples, seed: seed, extent: extent)
             case "pytorch": report = try pyTorchReport(compiled, model, path: path, samples: samples, seed: seed, extent: extent)

@@ -12,7 +12,7 @@ public enum Naming {
     /// Python's standard modules (sys.stdlib_module_names, lowercase), Python's
     /// keywords, the packages PyTorch and the benchmarks import, C's standard headers
     /// and a few common system ones.
-    static let reserved: Set<String> = [
+    public static let reserved: Set<String> = [
         "abc", "aifc", "and", "antigravity", "argparse", "arm_neon", "array", "as", "assert", "ast", "async",
         "asynchat", "asyncio", "asyncore", "atexit", "audioop", "await", "base64", "bdb", "binascii", "bisect",
         "break", "builtins", "bz2", "calendar", "cgi", "cgitb", "chunk", "class", "cmath", "cmd", "code", "codecs",

@@ -280,9 +280,11 @@ class _Pointwise(_Op):
 
 
 class _Convolution(_Op):
-    """Grid networks: every position's neighbourhood (channel-major, the
-    kernel^d offsets row-major, zeros or the wrapped grid outside), then the
-    linear op on it. x: (batch, extents..., channels)."""
+    """Grid networks: the linear op on every position's neighbourhood
+    (channel-major, the kernel^d offsets row-major, zeros or the wrapped grid
+    outside). Its W is formed once per forward (the linear op applied to the
+    identity) and run as torch's convolution, so memory and time are a plain
+    CNN's of the same shapes. x: (batch, extents..., channels)."""
 
     def __init__(self, kernel, dimension, circular, linear):
         super().__init__()
@@ -291,17 +293,19 @@ class _Convolution(_Op):
 
     def forward(self, x, theta):
         d, k, r = self.dimension, self.kernel, self.kernel // 2
-        batch, extents, channels = x.shape[0], x.shape[1:1 + d], x.shape[-1]
         y = x.movedim(-1, 1)
-        if r > 0:
-            pad = [r] * (2 * d)
-            y = torch.nn.functional.pad(y, pad, mode="circular") if self.circular else torch.nn.functional.pad(y, pad)
-        for axis in range(d):
-            y = y.unfold(2 + axis, k, 1)
-        # (batch, channels, extents..., k...) -> (batch, extents..., channels * k^d)
-        y = y.permute(0, *range(2, 2 + d), 1, *range(2 + d, 2 + 2 * d))
-        y = y.reshape(batch, *extents, channels * k ** d)
-        return self.linear(y, theta)
+        padding = r
+        if r > 0 and self.circular:
+            # Wrapped by index (torch's circular pad refuses grids smaller than the pad).
+            for axis in range(d):
+                n = y.shape[2 + axis]
+                y = y.index_select(2 + axis, torch.arange(-r, n + r, device=y.device) % n)
+            padding = 0
+        # Row i of the linear op applied to the identity is W e_i: W^T, (in_dim, out_dim).
+        w = self.linear(torch.eye(self.linear.in_dim, dtype=x.dtype, device=x.device), theta)
+        weight = w.t().reshape(self.linear.out_dim, -1, *([k] * d))
+        convolve = (torch.nn.functional.conv1d, torch.nn.functional.conv2d, torch.nn.functional.conv3d)[d - 1]
+        return convolve(y, weight, padding=padding).movedim(1, -1)
 
 
 class _Pool(_Op):

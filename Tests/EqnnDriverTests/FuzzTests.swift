@@ -1,9 +1,11 @@
+import EqnnCBackend
 import EqnnData
 import EqnnDiagnostics
 import EqnnGroups
 import EqnnIR
 import EqnnInterpreter
 import EqnnLinearAlgebra
+import EqnnPyTorchBackend
 import EqnnSema
 import Foundation
 import XCTest
@@ -119,5 +121,67 @@ final class FuzzTests: XCTestCase {
         run(seeds, seed: 4) { bytes in
             for graph in graphs { _ = try? WeightsFile.decode(Data(bytes), name: "fuzz.safetensors", for: graph) }
         }
+        // The header alone mutated, its length prefix kept right, so that mutations reach
+        // the JSON's meaning (names, repeated keys, offsets, shapes) and not only its framing.
+        let headers = seeds.map { file -> (header: [UInt8], data: [UInt8]) in
+            let length = (0..<8).reduce(0) { $0 | Int(file[$1]) << (8 * $1) }
+            return (Array(file[8..<(8 + length)]), Array(file[(8 + length)...]))
+        }
+        let fragments = [#""data_offsets":[0,99999999999]"#, #""shape":[4294967296,4294967296]"#, #""dtype":"F16""#,
+                         #""layer1.weight":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},"#, #""__metadata__":{"eqnnc":"x"},"#]
+        run(headers.map(\.header), seed: 5) { header in
+            var bytes = header
+            var rng = SplitMix64(seed: UInt64(header.count))
+            if rng.next() % 4 == 0 {
+                let fragment = Array(fragments[Int(rng.next() % UInt64(fragments.count))].utf8)
+                bytes.insert(contentsOf: fragment, at: Int(rng.next() % UInt64(bytes.count + 1)))
+            }
+            for (_, data) in headers {
+                var file = [UInt8]()
+                for k in 0..<8 { file.append(UInt8(truncatingIfNeeded: bytes.count >> (8 * k))) }
+                for graph in graphs { _ = try? WeightsFile.decode(Data(file + bytes + data), name: "fuzz.safetensors", for: graph) }
+            }
+        }
+    }
+
+    /// Random network names and grid options through the checker and both
+    /// generators: no crash, and every generated stem a C and Python identifier
+    /// that shadows nothing.
+    func testNamesAndGridOptions() {
+        var rng = SplitMix64(seed: 6)
+        let letters = Array("abcxyzABCXYZ_0123456789"), words = ["math", "Signal", "Random", "time", "_Linear", "Model", "torch", "numpy", "class", "stdio"]
+        var generated = 0
+        // Mostly options that check (so that the generators run), sometimes ones that must not.
+        let valid = ["", " kernel 3", " kernel 5", " pool 2"]
+        let invalid = [" kernel 33", " kernel 0", " pool 65", " pool 64 pool 64", " pool global", " kernel 99999999999", " pool 99999999999"]
+        let domains = [("S(3)", ""), ("matrices(2) { discrete: [[0, -1], [1, 0]] }", " on torus(2)"), ("C(8)", " on grid(2)"),
+                       ("D(4)", " on grid(2)"), ("matrices(1) { discrete: [[-1]] }", " on grid(1)")]
+        for _ in 0..<FuzzTests.sourceIterations {
+            var name = rng.next() % 2 == 0 ? words[Int(rng.next() % UInt64(words.count))] : ""
+            for _ in 0..<Int(rng.next() % 6) { name.append(letters[Int(rng.next() % UInt64(letters.count))]) }
+            if name.isEmpty || name.first?.isNumber == true { name = "N" + name }
+            let (group, domain) = domains[Int(rng.next() % UInt64(domains.count))]
+            let pick = { () -> String in
+                guard !domain.isEmpty else { return rng.next() % 4 == 0 ? invalid[Int(rng.next() % UInt64(invalid.count))] : "" }
+                return rng.next() % 4 == 0 ? invalid[Int(rng.next() % UInt64(invalid.count))] : valid[Int(rng.next() % UInt64(valid.count))]
+            }
+            let text = "network \(name) over \(group)\(domain) {\n  input Scalar\n  layer 2*Regular : relu\(pick())\n  output Scalar\(pick())\n}\n"
+            let solver = EquivariantSolver()
+            let (program, _) = Checker.check(SourceFile(name: "fuzz.eqnn", text: text), solver: solver)
+            let stem = Naming.stem(name)
+            XCTAssertTrue(stem.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") } && stem.first?.isLetter == true, stem)
+            XCTAssertFalse(Naming.reserved.contains(stem), stem)
+            for network in program.networks {
+                guard let graph = try? Lowering.lower(network, solver: solver) else { continue }
+                let model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 1))
+                let c = CBackend.generate(model, precision: .f32, origin: .init(sourceFile: "fuzz.eqnn", version: "fuzz", weights: "none"))
+                XCTAssertEqual(c.name, stem)
+                let module = PyTorchBackend.generate(graph, origin: .init(sourceFile: "fuzz.eqnn", version: "fuzz"))
+                XCTAssertEqual(module.name, stem)
+                XCTAssertFalse(module.className.hasPrefix("_") && !module.className.hasSuffix("_"), module.className)
+                generated += 1
+            }
+        }
+        XCTAssertGreaterThan(generated, FuzzTests.sourceIterations / 10)  // the options often check: the generators ran
     }
 }

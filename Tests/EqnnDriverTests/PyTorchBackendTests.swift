@@ -97,6 +97,23 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
         XCTAssertGreaterThanOrEqual(checked, 23)
     }
 
+    /// A torus smaller than the kernel wraps more than once: the module agrees with
+    /// the interpreter (torch's circular padding refuses such grids).
+    func testTinyTorusMatchesTheInterpreter() throws {
+        let torch = try runner()
+        defer { torch.cleanUp() }
+        var rng = SplitMix64(seed: 8)
+        let path = GoldenTests.repository.appendingPathComponent("examples/grid/smooth.eqnn").path
+        let graph = try XCTUnwrap(Compiled.loadAll(path).first).graph
+        let model = model(graph, seed: 3)
+        try torch.load(PyTorchBackend.generate(graph, origin: .init(sourceFile: path, version: "test")), model)
+        for extents in [[1, 1], [1, 3], [2, 5]] {
+            let x = (0..<(2 * extents.reduce(1, *) * graph.input.dimension)).map { _ in rng.nextNormal() }
+            let f64 = try torch.forward(x, graph: graph, batch: 2, extents: extents, single: false)
+            XCTAssertLessThan(relativeError(f64, model.forward(x, batch: 2, extents: extents)), 1e-10, "\(extents)")
+        }
+    }
+
     /// verify --backend pytorch measures the module under random group
     /// elements (and translations on a torus), on and off the grid.
     func testModulesAreEquivariant() throws {
