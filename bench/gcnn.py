@@ -324,7 +324,7 @@ def main():
             for label, step_scaled in (("eqnnc module (PyTorch), StepScaledAdam", True), ("eqnnc module (PyTorch), torch Adam", False)):
                 if not args.networks or label not in args.networks.split(";"):
                     continue  # only when asked for: the module trains on the CPU several times slower than eqnnc
-                network = os.path.join(NETS, networks[0][1])
+                network = os.path.join(NETS, next(file for name, file, _ in networks if name == "eqnnc P4M"))
                 net, scaled_adam = eqnnc_module(network, x, y, loss, work)
                 optimizer = (lambda n, rate: scaled_adam(n, lr=rate)) if step_scaled else None
                 predict, seconds, first = torch_train(net, x, y, loss, args.epochs, args.batch, args.lr, args.seed, optimizer)

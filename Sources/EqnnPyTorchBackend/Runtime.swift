@@ -36,6 +36,8 @@ class _Op(torch.nn.Module):
 
     def _get(self, x):
         key = (x.device, x.dtype)
+        if torch.jit.is_tracing():  # the same graph at every call: a cache would record the copies once
+            return {n: t.to(x.device, x.dtype if t.is_floating_point() else t.dtype) for n, t in self._tables.items()}
         if key not in self._moved:
             self._moved[key] = {n: t.to(x.device, x.dtype if t.is_floating_point() else t.dtype)
                                 for n, t in self._tables.items()}
@@ -43,15 +45,16 @@ class _Op(torch.nn.Module):
 
 
 def _place(pieces, dim, like):
-    """Concatenates (offset, tensor) pieces along the last axis into `dim`
-    coordinates, zeros where no piece lands."""
+    """Concatenates {offset: (tensor, width)} pieces along the last axis into
+    `dim` coordinates, zeros where no piece lands (widths as Python ints, so
+    that a traced module does not branch on tensor sizes)."""
     lead = like.shape[:-1]
     parts, at = [], 0
-    for offset, t in sorted(pieces, key=lambda p: p[0]):
+    for offset, (t, width) in sorted(pieces.items(), key=lambda p: p[0]):
         if offset > at:
             parts.append(like.new_zeros(*lead, offset - at))
         parts.append(t)
-        at = offset + t.shape[-1]
+        at = offset + width
     if at < dim:
         parts.append(like.new_zeros(*lead, dim - at))
     return torch.cat(parts, dim=-1)
@@ -112,8 +115,8 @@ class _Linear(_Op):
                 z = x.new_zeros(*lead, in_copies, count * rows).index_add(-1, t[f"sj{basis}"], g[..., t[f"ss{basis}"]] * t[f"sv{basis}"])
             y = torch.einsum("oij,...ijr->...or", theta[t[f"theta{n}"]], z.reshape(*lead, in_copies, count, rows))
             y = y.reshape(*lead, out_copies * out_len)
-            sums[out_offset] = sums[out_offset] + y if out_offset in sums else y
-        return _place(list(sums.items()), self.out_dim, x)
+            sums[out_offset] = (sums[out_offset][0] + y, out_copies * out_len) if out_offset in sums else (y, out_copies * out_len)
+        return _place(sums, self.out_dim, x)
 
 
 class _Bias(_Op):
@@ -163,8 +166,8 @@ class _Bilinear(_Op):
                 products = torch.einsum("...src,...ic->...isr", sources, xr)
                 y = torch.einsum("ois,...isr->...or", w, products)
             y = y.reshape(*lead, out_copies * out_len)
-            pieces[out_offset] = pieces[out_offset] + y if out_offset in pieces else y
-        return x + _place(list(pieces.items()), self.dim, x)
+            pieces[out_offset] = (pieces[out_offset][0] + y, out_copies * out_len) if out_offset in pieces else (y, out_copies * out_len)
+        return x + _place(pieces, self.dim, x)
 
 
 class _Gate(_Op):
@@ -293,7 +296,7 @@ class _Convolution(_Op):
 
     def forward(self, x, theta):
         d, k, r = self.dimension, self.kernel, self.kernel // 2
-        y = x.movedim(-1, 1)
+        y = x.permute(0, d + 1, *range(1, d + 1))  # channels first (explicit axes: ONNX has no negative ones)
         padding = r
         if r > 0 and self.circular:
             # Wrapped by index (torch's circular pad refuses grids smaller than the pad).
@@ -305,7 +308,7 @@ class _Convolution(_Op):
         w = self.linear(torch.eye(self.linear.in_dim, dtype=x.dtype, device=x.device), theta)
         weight = w.t().reshape(self.linear.out_dim, -1, *([k] * d))
         convolve = (torch.nn.functional.conv1d, torch.nn.functional.conv2d, torch.nn.functional.conv3d)[d - 1]
-        return convolve(y, weight, padding=padding).movedim(1, -1)
+        return convolve(y, weight, padding=padding).permute(0, *range(2, d + 2), 1)
 
 
 class _Pool(_Op):

@@ -35,8 +35,11 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
         return paths
     }
 
+    func relativeError(_ a: [Double], _ b: [Double]) -> Double { PyTorchBackendTests.relativeError(a, b) }
+    func model(_ graph: Graph, seed: UInt64) -> Model { PyTorchBackendTests.model(graph, seed: seed) }
+
     /// Largest difference relative to the largest reference value.
-    func relativeError(_ a: [Double], _ b: [Double]) -> Double {
+    static func relativeError(_ a: [Double], _ b: [Double]) -> Double {
         XCTAssertEqual(a.count, b.count)
         let difference = zip(a, b).reduce(0.0) { max($0, abs($1.0 - $1.1)) }
         return difference / max(b.reduce(0.0) { max($0, abs($1)) }, 1e-300)
@@ -44,7 +47,7 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
 
     /// Weights a trained model could have: noise on every coefficient (biases
     /// too) and a normalizer that shifts scalars and scales every block.
-    func model(_ graph: Graph, seed: UInt64) -> Model {
+    static func model(_ graph: Graph, seed: UInt64) -> Model {
         var rng = SplitMix64(seed: seed)
         var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: seed).map { $0 + 0.1 * rng.nextNormal() })
         for (layout, isInput) in [(graph.input, true), (graph.output, false)] {

@@ -1,0 +1,93 @@
+import EqnnData
+import EqnnDiagnostics
+import EqnnIR
+import EqnnLinearAlgebra
+import EqnnPyTorchBackend
+import Foundation
+import XCTest
+@testable import EqnnDriver
+@testable import EqnnInterpreter
+
+/// The emitted modules leave Python: `torch.jit.trace` (saved and loaded) and
+/// `torch.onnx.export` with a dynamic batch (and dynamic extents on grids), run in
+/// onnxruntime on another batch and other extents, against the interpreter in
+/// float32 (1e-5 relative). onnxruntime comes from PyPI, in a venv `.ci/run`
+/// makes and names in EQNNC_ONNX_PYTHON; without it the test is skipped.
+final class DeploymentTests: ScratchDirectoryTestCase {
+    /// Examples whose modules do not export yet: gather/scatter pair bases (index_add
+    /// with repeated indices becomes an ONNX Expand that fixes the batch) and batchnorm.
+    static let notYetExported: Set<String> = ["Fermions", "Normalized"]
+
+    func testTracedAndOnnxModulesMatchTheInterpreter() throws {
+        guard let ort = ProcessInfo.processInfo.environment["EQNNC_ONNX_PYTHON"], FileManager.default.isExecutableFile(atPath: ort) else {
+            throw XCTSkip("EQNNC_ONNX_PYTHON names no Python with onnxruntime (.ci/run makes one)")
+        }
+        var rng = SplitMix64(seed: 12)
+        var checked = 0
+        for path in ["examples", "examples/fww21", "examples/grid"].flatMap({ GoldenTests.inputs(in: $0).map(\.path) }) {
+            for compiled in try Compiled.loadAll(path) where !DeploymentTests.notYetExported.contains(compiled.graph.network) {
+                let graph = compiled.graph, name = compiled.graph.network
+                let model = PyTorchBackendTests.model(graph, seed: UInt64(checked))
+                let source = PyTorchBackend.generate(graph, origin: .init(sourceFile: path, version: "test"))
+                try source.text.write(toFile: self.path("\(source.name).py"), atomically: true, encoding: .utf8)
+                try WeightsFile.encode(model, version: "test").write(to: URL(fileURLWithPath: self.path("\(source.name).safetensors")))
+                // Exported at batch 2 and extents 8 (times the pools), run at batch 3 and other extents.
+                let unit = graph.poolSizes.reduce(1, *)
+                let extents = graph.domain.map { d in (0..<d.dimension).map { [2, 3, 1][$0] * 8 * unit } } ?? []
+                let x = (0..<(3 * extents.reduce(1, *) * graph.input.dimension)).map { _ in rng.nextNormal() }
+                try Npy.write(Table(rows: 3, columns: graph.input.dimension, values: x, extents: extents)).write(to: URL(fileURLWithPath: self.path("x.npy")))
+                let script = """
+                    import sys, warnings, numpy as np, torch
+                    warnings.filterwarnings("ignore")
+                    sys.path.insert(0, \(JSONQuote(directory.path)))
+                    import \(source.name) as module
+                    m = module.Model()
+                    m.load_safetensors(\(JSONQuote(self.path("\(source.name).safetensors"))))
+                    m = m.float().eval()
+                    d, out_axes = \(graph.domain?.dimension ?? 0), \(graph.outputAxes)
+                    sample = torch.randn(2, *([8 * \(unit)] * d), m.INPUT_DIM)
+                    torch.onnx.export(m, sample, \(JSONQuote(self.path("m.onnx"))), input_names=["x"], output_names=["y"], opset_version=16,
+                                      dynamic_axes={"x": {0: "batch", **{1 + a: f"e{a}" for a in range(d)}},
+                                                    "y": {0: "batch", **{1 + a: f"o{a}" for a in range(out_axes)}}})
+                    traced = torch.jit.trace(m, sample, check_trace=True)
+                    torch.jit.save(traced, \(JSONQuote(self.path("m.pt"))))
+                    x = torch.tensor(np.load(\(JSONQuote(self.path("x.npy"))))).float()
+                    with torch.no_grad():
+                        np.save(\(JSONQuote(self.path("traced.npy"))), torch.jit.load(\(JSONQuote(self.path("m.pt"))))(x).double().numpy())
+                    """
+                try run(PyTorchRunner.python, script, name)
+                try run(ort, """
+                    import numpy as np, onnxruntime as ort
+                    s = ort.InferenceSession(\(JSONQuote(self.path("m.onnx"))), providers=["CPUExecutionProvider"])
+                    x = np.load(\(JSONQuote(self.path("x.npy")))).astype(np.float32)
+                    np.save(\(JSONQuote(self.path("onnx.npy"))), s.run(None, {"x": x})[0].astype(np.float64))
+                    """, name)
+                let expected = model.forwardSingle(x.map(Float.init), batch: 3, extents: extents).map(Double.init)
+                for file in ["traced.npy", "onnx.npy"] {
+                    let output = try Npy.read(Data(contentsOf: URL(fileURLWithPath: self.path(file))), name: file).values
+                    XCTAssertLessThan(PyTorchBackendTests.relativeError(output, expected), 1e-5, "\(name) \(file)")
+                }
+                checked += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(checked, 15)
+    }
+
+    func JSONQuote(_ s: String) -> String { JSON.quote(s) }
+
+    func run(_ python: String, _ script: String, _ name: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            XCTFail("\(name): \(python) failed: \(String(decoding: message.suffix(2000), as: UTF8.self))")
+            throw CocoaError(.featureUnsupported)
+        }
+    }
+}
