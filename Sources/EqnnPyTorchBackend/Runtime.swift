@@ -238,24 +238,27 @@ class _BatchNorm(_Op):
         self._table("field_of", field_of, torch.int64)
         self._table("centred", centred, torch.int64)
         self._table("length", self.sizes, torch.float64)
+        # Centred values placed among all fields by a product, not index_copy (which ONNX export refuses).
+        self._table("placing", [[1.0 if c == f else 0.0 for c in centred] for f in range(len(fields))], torch.float64)
+        self._table("is_centred", [1.0 if f in centred else 0.0 for f in range(len(fields))], torch.float64)
 
     def forward(self, x, theta, statistics):
         t = self._get(x)
         f, nc = self.count, t["centred"].numel()
         gamma = theta[:f]
-        beta = x.new_zeros(f).index_copy(0, t["centred"], theta[f:f + nc].to(x.dtype))
+        beta = t["placing"] @ theta[f:f + nc].to(x.dtype)
         if self.training:
             rows = x.reshape(-1, self.dim)
             n = rows.shape[0] * t["length"]
             sums = x.new_zeros(f).index_add(0, t["field_of"], rows.sum(0))
-            mean = x.new_zeros(f).index_copy(0, t["centred"], (sums / n)[t["centred"]])
+            mean = sums / n * t["is_centred"]
             variance = x.new_zeros(f).index_add(0, t["field_of"], ((rows - mean[t["field_of"]]) ** 2).sum(0)) / n
             with torch.no_grad():
                 m = self.momentum
                 statistics[:nc] = (1 - m) * statistics[:nc] + m * mean[t["centred"]].detach().to(statistics.dtype)
                 statistics[nc:] = (1 - m) * statistics[nc:] + m * variance.detach().to(statistics.dtype)
         else:
-            mean = x.new_zeros(f).index_copy(0, t["centred"], statistics[:nc].to(x.dtype))
+            mean = t["placing"] @ statistics[:nc].to(x.dtype)
             variance = statistics[nc:].to(x.dtype)
         scale = gamma.to(x.dtype) / torch.sqrt(variance + self.epsilon)
         return (x - mean[t["field_of"]]) * scale[t["field_of"]] + beta[t["field_of"]]
