@@ -27,7 +27,7 @@ enum MemoryBudget {
         if getrlimit(RLIMIT_AS_VALUE, &limit) == 0, limit.rlim_cur != rlim_t.max {  // RLIM_INFINITY
             candidates.append((Double(limit.rlim_cur), "the process's address-space limit (ulimit -v)"))
         }
-        for file in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
+        for file in cgroupLimitFiles {
             // "max" (or a huge number) means none.
             if let text = try? String(contentsOfFile: file, encoding: .utf8), let bytes = Double(text.trimmingCharacters(in: .whitespacesAndNewlines)),
                bytes < 1e18 {
@@ -54,6 +54,20 @@ enum MemoryBudget {
         let chunk = 8 * valuesPerSample(compiled.graph, positions: positions, tape: false)
             * Double(min(x.rows, model.samplesPerChunk(positions: positions)))
         try check(2 * 8 * outValues + chunk, what, hint: "split the data into several files")
+    }
+
+    /// The memory-limit files of the process's cgroup (v2 and v1), at the mount's
+    /// root and at the process's own path (/proc/self/cgroup).
+    static var cgroupLimitFiles: [String] {
+        var files = ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]
+        let lines = ((try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? "").split(separator: "\n")
+        for line in lines {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3, fields[2].hasPrefix("/"), fields[2] != "/" else { continue }
+            if fields[0] == "0" { files.append("/sys/fs/cgroup\(fields[2])/memory.max") }
+            if fields[1].split(separator: ",").contains("memory") { files.append("/sys/fs/cgroup/memory\(fields[2])/memory.limit_in_bytes") }
+        }
+        return files
     }
 
     /// Throws with `hint` when `bytes` is over the limit.
