@@ -123,6 +123,16 @@ public struct SparseBasis: Sendable, Equatable {
     public var count: Int { starts.count - 1 }
     public var entryCount: Int { values.count }
 
+    /// Every matrix written out: one count x (rows * columns) row-major array.
+    public var denseMatrices: [Double] {
+        let size = rows * columns
+        var dense = [Double](repeating: 0, count: count * size)
+        for j in 0..<count {
+            for e in starts[j]..<starts[j + 1] { dense[j * size + entryRows[e] * columns + entryColumns[e]] += values[e] }
+        }
+        return dense
+    }
+
     /// sum_k theta[offset + k] B_k as a dense array: (columns x rows) when
     /// transposed (input-major, as the backends multiply), else (rows x columns).
     /// Inlinable, so that the interpreter's calls are specialized to its precision.
@@ -359,6 +369,10 @@ extension Graph {
         ops.flatMap(\.parameterSlices).sorted { $0.offset < $1.offset }
     }
 
+    /// Where each layer after the input starts: the index of its linear map (a
+    /// linear op or a convolution), the first op of every layer.
+    public var layerStarts: [Int] { ops.indices.filter { ops[$0].linearMap != nil } }
+
     /// Batchnorm's running statistics in theta: never stepped by the optimizer.
     public var statisticsRanges: [Range<Int>] {
         ops.compactMap { if case .batchNorm(let n) = $0 { return n.statistics.offset..<(n.statistics.offset + n.statistics.count) } else { return nil } }
@@ -438,12 +452,7 @@ public struct PairBasis: Sendable, Equatable {
         let size = matrices.rows * matrices.columns
         // A product's multiply-add costs a tenth of a scattered one: dense from an eighth.
         if matrices.count > 1, size > 0, 8 * matrices.entryCount >= matrices.count * size {
-            var dense = [Double](repeating: 0, count: matrices.count * size)
-            for j in 0..<matrices.count {
-                for e in matrices.starts[j]..<matrices.starts[j + 1] {
-                    dense[j * size + matrices.entryRows[e] * matrices.columns + matrices.entryColumns[e]] += matrices.values[e]
-                }
-            }
+            let dense = matrices.denseMatrices
             self.dense = dense
             denseSingle = dense.map(Float.init)
         } else {

@@ -9,6 +9,11 @@ public struct Normalizer: Sendable, Equatable {
     public var outputShift: [Double]
     public var outputScale: [Double]
 
+    /// Input coordinate c of a raw value, as the network sees it.
+    @inlinable public func normalizedInput(_ v: Double, coordinate c: Int) -> Double { (v - inputShift[c]) / inputScale[c] }
+    /// Output coordinate c of the network's value, in the data's units.
+    @inlinable public func denormalizedOutput(_ v: Double, coordinate c: Int) -> Double { v * outputScale[c] + outputShift[c] }
+
     public static func identity(input: Int, output: Int) -> Normalizer {
         Normalizer(inputShift: Array(repeating: 0, count: input), inputScale: Array(repeating: 1, count: input),
                    outputShift: Array(repeating: 0, count: output), outputScale: Array(repeating: 1, count: output))
@@ -97,7 +102,7 @@ extension Model {
     /// layer's features unnormalized: what `verify` measures layer by layer. Nil
     /// unless `layer` is a hidden layer.
     public func prefix(throughLayer layer: Int) -> Model? {
-        let starts = graph.ops.indices.filter { graph.ops[$0].linearMap != nil }
+        let starts = graph.layerStarts
         guard layer >= 1, layer < starts.count, starts.count == graph.layers.count - 1 else { return nil }
         let summary = graph.layers[layer], end = starts[layer]
         var prefix = graph

@@ -22,13 +22,8 @@ enum DenseBases {
             }
             var blocks = [T](repeating: 0, count: copies * size)
             let expanded: Void? = withDense(basis, as: T.self) { dense in
-                coefficients.withUnsafeBufferPointer { cp in
-                    blocks.withUnsafeMutableBufferPointer { bp in
-                        guard let ca = cp.baseAddress, let ba = bp.baseAddress else { return }
-                        MatrixProduct.multiplyAdd(m: copies, n: size, k: count, a: ca, rowStride: count, columnStride: 1,
-                                                  b: dense, ldb: size, c: ba, ldc: size)
-                    }
-                }
+                MatrixProduct.multiplyAdd(m: copies, n: size, k: count, a: coefficients, rowStride: count, columnStride: 1,
+                                          b: dense, ldb: size, c: &blocks, ldc: size)
             }
             if expanded == nil {
                 for p in 0..<copies {
@@ -63,13 +58,8 @@ enum DenseBases {
         }
         var product = [T](repeating: 0, count: count * copies)
         let contracted: Void? = withDense(basis, as: T.self) { dense in
-            gathered.withUnsafeBufferPointer { gp in
-                product.withUnsafeMutableBufferPointer { pp in
-                    guard let ga = gp.baseAddress, let pa = pp.baseAddress else { return }
-                    MatrixProduct.multiplyAdd(m: count, n: copies, k: size, a: dense, rowStride: size, columnStride: 1,
-                                              b: ga, ldb: copies, c: pa, ldc: copies)
-                }
-            }
+            MatrixProduct.multiplyAdd(m: count, n: copies, k: size, a: dense, rowStride: size, columnStride: 1,
+                                      b: gathered, ldb: copies, c: &product, ldc: copies)
         }
         guard contracted != nil else { return }
         forEachCopyPair(block) { p, o, i, _, _ in

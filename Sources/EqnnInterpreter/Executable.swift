@@ -80,7 +80,7 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         let d = graph.input.dimension
         for r in 0..<(batch * extents.reduce(1, *)) {
             for c in 0..<d {
-                x[r * d + c] = T((Double(input[r * d + c]) - normalizer.inputShift[c]) / normalizer.inputScale[c])
+                x[r * d + c] = T(normalizer.normalizedInput(Double(input[r * d + c]), coordinate: c))
             }
         }
         for (k, op) in graph.ops.enumerated() {
@@ -90,7 +90,7 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         if keepTape { tape.append(x); shapes.append(extents) }
         let e = graph.output.dimension
         for r in 0..<(batch * extents.reduce(1, *)) {
-            for c in 0..<e { x[r * e + c] = T(Double(x[r * e + c]) * normalizer.outputScale[c] + normalizer.outputShift[c]) }
+            for c in 0..<e { x[r * e + c] = T(normalizer.denormalizedOutput(Double(x[r * e + c]), coordinate: c)) }
         }
         return (x, tape, shapes)
     }

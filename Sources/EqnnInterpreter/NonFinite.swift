@@ -8,15 +8,16 @@ extension Model {
     public func firstNonFinite(_ sample: [Double], extents: [Int] = []) -> String? {
         let d = graph.input.dimension
         if let k = sample.firstIndex(where: { !$0.isFinite }) { return "the input itself (coordinate \(k % max(1, d)))" }
-        let x = sample.enumerated().map { k, v in (v - normalizer.inputShift[k % d]) / normalizer.inputScale[k % d] }
+        let x = sample.enumerated().map { k, v in normalizer.normalizedInput(v, coordinate: k % d) }
         if let k = x.firstIndex(where: { !$0.isFinite }) {
             let c = k % d
             return "the input normalization (coordinate \(c): shift \(normalizer.inputShift[c]), scale \(normalizer.inputScale[c]))"
         }
         let executable = Executable<Double>(self)
-        var values = x, shape = extents, layer = 0
+        var values = x, shape = extents
+        let starts = graph.layerStarts
         for (k, op) in graph.ops.enumerated() {
-            if op.linearMap != nil { layer += 1 }
+            let layer = starts.filter { $0 <= k }.count
             (values, shape) = executable.apply(op, index: k, values, samples: 1, extents: shape)
             if values.contains(where: { !$0.isFinite }) {
                 let weights = op.parameterSlices.flatMap { parameters[$0.offset..<($0.offset + $0.count)] }
@@ -27,7 +28,7 @@ extension Model {
             }
         }
         let e = graph.output.dimension
-        if let k = values.indices.first(where: { !(values[$0] * normalizer.outputScale[$0 % e] + normalizer.outputShift[$0 % e]).isFinite }) {
+        if let k = values.indices.first(where: { !normalizer.denormalizedOutput(values[$0], coordinate: $0 % e).isFinite }) {
             let c = k % e
             return "the output scaling (coordinate \(c): scale \(normalizer.outputScale[c]), shift \(normalizer.outputShift[c]))"
         }

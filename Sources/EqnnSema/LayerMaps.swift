@@ -92,10 +92,8 @@ public struct LayerMaps {
         }, rows: rows, columns: columns)
         guard let rotations, exact.count > 1, let last = read.slots.last, case .offsets(let k, 2)? = last.points,
               Double(exact.count) * Double(exact.count) * Double(rows * columns) <= LayerMaps.maxAlignmentWork else { return exact }
-        var dense = [[Double]](repeating: [Double](repeating: 0, count: rows * columns), count: exact.count)
-        for j in 0..<exact.count {
-            for e in exact.starts[j]..<exact.starts[j + 1] { dense[j][exact.entryRows[e] * columns + exact.entryColumns[e]] = exact.values[e] }
-        }
+        let flat = exact.denseMatrices, size = rows * columns
+        let dense = (0..<exact.count).map { Array(flat[($0 * size)..<(($0 + 1) * size)]) }
         let a = Atom(slots: Array(read.slots.dropLast()), detPowers: read.detPowers)
         var basis = SparseBasis(rows: rows, columns: columns, starts: [0], entryRows: [], entryColumns: [], values: [])
         for matrix in FrequencyAlignment.aligned(dense, group, rotations: rotations, from: a, to: b, offsets: k * k) {
