@@ -4,7 +4,9 @@
 1. C forward of examples/grid/segment.eqnn (P4M, 64x64 images, batch 16, float32,
    one thread, cc -O3 -march=native) against PyTorch's CPU conv2d running the same
    chain of convolutions (the same shapes: 3 -> 64 channels 3x3, 64 -> 64 3x3,
-   64 -> 5 1x1, relu between; timing does not depend on the filter values), one thread.
+   64 -> 5 1x1, relu between; timing does not depend on the filter values), one thread,
+   each side the best of two interleaved measurements; and NumPy's float32 matrix
+   product (OpenBLAS, one thread) on the C's largest product, the machine's ceiling.
 2. Interpreter training (`eqnnc time`, float64 and --precision f32, both cores)
    against a PyTorch training step (forward, backward, Adam) of that chain,
    float32, two threads.
@@ -70,6 +72,31 @@ def peak_memory(command):
         sys.exit(f"failed: {' '.join(command)}\n{result.stderr}")
     kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1))
     return kb / 1024
+
+
+SGEMM = r"""
+import sys, time, numpy as np
+m, k, n, seconds = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+a = np.random.default_rng(0).random((m, k), dtype=np.float32)
+b = np.random.default_rng(1).random((k, n), dtype=np.float32)
+a @ b
+best, deadline = float("inf"), time.perf_counter() + seconds
+while time.perf_counter() < deadline:
+    start = time.perf_counter()
+    a @ b
+    best = min(best, time.perf_counter() - start)
+print(m * k * n / best / 1e9)
+"""
+
+
+def sgemm_rate(m, k, n, seconds):
+    """NumPy's (OpenBLAS) float32 matrix product on one thread, GMAC/s: the ceiling."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # they force slower kernels (see the guide)
+        env.pop(name, None)
+    out = subprocess.run([sys.executable, "-c", SGEMM, str(m), str(k), str(n), str(seconds)], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    return float(out)
 
 
 def torch_rates(side, batch, seconds):
@@ -142,11 +169,17 @@ def main():
     interp_forward, interp_train = interpreter_rates("f64")
     _, interp_train32 = interpreter_rates("f32")
     c = max(c, c_rate())
+    torch_forward = max(torch_forward, torch_rates(side, batch, args.seconds)[0])
+    # The C's largest product: a tile of neighbourhoods (positions x 64*9) times W^T (64*9 x 64), and a square one.
+    sgemm_conv = sgemm_rate(side * side, 64 * 9, 64, args.seconds)
+    sgemm_square = sgemm_rate(1024, 1024, 1024, args.seconds)
     macs = macs_per_sample(side)
     g = lambda rate: f"{rate * macs / 1e9:6.1f} GMAC/s"
     print(f"Segment (P4M, 8*Regular hidden layers), {side}x{side} images, batch {batch}; {macs / 1e6:.0f} M multiply-adds per image (dense)")
     print(f"  forward, one thread:  C (-O3 -march=native, f32) {c:8.1f} images/s {g(c)}")
     print(f"                        PyTorch conv2d (f32)        {torch_forward:8.1f} images/s {g(torch_forward)}   C / PyTorch = {c / torch_forward:.2f}")
+    print(f"                        NumPy sgemm (OpenBLAS, one thread): {sgemm_conv:.1f} GMAC/s on {side * side}x576x64, "
+          f"{sgemm_square:.1f} on 1024^3 (the ceiling; C / sgemm = {c * macs / 1e9 / sgemm_conv:.2f})")
     print(f"  training, two threads: interpreter (f64)           {interp_train:8.1f} images/s   interpreter / PyTorch = {interp_train / torch_train:.2f}")
     print(f"                        interpreter (--precision f32) {interp_train32:7.1f} images/s   interpreter / PyTorch = {interp_train32 / torch_train:.2f}")
     print(f"                        PyTorch step (f32, Adam)     {torch_train:8.1f} images/s")

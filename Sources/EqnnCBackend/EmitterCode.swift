@@ -425,7 +425,12 @@ extension Emitter {
                     const size_t kb = k - p0 < \(P)_KC ? k - p0 : \(P)_KC;
                     for (p = 0; p < kb; ++p) {
                         const \(real) *bp = b + (p0 + p) * ldb + j0;
-                        for (j = 0; j < \(P)_NR; ++j) panel[p * \(P)_NR + j] = j < nr ? bp[j] : 0;
+                        \(real) *to = panel + p * \(P)_NR;
+                        /* Full panels in one straight copy (it vectorizes); the last one padded with zeros. */
+                        if (nr == \(P)_NR)
+                            for (j = 0; j < \(P)_NR; ++j) to[j] = bp[j];
+                        else
+                            for (j = 0; j < \(P)_NR; ++j) to[j] = j < nr ? bp[j] : 0;
                     }
                     for (i = 0; i < m; i += 6) {
                         const size_t mr = m - i < 6 ? m - i : 6;
@@ -477,7 +482,7 @@ extension Emitter {
                                     for (j = 0; j < u[8]; ++j) {
                                         const \(real) c = theta[u[6] + o * u[7] + k * u[8] + j];
                                         for (e = \(p)_basis\(k)_starts[u[9] + j]; e < \(p)_basis\(k)_starts[u[9] + j + 1]; ++e)
-                                            model->w\(k)[(u[3] + k * u[5] + \(p)_basis\(k)_columns[e]) * \(l.outputDimension) + u[0] + o * u[2] + \(p)_basis\(k)_rows[e]] += c * \(p)_basis\(k)_values[e];
+                                            model->w\(k)[\(denseRow(k, "u[3] + k * u[5] + \(p)_basis\(k)_columns[e]")) * \(l.outputDimension) + u[0] + o * u[2] + \(p)_basis\(k)_rows[e]] += c * \(p)_basis\(k)_values[e];
                                     }
                         }
 
@@ -535,7 +540,7 @@ extension Emitter {
                 if let plan = structured(k) {
                     arrays.append(plan.mixing(l, theta).flatMap { $0 })
                 } else {
-                    arrays.append(l.expanded(theta, transposed: true))
+                    arrays.append(denseRows(k, l.expanded(theta, transposed: true)))
                 }
             case .bias(let b): arrays.append(b.basis.expanded(theta, offset: b.parameters.offset, transposed: false))
             case .bilinear(let b): arrays.append(b.mixing(theta).flatMap { $0 })

@@ -20,6 +20,20 @@ extension Emitter {
         }
     }
 
+    /// The C row of input index `row` (a C expression) in the dense weights of op k: for a
+    /// dense convolution `Convolution.offsetMajorColumn` (the order its neighbourhood tile is
+    /// gathered in: each neighbour's channels in one copy), otherwise the index itself.
+    func denseRow(_ k: Int, _ row: String) -> String {
+        guard case .convolution(let c) = graph.ops[k], structured(k) == nil else { return "(\(row))" }
+        return "((\(row)) % \(c.offsets) * \(c.channels) + (\(row)) / \(c.offsets))"
+    }
+
+    /// W^T of op k as the C stores it (see `denseRow`).
+    func denseRows(_ k: Int, _ wt: [Double]) -> [Double] {
+        guard case .convolution(let c) = graph.ops[k], structured(k) == nil else { return wt }
+        return c.offsetMajorRows(wt)
+    }
+
     /// Values of the neighbourhood tile: enough for the widest convolution.
     var columnsCapacity: Int { convolutions.reduce(1) { max($0, $1.1.rowsPerTile * $1.1.linear.inputDimension) } }
 
@@ -51,9 +65,12 @@ extension Emitter {
             /* The neighbourhoods of positions first ..< first + n of one sample, as the convolution op
                reads them: columns[t * channels * offsets + c * offsets + o] = x[q * channels + c], q the
                position at offset o (row-major over {-r..r}^axes, the last axis fastest) of position
-               first + t; 0 outside the grid, or the wrapped position when circular. */
+               first + t; 0 outside the grid, or the wrapped position when circular. With offset_major,
+               columns[t * channels * offsets + o * channels + c] instead: each offset's channels in one
+               copy, for the dense products, whose weight rows are stored in that order. */
             static void \(p)_neighbourhoods(const \(real) *restrict x, \(real) *restrict columns, size_t first, size_t n,
-                                            const size_t *extents, int axes, int kernel, size_t channels, int circular) {
+                                            const size_t *extents, int axes, int kernel, size_t channels, int circular,
+                                            int offset_major) {
                 const \(real) *source[\(convolutions.map { $0.1.offsets }.max() ?? 1)]; /* per offset: its position's values, or NULL outside */
                 size_t t, c, o, offsets = 1;
                 int a;
@@ -84,6 +101,16 @@ extension Emitter {
                             stride *= extents[a];
                         }
                         source[o] = inside ? x + q * channels : NULL;
+                    }
+                    if (offset_major) {
+                        for (o = 0; o < offsets; ++o) {
+                            \(real) *to = row + o * channels;
+                            if (source[o])
+                                memcpy(to, source[o], channels * sizeof *to);
+                            else
+                                memset(to, 0, channels * sizeof *to);
+                        }
+                        continue;
                     }
                     /* Channel by channel, so that the writes of a row are contiguous. */
                     for (c = 0; c < channels; ++c)
@@ -145,7 +172,7 @@ extension Emitter {
                     const size_t n = positions - first < \(rows) ? positions - first : \(rows);
                     const \(real) *x = columns;
                     \(real) *y = output + first * \(c.linear.outputDimension);
-                    \(p)_neighbourhoods(input, columns, first, n, extents, \(gridAxes), \(c.kernel), \(c.channels), \(circular));
+                    \(p)_neighbourhoods(input, columns, first, n, extents, \(gridAxes), \(c.kernel), \(c.channels), \(circular), \(structured(k) == nil ? 1 : 0));
 
             """
             out += linearCode(k, c.linear).split(separator: "\n", omittingEmptySubsequences: false)

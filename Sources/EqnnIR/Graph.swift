@@ -287,6 +287,18 @@ public struct Convolution: Sendable, Equatable {
         (column % offsets) * channels + column / offsets
     }
 
+    /// W^T (input x output, row-major, rows in the order above) with its rows moved
+    /// to the offset-major order of `offsetMajorColumn`.
+    public func offsetMajorRows<T>(_ wt: [T]) -> [T] {
+        let outputs = linear.outputDimension
+        var out = wt
+        for row in 0..<linear.inputDimension {
+            let to = offsetMajorColumn(row) * outputs
+            out[to..<(to + outputs)] = wt[(row * outputs)..<(row * outputs + outputs)]
+        }
+        return out
+    }
+
     /// Positions per tile of the back ends: about 65,536 values of neighbourhoods, enough
     /// for long matrix products, few enough that the tile stays in cache.
     public var rowsPerTile: Int { max(16, min(512, 65536 / max(1, linear.inputDimension))) }

@@ -22,7 +22,7 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
                 guard let plan = plan.structured else {
                     let wt = DenseBases.expandedTransposed(l, model.parameters, as: T.self)
                     guard case .convolution(let c) = op else { return [wt] }
-                    return [Executable.offsetMajor(wt, c)]
+                    return [c.offsetMajorRows(wt)]
                 }
                 return plan.mixing(l, model.parameters, as: T.self)
             }
@@ -37,18 +37,6 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
                 return []
             }
         }
-    }
-
-    /// W^T (in x out) of a dense convolution with its rows in the offset-major
-    /// order of the gathered neighbourhoods (`GridKernels.gatherNeighbourhoods`).
-    static func offsetMajor(_ wt: [T], _ c: Convolution) -> [T] {
-        let outputs = c.linear.outputDimension
-        var out = wt
-        for row in 0..<c.linear.inputDimension {
-            let to = c.offsetMajorColumn(row) * outputs
-            for j in 0..<outputs { out[to + j] = wt[row * outputs + j] }
-        }
-        return out
     }
 
     /// Whether op k is a convolution run in the dense form (offset-major neighbourhoods).
