@@ -30,7 +30,7 @@ public enum PyTorchBackend {
         let stem = Naming.stem(graph.network)
         let className = pythonName(graph.network)
         var out = banner(graph, origin: origin, stem: stem, className: className)
-        out += "import array\nimport base64\nimport json\nimport math\nimport struct\nimport sys\n\nimport torch\n\n\n"
+        out += "import array\nimport base64\nimport json\nimport math\nimport struct\nimport sys\nfrom typing import Dict, List, Tuple\n\nimport torch\n\n\n"
         out += Runtime.source + "\n\n"
         out += networkClass(graph, className: className, version: origin.version)
         return Source(name: stem, className: className, text: out)
@@ -64,16 +64,16 @@ public enum PyTorchBackend {
     static func networkClass(_ graph: Graph, className: String, version: String) -> String {
         let slices = graph.parameterSlices
         var opLines: [String] = []
-        var uses: [String] = []
+        var uses: [[String]] = []
         for op in graph.ops {
             switch op {
             case .linear(let l):
                 opLines.append(linear(l))
-                uses.append(l.parameters.name)
+                uses.append([l.parameters.name])
             case .convolution(let c):
                 let circular = graph.domain?.padding == .circular ? "True" : "False"
                 opLines.append("_Convolution(\(c.kernel), \(c.dimension), \(circular), \(linear(c.linear)))")
-                uses.append(c.linear.parameters.name)
+                uses.append([c.linear.parameters.name])
             case .bias(let b):
                 var ks: [Int] = [], rows: [Int] = []
                 for k in 0..<b.basis.count {
@@ -83,44 +83,43 @@ public enum PyTorchBackend {
                     }
                 }
                 opLines.append("_Bias(\(b.basis.rows), \(packed(ks)), \(packed(rows)), \(packed(b.basis.values)))")
-                uses.append(b.parameters.name)
+                uses.append([b.parameters.name])
             case .bilinear(let b):
                 let blocks = b.blocks.map { k in
                     "(\(k.output.offset), \(k.output.copies), \(k.output.dimension), \(k.input.offset), \(k.input.copies), "
                         + "\(k.input.dimension), \(list(k.sources)), \(k.firstParameter), \(k.outputStride), \(k.contractsFirst ? "True" : "False"))"
                 }
                 opLines.append("_Bilinear(\(b.dimension), [\(blocks.joined(separator: ", "))])")
-                uses.append(b.parameters.name)
+                uses.append([b.parameters.name])
             case .pointwise(let p):
                 opLines.append("_Pointwise(\"\(p.function.rawValue)\")")
-                uses.append("")
+                uses.append([])
             case .gate(let g):
                 let blocks = g.blocks.map { "(\($0.offset), \($0.length), \($0.gate))" }
                 opLines.append("_Gate(\(g.inputDimension), \(g.outputDimension), \(list(g.scalars)), [\(blocks.joined(separator: ", "))])")
-                uses.append("")
+                uses.append([])
             case .norm(let n):
                 let blocks = n.blocks.map { "(\($0.offset), \($0.length))" }
                 opLines.append("_Norm(\(n.dimension), \(list(n.scalars)), [\(blocks.joined(separator: ", "))])")
-                uses.append("")
+                uses.append([])
             case .batchNorm(let n):
                 let fields = n.fields.map { "(\($0.offset), \($0.length), \($0.centred ? "True" : "False"))" }
                 opLines.append("_BatchNorm(\(n.dimension), [\(fields.joined(separator: ", "))], \(number(BatchNorm.epsilon)), \(number(BatchNorm.momentum)))")
-                uses.append("\(n.parameters.name)|\(n.statistics.name)")
+                uses.append([n.parameters.name, n.statistics.name])
             case .pool(let p):
                 let size: String
                 switch p.pooling {
-                case .global: size = "None"
+                case .global: size = "0"
                 case .mean(let s): size = "\(s)"
                 }
                 opLines.append("_Pool(\(graph.domain?.dimension ?? 0), \(size))")
-                uses.append("")
+                uses.append([])
             }
         }
         // Slices grouped by layer ("layer1.weight" -> module layer1, parameter weight).
         var layers: [(String, [(String, Int)])] = []
         for s in slices {
-            let parts = s.name.split(separator: ".", maxSplits: 1).map(String.init)
-            let (module, field) = parts.count == 2 ? (parts[0], parts[1]) : ("theta", s.name)
+            let (module, field) = parameterModule(s.name)
             if let k = layers.firstIndex(where: { $0.0 == module }) { layers[k].1.append((field, s.count)) } else { layers.append((module, [(field, s.count)])) }
         }
         let offsets = Dictionary(uniqueKeysWithValues: slices.map { ($0.name, $0.offset) })
@@ -168,13 +167,6 @@ public enum PyTorchBackend {
         out += "    INITIAL_SCALES = [\(scales.joined(separator: ", "))]\n"
         out += "    # (parameter, first, count, scale): what StepScaledAdam multiplies Adam's step by (`eqnnc train --step-scale entry`); the rest 1.\n"
         out += "    STEP_SCALES = [\(stepRuns.joined(separator: ", "))]\n"
-        // A batchnorm op reads two slices: its parameters and its running statistics.
-        let opParameters = uses.map { use -> String in
-            if use.isEmpty { return "None" }
-            let names = use.split(separator: "|").map { string(String($0)) }
-            return names.count == 1 ? names[0] : "(" + names.joined(separator: ", ") + ")"
-        }
-        out += "    OP_PARAMETERS = [\(opParameters.joined(separator: ", "))]\n\n"
         out += "    def __init__(self, seed=0):\n"
         out += "        super().__init__()\n"
         for (module, fields) in layers {
@@ -191,10 +183,32 @@ public enum PyTorchBackend {
         } else {
             out += "        \"\"\"x: (batch, \(graph.input.dimension)) -> (batch, \(graph.output.dimension)).\"\"\"\n"
         }
-        out += "        return self._run(x)\n\n\n"
+        // The op chain written out, one line an op (a batchnorm reads two slices: its parameters
+        // and its running statistics), so that TorchScript compiles it.
+        out += "        n = self.normalizer\n"
+        out += "        x = (x - n.input_shift) / n.input_scale\n"
+        for (k, op) in graph.ops.enumerated() {
+            let arguments = (["x"] + uses[k].map(parameterPath)).joined(separator: ", ")
+            let what: String
+            if case .pointwise(let p) = op { what = p.function.rawValue } else { what = op.name }
+            out += "        x = self.ops[\(k)](\(arguments))  # \(what)\(uses[k].isEmpty ? "" : " " + uses[k][0]): "
+                + "\(op.inputDimension) -> \(op.outputDimension), \(op.representation)\n"
+        }
+        out += "        return x * n.output_scale + n.output_shift\n\n\n"
         out += "# The network of this file, whatever its name (examples/pytorch/train_ddp.py looks for it).\n"
         out += "Model = \(className)\n"
         return out
+    }
+
+    /// The submodule and parameter that hold a slice ("layer1.weight" -> layer1, weight).
+    static func parameterModule(_ name: String) -> (String, String) {
+        let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+        return parts.count == 2 ? (parts[0], parts[1]) : ("theta", name)
+    }
+
+    static func parameterPath(_ name: String) -> String {
+        let (module, field) = parameterModule(name)
+        return "self.\(module).\(field)"
     }
 
     static func linear(_ l: Linear) -> String {
@@ -245,7 +259,7 @@ public enum PyTorchBackend {
             "(\(k.output.offset), \(k.output.copies), \(k.output.dimension), \(k.input.offset), \(k.input.copies), "
                 + "\(k.input.dimension), \(k.basis), \(k.firstParameter), \(k.outputStride))"
         }
-        return "_Linear(\(l.inputDimension), \(l.outputDimension), [\(bases.joined(separator: ", "))], [\(blocks.joined(separator: ", "))])"
+        return "_Linear(\(l.inputDimension), \(l.outputDimension), \(LinearPlan(l).dense ? "True" : "False"), [\(bases.joined(separator: ", "))], [\(blocks.joined(separator: ", "))])"
     }
 
     static func list(_ values: [Int]) -> String { "[" + values.map(String.init).joined(separator: ", ") + "]" }

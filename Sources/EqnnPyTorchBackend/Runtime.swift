@@ -2,7 +2,8 @@
 /// one torch.nn.Module per op of the graph IR (docs/graph-ir.md), with the
 /// op's index tables kept on the CPU in their structured (sparse) form and
 /// moved to the input's device and dtype on first use, the normalizer, and
-/// safetensors reading and writing without the `safetensors` package.
+/// safetensors reading and writing without the `safetensors` package. The ops
+/// are TorchScript (typed attributes, no closures), so that the module scripts.
 enum Runtime {
     static let source = #"""
 def _i32(text):
@@ -22,101 +23,209 @@ def _f64(text):
 
 
 class _Op(torch.nn.Module):
+    _tables: Dict[str, torch.Tensor]
     """An op of the graph IR. Its tables are CPU tensors (float64 values,
-    int64 indices), not buffers: copied once per (device, dtype) on first use,
-    so .to("cuda"), .double() and .float() never round them."""
+    int64 indices), not buffers: so .to("cuda"), .double() and .float() never
+    round them. Eager modules copy them once per (device, dtype) on first use;
+    scripted and traced ones convert them in the graph at every call."""
+
+    __jit_ignored_attributes__ = ["_moved"]
 
     def __init__(self):
         super().__init__()
-        self._tables = {}
+        self._tables: Dict[str, torch.Tensor] = {}
         self._moved = {}
 
     def _table(self, name, values, dtype):
         self._tables[name] = torch.as_tensor(values, dtype=dtype).clone()
 
-    def _get(self, x):
+    def _converted(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        out: Dict[str, torch.Tensor] = {}
+        for name, t in self._tables.items():
+            out[name] = t.to(x.device, x.dtype) if t.is_floating_point() else t.to(x.device)
+        return out
+
+    @torch.jit.unused
+    def _cached(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
         key = (x.device, x.dtype)
-        if torch.jit.is_tracing():  # the same graph at every call: a cache would record the copies once
-            return {n: t.to(x.device, x.dtype if t.is_floating_point() else t.dtype) for n, t in self._tables.items()}
         if key not in self._moved:
-            self._moved[key] = {n: t.to(x.device, x.dtype if t.is_floating_point() else t.dtype)
-                                for n, t in self._tables.items()}
+            self._moved[key] = self._converted(x)
         return self._moved[key]
 
+    def _get(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        # A traced graph is the same at every call: a cache would record the copies once.
+        if torch.jit.is_scripting() or torch.jit.is_tracing():
+            return self._converted(x)
+        return self._cached(x)
 
-def _place(pieces, dim, like):
-    """Concatenates {offset: (tensor, width)} pieces along the last axis into
-    `dim` coordinates, zeros where no piece lands (widths as Python ints, so
-    that a traced module does not branch on tensor sizes)."""
-    lead = like.shape[:-1]
-    parts, at = [], 0
-    for offset, (t, width) in sorted(pieces.items(), key=lambda p: p[0]):
+
+def _pick(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """x[..., index] (flattened): TorchScript indexes after an ellipsis only by slices."""
+    return x.index_select(x.dim() - 1, index.reshape(-1))
+
+
+def _bucketed_sums(targets, sources, values, size, width):
+    """out[t] = sum of value * x[source] over the entries with target t, as gathers and
+    sums that export to ONNX with any batch (index_add does not): the targets in buckets
+    of similar fan (entries per target, up to a power of two), each bucket a gather of
+    (targets, fan) entries padded with index `width` (a zero appended to x) and weight 0,
+    so at most twice the entries; then `order` puts the buckets' sums back in target order.
+    Returns ([(index, weights)] per bucket, order)."""
+    as_list = lambda v: v.tolist() if torch.is_tensor(v) else list(v)
+    rows = [[] for _ in range(size)]
+    for t, c, v in zip(as_list(targets), as_list(sources), as_list(values)):
+        rows[t].append((c, v))
+    by_fan = {}
+    for t, r in enumerate(rows):
+        by_fan.setdefault(1 << max(0, len(r) - 1).bit_length(), []).append(t)
+    buckets, position = [], [0] * size
+    at = 0
+    for fan in sorted(by_fan):
+        members = by_fan[fan]
+        fan = max(1, max(len(rows[t]) for t in members))
+        index = [[c for c, _ in rows[t]] + [width] * (fan - len(rows[t])) for t in members]
+        weights = [[v for _, v in rows[t]] + [0.0] * (fan - len(rows[t])) for t in members]
+        buckets.append((index, weights))
+        for t in members:
+            position[t] = at
+            at += 1
+    return buckets, position
+
+
+def _summed(x: torch.Tensor, t: Dict[str, torch.Tensor], name: str, buckets: List[Tuple[int, int]]) -> torch.Tensor:
+    """The sums of `_bucketed_sums` (tables name + "i"/"w" + bucket, name + "order") of x's last axis."""
+    lead = list(x.shape[:-1])
+    padded = torch.cat([x, x.new_zeros(lead + [1])], dim=-1)
+    sums: List[torch.Tensor] = []
+    for b in range(len(buckets)):
+        count, fan = buckets[b]
+        picked = _pick(padded, t[name + "i" + str(b)]).reshape(lead + [count, fan])
+        sums.append((picked * t[name + "w" + str(b)]).sum(-1))
+    return _pick(torch.cat(sums, dim=-1), t[name + "order"])
+
+
+def _place(pieces: Dict[int, torch.Tensor], places: List[Tuple[int, int]], dim: int, like: torch.Tensor) -> torch.Tensor:
+    """Concatenates the pieces (by offset) along the last axis into `dim`
+    coordinates, zeros where no piece lands; `places` are the (offset, width)
+    of the pieces in order (Python ints, so that a traced module does not
+    branch on tensor sizes)."""
+    lead = list(like.shape[:-1])
+    parts: List[torch.Tensor] = []
+    at = 0
+    for offset, width in places:
         if offset > at:
-            parts.append(like.new_zeros(*lead, offset - at))
-        parts.append(t)
+            parts.append(like.new_zeros(lead + [offset - at]))
+        parts.append(pieces[offset])
         at = offset + width
     if at < dim:
-        parts.append(like.new_zeros(*lead, dim - at))
+        parts.append(like.new_zeros(lead + [dim - at]))
     return torch.cat(parts, dim=-1)
 
 
-class _Linear(_Op):
-    """y = W x, W = sum_j Theta_j (x) B_j block by block: every pair basis
-    applied to the input copies, then the channel mixing Theta as one einsum
-    per block. W itself is never formed. A pair basis comes as small dense
-    matrices ("dense": count, rows, columns, and the entries j, r, c, value),
-    as a family of permutations ("permutations": row r of matrix j reads
-    x[perm[j * rows + r]] times weight j), or as the IR's operator terms ("terms":
-    count, rows, columns, slots; gathers slot <- value * x[c]; scatters
-    z[j * rows + r] += value * slot)."""
+def _places(blocks):
+    """The sorted distinct (offset, width) of blocks' outputs (offset, copies, length, ...)."""
+    return sorted({(b[0], b[1] * b[2]) for b in blocks})
 
-    def __init__(self, in_dim, out_dim, bases, blocks):
+
+class _Linear(_Op):
+    """y = W x, W = sum_j Theta_j (x) B_j block by block. Where eqnnc's plan
+    expands W (`dense`), W^T is formed once per call (`weight`) and applied as
+    one matrix product; otherwise every pair basis is applied to the input
+    copies and the channel mixing Theta follows as one einsum per block. A
+    pair basis comes as small dense matrices (kind 0: count, rows, columns and
+    the entries), as a family of permutations (kind 1: row r of matrix j
+    reads x[perm[j * rows + r]] times weight j), or as the IR's operator terms
+    (kind 2: gathers slot <- value * x[c], scatters z[j * rows + r] += value * slot,
+    both as `_bucketed_sums`; the tuple's last two fields index `buckets`)."""
+
+    _tables: Dict[str, torch.Tensor]
+    bases: List[Tuple[int, int, int, int, int, int, int]]
+    buckets: List[List[Tuple[int, int]]]
+    blocks: List[Tuple[int, int, int, int, int, int, int]]
+    places: List[Tuple[int, int]]
+
+    def __init__(self, in_dim, out_dim, dense, bases, blocks):
         super().__init__()
-        self.in_dim, self.out_dim = in_dim, out_dim
-        self.bases = []
+        self.in_dim, self.out_dim, self.dense = in_dim, out_dim, dense
+        self.bases, self.buckets = [], []
         for k, basis in enumerate(bases):
             if basis[0] == "dense":
                 _, count, rows, columns, js, rs, cs, vs = basis
                 b = torch.zeros(count, rows, columns, dtype=torch.float64)
                 b[torch.as_tensor(js, dtype=torch.int64), torch.as_tensor(rs, dtype=torch.int64), torch.as_tensor(cs, dtype=torch.int64)] = torch.as_tensor(vs, dtype=torch.float64)
                 self._tables[f"b{k}"] = b
-                self.bases.append((count, rows, None))
+                self.bases.append((0, count, rows, columns, 0, 0, 0))
             elif basis[0] == "permutations":
                 _, count, rows, columns, permutation, weights = basis
                 self._table(f"p{k}", permutation, torch.int64)
                 self._tables[f"w{k}"] = torch.as_tensor(weights, dtype=torch.float64).repeat_interleave(rows)
-                self.bases.append((count, rows, "permutations"))
+                self.bases.append((1, count, rows, columns, 0, 0, 0))
             else:
                 _, count, rows, columns, slots, g_slot, g_col, g_val, s_slot, s_jr, s_val = basis
-                for name, values, dtype in (("gs", g_slot, torch.int64), ("gc", g_col, torch.int64), ("gv", g_val, torch.float64),
-                                            ("ss", s_slot, torch.int64), ("sj", s_jr, torch.int64), ("sv", s_val, torch.float64)):
-                    self._table(f"{name}{k}", values, dtype)
-                self.bases.append((count, rows, slots))
+                for name, (targets, sources, values, size, width) in (("g", (g_slot, g_col, g_val, slots, columns)),
+                                                                      ("s", (s_jr, s_slot, s_val, count * rows, slots))):
+                    buckets, order = _bucketed_sums(targets, sources, values, size, width)
+                    for b, (index, weights) in enumerate(buckets):
+                        self._table(f"{name}{k}i{b}", index, torch.int64)
+                        self._table(f"{name}{k}w{b}", weights, torch.float64)
+                    self._table(f"{name}{k}order", order, torch.int64)
+                    self.buckets.append([(len(index), len(index[0])) for index, _ in buckets])
+                self.bases.append((2, count, rows, columns, slots, len(self.buckets) - 2, len(self.buckets) - 1))
         self.blocks = []
         for n, (out_offset, out_copies, out_len, in_offset, in_copies, in_len, basis, first, stride) in enumerate(blocks):
-            count = self.bases[basis][0]
+            count = self.bases[basis][1]
             self._table(f"theta{n}", [[[first + o * stride + i * count + j for j in range(count)]
                                        for i in range(in_copies)] for o in range(out_copies)], torch.int64)
             self.blocks.append((out_offset, out_copies, out_len, in_offset, in_copies, in_len, basis))
+        self.places = _places(self.blocks)
 
-    def forward(self, x, theta):
+    def _applied(self, t: Dict[str, torch.Tensor], basis: int, xr: torch.Tensor) -> torch.Tensor:
+        """z[..., i, j * rows + r] = (B_j xr[..., i, :])_r for xr (..., copies, columns)."""
+        kind, count, rows, _, _, gather, scatter = self.bases[basis]
+        k = str(basis)
+        lead = list(xr.shape[:-1])
+        if kind == 0:
+            return torch.einsum("jrc,...ic->...ijr", [t["b" + k], xr]).reshape(lead + [count * rows])
+        if kind == 1:
+            return _pick(xr, t["p" + k]) * t["w" + k]
+        g = _summed(xr, t, "g" + k, self.buckets[gather])
+        return _summed(g, t, "s" + k, self.buckets[scatter])
+
+    def weight(self, theta: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """W, (out_dim, in_dim) as torch.nn.Linear keeps it, in like's dtype and device."""
+        t = self._get(like)
+        w = like.new_zeros([self.out_dim, self.in_dim])
+        for n in range(len(self.blocks)):
+            out_offset, out_copies, out_len, in_offset, in_copies, in_len, basis = self.blocks[n]
+            kind, count, rows, columns = self.bases[basis][0], self.bases[basis][1], self.bases[basis][2], self.bases[basis][3]
+            if kind == 0:
+                b = t["b" + str(basis)]
+            else:  # the basis applied to the identity: column c of every matrix
+                eye = torch.eye(columns, dtype=like.dtype, device=like.device).reshape(columns, 1, columns)
+                b = self._applied(t, basis, eye).reshape(columns, count, rows).permute(1, 2, 0)
+            # One matrix product (torch's einsum takes a slow path here, backwards above all).
+            mixing = theta[t["theta" + str(n)]].to(like.dtype).reshape(out_copies * in_copies, count)
+            block = (mixing @ b.reshape(count, rows * columns)).reshape(out_copies, in_copies, rows, columns)
+            block = block.permute(0, 2, 1, 3).reshape(out_copies * out_len, in_copies * in_len)
+            w = w + torch.nn.functional.pad(block, [in_offset, self.in_dim - in_offset - in_copies * in_len,
+                                                    out_offset, self.out_dim - out_offset - out_copies * out_len])
+        return w
+
+    def forward(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        if self.dense:  # (torch's linear: x @ W^T is several times slower on batched grids)
+            return torch.nn.functional.linear(x, self.weight(theta, x))
         t = self._get(x)
-        lead = x.shape[:-1]
-        sums = {}
-        for n, (out_offset, out_copies, out_len, in_offset, in_copies, in_len, basis) in enumerate(self.blocks):
-            count, rows, slots = self.bases[basis]
-            xr = x[..., in_offset:in_offset + in_copies * in_len].reshape(*lead, in_copies, in_len)
-            if slots is None:
-                z = torch.einsum("jrc,...ic->...ijr", t[f"b{basis}"], xr)
-            elif slots == "permutations":
-                z = xr[..., t[f"p{basis}"]] * t[f"w{basis}"]
-            else:
-                g = x.new_zeros(*lead, in_copies, slots).index_add(-1, t[f"gs{basis}"], xr[..., t[f"gc{basis}"]] * t[f"gv{basis}"])
-                z = x.new_zeros(*lead, in_copies, count * rows).index_add(-1, t[f"sj{basis}"], g[..., t[f"ss{basis}"]] * t[f"sv{basis}"])
-            y = torch.einsum("oij,...ijr->...or", theta[t[f"theta{n}"]], z.reshape(*lead, in_copies, count, rows))
-            y = y.reshape(*lead, out_copies * out_len)
-            sums[out_offset] = (sums[out_offset][0] + y, out_copies * out_len) if out_offset in sums else (y, out_copies * out_len)
-        return _place(sums, self.out_dim, x)
+        lead = list(x.shape[:-1])
+        sums: Dict[int, torch.Tensor] = {}
+        for n in range(len(self.blocks)):
+            out_offset, out_copies, out_len, in_offset, in_copies, in_len, basis = self.blocks[n]
+            count, rows = self.bases[basis][1], self.bases[basis][2]
+            xr = x[..., in_offset:in_offset + in_copies * in_len].reshape(lead + [in_copies, in_len])
+            z = self._applied(t, basis, xr).reshape(lead + [in_copies, count, rows])
+            y = torch.einsum("oij,...ijr->...or", [theta[t["theta" + str(n)]].to(x.dtype), z])
+            y = y.reshape(lead + [out_copies * out_len])
+            sums[out_offset] = sums[out_offset] + y if out_offset in sums else y
+        return _place(sums, self.places, self.out_dim, x)
 
 
 class _Bias(_Op):
@@ -129,9 +238,9 @@ class _Bias(_Op):
         self._table("row", rows, torch.int64)
         self._table("v", values, torch.float64)
 
-    def forward(self, x, theta):
+    def forward(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         t = self._get(x)
-        b = x.new_zeros(self.dim).index_add(0, t["row"], theta[t["k"]] * t["v"])
+        b = x.new_zeros([self.dim]).index_add(0, t["row"], theta[t["k"]].to(x.dtype) * t["v"])
         return x + b
 
 
@@ -139,6 +248,10 @@ class _Bilinear(_Op):
     """y = x + W(x) x: block (o, i) of W(x) is sum_s theta(o, i, s) X_s, X_s a
     source copy of x read as a (dim S x dim R) matrix; each block in the order
     the IR chose (contracting the sources with the inputs first, or mixing first)."""
+
+    _tables: Dict[str, torch.Tensor]
+    blocks: List[Tuple[int, int, int, int, int, int, int, bool]]
+    places: List[Tuple[int, int]]
 
     def __init__(self, dim, blocks):
         super().__init__()
@@ -149,25 +262,27 @@ class _Bilinear(_Op):
             self._table(f"theta{n}", [[[first + o * stride + i * len(sources) + s for s in range(len(sources))]
                                        for i in range(in_copies)] for o in range(out_copies)], torch.int64)
             self.blocks.append((out_offset, out_copies, out_len, in_offset, in_copies, in_len, len(sources), contracts))
+        self.places = _places(self.blocks)
 
-    def forward(self, x, theta):
+    def forward(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         t = self._get(x)
-        lead = x.shape[:-1]
-        pieces = {}
-        for n, (out_offset, out_copies, out_len, in_offset, in_copies, in_len, nsrc, contracts) in enumerate(self.blocks):
-            sources = x[..., t[f"src{n}"]].reshape(*lead, nsrc, out_len, in_len)
-            xr = x[..., in_offset:in_offset + in_copies * in_len].reshape(*lead, in_copies, in_len)
-            w = theta[t[f"theta{n}"]]
+        lead = list(x.shape[:-1])
+        pieces: Dict[int, torch.Tensor] = {}
+        for n in range(len(self.blocks)):
+            out_offset, out_copies, out_len, in_offset, in_copies, in_len, nsrc, contracts = self.blocks[n]
+            sources = _pick(x, t["src" + str(n)]).reshape(lead + [nsrc, out_len, in_len])
+            xr = x[..., in_offset:in_offset + in_copies * in_len].reshape(lead + [in_copies, in_len])
+            w = theta[t["theta" + str(n)]].to(x.dtype)
             # The IR's order (BilinearBlock.contractsFirst): mix the input copies first, or contract them with the sources.
             if not contracts:
-                mixed = torch.einsum("ois,...ic->...osc", w, xr)
-                y = torch.einsum("...osc,...src->...or", mixed, sources)
+                mixed = torch.einsum("ois,...ic->...osc", [w, xr])
+                y = torch.einsum("...osc,...src->...or", [mixed, sources])
             else:
-                products = torch.einsum("...src,...ic->...isr", sources, xr)
-                y = torch.einsum("ois,...isr->...or", w, products)
-            y = y.reshape(*lead, out_copies * out_len)
-            pieces[out_offset] = (pieces[out_offset][0] + y, out_copies * out_len) if out_offset in pieces else (y, out_copies * out_len)
-        return x + _place(pieces, self.dim, x)
+                products = torch.einsum("...src,...ic->...isr", [sources, xr])
+                y = torch.einsum("ois,...isr->...or", [w, products])
+            y = y.reshape(lead + [out_copies * out_len])
+            pieces[out_offset] = pieces[out_offset] + y if out_offset in pieces else y
+        return x + _place(pieces, self.places, self.dim, x)
 
 
 class _Gate(_Op):
@@ -185,13 +300,15 @@ class _Gate(_Op):
         self._table("source", source, torch.int64)
         self._table("keep", keep, torch.float64)
 
-    def forward(self, x, _):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = self._get(x)
-        return x[..., :self.out_dim] * torch.sigmoid(x[..., t["source"]]) * t["keep"]
+        return x[..., :self.out_dim] * torch.sigmoid(_pick(x, t["source"])) * t["keep"]
 
 
 class _Norm(_Op):
     """Scalars through silu, each block x -> x sigmoid(|x|), the rest unchanged."""
+
+    buckets: List[Tuple[int, int]]
 
     def __init__(self, dim, scalars, blocks):
         super().__init__()
@@ -206,15 +323,20 @@ class _Norm(_Op):
                 members.append(c)
         self._table("source", source, torch.int64)
         self._table("touched", touched, torch.float64)
-        self._table("block_of", block_of, torch.int64)
-        self._table("members", members, torch.int64)
+        # Each block's sum of squares, as gathers and sums (`_bucketed_sums`).
+        buckets, order = _bucketed_sums(block_of, members, [1.0] * len(members), len(blocks), dim)
+        for b, (index, weights) in enumerate(buckets):
+            self._table(f"ni{b}", index, torch.int64)
+            self._table(f"nw{b}", weights, torch.float64)
+        self._table("norder", order, torch.int64)
+        self.buckets = [(len(index), len(index[0])) for index, _ in buckets]
 
-    def forward(self, x, _):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         t = self._get(x)
-        lead = x.shape[:-1]
-        squares = x[..., t["members"]] ** 2
-        norms = x.new_zeros(*lead, self.count).index_add(-1, t["block_of"], squares).sqrt()
-        factor = torch.sigmoid(torch.cat([x, norms], dim=-1)[..., t["source"]])
+        values = x
+        if self.count > 0:  # x and the norms, which `source` indexes after x
+            values = torch.cat([x, _summed(x * x, t, "n", self.buckets).sqrt()], dim=-1)
+        factor = torch.sigmoid(_pick(values, t["source"]))
         return x * (1 + t["touched"] * (factor - 1))
 
 
@@ -234,25 +356,25 @@ class _BatchNorm(_Op):
                 field_of[c] = f
             if is_centred:
                 centred.append(f)
-        self.sizes = [length for _, length, _ in fields]
+        self.centred_count = len(centred)
         self._table("field_of", field_of, torch.int64)
         self._table("centred", centred, torch.int64)
-        self._table("length", self.sizes, torch.float64)
+        self._table("length", [length for _, length, _ in fields], torch.float64)
         # Centred values placed among all fields by a product, not index_copy (which ONNX export refuses).
         self._table("placing", [[1.0 if c == f else 0.0 for c in centred] for f in range(len(fields))], torch.float64)
         self._table("is_centred", [1.0 if f in centred else 0.0 for f in range(len(fields))], torch.float64)
 
-    def forward(self, x, theta, statistics):
+    def forward(self, x: torch.Tensor, theta: torch.Tensor, statistics: torch.Tensor) -> torch.Tensor:
         t = self._get(x)
-        f, nc = self.count, t["centred"].numel()
-        gamma = theta[:f]
+        f, nc = self.count, self.centred_count
+        gamma = theta[:f].to(x.dtype)
         beta = t["placing"] @ theta[f:f + nc].to(x.dtype)
         if self.training:
             rows = x.reshape(-1, self.dim)
             n = rows.shape[0] * t["length"]
-            sums = x.new_zeros(f).index_add(0, t["field_of"], rows.sum(0))
+            sums = x.new_zeros([f]).index_add(0, t["field_of"], rows.sum(0))
             mean = sums / n * t["is_centred"]
-            variance = x.new_zeros(f).index_add(0, t["field_of"], ((rows - mean[t["field_of"]]) ** 2).sum(0)) / n
+            variance = x.new_zeros([f]).index_add(0, t["field_of"], ((rows - mean[t["field_of"]]) ** 2).sum(0)) / n
             with torch.no_grad():
                 m = self.momentum
                 statistics[:nc] = (1 - m) * statistics[:nc] + m * mean[t["centred"]].detach().to(statistics.dtype)
@@ -260,78 +382,102 @@ class _BatchNorm(_Op):
         else:
             mean = t["placing"] @ statistics[:nc].to(x.dtype)
             variance = statistics[nc:].to(x.dtype)
-        scale = gamma.to(x.dtype) / torch.sqrt(variance + self.epsilon)
+        scale = gamma / torch.sqrt(variance + self.epsilon)
         return (x - mean[t["field_of"]]) * scale[t["field_of"]] + beta[t["field_of"]]
 
 
-_POINTWISE = {
-    "relu": torch.relu,
-    "leaky_relu": lambda x: torch.nn.functional.leaky_relu(x, 0.01),
-    "tanh": torch.tanh,
-    "sigmoid": torch.sigmoid,
-    "silu": torch.nn.functional.silu,
-    "gelu": torch.nn.functional.gelu,
-    "softplus": lambda x: torch.nn.functional.softplus(x, beta=1, threshold=30),
-    "identity": lambda x: x,
-}
-
-
 class _Pointwise(_Op):
+    """One function on every coordinate (the IR's activation constants: leaky slope 0.01, softplus threshold 30)."""
+
     def __init__(self, function):
         super().__init__()
         self.function = function
 
-    def forward(self, x, _):
-        return _POINTWISE[self.function](x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.function
+        if f == "relu":
+            return torch.relu(x)
+        if f == "leaky_relu":
+            return torch.nn.functional.leaky_relu(x, 0.01)
+        if f == "tanh":
+            return torch.tanh(x)
+        if f == "sigmoid":
+            return torch.sigmoid(x)
+        if f == "silu":
+            return torch.nn.functional.silu(x)
+        if f == "gelu":
+            return torch.nn.functional.gelu(x)
+        if f == "softplus":
+            return torch.nn.functional.softplus(x, 1.0, 30.0)
+        return x
 
 
 class _Convolution(_Op):
     """Grid networks: the linear op on every position's neighbourhood
     (channel-major, the kernel^d offsets row-major, zeros or the wrapped grid
-    outside). Its W is formed once per forward (the linear op applied to the
-    identity) and run as torch's convolution, so memory and time are a plain
-    CNN's of the same shapes. x: (batch, extents..., channels)."""
+    outside). Its W is formed once per call from theta and the pair bases and
+    run as torch's convolution, so memory and time are a plain CNN's of the
+    same shapes. x: (batch, extents..., channels)."""
 
     def __init__(self, kernel, dimension, circular, linear):
         super().__init__()
         self.kernel, self.dimension, self.circular = kernel, dimension, circular
         self.linear = linear
+        d = dimension
+        # Explicit axes (ONNX has no negative ones): channels first and back.
+        self.first = [0, d + 1] + list(range(1, d + 1))
+        self.last = [0] + list(range(2, d + 2)) + [1]
+        self.shape = [linear.out_dim, linear.in_dim // kernel ** d] + [kernel] * d  # no -1: ONNX needs the kernel's shape
 
-    def forward(self, x, theta):
-        d, k, r = self.dimension, self.kernel, self.kernel // 2
-        y = x.permute(0, d + 1, *range(1, d + 1))  # channels first (explicit axes: ONNX has no negative ones)
+    def forward(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        d, r = self.dimension, self.kernel // 2
         padding = r
         if r > 0 and self.circular:
-            # Wrapped by index (torch's circular pad refuses grids smaller than the pad).
-            for axis in range(d):
-                n = y.shape[2 + axis]
-                y = y.index_select(2 + axis, torch.arange(-r, n + r, device=y.device) % n)
+            for axis in range(1, 1 + d):
+                n = x.shape[axis]
+                if n >= r:  # the wrapped rows as slices (cheap, also backwards)
+                    x = torch.cat([x.narrow(axis, n - r, r), x, x.narrow(axis, 0, r)], dim=axis)
+                else:  # a torus smaller than the pad: wrapped by index
+                    x = x.index_select(axis, torch.arange(-r, n + r, device=x.device) % n)
             padding = 0
-        # Row i of the linear op applied to the identity is W e_i: W^T, (in_dim, out_dim).
-        w = self.linear(torch.eye(self.linear.in_dim, dtype=x.dtype, device=x.device), theta)
-        weight = w.t().reshape(self.linear.out_dim, -1, *([k] * d))
-        convolve = (torch.nn.functional.conv1d, torch.nn.functional.conv2d, torch.nn.functional.conv3d)[d - 1]
-        return convolve(y, weight, padding=padding).permute(0, *range(2, d + 2), 1)
+        # Channels first as a view: torch's convolution reads it channels-last, without a copy.
+        y = x.permute(self.first)
+        weight = self.linear.weight(theta, x).reshape(self.shape)
+        if d == 1:
+            y = torch.nn.functional.conv1d(y, weight, padding=padding)
+        elif d == 2:
+            y = torch.nn.functional.conv2d(y, weight, padding=padding)
+        else:
+            y = torch.nn.functional.conv3d(y, weight, padding=padding)
+        # Back to (batch, extents..., channels) in memory too (a no-op when torch kept the input's
+        # channels-last layout): the ops that follow index the channels, slowly when strided.
+        return y.permute(self.last).contiguous()
 
 
 class _Pool(_Op):
-    """Mean over blocks of size^d positions, or over all positions (size None)."""
+    """Mean over blocks of size^d positions, or over all positions (size 0)."""
+
+    axes: List[int]
+    block_axes: List[int]
 
     def __init__(self, dimension, size):
         super().__init__()
         self.dimension, self.size = dimension, size
+        self.axes = list(range(1, 1 + dimension))
+        self.block_axes = [2 + 2 * a for a in range(dimension)]
 
-    def forward(self, x, _):
-        d = self.dimension
-        if self.size is None:
-            return x.mean(dim=tuple(range(1, 1 + d)))
-        s, shape = self.size, [x.shape[0]]
-        for e in x.shape[1:1 + d]:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.size == 0:
+            return x.mean(dim=self.axes)
+        s = self.size
+        shape = [x.shape[0]]
+        for a in self.axes:
+            e = x.shape[a]
             if e % s != 0:
-                raise ValueError(f"pool {s}: extent {e} is not a multiple of {s}")
-            shape += [e // s, s]
-        y = x.reshape(*shape, x.shape[-1])
-        return y.mean(dim=tuple(2 + 2 * a for a in range(d)))
+                raise ValueError("pool {}: extent {} is not a multiple of {}".format(s, e, s))
+            shape = shape + [e // s, s]
+        y = x.reshape(shape + [x.shape[-1]])
+        return y.mean(dim=self.block_axes)
 
 
 class _Parameters(torch.nn.Module):
@@ -446,18 +592,9 @@ class StepScaledAdam(torch.optim.Adam):
 
 
 class _EqnnModule(torch.nn.Module):
-    """What every generated network shares: the op chain, the weights file
-    and the normalizer. Subclasses set the class attributes below."""
-
-    def _run(self, x):
-        n = self.normalizer
-        x = (x - n.input_shift) / n.input_scale
-        for op, parameter in zip(self.ops, self.OP_PARAMETERS):
-            if isinstance(parameter, tuple):  # batchnorm: its parameters and its running statistics
-                x = op(x, *(self.get_parameter(p) for p in parameter))
-            else:
-                x = op(x, self.get_parameter(parameter) if parameter else None)
-        return x * n.output_scale + n.output_shift
+    """What every generated network shares: parameters, the weights file and
+    the normalizer. Subclasses set the class attributes below and run the op
+    chain in their forward."""
 
     def reset_parameters(self, generator=None):
         """eqnnc's initialization (docs/graph-ir.md): N(mean, std^2) runs, biases at 0; the normalizer to identity."""

@@ -8,25 +8,36 @@ import XCTest
 @testable import EqnnDriver
 @testable import EqnnInterpreter
 
-/// The emitted modules leave Python: `torch.jit.trace` (saved and loaded) and
+/// The emitted modules leave Python: `torch.jit.script` and `torch.jit.trace` (saved and loaded) and
 /// `torch.onnx.export` with a dynamic batch (and dynamic extents on grids), run in
 /// onnxruntime on another batch and other extents, against the interpreter in
 /// float32 (1e-5 relative). onnxruntime comes from PyPI, in a venv `.ci/run`
 /// makes and names in EQNNC_ONNX_PYTHON; without it the test is skipped.
 final class DeploymentTests: ScratchDirectoryTestCase {
-    /// Examples whose modules do not export yet: gather/scatter pair bases with
-    /// repeated indices (index_add becomes an ONNX Expand that keeps the export's
-    /// batch; scatter_add does not export with a dynamic batch in torch 1.13).
-    static let notYetExported: Set<String> = ["Fermions"]
-
     func testTracedAndOnnxModulesMatchTheInterpreter() throws {
         guard let ort = ProcessInfo.processInfo.environment["EQNNC_ONNX_PYTHON"], FileManager.default.isExecutableFile(atPath: ort) else {
             throw XCTSkip("EQNNC_ONNX_PYTHON names no Python with onnxruntime (.ci/run makes one)")
         }
         var rng = SplitMix64(seed: 12)
         var checked = 0
-        for path in ["examples", "examples/fww21", "examples/grid"].flatMap({ GoldenTests.inputs(in: $0).map(\.path) }) {
-            for compiled in try Compiled.loadAll(path) where !DeploymentTests.notYetExported.contains(compiled.graph.network) {
+        // Beside the examples: pair bases large enough to run as gathers and sums (structured,
+        // uneven terms: the identity and the all-ones matrix of S(1000)), and a norm nonlinearity.
+        let structured = self.path("structured.eqnn")
+        try """
+            group G = S(1000)
+            network Wide over G {
+              input  V
+              layer  5*V + 2*Scalar : relu
+              output Scalar
+            }
+            network Normed over G {
+              input  V
+              layer  2*V + Scalar : norm
+              output Scalar
+            }
+            """.write(toFile: structured, atomically: true, encoding: .utf8)
+        for path in ["examples", "examples/fww21", "examples/grid"].flatMap({ GoldenTests.inputs(in: $0).map(\.path) }) + [structured] {
+            for compiled in try Compiled.loadAll(path) {
                 let graph = compiled.graph, name = compiled.graph.network
                 let model = PyTorchBackendTests.model(graph, seed: UInt64(checked))
                 let source = PyTorchBackend.generate(graph, origin: .init(sourceFile: path, version: "test"))
@@ -52,9 +63,11 @@ final class DeploymentTests: ScratchDirectoryTestCase {
                                                     "y": {0: "batch", **{1 + a: f"o{a}" for a in range(out_axes)}}})
                     traced = torch.jit.trace(m, sample, check_trace=True)
                     torch.jit.save(traced, \(JSONQuote(self.path("m.pt"))))
+                    torch.jit.save(torch.jit.script(m), \(JSONQuote(self.path("scripted.pt"))))
                     x = torch.tensor(np.load(\(JSONQuote(self.path("x.npy"))))).float()
                     with torch.no_grad():
                         np.save(\(JSONQuote(self.path("traced.npy"))), torch.jit.load(\(JSONQuote(self.path("m.pt"))))(x).double().numpy())
+                        np.save(\(JSONQuote(self.path("scripted.npy"))), torch.jit.load(\(JSONQuote(self.path("scripted.pt"))))(x).double().numpy())
                     """
                 try run(PyTorchRunner.python, script, name)
                 try run(ort, """
@@ -64,14 +77,14 @@ final class DeploymentTests: ScratchDirectoryTestCase {
                     np.save(\(JSONQuote(self.path("onnx.npy"))), s.run(None, {"x": x})[0].astype(np.float64))
                     """, name)
                 let expected = model.forwardSingle(x.map(Float.init), batch: 3, extents: extents).map(Double.init)
-                for file in ["traced.npy", "onnx.npy"] {
+                for file in ["traced.npy", "scripted.npy", "onnx.npy"] {
                     let output = try Npy.read(Data(contentsOf: URL(fileURLWithPath: self.path(file))), name: file).values
                     XCTAssertLessThan(PyTorchBackendTests.relativeError(output, expected), 1e-5, "\(name) \(file)")
                 }
                 checked += 1
             }
         }
-        XCTAssertGreaterThanOrEqual(checked, 15)
+        XCTAssertEqual(checked, 27, "every network of the examples and the two structured ones")
     }
 
     func JSONQuote(_ s: String) -> String { JSON.quote(s) }
