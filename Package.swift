@@ -38,6 +38,6 @@ let package = Package(
         .testTarget(
             name: "EqnnDriverTests", dependencies: ["EqnnDriver", "EqnnDiagnostics", "EqnnCBackend", "EqnnIR", "EqnnInterpreter", "EqnnLinearAlgebra",
                                                  "EqnnData", "EqnnGroups", "EqnnSema"],
-            exclude: ["Diagnostics"]),
+            exclude: ["Diagnostics", "Generated"]),
     ]
 )

@@ -11,11 +11,15 @@ public enum CBackend {
         /// `<name>.h` and `<name>.c`.
         public var header: String
         public var implementation: String
+        /// The grid's axes (the graph's domain); 0 for networks on vectors, whose
+        /// forward takes no extents.
+        public var gridAxes: Int
 
-        public init(name: String, header: String, implementation: String) {
+        public init(name: String, header: String, implementation: String, gridAxes: Int) {
             self.name = name
             self.header = header
             self.implementation = implementation
+            self.gridAxes = gridAxes
         }
     }
 

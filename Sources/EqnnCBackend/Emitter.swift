@@ -111,7 +111,7 @@ struct Emitter {
     var stackBytes: Int { (2 * tile * maxDimension + gatherCapacity + productCapacity) * (precision == .f32 ? 4 : 8) }
 
     mutating func emit() -> CBackend.Source {
-        CBackend.Source(name: p, header: header(), implementation: implementation())
+        CBackend.Source(name: p, header: header(), implementation: implementation(), gridAxes: gridAxes)
     }
 
     // MARK: Header

@@ -122,7 +122,7 @@ public struct CCompiler {
     /// How the driver calls forward: rows, or grids of the extents in the environment.
     func forwardCall(_ source: CBackend.Source) -> String {
         let p = source.name, P = p.uppercased()
-        guard source.header.contains("\(P)_GRID_AXES") else { return "\(p)_forward(model, x, y, batch);" }
+        guard source.gridAxes > 0 else { return "\(p)_forward(model, x, y, batch);" }
         return """
         {
                 size_t extents[\(P)_GRID_AXES], positions = 1, outputs = (size_t)atol(getenv("EQNNC_OUTPUT_POSITIONS"));

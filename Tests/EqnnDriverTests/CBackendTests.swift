@@ -200,7 +200,7 @@ final class CBackendTests: XCTestCase {
             XCTAssertEqual(emitted.status, 0, emitted.stderr)
             let header = try String(contentsOfFile: directory + "/n.h", encoding: .utf8)
             let implementation = try String(contentsOfFile: directory + "/n.c", encoding: .utf8)
-            let binary = try compiler.build(CBackend.Source(name: "n", header: header, implementation: implementation),
+            let binary = try compiler.build(CBackend.Source(name: "n", header: header, implementation: implementation, gridAxes: 0),
                                             flags: CBackendTests.strict, tag: "activation\(k)")
             let x = (0..<(7 * c.graph.input.dimension)).map { _ in 2 * rng.nextNormal() }
             let loaded = try c.model(weights: weights, seed: 0)

@@ -42,7 +42,7 @@ final class GoldenTests: XCTestCase {
                 continue
             }
             if actual != expected {
-                XCTFail("\(input.lastPathComponent) differs from its .expected file:\n" + lineDiff(expected, actual),
+                XCTFail("\(input.lastPathComponent) differs from its .expected file:\n" + GoldenTests.lineDiff(expected, actual),
                         file: file, line: line)
             }
         }
@@ -81,7 +81,7 @@ final class GoldenTests: XCTestCase {
     }
 
     /// The first place the two differ, with the lines that follow on each side.
-    func lineDiff(_ expected: String, _ actual: String) -> String {
+    static func lineDiff(_ expected: String, _ actual: String) -> String {
         let e = expected.components(separatedBy: "\n"), a = actual.components(separatedBy: "\n")
         guard let k = (0..<max(e.count, a.count)).first(where: { $0 >= e.count || $0 >= a.count || e[$0] != a[$0] }) else {
             return ""
