@@ -93,6 +93,7 @@ public enum Lowering {
                           ops: ops, parameterCount: offset, structureHash: "")
         graph.domain = network.domain
         graph.structureHash = StructureHash.of(graph)
+        try graph.verify()  // what the back ends may rely on without checking it themselves
         return graph
     }
 
