@@ -60,21 +60,27 @@ extension Emitter {
 
     func gridHelpers() -> String {
         var out = ""
+        // Each kernel size's offsets, one per row, in the IR's order (Convolution.offsetVectors).
+        for kernel in Set(convolutions.map { $0.1.kernel }).sorted() {
+            let vectors = Convolution.offsetVectors(kernel: kernel, dimension: gridAxes)
+            out += "static const int \(p)_kernel\(kernel)_offsets[\(vectors.count)][\(gridAxes)] = {\n"
+            out += vectors.map { "    {" + $0.map(String.init).joined(separator: ", ") + "}" }.joined(separator: ",\n")
+            out += "\n};\n\n"
+        }
         if !convolutions.isEmpty {
             out += """
             /* The neighbourhoods of positions first ..< first + n of one sample, as the convolution op
                reads them: columns[t * channels * offsets + c * offsets + o] = x[q * channels + c], q the
-               position at offset o (row-major over {-r..r}^axes, the last axis fastest) of position
+               position at offset o (vectors[o * axes + a] on axis a, the IR's order) of position
                first + t; 0 outside the grid, or the wrapped position when circular. With offset_major,
                columns[t * channels * offsets + o * channels + c] instead: each offset's channels in one
                copy, for the dense products, whose weight rows are stored in that order. */
             static void \(p)_neighbourhoods(const \(real) *restrict x, \(real) *restrict columns, size_t first, size_t n,
-                                            const size_t *extents, int axes, int kernel, size_t channels, int circular,
-                                            int offset_major) {
+                                            const size_t *extents, int axes, const int *vectors, size_t offsets, size_t channels,
+                                            int circular, int offset_major) {
                 const \(real) *source[\(convolutions.map { $0.1.offsets }.max() ?? 1)]; /* per offset: its position's values, or NULL outside */
-                size_t t, c, o, offsets = 1;
+                size_t t, c, o;
                 int a;
-                for (a = 0; a < axes; ++a) offsets *= (size_t)kernel;
                 for (t = 0; t < n; ++t) {
                     size_t rest = first + t;
                     long coordinate[3] = {0, 0, 0};
@@ -84,12 +90,11 @@ extension Emitter {
                         rest /= extents[a];
                     }
                     for (o = 0; o < offsets; ++o) {
-                        size_t digits = o, q = 0, stride = 1;
+                        size_t q = 0, stride = 1;
                         int inside = 1;
                         for (a = axes - 1; a >= 0; --a) {
                             const long e = (long)extents[a];
-                            long v = coordinate[a] + (long)(digits % (size_t)kernel) - kernel / 2;
-                            digits /= (size_t)kernel;
+                            long v = coordinate[a] + vectors[o * (size_t)axes + (size_t)a];
                             if (v < 0 || v >= e) {
                                 if (!circular) {
                                     inside = 0;
@@ -172,7 +177,7 @@ extension Emitter {
                     const size_t n = positions - first < \(rows) ? positions - first : \(rows);
                     const \(real) *x = columns;
                     \(real) *y = output + first * \(c.linear.outputDimension);
-                    \(p)_neighbourhoods(input, columns, first, n, extents, \(gridAxes), \(c.kernel), \(c.channels), \(circular), \(structured(k) == nil ? 1 : 0));
+                    \(p)_neighbourhoods(input, columns, first, n, extents, \(gridAxes), \(p)_kernel\(c.kernel)_offsets[0], \(c.offsets), \(c.channels), \(circular), \(structured(k) == nil ? 1 : 0));
 
             """
             out += linearCode(k, c.linear).split(separator: "\n", omittingEmptySubsequences: false)

@@ -280,6 +280,18 @@ public struct Convolution: Sendable, Equatable {
     /// kernel^d.
     public var offsets: Int { (0..<dimension).reduce(1) { r, _ in r * kernel } }
 
+    /// The offsets {-r..r}^d in the order the columns use them: row-major, the last
+    /// grid axis fastest (offset 0 is (-r, ..., -r)). Every back end reads this order
+    /// here; the kernel bases (EqnnGroups' PointSet.offsetVectors) are solved in it,
+    /// which a test pins.
+    public static func offsetVectors(kernel: Int, dimension: Int) -> [[Int]] {
+        var out: [[Int]] = [[]]
+        for _ in 0..<dimension { out = out.flatMap { prefix in (0..<kernel).map { prefix + [$0 - kernel / 2] } } }
+        return out
+    }
+
+    public var offsetVectors: [[Int]] { Convolution.offsetVectors(kernel: kernel, dimension: dimension) }
+
     /// Where column `column` (= c * kernel^d + o, the order above) sits in the
     /// offset-major order o * channels + c, in which each neighbour's channels are
     /// contiguous: the layout a back end may gather in, reordering W's columns to match.

@@ -18,11 +18,9 @@ struct GridGeometry {
         positions = extents.reduce(1, *)
     }
 
-    /// The offsets {-r..r}^d of a kernel, row-major (the last axis fastest), flattened: offset o, axis a at o * d + a.
+    /// The offsets of a kernel in the IR's order (Convolution.offsetVectors), flattened: offset o, axis a at o * d + a.
     func offsets(kernel: Int) -> [Int] {
-        var out: [[Int]] = [[]]
-        for _ in extents { out = out.flatMap { prefix in (0..<kernel).map { prefix + [$0 - kernel / 2] } } }
-        return out.flatMap { $0 }
+        Convolution.offsetVectors(kernel: kernel, dimension: extents.count).flatMap { $0 }
     }
 
     /// The position at each offset around `position` into `out`, -1 outside

@@ -113,3 +113,18 @@ final class GraphVerifierTests: XCTestCase {
         assertRefused(graph, "statistics for")
     }
 }
+
+/// The kernel's offset order has one home in the IR (Convolution.offsetVectors), which
+/// the back ends read; the kernel bases are solved in EqnnGroups' order, which must be it.
+final class OffsetOrderTests: XCTestCase {
+    func testTheBasesAndTheBackEndsShareTheOffsetOrder() {
+        for dimension in 1...3 {
+            for kernel in [1, 3, 5] {
+                XCTAssertEqual(Convolution.offsetVectors(kernel: kernel, dimension: dimension),
+                               PointSet.offsetVectors(kernel: kernel, dimension: dimension), "kernel \(kernel), \(dimension)-d")
+            }
+        }
+        // Offset 0 is (-r, ..., -r) and the last axis moves fastest.
+        XCTAssertEqual(Convolution.offsetVectors(kernel: 3, dimension: 2).prefix(4), [[-1, -1], [-1, 0], [-1, 1], [0, -1]])
+    }
+}
