@@ -42,12 +42,12 @@ extension Emitter {
         let one = literal(1), zero = "0"
         switch function {
         case .relu: return "(\(v) > \(zero) ? \(v) : \(zero))"
-        case .leakyRelu: return "(\(v) > \(zero) ? \(v) : \(literal(0.01)) * \(v))"
+        case .leakyRelu: return "(\(v) > \(zero) ? \(v) : \(literal(Activation.leakySlope)) * \(v))"
         case .tanh: return "tanh\(f)(\(v))"
         case .sigmoid: return "\(p)_sigmoid(\(v))"
         case .silu: return "(\(v) * \(p)_sigmoid(\(v)))"
         case .gelu: return "(\(literal(0.5)) * \(v) * (\(one) + erf\(f)(\(v) * \(literal(0.7071067811865476)))))"
-        case .softplus: return "(\(v) > \(literal(30)) ? \(v) : log1p\(f)(exp\(f)(\(v))))"
+        case .softplus: return "(\(v) > \(literal(Activation.softplusThreshold)) ? \(v) : log1p\(f)(exp\(f)(\(v))))"
         case .identity: return v
         case .gated, .norm: return v  // never a pointwise op: lowering gives them ops of their own
         }

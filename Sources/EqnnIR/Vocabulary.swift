@@ -15,6 +15,11 @@ public enum Activation: String, CaseIterable, Sendable {
 
     /// Applied coordinate by coordinate (everything but gated and norm).
     public var isPointwise: Bool { self != .gated && self != .norm }
+
+    /// leaky_relu(x) = x for x > 0, else leakySlope * x (PyTorch's default slope).
+    public static let leakySlope = 0.01
+    /// softplus(x) = log(1 + e^x), and x itself above this (where they agree in float64; PyTorch's threshold=30).
+    public static let softplusThreshold = 30.0
 }
 
 /// The floating-point precision of generated code and of training.

@@ -28,12 +28,12 @@ enum Scalar {
     static func value(_ f: Activation, _ x: Double) -> Double {
         switch f {
         case .relu: return max(x, 0)
-        case .leakyRelu: return x > 0 ? x : 0.01 * x
+        case .leakyRelu: return x > 0 ? x : Activation.leakySlope * x
         case .tanh: return Foundation.tanh(x)
         case .sigmoid: return sigmoid(x)
         case .silu: return x * sigmoid(x)
         case .gelu: return 0.5 * x * (1 + erf(x / 2.0.squareRoot()))
-        case .softplus: return x > 30 ? x : log1p(exp(x))
+        case .softplus: return x > Activation.softplusThreshold ? x : log1p(exp(x))
         case .identity: return x
         case .gated, .norm: return x  // never a pointwise op: lowering gives them ops of their own
         }
@@ -42,7 +42,7 @@ enum Scalar {
     static func derivative(_ f: Activation, _ x: Double) -> Double {
         switch f {
         case .relu: return x > 0 ? 1 : 0
-        case .leakyRelu: return x > 0 ? 1 : 0.01
+        case .leakyRelu: return x > 0 ? 1 : Activation.leakySlope
         case .tanh:
             let t = Foundation.tanh(x)
             return 1 - t * t

@@ -31,6 +31,8 @@ public enum PyTorchBackend {
         let className = pythonName(graph.network)
         var out = banner(graph, origin: origin, stem: stem, className: className)
         out += "import array\nimport base64\nimport json\nimport math\nimport struct\nimport sys\nfrom typing import Dict, List, Tuple\n\nimport torch\n\n\n"
+        out += "# The IR's activation constants (docs/graph-ir.md).\n"
+        out += "_LEAKY_SLOPE = \(number(Activation.leakySlope))\n_SOFTPLUS_THRESHOLD = \(number(Activation.softplusThreshold))\n\n\n"
         out += Runtime.source + "\n\n"
         out += networkClass(graph, className: className, version: origin.version)
         return Source(name: stem, className: className, text: out)

@@ -387,18 +387,19 @@ class _BatchNorm(_Op):
 
 
 class _Pointwise(_Op):
-    """One function on every coordinate (the IR's activation constants: leaky slope 0.01, softplus threshold 30)."""
+    """One function on every coordinate (with the IR's constants _LEAKY_SLOPE and _SOFTPLUS_THRESHOLD)."""
 
     def __init__(self, function):
         super().__init__()
         self.function = function
+        self.slope, self.threshold = _LEAKY_SLOPE, _SOFTPLUS_THRESHOLD  # attributes: TorchScript reads no globals
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = self.function
         if f == "relu":
             return torch.relu(x)
         if f == "leaky_relu":
-            return torch.nn.functional.leaky_relu(x, 0.01)
+            return torch.nn.functional.leaky_relu(x, self.slope)
         if f == "tanh":
             return torch.tanh(x)
         if f == "sigmoid":
@@ -408,7 +409,7 @@ class _Pointwise(_Op):
         if f == "gelu":
             return torch.nn.functional.gelu(x)
         if f == "softplus":
-            return torch.nn.functional.softplus(x, 1.0, 30.0)
+            return torch.nn.functional.softplus(x, 1.0, self.threshold)
         return x
 
 
