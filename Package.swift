@@ -10,21 +10,24 @@ let package = Package(
         .library(name: "EqnnDriver", targets: ["EqnnDriver"]),
     ],
     targets: [
+        // JSON, shared by the stages that read or write it (the IR's graph, diagnostics, data files).
+        .target(name: "EqnnSupport"),
         .target(name: "EqnnDiagnostics"),
         .target(name: "EqnnSyntax", dependencies: ["EqnnDiagnostics"]),
         .target(name: "EqnnLinearAlgebra"),
         .target(name: "EqnnGroups", dependencies: ["EqnnLinearAlgebra"]),
         .target(name: "EqnnSema", dependencies: ["EqnnDiagnostics", "EqnnSyntax", "EqnnGroups", "EqnnLinearAlgebra", "EqnnIR"]),
-        .target(name: "EqnnIR", dependencies: ["EqnnDiagnostics", "EqnnData"]),
-        .target(name: "EqnnData", dependencies: ["EqnnDiagnostics", "EqnnLinearAlgebra"]),
+        // The contract of the back ends: a leaf but for JSON.
+        .target(name: "EqnnIR", dependencies: ["EqnnSupport"]),
+        .target(name: "EqnnData", dependencies: ["EqnnSupport", "EqnnLinearAlgebra", "EqnnIR"]),
         // The matrix product's kernels, in C: chosen at run time for the machine's vector units (AVX-512, AVX2).
         .target(name: "EqnnKernels"),
         .target(name: "EqnnInterpreter", dependencies: ["EqnnIR", "EqnnGroups", "EqnnLinearAlgebra", "EqnnKernels"]),
         .target(name: "EqnnCBackend", dependencies: ["EqnnIR"]),
-        .target(name: "EqnnPyTorchBackend", dependencies: ["EqnnDiagnostics", "EqnnIR"]),
+        .target(name: "EqnnPyTorchBackend", dependencies: ["EqnnSupport", "EqnnIR"]),
         .target(name: "EqnnDriver", dependencies: [
-            "EqnnDiagnostics", "EqnnSyntax", "EqnnGroups", "EqnnSema", "EqnnIR", "EqnnData", "EqnnInterpreter", "EqnnCBackend",
-            "EqnnPyTorchBackend",
+            "EqnnSupport", "EqnnDiagnostics", "EqnnSyntax", "EqnnGroups", "EqnnSema", "EqnnIR", "EqnnData", "EqnnInterpreter",
+            "EqnnCBackend", "EqnnPyTorchBackend",
         ]),
         .executableTarget(name: "eqnnc", dependencies: ["EqnnDriver"]),
         .testTarget(name: "EqnnDiagnosticsTests", dependencies: ["EqnnDiagnostics"]),
@@ -32,12 +35,13 @@ let package = Package(
         .testTarget(name: "EqnnLinearAlgebraTests", dependencies: ["EqnnLinearAlgebra"]),
         .testTarget(name: "EqnnGroupsTests", dependencies: ["EqnnGroups", "EqnnLinearAlgebra"]),
         .testTarget(name: "EqnnSemaTests", dependencies: ["EqnnSema", "EqnnSyntax", "EqnnGroups", "EqnnDiagnostics", "EqnnIR"]),
-        .testTarget(name: "EqnnIRTests", dependencies: ["EqnnIR", "EqnnSema", "EqnnGroups", "EqnnDiagnostics"]),
-        .testTarget(name: "EqnnDataTests", dependencies: ["EqnnData"]),
-        .testTarget(name: "EqnnInterpreterTests", dependencies: ["EqnnInterpreter", "EqnnKernels", "EqnnIR", "EqnnSema", "EqnnGroups", "EqnnLinearAlgebra", "EqnnDiagnostics"]),
+        .testTarget(name: "EqnnIRTests", dependencies: ["EqnnIR", "EqnnSema", "EqnnGroups", "EqnnDiagnostics", "EqnnSupport"]),
+        .testTarget(name: "EqnnDataTests", dependencies: ["EqnnData", "EqnnSupport"]),
+        .testTarget(name: "EqnnInterpreterTests", dependencies: ["EqnnInterpreter", "EqnnKernels", "EqnnIR", "EqnnSema", "EqnnGroups", "EqnnLinearAlgebra", "EqnnDiagnostics",
+                                                              "EqnnData"]),
         .testTarget(
             name: "EqnnDriverTests", dependencies: ["EqnnDriver", "EqnnDiagnostics", "EqnnCBackend", "EqnnIR", "EqnnInterpreter", "EqnnLinearAlgebra",
-                                                 "EqnnData", "EqnnGroups", "EqnnSema"],
+                                                 "EqnnData", "EqnnGroups", "EqnnSema", "EqnnSupport"],
             exclude: ["Diagnostics", "Generated"]),
     ]
 )

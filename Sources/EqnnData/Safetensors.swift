@@ -1,4 +1,4 @@
-import EqnnDiagnostics
+import EqnnSupport
 import Foundation
 
 /// The safetensors format: an 8-byte little-endian header length, a JSON

@@ -1,6 +1,7 @@
 import EqnnData
 import EqnnDiagnostics
 import EqnnSema
+import EqnnSupport
 import Foundation
 
 /// `eqnnc [check] FILE [--format text|json]`: diagnostics, then a summary per network.

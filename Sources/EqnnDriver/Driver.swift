@@ -3,6 +3,7 @@ import EqnnDiagnostics
 import EqnnGroups
 import EqnnInterpreter
 import EqnnSema
+import EqnnSupport
 import Foundation
 
 /// What a command printed and its exit status (0 ok, 1 user errors, 2 bad usage).

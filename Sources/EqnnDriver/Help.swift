@@ -1,3 +1,4 @@
+import EqnnSupport
 /// Usage texts, one per command.
 enum Help {
     static let main = """

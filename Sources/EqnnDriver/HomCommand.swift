@@ -1,6 +1,7 @@
 import EqnnDiagnostics
 import EqnnGroups
 import EqnnSema
+import EqnnSupport
 
 /// `eqnnc hom GROUP FROM TO [--basis] [--format text|json]`: the dimension of
 /// Hom_G(FROM, TO) and, on request, its basis.

@@ -1,5 +1,6 @@
 import EqnnDiagnostics
 import EqnnSema
+import EqnnSupport
 
 /// The per-network table printed after a successful check.
 enum Summary {

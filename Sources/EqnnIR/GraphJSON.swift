@@ -1,4 +1,4 @@
-import EqnnDiagnostics
+import EqnnSupport
 
 /// The graph as JSON (`eqnnc FILE --emit graph`), documented in docs/graph-ir.md.
 extension Graph {

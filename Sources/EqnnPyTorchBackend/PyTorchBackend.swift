@@ -1,5 +1,5 @@
-import EqnnDiagnostics
 import EqnnIR
+import EqnnSupport
 
 /// IR to PyTorch: one Python file per network, `<snake_case>.py`, needing
 /// only `torch` and the standard library. `class <Network>(torch.nn.Module)`
@@ -31,8 +31,10 @@ public enum PyTorchBackend {
         let className = pythonName(graph.network)
         var out = banner(graph, origin: origin, stem: stem, className: className)
         out += "import array\nimport base64\nimport json\nimport math\nimport struct\nimport sys\nfrom typing import Dict, List, Tuple\n\nimport torch\n\n\n"
-        out += "# The IR's activation constants (docs/graph-ir.md).\n"
-        out += "_LEAKY_SLOPE = \(number(Activation.leakySlope))\n_SOFTPLUS_THRESHOLD = \(number(Activation.softplusThreshold))\n\n\n"
+        out += "# The IR's activation constants and weights-file conventions (docs/graph-ir.md).\n"
+        out += "_LEAKY_SLOPE = \(number(Activation.leakySlope))\n_SOFTPLUS_THRESHOLD = \(number(Activation.softplusThreshold))\n"
+        out += "_WEIGHTS_FORMAT = \(string(WeightsFormat.format))\n_WEIGHTS_VERSION = \(string(WeightsFormat.version))\n"
+        out += "_NORMALIZER_TENSORS = [\(WeightsFormat.normalizerNames.map(string).joined(separator: ", "))]\n\n\n"
         out += Runtime.source + "\n\n"
         out += networkClass(graph, className: className, version: origin.version)
         return Source(name: stem, className: className, text: out)

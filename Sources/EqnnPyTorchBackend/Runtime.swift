@@ -637,7 +637,7 @@ class _EqnnModule(torch.nn.Module):
     def load_safetensors(self, path):
         """Loads an eqnnc weights file; one made for another structure is refused with the reason."""
         tensors, metadata = _read_safetensors(path)
-        if metadata.get("format", "eqnnc-weights") != "eqnnc-weights":
+        if metadata.get("format", _WEIGHTS_FORMAT) != _WEIGHTS_FORMAT:
             raise ValueError(f"{path}: format '{metadata.get('format')}' is not an eqnnc weights file")
         found = metadata.get("structure_hash")
         if found is not None and found != self.STRUCTURE_HASH:
@@ -656,8 +656,9 @@ class _EqnnModule(torch.nn.Module):
                     raise ValueError(f"{path}: tensor '{name}' contains NaN or infinite values")
                 p = self.get_parameter(name)
                 p.copy_(t.to(p.device, p.dtype))
-            for name in ("input_shift", "input_scale", "output_shift", "output_scale"):
-                t = tensors.get("normalizer." + name)
+            for tensor in _NORMALIZER_TENSORS:
+                t = tensors.get(tensor)
+                name = tensor.split(".", 1)[1]
                 buffer = getattr(self.normalizer, name)
                 if t is None:
                     buffer.fill_(1 if name.endswith("scale") else 0)
@@ -672,10 +673,9 @@ class _EqnnModule(torch.nn.Module):
     def save_safetensors(self, path):
         """Writes an eqnnc weights file (`eqnnc run/evaluate/--emit c --weights` read it)."""
         tensors = [(name, self.get_parameter(name)) for name, _ in self.PARAMETERS]
-        tensors += [("normalizer." + name, getattr(self.normalizer, name))
-                    for name in ("input_shift", "input_scale", "output_shift", "output_scale")]
+        tensors += [(tensor, getattr(self.normalizer, tensor.split(".", 1)[1])) for tensor in _NORMALIZER_TENSORS]
         _write_safetensors(path, tensors, {
-            "format": "eqnnc-weights", "version": "1", "eqnnc_version": self.EQNNC_VERSION,
+            "format": _WEIGHTS_FORMAT, "version": _WEIGHTS_VERSION, "eqnnc_version": self.EQNNC_VERSION,
             "network": self.NETWORK, "group": self.GROUP, "structure_hash": self.STRUCTURE_HASH,
             "representations": self.REPRESENTATIONS, "parameter_count": str(self.PARAMETER_COUNT)})
 """#

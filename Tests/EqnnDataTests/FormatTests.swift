@@ -1,3 +1,4 @@
+import EqnnSupport
 import Foundation
 import XCTest
 @testable import EqnnData

@@ -1,4 +1,5 @@
 import EqnnCBackend
+import EqnnData
 import EqnnIR
 import EqnnInterpreter
 import EqnnLinearAlgebra

@@ -1,4 +1,5 @@
 import EqnnDriver
+import EqnnSupport
 import Foundation
 import XCTest
 

@@ -7,6 +7,7 @@ import EqnnInterpreter
 import EqnnLinearAlgebra
 import EqnnPyTorchBackend
 import EqnnSema
+import EqnnSupport
 import Foundation
 import XCTest
 @testable import EqnnDriver

@@ -1,5 +1,6 @@
 @testable import EqnnDriver
 import EqnnInterpreter
+import EqnnSupport
 import Foundation
 import XCTest
 

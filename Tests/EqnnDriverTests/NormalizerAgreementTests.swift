@@ -3,6 +3,7 @@ import EqnnDiagnostics
 import EqnnIR
 import EqnnLinearAlgebra
 import EqnnPyTorchBackend
+import EqnnSupport
 import Foundation
 import XCTest
 @testable import EqnnDriver

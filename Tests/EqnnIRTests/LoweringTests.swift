@@ -1,6 +1,7 @@
 import EqnnDiagnostics
 import EqnnGroups
 import EqnnSema
+import EqnnSupport
 import XCTest
 @testable import EqnnIR
 import Foundation

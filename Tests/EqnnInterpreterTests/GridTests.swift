@@ -1,3 +1,4 @@
+import EqnnData
 import EqnnDiagnostics
 import EqnnGroups
 import EqnnIR

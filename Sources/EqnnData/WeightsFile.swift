@@ -1,24 +1,21 @@
-import EqnnData
+import EqnnIR
 import Foundation
 
 /// A trained model as safetensors: one float64 tensor per parameter slice
 /// (the coefficients theta over each equivariant basis, and the biases),
 /// the normalizer, and metadata tying them to the compiled structure.
 public enum WeightsFile {
-    static let normalizerNames = ["normalizer.input_shift", "normalizer.input_scale",
-                                  "normalizer.output_shift", "normalizer.output_scale"]
-
     /// The file for a model; `version` is the eqnnc version that wrote it.
     public static func encode(_ model: Model, version: String) -> Data {
         var tensors = model.graph.parameterSlices.map { s in
             Safetensors.Tensor(name: s.name, shape: [s.count], values: Array(model.parameters[s.offset..<(s.offset + s.count)]))
         }
         let n = model.normalizer
-        for (name, values) in zip(normalizerNames, [n.inputShift, n.inputScale, n.outputShift, n.outputScale]) {
+        for (name, values) in zip(WeightsFormat.normalizerNames, [n.inputShift, n.inputScale, n.outputShift, n.outputScale]) {
             tensors.append(Safetensors.Tensor(name: name, shape: [values.count], values: values))
         }
         return Safetensors.write(tensors, metadata: [
-            ("format", "eqnnc-weights"), ("version", "1"), ("eqnnc_version", version),
+            ("format", WeightsFormat.format), ("version", WeightsFormat.version), ("eqnnc_version", version),
             ("network", model.graph.network), ("group", model.graph.group),
             ("structure_hash", model.graph.structureHash), ("representations", model.graph.layers.map(\.representation).joined(separator: " -> ")),
             ("parameter_count", "\(model.graph.parameterCount)"),
@@ -46,7 +43,7 @@ public enum WeightsFile {
         var normalizer = Normalizer.identity(input: graph.input.dimension, output: graph.output.dimension)
         let sizes = [graph.input.dimension, graph.input.dimension, graph.output.dimension, graph.output.dimension]
         var parts: [[Double]] = []
-        for (tensorName, size) in zip(normalizerNames, sizes) {
+        for (tensorName, size) in zip(WeightsFormat.normalizerNames, sizes) {
             guard let t = tensors[tensorName] else { parts.append([]); continue }
             guard t.values.count == size else { throw DataError("\(name): tensor '\(tensorName)' has \(t.values.count) values, expected \(size)") }
             guard t.values.allSatisfy(\.isFinite) else {
