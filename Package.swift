@@ -22,12 +22,14 @@ let package = Package(
         .target(name: "EqnnData", dependencies: ["EqnnSupport", "EqnnLinearAlgebra", "EqnnIR"]),
         // The matrix product's kernels, in C: chosen at run time for the machine's vector units (AVX-512, AVX2).
         .target(name: "EqnnKernels"),
-        .target(name: "EqnnInterpreter", dependencies: ["EqnnIR", "EqnnGroups", "EqnnLinearAlgebra", "EqnnKernels"]),
+        .target(name: "EqnnInterpreter", dependencies: ["EqnnIR", "EqnnLinearAlgebra", "EqnnKernels"]),
+        // Equivariance measured under random group elements, for every back end (`eqnnc verify`).
+        .target(name: "EqnnVerify", dependencies: ["EqnnInterpreter", "EqnnIR", "EqnnGroups", "EqnnLinearAlgebra"]),
         .target(name: "EqnnCBackend", dependencies: ["EqnnIR"]),
         .target(name: "EqnnPyTorchBackend", dependencies: ["EqnnSupport", "EqnnIR"]),
         .target(name: "EqnnDriver", dependencies: [
             "EqnnSupport", "EqnnDiagnostics", "EqnnSyntax", "EqnnGroups", "EqnnSema", "EqnnIR", "EqnnData", "EqnnInterpreter",
-            "EqnnCBackend", "EqnnPyTorchBackend",
+            "EqnnVerify", "EqnnCBackend", "EqnnPyTorchBackend",
         ]),
         .executableTarget(name: "eqnnc", dependencies: ["EqnnDriver"]),
         .testTarget(name: "EqnnDiagnosticsTests", dependencies: ["EqnnDiagnostics"]),
@@ -38,10 +40,10 @@ let package = Package(
         .testTarget(name: "EqnnIRTests", dependencies: ["EqnnIR", "EqnnSema", "EqnnGroups", "EqnnDiagnostics", "EqnnSupport"]),
         .testTarget(name: "EqnnDataTests", dependencies: ["EqnnData", "EqnnSupport"]),
         .testTarget(name: "EqnnInterpreterTests", dependencies: ["EqnnInterpreter", "EqnnKernels", "EqnnIR", "EqnnSema", "EqnnGroups", "EqnnLinearAlgebra", "EqnnDiagnostics",
-                                                              "EqnnData"]),
+                                                              "EqnnData", "EqnnVerify"]),
         .testTarget(
             name: "EqnnDriverTests", dependencies: ["EqnnDriver", "EqnnDiagnostics", "EqnnCBackend", "EqnnIR", "EqnnInterpreter", "EqnnLinearAlgebra",
-                                                 "EqnnData", "EqnnGroups", "EqnnSema", "EqnnSupport"],
+                                                 "EqnnData", "EqnnGroups", "EqnnSema", "EqnnSupport", "EqnnVerify"],
             exclude: ["Diagnostics", "Generated"]),
     ]
 )

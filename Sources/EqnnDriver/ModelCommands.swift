@@ -3,6 +3,7 @@ import EqnnGroups
 import EqnnIR
 import EqnnInterpreter
 import EqnnPyTorchBackend
+import EqnnVerify
 import Foundation
 
 /// `eqnnc run`, `eqnnc train`, `eqnnc evaluate`, `eqnnc verify`, `eqnnc data`.

@@ -3,13 +3,14 @@ import EqnnIR
 /// Positions of a d-dimensional grid, row-major (the last axis fastest), and
 /// the neighbourhoods a convolution reads. Rows of an activation are
 /// (sample, position) pairs: row = sample * positions + position.
-struct GridGeometry {
-    let extents: [Int]
-    let strides: [Int]
-    let positions: Int
-    let circular: Bool
+public struct GridGeometry: Sendable {
+    public let extents: [Int]
+    /// Row-major: position p's coordinate on axis a is p / strides[a] % extents[a].
+    public let strides: [Int]
+    public let positions: Int
+    public let circular: Bool
 
-    init(_ extents: [Int], circular: Bool) {
+    public init(_ extents: [Int], circular: Bool) {
         self.extents = extents
         self.circular = circular
         var strides = [Int](repeating: 1, count: extents.count)

@@ -7,12 +7,7 @@ import XCTest
 /// Graph.verify: lowered graphs pass, and each kind of broken graph is refused with
 /// what is wrong (each graph below breaks one invariant of a graph that passed).
 final class GraphVerifierTests: XCTestCase {
-    func lowered(_ text: String) throws -> Graph {
-        let solver = EquivariantSolver()
-        let (program, bag) = Checker.check(SourceFile(name: "t", text: text), solver: solver)
-        XCTAssertFalse(bag.hasErrors)
-        return try Lowering.lower(try XCTUnwrap(program.networks.first), solver: solver)
-    }
+    func lowered(_ text: String) throws -> Graph { try LoweringTests.lower(text).1 }
 
     let vectors = """
         network N over O(3) {

@@ -7,7 +7,8 @@ import XCTest
 import Foundation
 
 final class LoweringTests: XCTestCase {
-    func lower(_ text: String) throws -> (CheckedNetwork, Graph) {
+    /// The first network of `text`, checked (without errors) and lowered.
+    static func lower(_ text: String) throws -> (CheckedNetwork, Graph) {
         let solver = EquivariantSolver()
         let (program, bag) = Checker.check(SourceFile(name: "t", text: text), solver: solver)
         XCTAssertFalse(bag.hasErrors)
@@ -16,7 +17,7 @@ final class LoweringTests: XCTestCase {
     }
 
     func testParameterSlicesMatchTheCheckedCounts() throws {
-        let (network, graph) = try lower("""
+        let (network, graph) = try Self.lower("""
         network N over O(3) {
           input  2*Scalar + 2*V
           layer  4*Scalar + 3*V + V^2 : gated + bilinear
@@ -40,17 +41,17 @@ final class LoweringTests: XCTestCase {
     }
 
     func testStructureHashIsStableAndSeesStructure() throws {
-        let a = try lower("network N over S(5) { input V layer 3*V : relu output Scalar }").1
-        let b = try lower("network N over S(5) { input V layer 3*V : relu output Scalar }").1
-        let c = try lower("network N over S(5) { input V layer 4*V : relu output Scalar }").1
-        let d = try lower("network N over C(5) { input V layer 3*V : relu output Scalar }").1
+        let a = try Self.lower("network N over S(5) { input V layer 3*V : relu output Scalar }").1
+        let b = try Self.lower("network N over S(5) { input V layer 3*V : relu output Scalar }").1
+        let c = try Self.lower("network N over S(5) { input V layer 4*V : relu output Scalar }").1
+        let d = try Self.lower("network N over C(5) { input V layer 3*V : relu output Scalar }").1
         XCTAssertEqual(a.structureHash, b.structureHash)
         XCTAssertNotEqual(a.structureHash, c.structureHash)
         XCTAssertNotEqual(a.structureHash, d.structureHash)
     }
 
     func testGraphJSONIsVersionedAndParses() throws {
-        let graph = try lower("network N over SO(3) { input V layer Scalar + V : norm output V }").1
+        let graph = try Self.lower("network N over SO(3) { input V layer Scalar + V : norm output V }").1
         let data = Data(graph.json.rendered().utf8)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         XCTAssertEqual(object["format"] as? String, "eqnnc-graph")
@@ -111,7 +112,7 @@ final class LoweringTests: XCTestCase {
         ]
         var kinds = Set<BasisKind>()
         for source in sources {
-            let graph = try lower(source).1
+            let graph = try Self.lower(source).1
             for op in graph.ops {
                 guard case .linear(let l) = op else { continue }
                 for pair in l.bases {
@@ -173,7 +174,7 @@ extension LoweringTests {
     /// permutations of 1,024 coordinates), never a matrix per channel pair, and
     /// its plan is structured: the dense matrices would not fit the budget.
     func testImageNetworkStoresEachPairBasisOnce() throws {
-        let graph = try lower("""
+        let graph = try Self.lower("""
         group Rows = C(32)
         group Cols = C(32)
         network Image over Rows x Cols { input 3*V(Rows)*V(Cols) layer 16*V(Rows)*V(Cols) : relu output 4*V(Rows)*V(Cols) }

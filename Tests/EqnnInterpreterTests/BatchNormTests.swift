@@ -1,6 +1,7 @@
 import EqnnGroups
 import EqnnIR
 import EqnnLinearAlgebra
+@testable import EqnnVerify
 import XCTest
 @testable import EqnnInterpreter
 

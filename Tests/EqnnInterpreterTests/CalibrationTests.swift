@@ -1,5 +1,6 @@
 import EqnnIR
 import EqnnLinearAlgebra
+@testable import EqnnVerify
 import XCTest
 @testable import EqnnInterpreter
 

@@ -4,6 +4,7 @@ import EqnnGroups
 import EqnnIR
 import EqnnLinearAlgebra
 import EqnnSema
+@testable import EqnnVerify
 import Foundation
 import XCTest
 @testable import EqnnInterpreter

@@ -1,5 +1,6 @@
 import EqnnGroups
 import EqnnIR
+import EqnnInterpreter
 import EqnnLinearAlgebra
 import Foundation
 

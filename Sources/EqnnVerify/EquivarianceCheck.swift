@@ -1,5 +1,6 @@
 import EqnnGroups
 import EqnnIR
+import EqnnInterpreter
 import EqnnLinearAlgebra
 
 /// The largest relative equivariance error |f(rho_in(g) x) - rho_out(g) f(x)| / |f(x)|

@@ -1,5 +1,6 @@
 import EqnnGroups
 import EqnnIR
+import EqnnInterpreter
 import EqnnLinearAlgebra
 
 /// Equivariance of grid networks: the point group acts on fields by
