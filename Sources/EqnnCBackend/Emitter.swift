@@ -261,6 +261,7 @@ struct Emitter {
         out += "#include \"\(p).h\"\n\n#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n"
         out += "#define \(P)_TILE \(tile)\n#define \(P)_MAX_DIM \(maxDimension)\n"
         out += "#define \(P)_GATHER_CAP \(gatherCapacity)\n#define \(P)_PRODUCT_CAP \(productCapacity)\n\n"
+        out += tableTypes()
         out += bases()
         out += helpers()
         out += gridHelpers()
@@ -308,29 +309,30 @@ struct Emitter {
             case .bias(let b) where b.basis.entryCount > 0:
                 out += basisArrays("basis\(k)", b.basis, b.parameters.name)
             case .bilinear(let b) where !b.blocks.isEmpty:
-                var rows: [String] = [], sources: [Int] = [], initRows: [String] = []
+                var rows: [[Int]] = [], sources: [Int] = [], initRows: [[Int]] = []
                 var mixing = 0
                 for block in b.blocks {
                     let width = block.sources.count * block.output.copies
                     let order = block.contractsFirst ? 1 : 0
-                    rows.append("{\(block.output.offset), \(block.output.copies), \(block.output.dimension), \(block.input.offset), \(block.input.copies), \(block.input.dimension), \(block.sources.count), \(sources.count), \(mixing), \(order)}")
-                    initRows.append("{\(b.parameters.offset + block.firstParameter), \(block.outputStride), \(block.input.copies), \(block.output.copies), \(block.sources.count), \(mixing), \(order)}")
+                    rows.append([block.output.offset, block.output.copies, block.output.dimension, block.input.offset, block.input.copies,
+                                 block.input.dimension, block.sources.count, sources.count, mixing, order])
+                    initRows.append([b.parameters.offset + block.firstParameter, block.outputStride, block.input.copies, block.output.copies,
+                                     block.sources.count, mixing, order])
                     sources += block.sources
                     mixing += block.input.copies * width
                 }
-                out += "/* \(b.parameters.name): output offset, copies, dim, input offset, copies, dim, sources, first source, mixing offset, contracting first */\n"
-                out += "static const int \(p)_bilinear\(k)[\(b.blocks.count)][10] = \(list(rows));\n"
+                out += "/* \(b.parameters.name) */\n"
+                out += table(.bilinearBlock, "bilinear\(k)", rows)
                 out += "static const int \(p)_bilinear\(k)_sources[\(sources.count)] = \(list(sources.map(String.init)));\n"
-                out += "/* theta offset, output stride, input copies, output copies, sources, mixing offset, contracting first */\n"
-                out += "static const int \(p)_bilinear\(k)_init[\(b.blocks.count)][7] = \(list(initRows));\n\n"
+                out += table(.bilinearInit, "bilinear\(k)_init", initRows) + "\n"
             case .gate(let g):
                 if !g.blocks.isEmpty {
-                    out += "static const int \(p)_gated\(k)[\(g.blocks.count)][3] = \(list(g.blocks.map { "{\($0.offset), \($0.length), \($0.gate)}" }));\n"
+                    out += table(.gatedBlock, "gated\(k)", g.blocks.map { [$0.offset, $0.length, $0.gate] })
                 }
                 out += "\n"
             case .norm(let n):
                 if !n.blocks.isEmpty {
-                    out += "static const int \(p)_normed\(k)[\(n.blocks.count)][2] = \(list(n.blocks.map { "{\($0.offset), \($0.length)}" }));\n"
+                    out += table(.normedBlock, "normed\(k)", n.blocks.map { [$0.offset, $0.length] })
                 }
                 out += "\n"
             default:
@@ -340,30 +342,69 @@ struct Emitter {
         return out
     }
 
+    /// The rows of the generated C's index tables, one struct type each (fields named, so
+    /// that code reads `block->in_copies`, not `block[4]`).
+    struct TableType {
+        var name: String
+        var comment: String
+        var fields: [String]
+
+        static let denseBlock = TableType(name: "dense_block", comment: "a block of a dense linear op: where its pair basis lands in W, where its coefficients sit in theta",
+                                          fields: ["out_offset", "out_copies", "out_dim", "in_offset", "in_copies", "in_dim", "theta_offset", "out_stride", "basis_size", "first_matrix"])
+        static let stack = TableType(name: "stack_table", comment: "a stack of a structured linear op (LinearPlan): its output summand, gathers, inputs, scatters and mixing matrix",
+                                     fields: ["out_offset", "out_copies", "out_dim", "width", "depth", "first_input", "inputs", "first_scatter", "scatters", "mixing_offset", "in_place"])
+        static let stackInput = TableType(name: "stack_input", comment: "an input of a stack: its summand, rows in the mixing matrix, gather entries; in_place 1: copied whole, 2: read from x",
+                                          fields: ["in_offset", "in_copies", "in_dim", "row", "first_gather", "gathers", "in_place"])
+        static let mixingRow = TableType(name: "mixing_row", comment: "how init fills a stack input's rows of the mixing matrix from theta",
+                                         fields: ["mixing_offset", "out_copies", "in_copies", "theta_offset", "out_stride", "basis_size", "first_term", "terms"])
+        static let bilinearBlock = TableType(name: "bilinear_block", comment: "a block of a bilinear op: its summands, its source copies and mixing matrix, and the order it runs in",
+                                             fields: ["out_offset", "out_copies", "out_dim", "in_offset", "in_copies", "in_dim", "sources", "first_source", "mixing_offset", "contracts_first"])
+        static let bilinearInit = TableType(name: "bilinear_init_row", comment: "how init fills a bilinear block's mixing matrix from theta",
+                                            fields: ["theta_offset", "out_stride", "in_copies", "out_copies", "sources", "mixing_offset", "contracts_first"])
+        static let gatedBlock = TableType(name: "gated_block", comment: "a gated block: its coordinates and its gate's", fields: ["offset", "length", "gate"])
+        static let normedBlock = TableType(name: "normed_block", comment: "a block scaled by sigmoid of its norm", fields: ["offset", "length"])
+
+        static let all = [denseBlock, stack, stackInput, mixingRow, bilinearBlock, bilinearInit, gatedBlock, normedBlock]
+    }
+
+    /// The table types, for the top of the C source.
+    func tableTypes() -> String {
+        TableType.all.map { t in
+            "/* \(t.comment) */\ntypedef struct {\n    int \(t.fields.joined(separator: ", "));\n} \(p)_\(t.name);\n\n"
+        }.joined()
+    }
+
+    /// A table of rows of `type`, one row a line.
+    func table(_ type: TableType, _ name: String, _ rows: [[Int]]) -> String {
+        assert(rows.allSatisfy { $0.count == type.fields.count }, "a \(type.name) row has \(type.fields.count) fields")
+        let lines = rows.map { "    {" + $0.map(String.init).joined(separator: ", ") + "}" }
+        return "static const \(p)_\(type.name) \(p)_\(name)[\(rows.count)] = {\n" + lines.joined(separator: ",\n") + "\n};\n"
+    }
+
     /// A structured linear op's tables: its stacks, their inputs, gathers and scatters, and how init fills the mixing matrices.
     func structuredTables(_ k: Int, _ l: Linear, _ plan: LinearPlan) -> String {
-        var stacks: [String] = [], inputs: [String] = [], initRows: [String] = []
+        var stacks: [[Int]] = [], inputs: [[Int]] = [], initRows: [[Int]] = []
         var terms: [Int] = [], weights: [Double] = []
         var mixing = 0
         for stack in plan.stacks {
             let b = stack.output.copies
-            stacks.append("{\(stack.output.offset), \(b), \(stack.output.dimension), \(stack.width), \(stack.depth), \(inputs.count), \(stack.inputs.count), \(entries.offset(stack.scatter)), \(stack.scatter.count), \(mixing), \(inPlace(stack) && stack.scattersInPlace ? 1 : 0)}")
+            stacks.append([stack.output.offset, b, stack.output.dimension, stack.width, stack.depth, inputs.count, stack.inputs.count,
+                           entries.offset(stack.scatter), stack.scatter.count, mixing, inPlace(stack) && stack.scattersInPlace ? 1 : 0])
             for input in stack.inputs {
                 let block = l.blocks[input.block]
-                inputs.append("{\(block.input.offset), \(block.input.copies), \(block.input.dimension), \(input.row), \(entries.offset(input.gather)), \(input.gather.count), \(!plan.gathersInPlace(input, l) ? 0 : inPlace(stack) ? 2 : 1)}")
-                initRows.append("{\(mixing + input.row * b), \(b), \(block.input.copies), \(l.parameters.offset + block.firstParameter), \(block.outputStride), \(l.bases[block.basis].count), \(terms.count), \(input.bases.count)}")
+                inputs.append([block.input.offset, block.input.copies, block.input.dimension, input.row, entries.offset(input.gather),
+                               input.gather.count, !plan.gathersInPlace(input, l) ? 0 : inPlace(stack) ? 2 : 1])
+                initRows.append([mixing + input.row * b, b, block.input.copies, l.parameters.offset + block.firstParameter, block.outputStride,
+                                 l.bases[block.basis].count, terms.count, input.bases.count])
                 terms += input.bases
                 weights += input.weights
             }
             mixing += stack.depth * b
         }
-        var out = "/* \(l.parameters.name): products y += scatter(Z), Z = G M, G gathered from the input (see LinearPlan).\n"
-        out += "   Stacks: output offset, copies, dim, width, depth, first input, inputs, first scatter entry, scatter entries, mixing offset, in place */\n"
-        out += "static const int \(p)_stacks\(k)[\(stacks.count)][11] = \(list(stacks));\n"
-        out += "/* inputs: offset, copies, dim, first row in the stack, first gather entry, gather entries, in place (1: copied, 2: read from x) */\n"
-        out += "static const int \(p)_inputs\(k)[\(inputs.count)][7] = \(list(inputs));\n"
-        out += "/* init: mixing offset, output copies, input copies, theta offset, output stride, pair basis size, first term, terms */\n"
-        out += "static const int \(p)_mixing\(k)[\(initRows.count)][8] = \(list(initRows));\n"
+        var out = "/* \(l.parameters.name): products y += scatter(Z), Z = G M, G gathered from the input (see LinearPlan). */\n"
+        out += table(.stack, "stacks\(k)", stacks)
+        out += table(.stackInput, "inputs\(k)", inputs)
+        out += table(.mixingRow, "mixing\(k)", initRows)
         out += "static const int \(p)_terms\(k)[\(terms.count)] = \(list(terms.map(String.init)));\n"
         out += "static const \(real) \(p)_term_weights\(k)[\(weights.count)] = \(list(weights.map(literal)));\n\n"
         return out
@@ -398,7 +439,8 @@ struct Emitter {
             }
         }
         let blocks = l.blocks.map { b in
-            "{\(b.output.offset), \(b.output.copies), \(b.output.dimension), \(b.input.offset), \(b.input.copies), \(b.input.dimension), \(l.parameters.offset + b.firstParameter), \(b.outputStride), \(l.bases[b.basis].count), \(first[b.basis])}"
+            [b.output.offset, b.output.copies, b.output.dimension, b.input.offset, b.input.copies, b.input.dimension,
+             l.parameters.offset + b.firstParameter, b.outputStride, l.bases[b.basis].count, first[b.basis]]
         }
         guard !blocks.isEmpty else { return "" }
         var out = "/* \(l.parameters.name): \(l.bases.count) pair bases (\(starts.count - 1) matrices, \(values.count) entries) */\n"
@@ -406,8 +448,7 @@ struct Emitter {
         out += "static const int \(p)_basis\(k)_rows[\(rows.count)] = \(list(rows.map(String.init)));\n"
         out += "static const int \(p)_basis\(k)_columns[\(columns.count)] = \(list(columns.map(String.init)));\n"
         out += "static const \(real) \(p)_basis\(k)_values[\(values.count)] = \(list(values.map(literal)));\n"
-        out += "/* blocks: output offset, copies, dim, input offset, copies, dim, theta offset, output stride, pair basis size, first matrix */\n"
-        out += "static const int \(p)_blocks\(k)[\(blocks.count)][10] = \(list(blocks));\n\n"
+        out += table(.denseBlock, "blocks\(k)", blocks) + "\n"
         return out
     }
 

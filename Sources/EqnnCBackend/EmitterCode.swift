@@ -124,29 +124,29 @@ extension Emitter {
                output copies. Inputs that gather in place are read from x without a copy, and a
                stack that scatters in place adds its products straight into y. Samples and the
                depth are cut so that G and Z fit their buffers. */
-            static void \(p)_stack(const int *stack, const int (*inputs)[7], const int (*entries)[2], const \(real) *values,
+            static void \(p)_stack(const \(p)_stack_table *stack, const \(p)_stack_input *inputs, const int (*entries)[2], const \(real) *values,
                                    const \(real) *restrict mixing, const \(real) *restrict x, \(real) *restrict y,
                                    \(real) *restrict g, \(real) *restrict z, size_t n, size_t in, size_t out) {
-                const size_t b = (size_t)stack[1], dim = (size_t)stack[2], width = (size_t)stack[3];
-                const int direct = stack[10];
+                const size_t b = (size_t)stack->out_copies, dim = (size_t)stack->out_dim, width = (size_t)stack->width;
+                const int direct = stack->in_place;
                 const size_t group = \(p)_group(n, width, direct ? 0 : width * b);
                 size_t first;
                 for (first = 0; first < n; first += group) {
                     const size_t count = n - first < group ? n - first : group, rows = count * width;
                     /* Where the products go: y itself (rows t, columns the output copies), or Z. */
-                    \(real) *target = direct ? y + first * out + (size_t)stack[0] : z;
+                    \(real) *target = direct ? y + first * out + (size_t)stack->out_offset : z;
                     const size_t target_rows = direct ? out : width * b, target_columns = direct ? dim : 1;
                     const size_t target_q = direct ? 1 : b;
                     size_t t, o, e;
                     int q;
                     if (!direct)
                         for (t = 0; t < rows * b; ++t) z[t] = 0;
-                    for (q = stack[5]; q < stack[5] + stack[6]; ++q) {
-                        const int *input = inputs[q];
-                        const size_t row = (size_t)input[3], copies = (size_t)input[1], input_dim = (size_t)input[2];
-                        const \(real) *xs = x + first * in + (size_t)input[0];
+                    for (q = stack->first_input; q < stack->first_input + stack->inputs; ++q) {
+                        const \(p)_stack_input *input = &inputs[q];
+                        const size_t row = (size_t)input->row, copies = (size_t)input->in_copies, input_dim = (size_t)input->in_dim;
+                        const \(real) *xs = x + first * in + (size_t)input->in_offset;
                         size_t chunk, k0, k;
-                        if (input[6] == 2) {
+                        if (input->in_place == 2) {
                             /* In place, narrow: G[(t, c), k] = x[t, copy k, c], read where it is. */
                             for (e = 0; e < width; ++e)
                                 \(p)_gemm(count, b, copies, xs + e, in, input_dim, mixing + row * b, b, target + e * target_q, target_rows,
@@ -158,7 +158,7 @@ extension Emitter {
                         if (chunk < 1) chunk = 1;
                         for (k0 = 0; k0 < copies; k0 += chunk) {
                             const size_t kc = copies - k0 < chunk ? copies - k0 : chunk;
-                            if (input[6]) {
+                            if (input->in_place) {
                                 /* In place: a transposing copy. */
                                 for (t = 0; t < count; ++t)
                                     for (e = 0; e < width; ++e)
@@ -169,7 +169,7 @@ extension Emitter {
                                     \(real) *gt = g + t * width * kc;
                                     for (k = 0; k < kc; ++k) {
                                         const \(real) *xk = xs + t * in + (k0 + k) * input_dim;
-                                        for (e = (size_t)input[4]; e < (size_t)(input[4] + input[5]); ++e)
+                                        for (e = (size_t)input->first_gather; e < (size_t)(input->first_gather + input->gathers); ++e)
                                             gt[(size_t)entries[e][0] * kc + k] += values[e] * xk[entries[e][1]];
                                     }
                                 }
@@ -184,9 +184,9 @@ extension Emitter {
                     }
                     if (direct) continue;
                     for (t = 0; t < count; ++t) {
-                        \(real) *yt = y + (first + t) * out + (size_t)stack[0];
+                        \(real) *yt = y + (first + t) * out + (size_t)stack->out_offset;
                         const \(real) *zt = z + t * width * b;
-                        for (e = (size_t)stack[7]; e < (size_t)(stack[7] + stack[8]); ++e) {
+                        for (e = (size_t)stack->first_scatter; e < (size_t)(stack->first_scatter + stack->scatters); ++e) {
                             const \(real) v = values[e];
                             \(real) *yr = yt + entries[e][0];
                             const \(real) *zq = zt + (size_t)entries[e][1] * b;
@@ -203,22 +203,22 @@ extension Emitter {
             out += """
             /* The same, contracting first: P[(t, r), s a + i] = sum_c x[t, source s, r dim + c]
                x[t, copy i, c], then y[t, copy o, r] += sum_k P[(t, r), k] M[k, o] in one matrix product. */
-            static void \(p)_contract(const int *block, const int *sources, const \(real) *restrict mixing,
+            static void \(p)_contract(const \(p)_bilinear_block *block, const int *sources, const \(real) *restrict mixing,
                                       const \(real) *restrict x, \(real) *restrict y, \(real) *restrict p, \(real) *restrict z,
                                       size_t n, size_t d) {
-                const size_t b = (size_t)block[1], rows = (size_t)block[2], a = (size_t)block[4], dim = (size_t)block[5];
-                const size_t count_sources = (size_t)block[6], width = count_sources * a;
+                const size_t b = (size_t)block->out_copies, rows = (size_t)block->out_dim, a = (size_t)block->in_copies, dim = (size_t)block->in_dim;
+                const size_t count_sources = (size_t)block->sources, width = count_sources * a;
                 const size_t group = \(p)_group(n, rows * width, rows * b);
                 size_t first;
                 for (first = 0; first < n; first += group) {
                     const size_t count = n - first < group ? n - first : group;
                     size_t t, r, s, i, c, o;
                     for (t = 0; t < count; ++t) {
-                        const \(real) *row = x + (first + t) * d, *inputs = row + (size_t)block[3];
+                        const \(real) *row = x + (first + t) * d, *inputs = row + (size_t)block->in_offset;
                         for (r = 0; r < rows; ++r) {
                             \(real) *pr = p + (t * rows + r) * width;
                             for (s = 0; s < count_sources; ++s) {
-                                const \(real) *xs = row + sources[(size_t)block[7] + s] + r * dim;
+                                const \(real) *xs = row + sources[(size_t)block->first_source + s] + r * dim;
                                 for (i = 0; i < a; ++i) {
                                     const \(real) *xi = inputs + i * dim;
                                     \(real) sum = 0;
@@ -231,7 +231,7 @@ extension Emitter {
                     for (t = 0; t < count * rows * b; ++t) z[t] = 0;
                     \(p)_gemm(count * rows, b, width, p, width, 1, mixing, b, z, b, 1);
                     for (t = 0; t < count; ++t) {
-                        \(real) *yt = y + (first + t) * d + (size_t)block[0];
+                        \(real) *yt = y + (first + t) * d + (size_t)block->out_offset;
                         for (r = 0; r < rows; ++r) {
                             const \(real) *zr = z + (t * rows + r) * b;
                             for (o = 0; o < b; ++o) yt[o * rows + r] += zr[o];
@@ -243,13 +243,13 @@ extension Emitter {
             /* y[t] += W(x[t]) x[t] for one block of a bilinear op: Z[(t, c), s b + o] =
                sum_i x[t, copy i, c] M[i, s b + o] in one matrix product over the samples,
                then y[t, copy o, r] += sum_s sum_c x[t, source s, r dim + c] Z[(t, c), s b + o]. */
-            static void \(p)_bilinear(const int *block, const int *sources, const \(real) *restrict mixing,
+            static void \(p)_bilinear(const \(p)_bilinear_block *block, const int *sources, const \(real) *restrict mixing,
                                       const \(real) *restrict x, \(real) *restrict y, \(real) *restrict g, \(real) *restrict z,
                                       size_t n, size_t d) {
-                const size_t b = (size_t)block[1], out_dim = (size_t)block[2], a = (size_t)block[4], dim = (size_t)block[5];
-                const size_t width = (size_t)block[6] * b;
+                const size_t b = (size_t)block->out_copies, out_dim = (size_t)block->out_dim, a = (size_t)block->in_copies, dim = (size_t)block->in_dim;
+                const size_t width = (size_t)block->sources * b;
                 size_t group, first;
-                if (block[9]) {
+                if (block->contracts_first) {
                     \(p)_contract(block, sources, mixing, x, y, g, z, n, d);
                     return;
                 }
@@ -258,7 +258,7 @@ extension Emitter {
                     const size_t count = n - first < group ? n - first : group;
                     size_t t, i, c, s, r, o;
                     for (t = 0; t < count; ++t) {
-                        const \(real) *xt = x + (first + t) * d + (size_t)block[3];
+                        const \(real) *xt = x + (first + t) * d + (size_t)block->in_offset;
                         for (i = 0; i < a; ++i)
                             for (c = 0; c < dim; ++c) g[(t * dim + c) * a + i] = xt[i * dim + c];
                     }
@@ -266,9 +266,9 @@ extension Emitter {
                     \(p)_gemm(count * dim, width, a, g, a, 1, mixing, width, z, width, 1);
                     for (t = 0; t < count; ++t) {
                         const \(real) *row = x + (first + t) * d;
-                        \(real) *yt = y + (first + t) * d + (size_t)block[0];
-                        for (s = 0; s < (size_t)block[6]; ++s) {
-                            const \(real) *source = row + sources[(size_t)block[7] + s];
+                        \(real) *yt = y + (first + t) * d + (size_t)block->out_offset;
+                        for (s = 0; s < (size_t)block->sources; ++s) {
+                            const \(real) *source = row + sources[(size_t)block->first_source + s];
                             for (c = 0; c < dim; ++c) {
                                 const \(real) *zc = z + (t * dim + c) * width + s * b;
                                 for (r = 0; r < out_dim; ++r) {
@@ -463,11 +463,11 @@ extension Emitter {
                     out += """
                         memset(model->m\(k), 0, sizeof model->m\(k));
                         for (q = 0; q < \(inputs); ++q) {
-                            const int *u = \(p)_mixing\(k)[q];
-                            for (k = 0; k < u[2]; ++k)
-                                for (o = 0; o < u[1]; ++o)
-                                    for (e = u[6]; e < u[6] + u[7]; ++e)
-                                        model->m\(k)[u[0] + k * u[1] + o] += theta[u[3] + o * u[4] + k * u[5] + \(p)_terms\(k)[e]] * \(p)_term_weights\(k)[e];
+                            const \(p)_mixing_row *row = &\(p)_mixing\(k)[q];
+                            for (k = 0; k < row->in_copies; ++k)
+                                for (o = 0; o < row->out_copies; ++o)
+                                    for (e = row->first_term; e < row->first_term + row->terms; ++e)
+                                        model->m\(k)[row->mixing_offset + k * row->out_copies + o] += theta[row->theta_offset + o * row->out_stride + k * row->basis_size + \(p)_terms\(k)[e]] * \(p)_term_weights\(k)[e];
                         }
 
                     """
@@ -476,13 +476,13 @@ extension Emitter {
                     guard !l.blocks.isEmpty else { continue }
                     out += """
                         for (q = 0; q < \(l.blocks.count); ++q) {
-                            const int *u = \(p)_blocks\(k)[q];
-                            for (o = 0; o < u[1]; ++o)
-                                for (k = 0; k < u[4]; ++k)
-                                    for (j = 0; j < u[8]; ++j) {
-                                        const \(real) c = theta[u[6] + o * u[7] + k * u[8] + j];
-                                        for (e = \(p)_basis\(k)_starts[u[9] + j]; e < \(p)_basis\(k)_starts[u[9] + j + 1]; ++e)
-                                            model->w\(k)[\(denseRow(k, "u[3] + k * u[5] + \(p)_basis\(k)_columns[e]")) * \(l.outputDimension) + u[0] + o * u[2] + \(p)_basis\(k)_rows[e]] += c * \(p)_basis\(k)_values[e];
+                            const \(p)_dense_block *row = &\(p)_blocks\(k)[q];
+                            for (o = 0; o < row->out_copies; ++o)
+                                for (k = 0; k < row->in_copies; ++k)
+                                    for (j = 0; j < row->basis_size; ++j) {
+                                        const \(real) c = theta[row->theta_offset + o * row->out_stride + k * row->basis_size + j];
+                                        for (e = \(p)_basis\(k)_starts[row->first_matrix + j]; e < \(p)_basis\(k)_starts[row->first_matrix + j + 1]; ++e)
+                                            model->w\(k)[\(denseRow(k, "row->in_offset + k * row->in_dim + \(p)_basis\(k)_columns[e]")) * \(l.outputDimension) + row->out_offset + o * row->out_dim + \(p)_basis\(k)_rows[e]] += c * \(p)_basis\(k)_values[e];
                                     }
                         }
 
@@ -501,11 +501,11 @@ extension Emitter {
             case .bilinear(let b) where !b.blocks.isEmpty:
                 out += """
                     for (q = 0; q < \(b.blocks.count); ++q) {
-                        const int *u = \(p)_bilinear\(k)_init[q];
-                        for (k = 0; k < u[2]; ++k)
-                            for (j = 0; j < u[4]; ++j)
-                                for (o = 0; o < u[3]; ++o)
-                                    model->t\(k)[u[5] + (u[6] ? (j * u[2] + k) * u[3] : (k * u[4] + j) * u[3]) + o] = theta[u[0] + o * u[1] + k * u[4] + j];
+                        const \(p)_bilinear_init_row *row = &\(p)_bilinear\(k)_init[q];
+                        for (k = 0; k < row->in_copies; ++k)
+                            for (j = 0; j < row->sources; ++j)
+                                for (o = 0; o < row->out_copies; ++o)
+                                    model->t\(k)[row->mixing_offset + (row->contracts_first ? (j * row->in_copies + k) * row->out_copies : (k * row->sources + j) * row->out_copies) + o] = theta[row->theta_offset + o * row->out_stride + k * row->sources + j];
                     }
 
                 """
@@ -612,8 +612,8 @@ extension Emitter {
         if let plan = structured(k) {
             var code = "for (t = 0; t < n * \(l.outputDimension); ++t) y[t] = 0;\n"
             code += "for (b = 0; b < \(plan.stacks.count); ++b)\n"
-            code += "    \(p)_stack(\(p)_stacks\(k)[b], \(p)_inputs\(k), \(p)_entries, \(p)_entry_values,\n"
-            code += "               model->m\(k) + \(p)_stacks\(k)[b][9], x, y, gathered, products, n, \(l.inputDimension), \(l.outputDimension));\n"
+            code += "    \(p)_stack(&\(p)_stacks\(k)[b], \(p)_inputs\(k), \(p)_entries, \(p)_entry_values,\n"
+            code += "               model->m\(k) + \(p)_stacks\(k)[b].mixing_offset, x, y, gathered, products, n, \(l.inputDimension), \(l.outputDimension));\n"
             return code
         }
         return "\(p)_linear(model->w\(k), x, y, n, \(l.inputDimension), \(l.outputDimension));\n"
@@ -635,7 +635,7 @@ extension Emitter {
             guard !b.blocks.isEmpty else { return "" }
             var code = "for (t = 0; t < n * \(b.dimension); ++t) y[t] = x[t];\n"
             code += "for (b = 0; b < \(b.blocks.count); ++b)\n"
-            code += "    \(p)_bilinear(\(p)_bilinear\(k)[b], \(p)_bilinear\(k)_sources, model->t\(k) + \(p)_bilinear\(k)[b][8], x, y, gathered, products, n, \(b.dimension));\n"
+            code += "    \(p)_bilinear(&\(p)_bilinear\(k)[b], \(p)_bilinear\(k)_sources, model->t\(k) + \(p)_bilinear\(k)[b].mixing_offset, x, y, gathered, products, n, \(b.dimension));\n"
             return code + swap
         case .pointwise(let pw):
             if pw.function == .identity { return "" }
@@ -647,16 +647,16 @@ extension Emitter {
                 // The gates are contiguous: their sigmoids in one loop, then the products.
                 code += "    {\n        \(real) gates[\(g.blocks.count)];\n"
                 code += "        for (b = 0; b < \(g.blocks.count); ++b) gates[b] = \(p)_sigmoid(row[\(first) + b]);\n"
-                code += "        for (b = 0; b < \(g.blocks.count); ++b) {\n            const int *block = \(p)_gated\(k)[b];\n            for (c = block[0]; c < block[0] + block[1]; ++c) result[c] = row[c] * gates[b];\n        }\n    }\n"
+                code += "        for (b = 0; b < \(g.blocks.count); ++b) {\n            const \(p)_gated_block *block = &\(p)_gated\(k)[b];\n            for (c = block->offset; c < block->offset + block->length; ++c) result[c] = row[c] * gates[b];\n        }\n    }\n"
             } else if !g.blocks.isEmpty {
-                code += "    for (b = 0; b < \(g.blocks.count); ++b) {\n        const int *block = \(p)_gated\(k)[b];\n        const \(real) gate = \(p)_sigmoid(row[block[2]]);\n        for (c = block[0]; c < block[0] + block[1]; ++c) result[c] = row[c] * gate;\n    }\n"
+                code += "    for (b = 0; b < \(g.blocks.count); ++b) {\n        const \(p)_gated_block *block = &\(p)_gated\(k)[b];\n        const \(real) gate = \(p)_sigmoid(row[block->gate]);\n        for (c = block->offset; c < block->offset + block->length; ++c) result[c] = row[c] * gate;\n    }\n"
             }
             return code + "}\n" + swap
         case .norm(let nm):
             var code = "for (t = 0; t < n; ++t) {\n    \(real) *row = x + t * \(nm.dimension);\n"
             code += scalarsThroughSilu(nm.scalars, into: "row")
             if !nm.blocks.isEmpty {
-                code += "    for (b = 0; b < \(nm.blocks.count); ++b) {\n        const int *block = \(p)_normed\(k)[b];\n        \(real) squares = 0, scale;\n        for (c = block[0]; c < block[0] + block[1]; ++c) squares += row[c] * row[c];\n        scale = \(p)_sigmoid(sqrt\(f)(squares));\n        for (c = block[0]; c < block[0] + block[1]; ++c) row[c] *= scale;\n    }\n"
+                code += "    for (b = 0; b < \(nm.blocks.count); ++b) {\n        const \(p)_normed_block *block = &\(p)_normed\(k)[b];\n        \(real) squares = 0, scale;\n        for (c = block->offset; c < block->offset + block->length; ++c) squares += row[c] * row[c];\n        scale = \(p)_sigmoid(sqrt\(f)(squares));\n        for (c = block->offset; c < block->offset + block->length; ++c) row[c] *= scale;\n    }\n"
             }
             return code + "}\n"
         }
