@@ -178,7 +178,10 @@ public enum PyTorchBackend {
         }
         out += "        self.normalizer = _Normalizer(\(graph.input.dimension), \(graph.output.dimension))\n"
         out += "        self.ops = torch.nn.ModuleList([\n"
-        for line in opLines { out += "            \(line),\n" }
+        for (k, line) in opLines.enumerated() {
+            let op = graph.ops[k]
+            out += "            # \(k): \(opSummary(op, uses[k]))\n            \(line),\n"
+        }
         out += "        ])\n"
         out += "        self.reset_parameters(torch.Generator().manual_seed(seed))\n\n"
         out += "    def forward(self, x):\n"
@@ -193,15 +196,19 @@ public enum PyTorchBackend {
         out += "        x = (x - n.input_shift) / n.input_scale\n"
         for (k, op) in graph.ops.enumerated() {
             let arguments = (["x"] + uses[k].map(parameterPath)).joined(separator: ", ")
-            let what: String
-            if case .pointwise(let p) = op { what = p.function.rawValue } else { what = op.name }
-            out += "        x = self.ops[\(k)](\(arguments))  # \(what)\(uses[k].isEmpty ? "" : " " + uses[k][0]): "
-                + "\(op.inputDimension) -> \(op.outputDimension), \(op.representation)\n"
+            out += "        x = self.ops[\(k)](\(arguments))  # \(opSummary(op, uses[k]))\n"
         }
         out += "        return x * n.output_scale + n.output_shift\n\n\n"
         out += "# The network of this file, whatever its name (examples/pytorch/train_ddp.py looks for it).\n"
         out += "Model = \(className)\n"
         return out
+    }
+
+    /// What an op is, for the comments of the generated file: "convolution layer1.weight: 3 -> 64, 8*Regular".
+    static func opSummary(_ op: Op, _ parameters: [String]) -> String {
+        let what: String
+        if case .pointwise(let p) = op { what = p.function.rawValue } else { what = op.name }
+        return "\(what)\(parameters.first.map { " " + $0 } ?? ""): \(op.inputDimension) -> \(op.outputDimension), \(op.representation)"
     }
 
     /// The submodule and parameter that hold a slice ("layer1.weight" -> layer1, weight).
