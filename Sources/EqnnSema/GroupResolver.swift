@@ -60,7 +60,9 @@ struct GroupResolver {
         }
         func range(_ value: Int, _ low: Int, _ high: Int, _ at: Span, _ why: String) -> Bool {
             if value >= low && value <= high { return true }
-            diagnostics.append(.error("\(name.text)(\(value)) is out of range: \(why)", at: at,
+            // `why` explains the lower bound; above the upper one the limit is eqnnc's own.
+            let reason = value < low ? why : "eqnnc supports \(name.text)(n) up to n = \(high)"
+            diagnostics.append(.error("\(name.text)(\(value)) is out of range: \(reason)", at: at,
                                       notes: ["the size must be between \(low) and \(high)"]))
             return false
         }
