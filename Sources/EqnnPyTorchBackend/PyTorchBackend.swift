@@ -5,7 +5,8 @@ import EqnnSupport
 /// only `torch` and the standard library. `class <Network>(torch.nn.Module)`
 /// holds theta as parameters named like the weights file's tensors
 /// (`layer1.weight`, ...), the normalizer as buffers, and every op's pair
-/// bases in their sparse structured form (never a dense W). `forward` has the
+/// bases in their sparse structured form; W is formed (once per forward) only
+/// where eqnnc's plan expands it, and for convolutions. `forward` has the
 /// interpreter's semantics op for op; the module is float32 until `.double()`.
 public enum PyTorchBackend {
     public struct Source: Sendable {

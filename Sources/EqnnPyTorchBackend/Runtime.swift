@@ -23,12 +23,12 @@ def _f64(text):
 
 
 class _Op(torch.nn.Module):
-    _tables: Dict[str, torch.Tensor]
     """An op of the graph IR. Its tables are CPU tensors (float64 values,
     int64 indices), not buffers: so .to("cuda"), .double() and .float() never
     round them. Eager modules copy them once per (device, dtype) on first use;
     scripted and traced ones convert them in the graph at every call."""
 
+    _tables: Dict[str, torch.Tensor]
     __jit_ignored_attributes__ = ["_moved"]
 
     def __init__(self):
@@ -129,7 +129,7 @@ def _places(blocks):
 
 class _Linear(_Op):
     """y = W x, W = sum_j Theta_j (x) B_j block by block. Where eqnnc's plan
-    expands W (`dense`), W^T is formed once per call (`weight`) and applied as
+    expands W (`dense`), W is formed once per call (`weight`) and applied as
     one matrix product; otherwise every pair basis is applied to the input
     copies and the channel mixing Theta follows as one einsum per block. A
     pair basis comes as small dense matrices (kind 0: count, rows, columns and
@@ -212,7 +212,7 @@ class _Linear(_Op):
         return w
 
     def forward(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        if self.dense:  # (torch's linear: x @ W^T is several times slower on batched grids)
+        if self.dense:  # torch's linear: x @ W.t() is several times slower on batched grids
             return torch.nn.functional.linear(x, self.weight(theta, x))
         t = self._get(x)
         lead = list(x.shape[:-1])
