@@ -77,7 +77,7 @@ public enum PyTorchBackend {
                 uses.append([l.parameters.name])
             case .convolution(let c):
                 let circular = graph.domain?.padding == .circular ? "True" : "False"
-                opLines.append("_Convolution(\(c.kernel), \(c.dimension), \(circular), \(linear(c.linear)))")
+                opLines.append("_Convolution(\(c.kernel), \(c.dimension), \(circular), \(linear(c.linear, formsW: true)))")
                 uses.append([c.linear.parameters.name])
             case .bias(let b):
                 var ks: [Int] = [], rows: [Int] = []
@@ -223,7 +223,9 @@ public enum PyTorchBackend {
         return "self.\(module).\(field)"
     }
 
-    static func linear(_ l: Linear) -> String {
+    /// A `_Linear`; `formsW`: it forms W (a convolution's kernel) whatever eqnnc's plan says,
+    /// otherwise where the plan expands W (`LinearPlan.dense`, the decision every back end reads).
+    static func linear(_ l: Linear, formsW: Bool = false) -> String {
         let bases = l.bases.map { b -> String in
             let m = b.matrices
             // Small dense matrices (at most 65,536 numbers for the pair), else the operator terms:
@@ -271,7 +273,7 @@ public enum PyTorchBackend {
             "(\(k.output.offset), \(k.output.copies), \(k.output.dimension), \(k.input.offset), \(k.input.copies), "
                 + "\(k.input.dimension), \(k.basis), \(k.firstParameter), \(k.outputStride))"
         }
-        return "_Linear(\(l.inputDimension), \(l.outputDimension), \(LinearPlan(l).dense ? "True" : "False"), [\(bases.joined(separator: ", "))], [\(blocks.joined(separator: ", "))])"
+        return "_Linear(\(l.inputDimension), \(l.outputDimension), \(formsW || LinearPlan(l).dense ? "True" : "False"), [\(bases.joined(separator: ", "))], [\(blocks.joined(separator: ", "))])"
     }
 
     static func list(_ values: [Int]) -> String { "[" + values.map(String.init).joined(separator: ", ") + "]" }

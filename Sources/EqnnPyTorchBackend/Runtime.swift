@@ -148,7 +148,9 @@ class _Linear(_Op):
         super().__init__()
         self.in_dim, self.out_dim, self.dense = in_dim, out_dim, dense
         self.bases, self.buckets = [], []
+        basis_tables = {}  # basis index -> the names of its tables
         for k, basis in enumerate(bases):
+            before = set(self._tables)
             if basis[0] == "dense":
                 _, count, rows, columns, js, rs, cs, vs = basis
                 b = torch.zeros(count, rows, columns, dtype=torch.float64)
@@ -171,6 +173,16 @@ class _Linear(_Op):
                     self._table(f"{name}{k}order", order, torch.int64)
                     self.buckets.append([(len(index), len(index[0])) for index, _ in buckets])
                 self.bases.append((2, count, rows, columns, slots, len(self.buckets) - 2, len(self.buckets) - 1))
+            basis_tables[k] = set(self._tables) - before
+        if dense:  # `weight` reads every pair basis as dense matrices: the others applied to the identity, once
+            for k, (kind, count, rows, columns, _, _, _) in enumerate(self.bases):
+                if kind != 0:
+                    eye = torch.eye(columns, dtype=torch.float64).reshape(columns, 1, columns)
+                    b = self._applied(self._tables, k, eye).reshape(columns, count, rows).permute(1, 2, 0)
+                    self._tables[f"b{k}"] = b.contiguous()
+                    self.bases[k] = (0, count, rows, columns, 0, 0, 0)
+                    for name in basis_tables[k]:  # its gathers and scatters, no longer read
+                        del self._tables[name]
         self.blocks = []
         for n, (out_offset, out_copies, out_len, in_offset, in_copies, in_len, basis, first, stride) in enumerate(blocks):
             count = self.bases[basis][1]
@@ -197,12 +209,8 @@ class _Linear(_Op):
         w = like.new_zeros([self.out_dim, self.in_dim])
         for n in range(len(self.blocks)):
             out_offset, out_copies, out_len, in_offset, in_copies, in_len, basis = self.blocks[n]
-            kind, count, rows, columns = self.bases[basis][0], self.bases[basis][1], self.bases[basis][2], self.bases[basis][3]
-            if kind == 0:
-                b = t["b" + str(basis)]
-            else:  # the basis applied to the identity: column c of every matrix
-                eye = torch.eye(columns, dtype=like.dtype, device=like.device).reshape(columns, 1, columns)
-                b = self._applied(t, basis, eye).reshape(columns, count, rows).permute(1, 2, 0)
+            count, rows, columns = self.bases[basis][1], self.bases[basis][2], self.bases[basis][3]
+            b = t["b" + str(basis)]  # dense (see __init__)
             # One matrix product (torch's einsum takes a slow path here, backwards above all).
             mixing = theta[t["theta" + str(n)]].to(like.dtype).reshape(out_copies * in_copies, count)
             block = (mixing @ b.reshape(count, rows * columns)).reshape(out_copies, in_copies, rows, columns)

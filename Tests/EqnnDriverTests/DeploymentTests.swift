@@ -70,8 +70,8 @@ final class DeploymentTests: ScratchDirectoryTestCase {
                         np.save(\(JSONQuote(self.path("traced.npy"))), torch.jit.load(\(JSONQuote(self.path("m.pt"))))(x).double().numpy())
                         np.save(\(JSONQuote(self.path("scripted.npy"))), torch.jit.load(\(JSONQuote(self.path("scripted.pt"))))(x).double().numpy())
                     """
-                try run(PyTorchRunner.python, script, name)
-                try run(ort, """
+                try runPython(PyTorchRunner.python, script, name)
+                try runPython(ort, """
                     import numpy as np, onnxruntime as ort
                     s = ort.InferenceSession(\(JSONQuote(self.path("m.onnx"))), providers=["CPUExecutionProvider"])
                     x = np.load(\(JSONQuote(self.path("x.npy")))).astype(np.float32)
@@ -89,20 +89,4 @@ final class DeploymentTests: ScratchDirectoryTestCase {
     }
 
     func JSONQuote(_ s: String) -> String { JSON.quote(s) }
-
-    func run(_ python: String, _ script: String, _ name: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            XCTFail("\(name): \(python) failed: \(String(decoding: message.suffix(2000), as: UTF8.self))")
-            throw CocoaError(.featureUnsupported)
-        }
-    }
 }

@@ -43,15 +43,7 @@ final class NormalizerAgreementTests: ScratchDirectoryTestCase {
                 n = m.normalizer
                 np.save(\(JSON.quote(self.path("fit.npy"))), torch.cat([n.input_shift, n.input_scale, n.output_shift, n.output_scale]).numpy())
                 """
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: PyTorchRunner.python)
-            process.arguments = ["-c", script]
-            let errors = Pipe()
-            process.standardError = errors
-            try process.run()
-            let message = errors.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            XCTAssertEqual(process.terminationStatus, 0, String(decoding: message, as: UTF8.self))
+            try runPython(PyTorchRunner.python, script, example)
             let fitted = try Npy.read(Data(contentsOf: URL(fileURLWithPath: self.path("fit.npy"))), name: "fit.npy").values
             let input = Normalizer.fit(x, rows: samples * positions, layout: graph.input)
             let output = Normalizer.fit(y, rows: outputRows, layout: graph.output)

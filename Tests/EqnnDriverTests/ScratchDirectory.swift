@@ -16,6 +16,23 @@ class ScratchDirectoryTestCase: XCTestCase {
 
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
+    /// Runs `python -c script`; a failure fails the test with Python's message (and throws).
+    func runPython(_ python: String, _ script: String, _ name: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            XCTFail("\(name): \(python) failed: \(String(decoding: message.suffix(2000), as: UTF8.self))")
+            throw CocoaError(.featureUnsupported)
+        }
+    }
+
     func write(_ name: String, _ text: String) throws -> String {
         try text.write(toFile: path(name), atomically: true, encoding: .utf8)
         return path(name)
