@@ -179,9 +179,9 @@ public struct Checker {
         // A missing closing brace leaves the network open to the end of the file.
         let end = decl.closingBrace.end > decl.keyword.start ? decl.closingBrace.end : Int.max
         guard !syntaxErrors.contains(where: { $0.start >= decl.keyword.start && $0.start <= end }) else { return nil }
-        checkOutputDependsOnInput(decl, layers, group, domain, maps)
-        guard bag.errorCount == errorsBefore else { return nil }
-        checkInfluence(decl, layers, group, domain, maps)
+        let flows = flows(layers, group, domain, maps)
+        guard checkOutputDependsOnInput(decl, layers, group, flows) else { return nil }
+        checkInfluence(decl, layers, group, domain, maps, flows)
         return CheckedNetwork(name: decl.name.text, group: group, layers: layers, domain: domain, planar: planar)
     }
 

@@ -3,65 +3,22 @@ import EqnnGroups
 import EqnnIR
 import EqnnSyntax
 
-/// Dataflow from the input to the output: what can vary with the input, layer by layer.
+/// Dataflow through the whole network, in one forward pass: which summands
+/// of which layers each part of each layer can vary with.
 extension Checker {
-    /// Follows which summands can depend on the input: the input's do; a
-    /// summand of a later layer does when some summand it receives a nonzero
-    /// equivariant map from does (activations keep dependence: gated scales a
-    /// block by its gate, the others act channel by channel or by block norms).
-    /// A network whose output cannot depend on its input is an error: every
-    /// weight would be wasted, and nothing else would say so.
-    mutating func checkOutputDependsOnInput(_ decl: NetworkDecl, _ layers: [CheckedLayer], _ group: Group, _ domain: GridDomain?, _ maps: LayerMaps) {
-        guard var previous = layers.first else { return }
-        var dependent = Set(previous.rep.distinctAtoms.map(\.atom))
-        for (k, layer) in layers.enumerated().dropFirst() {
-            let output = layer.rep.appendingScalars(layer.gates)
-            let before = dependent
-            var next: Set<Atom> = []
-            // A convolution reads each summand tensored with the offsets.
-            let offsets = Checker.offsets(layer.kernel, domain)
-            let read = dependent.map { Checker.neighbourhood($0, offsets) }
-            for (b, _) in output.distinctAtoms {
-                let receives = read.contains { a in ((try? maps.homDimension(from: a, to: b)) ?? 0) > 0 }
-                if receives { next.insert(b) }
-            }
-            if layer.hasBilinear, let blocks = try? output.blocks(), let terms = try? group.bilinearTerms(output) {
-                // W(h) h varies with the input wherever one of its sources does.
-                for term in terms where term.sources.contains(where: { next.contains(blocks[$0].atom) }) {
-                    next.insert(blocks[term.output].atom)
-                }
-            }
-            let gatesVary = layer.gates > 0 && next.contains(.scalar(factorCount: group.factors.count))
-            if gatesVary {
-                next.formUnion(layer.rep.distinctAtoms.map(\.atom))  // a varying gate makes its block vary
-            }
-            // A layer that acts linearly on what varies (no activation or identity, constant
-            // gates; no kernel to tensor with) keeps it an image of the varying summands
-            // before: Sign -> 4*Regular : identity -> Scalar of S(3) carries only Regular's
-            // Sign part, which no linear map takes to Scalar.
-            let linear = layer.activation == nil || layer.activation == .identity || (layer.activation == .gated && !gatesVary)
-            if linear, offsets == nil, !layer.hasBilinear, layer.batchNorm == nil {
-                next = before.filter { t in output.distinctAtoms.contains { ((try? maps.homDimension(from: t, to: $0.atom)) ?? 0) > 0 } }
-            }
-            dependent = next
-            if dependent.isEmpty {
-                let place = layer.role == .output ? "the output layer" : "hidden layer \(k)"
-                let sources = before.map { group.name(of: $0) }.sorted().joined(separator: ", ")
-                let targets = output.distinctAtoms.map { group.name(of: $0.atom) }.joined(separator: ", ")
-                bag.add(.error("the output of network '\(decl.name.text)' cannot depend on its input",
-                               at: decl.layers[k].rep.span,
-                               notes: ["in \(previous.rep.description), only \(sources) can vary with the input, and under \(group) every equivariant linear map from \(before.count == 1 ? "it" : "them") to \(place) (\(targets)) is zero",
-                                       "linear maps and these activations cannot create the summands that would carry the input this far; feed such features in the input (pairwise products, for example) or add summands that receive from the ones that vary"]))
-                return
-            }
-            previous = layer
-        }
+    /// A summand of a layer: what the dataflow follows.
+    struct Origin: Hashable {
+        var layer: Int
+        var summand: Int
     }
 
-    // MARK: Which summands reach the output, and which receive from the input (warnings)
-
-    /// Sets of summand indices per atom of one layer.
-    typealias Flow = [Atom: Set<Int>]
+    /// What varies in one layer: for each type of content (an atom), the
+    /// summands it can vary with. After a nonlinear layer the types are the
+    /// layer's own atoms; a layer that acts linearly on what varies keeps the
+    /// types of the layer before (an image of them), which is sharper:
+    /// Sign -> 4*Regular : identity -> Scalar of S(3) carries only Regular's
+    /// Sign part, which no linear map takes to Scalar.
+    typealias Flow = [Atom: Set<Origin>]
 
     /// Whether some equivariant map of layer `layer` (a convolution reads
     /// the atom tensored with its offsets) takes atom a to atom b.
@@ -78,54 +35,91 @@ extension Checker {
         return terms.map { t in (blocks[t.output].atom, [blocks[t.input].atom] + t.sources.map { blocks[$0].atom }) }
     }
 
-    /// Which input summands can influence which output summands, through
-    /// nonzero Hom blocks, bilinear products, gates (a gate's scalar acts on
-    /// every block it gates) and activations (which keep each block's
-    /// dependence): a warning at the input for every input summand that
-    /// cannot reach the output, and at a hidden layer for summands that
-    /// receive nothing from the input or reach nothing of the output.
-    mutating func checkInfluence(_ decl: NetworkDecl, _ layers: [CheckedLayer], _ group: Group, _ domain: GridDomain?, _ maps: LayerMaps) {
-        guard layers.count >= 2, let input = layers.first, let output = layers.last else { return }
+    /// Follows every summand of every layer forward (each summand starts in
+    /// its own layer, as the block its products and gates read): a summand of a later layer varies with what some
+    /// summand it receives a nonzero equivariant map from varies with;
+    /// a bilinear product with what its factors vary with; a gated block also
+    /// with what its gate varies with (activations act channel by channel or
+    /// by block norms, keeping each block's dependence).
+    func flows(_ layers: [CheckedLayer], _ group: Group, _ domain: GridDomain?, _ maps: LayerMaps) -> [Flow] {
         let scalar = Atom.scalar(factorCount: group.factors.count)
-        func gated(_ layer: CheckedLayer) -> [Atom] {
-            layer.gates > 0 ? layer.rep.distinctAtoms.map(\.atom).filter { !group.isTrivial($0) } : []
+        func own(_ k: Int) -> Flow {
+            layers[k].rep.summands.enumerated().reduce(into: Flow()) { $0[$1.element.atom, default: []].insert(Origin(layer: k, summand: $1.offset)) }
         }
-        // Forward: the input summands each atom of each layer can depend on.
-        var forward: [Flow] = [[:]]
-        for (i, s) in input.rep.summands.enumerated() { forward[0][s.atom, default: []].insert(i) }
-        for k in 1..<layers.count {
-            let layer = layers[k]
+        var result = [own(0)]
+        for k in layers.indices.dropFirst() {
+            let layer = layers[k], before = result[k - 1]
+            let output = layer.rep.appendingScalars(layer.gates)
             var next: Flow = [:]
-            for (b, _) in layer.rep.appendingScalars(layer.gates).distinctAtoms {
-                next[b] = forward[k - 1].reduce(into: Set<Int>()) { set, entry in
+            for (b, _) in output.distinctAtoms {
+                next[b] = before.reduce(into: Set<Origin>()) { set, entry in
                     if !entry.value.isEmpty && connects(entry.key, b, layer, domain, maps) { set.formUnion(entry.value) }
                 }
             }
+            // The layer's own summands are the blocks its products and gates read.
+            next.merge(own(k)) { $0.union($1) }
             for (out, factors) in bilinearProducts(layer, group) {
                 for f in factors { next[out, default: []].formUnion(next[f] ?? []) }
             }
-            for b in gated(layer) { next[b, default: []].formUnion(next[scalar] ?? []) }
-            forward.append(next)
-        }
-        // Backward: the output summands each atom of each layer can reach.
-        var backward = [Flow](repeating: [:], count: layers.count)
-        for (j, s) in output.rep.summands.enumerated() { backward[layers.count - 1][s.atom, default: []].insert(j) }
-        for k in stride(from: layers.count - 1, through: 1, by: -1) {
-            let layer = layers[k]
-            var pre = backward[k]
-            for b in gated(layer) { pre[scalar, default: []].formUnion(pre[b] ?? []) }
-            for (out, factors) in bilinearProducts(layer, group) {
-                for f in factors { pre[f, default: []].formUnion(pre[out] ?? []) }
+            let gateOrigins = layer.gates > 0 ? next[scalar] ?? [] : []
+            for (b, _) in layer.rep.distinctAtoms where layer.gates > 0 && !group.isTrivial(b) {
+                next[b, default: []].formUnion(gateOrigins)
             }
-            for (a, _) in layers[k - 1].rep.distinctAtoms {
-                backward[k - 1][a] = pre.reduce(into: Set<Int>()) { set, entry in
-                    if !entry.value.isEmpty && connects(a, entry.key, layer, domain, maps) { set.formUnion(entry.value) }
+            // No kernel to tensor with, no product, no batch statistics, and an activation
+            // that is the identity, or gates for what they do not vary with: the layer maps
+            // what varies linearly, so it stays an image of the types before.
+            let linear = layer.activation == nil || layer.activation == .identity || layer.activation == .gated
+            if linear, Checker.offsets(layer.kernel, domain) == nil, !layer.hasBilinear, layer.batchNorm == nil {
+                var image: Flow = [:]
+                for (t, origins) in before where output.distinctAtoms.contains(where: { ((try? maps.homDimension(from: t, to: $0.atom)) ?? 0) > 0 }) {
+                    image[t, default: []].formUnion(origins.subtracting(gateOrigins))
                 }
+                for (b, origins) in next where !origins.isDisjoint(with: gateOrigins) {
+                    image[b, default: []].formUnion(origins.intersection(gateOrigins))
+                }
+                next = image.merging(own(k)) { $0.union($1) }
             }
-            backward[k] = pre  // what the layer's own summands reach, its bilinear products included
+            result.append(next)
         }
+        return result
+    }
+
+    /// The origins that reach summand atom `b` of layer k: its own entry,
+    /// and the types of a layer that kept the types before it.
+    func origins(reaching b: Atom, in flow: Flow, _ maps: LayerMaps) -> Set<Origin> {
+        flow.reduce(into: Set<Origin>()) { set, entry in
+            if entry.key == b || ((try? maps.homDimension(from: entry.key, to: b)) ?? 0) > 0 { set.formUnion(entry.value) }
+        }
+    }
+
+    /// A network whose output cannot depend on its input is an error: every
+    /// weight would be wasted, and nothing else would say so. Returns whether
+    /// the network passed.
+    mutating func checkOutputDependsOnInput(_ decl: NetworkDecl, _ layers: [CheckedLayer], _ group: Group, _ flows: [Flow]) -> Bool {
+        func fromInput(_ flow: Flow) -> [Atom] { flow.filter { $0.value.contains { $0.layer == 0 } }.map(\.key) }
+        for k in layers.indices.dropFirst() where fromInput(flows[k]).isEmpty {
+            let layer = layers[k]
+            let place = layer.role == .output ? "the output layer" : "hidden layer \(k)"
+            let before = fromInput(flows[k - 1])
+            let sources = before.map { group.name(of: $0) }.sorted().joined(separator: ", ")
+            let targets = layer.rep.appendingScalars(layer.gates).distinctAtoms.map { group.name(of: $0.atom) }.joined(separator: ", ")
+            bag.add(.error("the output of network '\(decl.name.text)' cannot depend on its input",
+                           at: decl.layers[k].rep.span,
+                           notes: ["in \(layers[k - 1].rep.description), only \(sources) can vary with the input, and under \(group) every equivariant linear map from \(before.count == 1 ? "it" : "them") to \(place) (\(targets)) is zero",
+                                   "linear maps and these activations cannot create the summands that would carry the input this far; feed such features in the input (pairwise products, for example) or add summands that receive from the ones that vary"]))
+            return false
+        }
+        return true
+    }
+
+    /// Warnings: at the input for every input summand that cannot influence
+    /// the output, and at a hidden layer for summands that receive nothing
+    /// from the input or reach nothing of the output.
+    mutating func checkInfluence(_ decl: NetworkDecl, _ layers: [CheckedLayer], _ group: Group, _ domain: GridDomain?, _ maps: LayerMaps, _ flows: [Flow]) {
+        guard layers.count >= 2, let input = layers.first, let output = layers.last, let last = flows.last else { return }
+        let reachesOutput = last.values.reduce(into: Set<Origin>()) { $0.formUnion($1) }
         let bilinearNote = "a bilinear layer (': gated + bilinear') multiplies summands with each other, which linear maps and gates cannot"
-        for s in input.rep.summands where (backward[0][s.atom] ?? []).isEmpty {
+        for (i, s) in input.rep.summands.enumerated() where !reachesOutput.contains(Origin(layer: 0, summand: i)) {
             let name = s.multiplicity == 1 ? group.name(of: s.atom) : "\(s.multiplicity)*\(group.name(of: s.atom))"
             bag.add(.warning("input summand \(name) cannot influence the output of network '\(decl.name.text)'",
                              at: decl.layers[0].rep.span,
@@ -133,7 +127,7 @@ extension Checker {
                                      bilinearNote]))
         }
         for k in 1..<(layers.count - 1) {
-            for s in layers[k].rep.summands {
+            for (i, s) in layers[k].rep.summands.enumerated() {
                 let b = s.atom
                 let receivesAny = layers[k - 1].rep.distinctAtoms.contains { connects($0.atom, b, layers[k], domain, maps) }
                 guard receivesAny else { continue }  // already reported as constant
@@ -144,10 +138,10 @@ extension Checker {
                     let read = Checker.neighbourhood(entry.atom, offsets)
                     return total + entry.multiplicity * s.multiplicity * ((try? maps.homDimension(from: read, to: b)) ?? 0)
                 }
-                if (forward[k][b] ?? []).isEmpty {
+                if !origins(reaching: b, in: flows[k], maps).contains(where: { $0.layer == 0 }) {
                     bag.add(.warning("summand \(name) of hidden layer \(k) receives nothing that depends on the input", at: layers[k].span,
                                      notes: ["its channels are constant for every input, and the \(wasted) weights that feed them are wasted; \(bilinearNote)"]))
-                } else if (backward[k][b] ?? []).isEmpty {
+                } else if !reachesOutput.contains(Origin(layer: k, summand: i)) {
                     bag.add(.warning("summand \(name) of hidden layer \(k) reaches nothing of the output", at: layers[k].span,
                                      notes: ["every equivariant map from \(group.name(of: b)) onward to the output is zero, so the \(wasted) weights that feed it are wasted; \(bilinearNote)"]))
                 }
