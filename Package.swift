@@ -41,9 +41,17 @@ let package = Package(
         .testTarget(name: "EqnnDataTests", dependencies: ["EqnnData", "EqnnSupport"]),
         .testTarget(name: "EqnnInterpreterTests", dependencies: ["EqnnInterpreter", "EqnnKernels", "EqnnIR", "EqnnSema", "EqnnGroups", "EqnnLinearAlgebra", "EqnnDiagnostics",
                                                               "EqnnData", "EqnnVerify"]),
+        // What the test targets share: the checkout's examples, golden diffs, scratch directories.
+        .target(name: "EqnnTestSupport", path: "Tests/EqnnTestSupport"),
+        .testTarget(name: "EqnnCBackendTests", dependencies: ["EqnnTestSupport", "EqnnDriver", "EqnnCBackend", "EqnnIR", "EqnnInterpreter",
+                                                           "EqnnLinearAlgebra", "EqnnData"]),
+        .testTarget(name: "EqnnPyTorchBackendTests", dependencies: ["EqnnTestSupport", "EqnnDriver", "EqnnPyTorchBackend", "EqnnIR",
+                                                                 "EqnnInterpreter", "EqnnLinearAlgebra", "EqnnData", "EqnnDiagnostics",
+                                                                 "EqnnSupport"]),
         .testTarget(
-            name: "EqnnDriverTests", dependencies: ["EqnnDriver", "EqnnDiagnostics", "EqnnCBackend", "EqnnIR", "EqnnInterpreter", "EqnnLinearAlgebra",
-                                                 "EqnnData", "EqnnGroups", "EqnnSema", "EqnnSupport", "EqnnVerify"],
+            name: "EqnnDriverTests", dependencies: ["EqnnTestSupport", "EqnnDriver", "EqnnDiagnostics", "EqnnCBackend", "EqnnIR", "EqnnInterpreter",
+                                                 "EqnnLinearAlgebra", "EqnnData", "EqnnGroups", "EqnnSema", "EqnnSupport", "EqnnVerify",
+                                                 "EqnnPyTorchBackend"],
             exclude: ["Diagnostics", "Generated"]),
     ]
 )

@@ -1,5 +1,6 @@
 import EqnnDriver
 import EqnnSupport
+import EqnnTestSupport
 import Foundation
 import XCTest
 
@@ -119,7 +120,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     func testCheckJSONCarriesDiagnostics() throws {
-        let path = GoldenTests.repository.appendingPathComponent("examples/errors/relu_on_vectors.eqnn").path
+        let path = Repository.root.appendingPathComponent("examples/errors/relu_on_vectors.eqnn").path
         let result = Driver.run([path, "--format", "json"])
         XCTAssertEqual(result.status, 1)
         let diagnostics = try XCTUnwrap(try json(result)["diagnostics"] as? [[String: Any]])

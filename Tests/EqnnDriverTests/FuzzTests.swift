@@ -8,6 +8,7 @@ import EqnnLinearAlgebra
 import EqnnPyTorchBackend
 import EqnnSema
 import EqnnSupport
+import EqnnTestSupport
 import Foundation
 import XCTest
 @testable import EqnnDriver
@@ -72,7 +73,7 @@ final class FuzzTests: XCTestCase {
     }
 
     func contents(of folder: String, suffix: String) -> [[UInt8]] {
-        let directory = GoldenTests.repository.appendingPathComponent(folder)
+        let directory = Repository.root.appendingPathComponent(folder)
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(suffix) }.sorted()
         return names.compactMap { try? [UInt8](Data(contentsOf: directory.appendingPathComponent($0))) }
     }

@@ -1,4 +1,5 @@
 import EqnnDriver
+import EqnnTestSupport
 import Foundation
 import XCTest
 
@@ -10,7 +11,7 @@ import XCTest
 /// EQNNC_RECORD=1 rewrites them (and fails the run, as the diagnostics' goldens do).
 final class GeneratedCodeTests: ScratchDirectoryTestCase {
     func testGeneratedCodeMatchesTheGoldenSamples() throws {
-        let inputs = GoldenTests.inputs(in: "Tests/EqnnDriverTests/Generated")
+        let inputs = Repository.inputs(in: "Tests/EqnnDriverTests/Generated")
         XCTAssertEqual(inputs.count, 2, "a network on vectors and one on a grid")
         let record = ProcessInfo.processInfo.environment["EQNNC_RECORD"] == "1"
         for input in inputs {
@@ -27,10 +28,10 @@ final class GeneratedCodeTests: ScratchDirectoryTestCase {
             XCTAssertEqual(files.count, 4, "\(stem): the graph, a header, a C source and a Python module")
             for (file, name) in files {
                 let actual = try String(contentsOfFile: file, encoding: .utf8)
-                    .replacingOccurrences(of: GoldenTests.repository.path + "/", with: "")
+                    .replacingOccurrences(of: Repository.root.path + "/", with: "")
                     .replacingOccurrences(of: "eqnnc \(Driver.version)", with: "eqnnc VERSION")
                     .replacingOccurrences(of: "\"\(Driver.version)\"", with: "\"VERSION\"")
-                let golden = GoldenTests.repository.appendingPathComponent("Tests/EqnnDriverTests/Generated/\(name).expected")
+                let golden = Repository.root.appendingPathComponent("Tests/EqnnDriverTests/Generated/\(name).expected")
                 if record {
                     try actual.write(to: golden, atomically: true, encoding: .utf8)
                     XCTFail("recorded \(name); run again without EQNNC_RECORD")
@@ -41,7 +42,7 @@ final class GeneratedCodeTests: ScratchDirectoryTestCase {
                     continue
                 }
                 if actual != expected {
-                    XCTFail("\(name) differs from its golden sample:\n" + GoldenTests.lineDiff(expected, actual))
+                    XCTFail("\(name) differs from its golden sample:\n" + Repository.lineDiff(expected, actual))
                 }
             }
         }

@@ -1,5 +1,6 @@
 import EqnnDiagnostics
 import EqnnDriver
+import EqnnTestSupport
 import Foundation
 import XCTest
 
@@ -8,25 +9,16 @@ import XCTest
 /// EQNNC_RECORD=1 to rewrite the expectations; a recording run fails on
 /// purpose so that it never passes silently.
 final class GoldenTests: XCTestCase {
-    static let repository = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    static func inputs(in folder: String) -> [URL] {
-        let directory = repository.appendingPathComponent(folder)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.filter { $0.hasSuffix(".eqnn") }.sorted().map { directory.appendingPathComponent($0) }
-    }
-
     /// Runs the checker as `eqnnc check NAME` would, NAME relative to the repository.
     static func transcript(of url: URL) throws -> (text: String, status: Int32) {
         let text = try String(contentsOf: url, encoding: .utf8)
-        let name = String(url.path.dropFirst(repository.path.count + 1))
+        let name = String(url.path.dropFirst(Repository.root.path.count + 1))
         let result = Driver.check(SourceFile(name: name, text: text))
         return (result.stderr + result.stdout + "exit status \(result.status)\n", result.status)
     }
 
     func checkGolden(folder: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let inputs = GoldenTests.inputs(in: folder)
+        let inputs = Repository.inputs(in: folder)
         XCTAssertFalse(inputs.isEmpty, "no golden inputs in \(folder)", file: file, line: line)
         let record = ProcessInfo.processInfo.environment["EQNNC_RECORD"] == "1"
         for input in inputs {
@@ -42,7 +34,7 @@ final class GoldenTests: XCTestCase {
                 continue
             }
             if actual != expected {
-                XCTFail("\(input.lastPathComponent) differs from its .expected file:\n" + GoldenTests.lineDiff(expected, actual),
+                XCTFail("\(input.lastPathComponent) differs from its .expected file:\n" + Repository.lineDiff(expected, actual),
                         file: file, line: line)
             }
         }
@@ -57,13 +49,13 @@ final class GoldenTests: XCTestCase {
     }
 
     func testEveryErrorExampleFails() throws {
-        for input in GoldenTests.inputs(in: "examples/errors") {
+        for input in Repository.inputs(in: "examples/errors") {
             XCTAssertEqual(try GoldenTests.transcript(of: input).status, 1, input.lastPathComponent)
         }
     }
 
     func testEveryExampleChecksCleanly() throws {
-        let inputs = GoldenTests.inputs(in: "examples") + GoldenTests.inputs(in: "examples/fww21") + GoldenTests.inputs(in: "examples/grid")
+        let inputs = Repository.inputs(in: "examples") + Repository.inputs(in: "examples/fww21") + Repository.inputs(in: "examples/grid")
         XCTAssertGreaterThanOrEqual(inputs.count, 19)
         for input in inputs {
             let (text, status) = try GoldenTests.transcript(of: input)
@@ -73,21 +65,10 @@ final class GoldenTests: XCTestCase {
     }
 
     func testEveryExampleSaysWhatItModels() throws {
-        for input in GoldenTests.inputs(in: "examples") + GoldenTests.inputs(in: "examples/errors") + GoldenTests.inputs(in: "examples/fww21")
-            + GoldenTests.inputs(in: "examples/grid") {
+        for input in Repository.inputs(in: "examples") + Repository.inputs(in: "examples/errors") + Repository.inputs(in: "examples/fww21")
+            + Repository.inputs(in: "examples/grid") {
             let text = try String(contentsOf: input, encoding: .utf8)
             XCTAssertTrue(text.hasPrefix("#"), "\(input.lastPathComponent) should open with a comment saying what it models")
         }
-    }
-
-    /// The first place the two differ, with the lines that follow on each side.
-    static func lineDiff(_ expected: String, _ actual: String) -> String {
-        let e = expected.components(separatedBy: "\n"), a = actual.components(separatedBy: "\n")
-        guard let k = (0..<max(e.count, a.count)).first(where: { $0 >= e.count || $0 >= a.count || e[$0] != a[$0] }) else {
-            return ""
-        }
-        let expectedTail = e.dropFirst(k).prefix(6).map { "- " + $0 }
-        let actualTail = a.dropFirst(k).prefix(6).map { "+ " + $0 }
-        return "first difference at line \(k + 1):\n" + (expectedTail + actualTail).joined(separator: "\n")
     }
 }

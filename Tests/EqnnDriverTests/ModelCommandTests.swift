@@ -1,8 +1,9 @@
-@testable import EqnnDriver
 import EqnnInterpreter
 import EqnnSupport
+import EqnnTestSupport
 import Foundation
 import XCTest
+@testable import EqnnDriver
 
 /// data -> train -> evaluate -> run -> verify from the command line, and the
 /// errors a user meets on the way.
@@ -39,7 +40,7 @@ final class ModelCommandTests: ScratchDirectoryTestCase {
     /// turned shapes (cross-entropy chosen from Y's one column of class indices, the
     /// budget and batch by default), with a schedule line saying what was chosen.
     func testGridClassificationWithoutFlags() throws {
-        let source = GoldenTests.repository.appendingPathComponent("examples/grid/classify.eqnn").path
+        let source = Repository.root.appendingPathComponent("examples/grid/classify.eqnn").path
         let data = Driver.run(["data", "turned", "--samples", "24", "--extent", "8", "--x", path("x.npy"), "--y", path("y.npy")])
         XCTAssertEqual(data.status, 0, data.stderr)
         XCTAssertTrue(data.stdout.contains("(24, 8, 8, 1)") && data.stdout.contains("(24, 1)"), data.stdout)
@@ -63,7 +64,7 @@ final class ModelCommandTests: ScratchDirectoryTestCase {
     /// --init random exactly the seeded draw, by default the calibrated one, whose
     /// output no longer carries the random draw's offset (a lower loss before any step).
     func testZeroEpochsWritesTheInitialization() throws {
-        let source = GoldenTests.repository.appendingPathComponent("examples/grid/segment.eqnn").path
+        let source = Repository.root.appendingPathComponent("examples/grid/segment.eqnn").path
         let data = Driver.run(["data", "shapes", "--samples", "12", "--extent", "8", "--x", path("x.npy"), "--y", path("y.npy")])
         XCTAssertEqual(data.status, 0, data.stderr)
         var losses: [Double] = []
@@ -158,7 +159,7 @@ final class ModelCommandTests: ScratchDirectoryTestCase {
     }
 
     func testVerifyEveryNetworkOfAFile() throws {
-        let path = GoldenTests.repository.appendingPathComponent("examples/boost.eqnn").path
+        let path = Repository.root.appendingPathComponent("examples/boost.eqnn").path
         let result = Driver.run(["verify", path, "--samples", "4"])
         XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
         XCTAssertEqual(result.stdout.components(separatedBy: "  equivariant\n").count, 3)
@@ -169,7 +170,7 @@ final class ModelCommandTests: ScratchDirectoryTestCase {
     /// within the sampling error of 5x5 kernels (about 1%; a kernel that ignored
     /// the rotation would be off by order 1), after each layer and at the output.
     func testVerifyRotationsOffTheLattice() throws {
-        let path = GoldenTests.repository.appendingPathComponent("examples/grid/turned.eqnn").path
+        let path = Repository.root.appendingPathComponent("examples/grid/turned.eqnn").path
         let result = Driver.run(["verify", path, "--samples", "4"])
         XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
         XCTAssertTrue(result.stdout.contains("central disc), after each layer:\n"), result.stdout)

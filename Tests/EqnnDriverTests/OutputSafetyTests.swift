@@ -1,8 +1,9 @@
 import EqnnData
-@testable import EqnnDriver
 import EqnnIR
+import EqnnTestSupport
 import Foundation
 import XCTest
+@testable import EqnnDriver
 
 /// What eqnnc writes, and refuses to write: outputs through links and into
 /// pipes, outputs that are inputs, results that are not finite, weights that

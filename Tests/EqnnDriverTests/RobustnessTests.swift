@@ -1,9 +1,10 @@
 import EqnnData
-@testable import EqnnDriver
 import EqnnIR
 import EqnnInterpreter
+import EqnnTestSupport
 import Foundation
 import XCTest
+@testable import EqnnDriver
 
 /// Hostile input that used to crash or to give a wrong answer with exit status 0.
 final class RobustnessTests: ScratchDirectoryTestCase {
@@ -85,7 +86,7 @@ final class RobustnessTests: ScratchDirectoryTestCase {
         let data = Driver.run(["data", "o5", "--samples", "1000000000", "--x", path("x.npy"), "--y", path("y.npy")])
         XCTAssertEqual(data.status, 1)
         XCTAssertTrue(data.stderr.contains("would need about"), data.stderr)
-        let big = GoldenTests.repository.appendingPathComponent("bench/deepsets1000.eqnn").path
+        let big = Repository.root.appendingPathComponent("bench/deepsets1000.eqnn").path
         let time = Driver.run(["time", big, "--batch", "1,1000000"])
         XCTAssertEqual(time.status, 1)
         XCTAssertTrue(time.stderr.contains("use a smaller --batch"), time.stderr)

@@ -2,22 +2,22 @@ import Foundation
 import XCTest
 
 /// Command tests that write files: a fresh directory per test, removed after it.
-class ScratchDirectoryTestCase: XCTestCase {
-    var directory: URL!
+open class ScratchDirectoryTestCase: XCTestCase {
+    public var directory: URL!
 
-    override func setUpWithError() throws {
+    override open func setUpWithError() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("eqnnc-tests-\(getpid())-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
 
-    override func tearDownWithError() throws {
+    override open func tearDownWithError() throws {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
     /// Runs `python -c script`; a failure fails the test with Python's message (and throws).
-    func runPython(_ python: String, _ script: String, _ name: String) throws {
+    public func runPython(_ python: String, _ script: String, _ name: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-c", script]
@@ -33,7 +33,7 @@ class ScratchDirectoryTestCase: XCTestCase {
         }
     }
 
-    func write(_ name: String, _ text: String) throws -> String {
+    public func write(_ name: String, _ text: String) throws -> String {
         try text.write(toFile: path(name), atomically: true, encoding: .utf8)
         return path(name)
     }

@@ -4,6 +4,7 @@ import EqnnIR
 import EqnnLinearAlgebra
 import EqnnPyTorchBackend
 import EqnnSupport
+import EqnnTestSupport
 import Foundation
 import XCTest
 @testable import EqnnDriver
@@ -37,7 +38,7 @@ final class DeploymentTests: ScratchDirectoryTestCase {
               output Scalar
             }
             """.write(toFile: structured, atomically: true, encoding: .utf8)
-        for path in ["examples", "examples/fww21", "examples/grid"].flatMap({ GoldenTests.inputs(in: $0).map(\.path) }) + [structured] {
+        for path in ["examples", "examples/fww21", "examples/grid"].flatMap({ Repository.inputs(in: $0).map(\.path) }) + [structured] {
             for compiled in try Compiled.loadAll(path) {
                 let graph = compiled.graph, name = compiled.graph.network
                 let model = PyTorchBackendTests.model(graph, seed: UInt64(checked))

@@ -3,6 +3,7 @@ import EqnnData
 import EqnnIR
 import EqnnInterpreter
 import EqnnLinearAlgebra
+import EqnnTestSupport
 import Foundation
 import XCTest
 @testable import EqnnDriver
@@ -20,7 +21,7 @@ final class CBackendTests: XCTestCase {
     /// their MLP twins) repeat this coverage at ten times the build time: bench/execution.py
     /// builds them, and the native-path test below builds one.
     func examples() -> [String] {
-        let paths = GoldenTests.inputs(in: "examples").map(\.path)
+        let paths = Repository.inputs(in: "examples").map(\.path)
         XCTAssertGreaterThanOrEqual(paths.count, 8)
         return paths
     }
@@ -98,7 +99,7 @@ final class CBackendTests: XCTestCase {
         let compiler = try CCompiler()
         defer { compiler.cleanUp() }
         var rng = SplitMix64(seed: 23)
-        let root = GoldenTests.repository
+        let root = Repository.root
         for path in ["examples/inertia.eqnn", "examples/fww21/lorentz.eqnn", "examples/deepsets.eqnn", "examples/circulant.eqnn"] {
             for c in try compiled(root.appendingPathComponent(path).path) {
                 let model = Model(graph: c.graph, parameters: Initialization.parameters(for: c.graph, seed: 4))
@@ -129,7 +130,7 @@ final class CBackendTests: XCTestCase {
             ("native32", ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O3", "-march=native"], .f32),
             ("asan64", CBackendTests.sanitized, .f64),
         ]
-        let paths = GoldenTests.inputs(in: "examples/grid").map(\.path)
+        let paths = Repository.inputs(in: "examples/grid").map(\.path)
         XCTAssertGreaterThanOrEqual(paths.count, 5)
         for path in paths {
             for c in try compiled(path) {
@@ -216,7 +217,7 @@ final class CBackendTests: XCTestCase {
     func testHeadersWorkFromCPlusPlus() throws {
         let compiler = try CCompiler()
         defer { compiler.cleanUp() }
-        let root = GoldenTests.repository
+        let root = Repository.root
         let folder = compiler.directory
         var models: [String: Model] = [:]
         for path in ["examples/inertia.eqnn", "examples/grid/classify.eqnn"] {
@@ -288,7 +289,7 @@ final class CBackendTests: XCTestCase {
     }
 
     func testOutputIsByteIdentical() throws {
-        let path = GoldenTests.repository.appendingPathComponent("examples/center_of_mass.eqnn").path
+        let path = Repository.root.appendingPathComponent("examples/center_of_mass.eqnn").path
         let first = try XCTUnwrap(compiled(path).first), second = try XCTUnwrap(compiled(path).first)
         let model = Model(graph: first.graph, parameters: Initialization.parameters(for: first.graph, seed: 0))
         let a = EmitC.generate(first, model, precision: .f32, sourceFile: path, origin: "x")
@@ -300,7 +301,7 @@ final class CBackendTests: XCTestCase {
     }
 
     func testVerifyWithTheCBackend() throws {
-        let path = GoldenTests.repository.appendingPathComponent("examples/deepsets.eqnn").path
+        let path = Repository.root.appendingPathComponent("examples/deepsets.eqnn").path
         let result = Driver.run(["verify", path, "--backend", "c", "--samples", "5"])
         XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
         XCTAssertTrue(result.stdout.contains("generated C"), result.stdout)
@@ -320,7 +321,7 @@ final class CExampleTests: XCTestCase {
     func testExampleProgramBuildsAndAverages() throws {
         let compiler = try CCompiler()
         defer { compiler.cleanUp() }
-        let root = GoldenTests.repository
+        let root = Repository.root
         let build = compiler.directory.appendingPathComponent("build")
         let emitted = Driver.run([root.appendingPathComponent("examples/center_of_mass.eqnn").path, "--emit", "c", "-o", build.path])
         XCTAssertEqual(emitted.status, 0, emitted.stderr)

@@ -2,6 +2,7 @@ import EqnnData
 import EqnnIR
 import EqnnLinearAlgebra
 import EqnnPyTorchBackend
+import EqnnTestSupport
 import Foundation
 import XCTest
 @testable import EqnnDriver
@@ -16,8 +17,6 @@ import XCTest
 /// Needs torch for Python (Debian's python3-torch; `.ci/run` installs it and
 /// sets EQNNC_REQUIRE_TORCH=1, so that a missing torch fails instead of skipping).
 final class PyTorchBackendTests: ScratchDirectoryTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     func runner() throws -> PyTorchRunner {
         do {
             return try PyTorchRunner()
@@ -30,7 +29,7 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
     /// Every example and bench model.
     func sources() -> [String] {
         let folders = ["examples", "examples/fww21", "examples/grid", "bench"]
-        let paths = folders.flatMap { GoldenTests.inputs(in: $0).map(\.path) }
+        let paths = folders.flatMap { Repository.inputs(in: $0).map(\.path) }
         XCTAssertGreaterThanOrEqual(paths.count, 25)
         return paths
     }
@@ -106,7 +105,7 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
         let torch = try runner()
         defer { torch.cleanUp() }
         var rng = SplitMix64(seed: 8)
-        let path = GoldenTests.repository.appendingPathComponent("examples/grid/smooth.eqnn").path
+        let path = Repository.root.appendingPathComponent("examples/grid/smooth.eqnn").path
         let graph = try XCTUnwrap(Compiled.loadAll(path).first).graph
         let model = model(graph, seed: 3)
         try torch.load(PyTorchBackend.generate(graph, origin: .init(sourceFile: path, version: "test")), model)
@@ -124,7 +123,7 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
         for example in ["examples/fww21/lorentz.eqnn", "examples/cube.eqnn", "examples/grid/smooth.eqnn",
                         "examples/grid/segment.eqnn", "examples/grid/vectors.eqnn", "examples/antisymmetric.eqnn", "bench/image32.eqnn",
                         "bench/deepsets1000.eqnn"] {
-            let result = Driver.run(["verify", PyTorchBackendTests.root.appendingPathComponent(example).path,
+            let result = Driver.run(["verify", Repository.root.appendingPathComponent(example).path,
                                      "--backend", "pytorch", "--samples", "3"])
             XCTAssertEqual(result.status, 0, example + result.stdout + result.stderr)
             XCTAssertTrue(result.stdout.contains("the PyTorch module") && result.stdout.hasSuffix("  equivariant\n"), result.stdout)
@@ -136,7 +135,7 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
     func testWeightsFilesBothWays() throws {
         let torch = try runner()
         defer { torch.cleanUp() }
-        let lorentz = try XCTUnwrap(try Compiled.loadAll(PyTorchBackendTests.root.appendingPathComponent("examples/fww21/lorentz.eqnn").path).first)
+        let lorentz = try XCTUnwrap(try Compiled.loadAll(Repository.root.appendingPathComponent("examples/fww21/lorentz.eqnn").path).first)
         let model = model(lorentz.graph, seed: 9)
         let source = PyTorchBackend.generate(lorentz.graph, origin: .init(sourceFile: "lorentz.eqnn", version: "test"))
         try torch.load(source, model)
@@ -145,7 +144,7 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
         let back = try WeightsFile.decode(Data(contentsOf: saved), name: "saved", for: lorentz.graph)
         XCTAssertEqual(back.parameters, model.parameters)
         XCTAssertEqual(back.normalizer, model.normalizer)
-        let other = try XCTUnwrap(try Compiled.loadAll(PyTorchBackendTests.root.appendingPathComponent("examples/fww21/o5.eqnn").path).first)
+        let other = try XCTUnwrap(try Compiled.loadAll(Repository.root.appendingPathComponent("examples/fww21/o5.eqnn").path).first)
         let foreign = URL(fileURLWithPath: path("o5.safetensors"))
         try WeightsFile.encode(self.model(other.graph, seed: 1), version: "test").write(to: foreign)
         XCTAssertThrowsError(try torch.load(weights: foreign, source)) { error in
@@ -158,14 +157,14 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
     /// test MSE torch reported, and the C built from the weights gives torch's outputs.
     func testDistributedTrainingComesBack() throws {
         _ = try runner()
-        let source = PyTorchBackendTests.root.appendingPathComponent("examples/fww21/o5.eqnn").path
+        let source = Repository.root.appendingPathComponent("examples/fww21/o5.eqnn").path
         let emitted = Driver.run([source, "--emit", "pytorch", "-o", path("module")])
         XCTAssertEqual(emitted.status, 0, emitted.stderr)
         for (name, samples, seed) in [("train", "600", "1"), ("test", "100", "2")] {
             let data = Driver.run(["data", "o5", "--samples", samples, "--seed", seed, "--x", path("\(name)x.npy"), "--y", path("\(name)y.npy")])
             XCTAssertEqual(data.status, 0, data.stderr)
         }
-        let script = PyTorchBackendTests.root.appendingPathComponent("examples/pytorch/train_ddp.py").path
+        let script = Repository.root.appendingPathComponent("examples/pytorch/train_ddp.py").path
         let log = try CCompiler.execute([PyTorchRunner.python, script, "--local-processes", "2", "--module", path("module/o5_invariant.py"),
                                          "--x", path("trainx.npy"), "--y", path("trainy.npy"), "--test-x", path("testx.npy"),
                                          "--test-y", path("testy.npy"), "--epochs", "30", "--batch", "60", "--predict", path("predicted.npy"),
@@ -197,7 +196,7 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
     /// g the interpreter's gradient of the same loss.
     func testStepScaledAdamStepsAsEqnncTrains() throws {
         _ = try runner()
-        let source = PyTorchBackendTests.root.appendingPathComponent("examples/grid/segment.eqnn").path
+        let source = Repository.root.appendingPathComponent("examples/grid/segment.eqnn").path
         let compiled = try XCTUnwrap(try Compiled.loadAll(source).first)
         let graph = compiled.graph, model = model(graph, seed: 3)
         let scales = graph.stepScales

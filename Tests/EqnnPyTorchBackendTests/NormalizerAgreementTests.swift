@@ -4,6 +4,7 @@ import EqnnIR
 import EqnnLinearAlgebra
 import EqnnPyTorchBackend
 import EqnnSupport
+import EqnnTestSupport
 import Foundation
 import XCTest
 @testable import EqnnDriver
@@ -18,7 +19,7 @@ final class NormalizerAgreementTests: ScratchDirectoryTestCase {
         }
         var rng = SplitMix64(seed: 21)
         for example in ["examples/inertia.eqnn", "examples/grid/vectors.eqnn"] {
-            let path = GoldenTests.repository.appendingPathComponent(example).path
+            let path = Repository.root.appendingPathComponent(example).path
             let graph = try XCTUnwrap(Compiled.loadAll(path).first).graph
             let source = PyTorchBackend.generate(graph, origin: .init(sourceFile: path, version: "test"))
             try source.text.write(toFile: self.path("\(source.name).py"), atomically: true, encoding: .utf8)
