@@ -31,7 +31,7 @@ public enum PyTorchBackend {
         let stem = Naming.stem(graph.network)
         let className = pythonName(graph.network)
         var out = banner(graph, origin: origin, stem: stem, className: className)
-        out += "import array\nimport base64\nimport json\nimport math\nimport struct\nimport sys\nfrom typing import Dict, List, Tuple\n\nimport torch\n\n\n"
+        out += "import array\nimport base64\nimport collections\nimport json\nimport math\nimport struct\nimport sys\nfrom typing import Dict, List, Tuple\n\nimport torch\n\n\n"
         out += "# The IR's activation constants and weights-file conventions (docs/graph-ir.md).\n"
         out += "_LEAKY_SLOPE = \(number(Activation.leakySlope))\n_SOFTPLUS_THRESHOLD = \(number(Activation.softplusThreshold))\n"
         out += "_WEIGHTS_FORMAT = \(string(WeightsFormat.format))\n_WEIGHTS_VERSION = \(string(WeightsFormat.version))\n"
@@ -77,7 +77,8 @@ public enum PyTorchBackend {
                 uses.append([l.parameters.name])
             case .convolution(let c):
                 let circular = graph.domain?.padding == .circular ? "True" : "False"
-                opLines.append("_Convolution(\(c.kernel), \(c.dimension), \(circular), \(linear(c.linear, formsW: true)))")
+                opLines.append(call("_Convolution", [("kernel", "\(c.kernel)"), ("dimension", "\(c.dimension)"), ("circular", circular),
+                                                      ("linear", linear(c.linear, formsW: true))]))
                 uses.append([c.linear.parameters.name])
             case .bias(let b):
                 var ks: [Int] = [], rows: [Int] = []
@@ -87,29 +88,33 @@ public enum PyTorchBackend {
                         rows.append(b.basis.entryRows[e])
                     }
                 }
-                opLines.append("_Bias(\(b.basis.rows), \(packed(ks)), \(packed(rows)), \(packed(b.basis.values)))")
+                opLines.append(call("_Bias", [("dim", "\(b.basis.rows)"), ("ks", packed(ks)), ("rows", packed(rows)), ("values", packed(b.basis.values))]))
                 uses.append([b.parameters.name])
             case .bilinear(let b):
                 let blocks = b.blocks.map { k in
-                    "(\(k.output.offset), \(k.output.copies), \(k.output.dimension), \(k.input.offset), \(k.input.copies), "
-                        + "\(k.input.dimension), \(list(k.sources)), \(k.firstParameter), \(k.outputStride), \(k.contractsFirst ? "True" : "False"))"
+                    call("_BilinearBlock", [("out_offset", "\(k.output.offset)"), ("out_copies", "\(k.output.copies)"), ("out_len", "\(k.output.dimension)"),
+                                            ("in_offset", "\(k.input.offset)"), ("in_copies", "\(k.input.copies)"), ("in_len", "\(k.input.dimension)"),
+                                            ("sources", list(k.sources)), ("first", "\(k.firstParameter)"), ("stride", "\(k.outputStride)"),
+                                            ("contracts", k.contractsFirst ? "True" : "False")])
                 }
-                opLines.append("_Bilinear(\(b.dimension), [\(blocks.joined(separator: ", "))])")
+                opLines.append(call("_Bilinear", [("dim", "\(b.dimension)"), ("blocks", "[\(blocks.joined(separator: ", "))]")]))
                 uses.append([b.parameters.name])
             case .pointwise(let p):
-                opLines.append("_Pointwise(\"\(p.function.rawValue)\")")
+                opLines.append(call("_Pointwise", [("function", "\"\(p.function.rawValue)\"")]))
                 uses.append([])
             case .gate(let g):
-                let blocks = g.blocks.map { "(\($0.offset), \($0.length), \($0.gate))" }
-                opLines.append("_Gate(\(g.inputDimension), \(g.outputDimension), \(list(g.scalars)), [\(blocks.joined(separator: ", "))])")
+                let blocks = g.blocks.map { call("_GatedBlock", [("offset", "\($0.offset)"), ("length", "\($0.length)"), ("gate", "\($0.gate)")]) }
+                opLines.append(call("_Gate", [("in_dim", "\(g.inputDimension)"), ("out_dim", "\(g.outputDimension)"), ("scalars", list(g.scalars)),
+                                              ("blocks", "[\(blocks.joined(separator: ", "))]")]))
                 uses.append([])
             case .norm(let n):
-                let blocks = n.blocks.map { "(\($0.offset), \($0.length))" }
-                opLines.append("_Norm(\(n.dimension), \(list(n.scalars)), [\(blocks.joined(separator: ", "))])")
+                let blocks = n.blocks.map { call("_NormedBlock", [("offset", "\($0.offset)"), ("length", "\($0.length)")]) }
+                opLines.append(call("_Norm", [("dim", "\(n.dimension)"), ("scalars", list(n.scalars)), ("blocks", "[\(blocks.joined(separator: ", "))]")]))
                 uses.append([])
             case .batchNorm(let n):
-                let fields = n.fields.map { "(\($0.offset), \($0.length), \($0.centred ? "True" : "False"))" }
-                opLines.append("_BatchNorm(\(n.dimension), [\(fields.joined(separator: ", "))], \(number(BatchNorm.epsilon)), \(number(BatchNorm.momentum)))")
+                let fields = n.fields.map { call("_Field", [("offset", "\($0.offset)"), ("length", "\($0.length)"), ("centred", $0.centred ? "True" : "False")]) }
+                opLines.append(call("_BatchNorm", [("dim", "\(n.dimension)"), ("fields", "[\(fields.joined(separator: ", "))]"),
+                                                   ("epsilon", number(BatchNorm.epsilon)), ("momentum", number(BatchNorm.momentum))]))
                 uses.append([n.parameters.name, n.statistics.name])
             case .pool(let p):
                 let size: String
@@ -117,7 +122,7 @@ public enum PyTorchBackend {
                 case .global: size = "0"
                 case .mean(let s): size = "\(s)"
                 }
-                opLines.append("_Pool(\(graph.domain?.dimension ?? 0), \(size))")
+                opLines.append(call("_Pool", [("dimension", "\(graph.domain?.dimension ?? 0)"), ("size", size)]))
                 uses.append([])
             }
         }
@@ -233,7 +238,8 @@ public enum PyTorchBackend {
             if m.count * m.rows * m.columns <= 65536 {
                 var js: [Int] = []
                 for j in 0..<m.count { js += Array(repeating: j, count: m.starts[j + 1] - m.starts[j]) }
-                return "(\"dense\", \(m.count), \(m.rows), \(m.columns), \(packed(js)), \(packed(m.entryRows)), \(packed(m.entryColumns)), \(packed(m.values)))"
+                return call("_DenseBasis", [("count", "\(m.count)"), ("rows", "\(m.rows)"), ("columns", "\(m.columns)"), ("j", packed(js)),
+                                            ("r", packed(m.entryRows)), ("c", packed(m.entryColumns)), ("values", packed(m.values))])
             }
             // A family of permutations (a circulant block; C(32) x C(32) has 1,024 of them):
             // z[j, r] = w_j x[perm_j(r)], one index per row of each.
@@ -246,7 +252,8 @@ public enum PyTorchBackend {
                     permutation += gather.map(\.column)
                     weights.append(term.weight * gather[0].value)
                 }
-                return "(\"permutations\", \(m.count), \(m.rows), \(m.columns), \(packed(permutation)), \(packed(weights)))"
+                return call("_PermutationBasis", [("count", "\(m.count)"), ("rows", "\(m.rows)"), ("columns", "\(m.columns)"),
+                                                  ("permutation", packed(permutation)), ("weights", packed(weights))])
             }
             var slots = 0
             var gSlot: [Int] = [], gColumn: [Int] = [], gValue: [Double] = []
@@ -266,14 +273,22 @@ public enum PyTorchBackend {
                     slots += term.op.width
                 }
             }
-            return "(\"terms\", \(m.count), \(m.rows), \(m.columns), \(slots), \(packed(gSlot)), \(packed(gColumn)), \(packed(gValue)), "
-                + "\(packed(sSlot)), \(packed(sIndex)), \(packed(sValue)))"
+            return call("_TermBasis", [("count", "\(m.count)"), ("rows", "\(m.rows)"), ("columns", "\(m.columns)"), ("slots", "\(slots)"),
+                                       ("gather_slot", packed(gSlot)), ("gather_column", packed(gColumn)), ("gather_value", packed(gValue)),
+                                       ("scatter_slot", packed(sSlot)), ("scatter_row", packed(sIndex)), ("scatter_value", packed(sValue))])
         }
         let blocks = l.blocks.map { k in
-            "(\(k.output.offset), \(k.output.copies), \(k.output.dimension), \(k.input.offset), \(k.input.copies), "
-                + "\(k.input.dimension), \(k.basis), \(k.firstParameter), \(k.outputStride))"
+            call("_LinearBlock", [("out_offset", "\(k.output.offset)"), ("out_copies", "\(k.output.copies)"), ("out_len", "\(k.output.dimension)"),
+                                  ("in_offset", "\(k.input.offset)"), ("in_copies", "\(k.input.copies)"), ("in_len", "\(k.input.dimension)"),
+                                  ("basis", "\(k.basis)"), ("first", "\(k.firstParameter)"), ("stride", "\(k.outputStride)")])
         }
-        return "_Linear(\(l.inputDimension), \(l.outputDimension), \(formsW || LinearPlan(l).dense ? "True" : "False"), [\(bases.joined(separator: ", "))], [\(blocks.joined(separator: ", "))])"
+        return call("_Linear", [("in_dim", "\(l.inputDimension)"), ("out_dim", "\(l.outputDimension)"), ("dense", formsW || LinearPlan(l).dense ? "True" : "False"),
+                                ("bases", "[\(bases.joined(separator: ", "))]"), ("blocks", "[\(blocks.joined(separator: ", "))]")])
+    }
+
+    /// A constructor call with every argument named: `_Gate(in_dim=5, out_dim=4, ...)`.
+    static func call(_ name: String, _ arguments: [(String, String)]) -> String {
+        name + "(" + arguments.map { "\($0.0)=\($0.1)" }.joined(separator: ", ") + ")"
     }
 
     static func list(_ values: [Int]) -> String { "[" + values.map(String.init).joined(separator: ", ") + "]" }

@@ -22,6 +22,26 @@ def _f64(text):
     return torch.frombuffer(data, dtype=torch.float64).clone()
 
 
+# What the generated network hands the ops' constructors, every field named.
+# A pair basis: small dense matrices (entry e is B_j[e][r[e], c[e]] = values[e]),
+# a family of permutations (row r of matrix j reads x[permutation[j * rows + r]]
+# times weights[j]), or the IR's operator terms (gathers slot <- value * x[column],
+# scatters z[row] += value * slot).
+_DenseBasis = collections.namedtuple("_DenseBasis", "count rows columns j r c values")
+_PermutationBasis = collections.namedtuple("_PermutationBasis", "count rows columns permutation weights")
+_TermBasis = collections.namedtuple("_TermBasis", "count rows columns slots gather_slot gather_column gather_value "
+                                                  "scatter_slot scatter_row scatter_value")
+# A block of a linear op: its output and input copies, its pair basis, and theta's
+# coefficient (o, i, j) at first + o * stride + i * count + j.
+_LinearBlock = collections.namedtuple("_LinearBlock", "out_offset out_copies out_len in_offset in_copies in_len basis first stride")
+# A block of a bilinear op: the same, with the offsets of its source copies and the IR's order.
+_BilinearBlock = collections.namedtuple("_BilinearBlock", "out_offset out_copies out_len in_offset in_copies in_len sources first "
+                                                          "stride contracts")
+_GatedBlock = collections.namedtuple("_GatedBlock", "offset length gate")
+_NormedBlock = collections.namedtuple("_NormedBlock", "offset length")
+_Field = collections.namedtuple("_Field", "offset length centred")
+
+
 class _Op(torch.nn.Module):
     """An op of the graph IR. Its tables are CPU tensors (float64 values,
     int64 indices), not buffers: so .to("cuda"), .double() and .float() never
@@ -132,11 +152,10 @@ class _Linear(_Op):
     expands W (`dense`), W is formed once per call (`weight`) and applied as
     one matrix product; otherwise every pair basis is applied to the input
     copies and the channel mixing Theta follows as one einsum per block. A
-    pair basis comes as small dense matrices (kind 0: count, rows, columns and
-    the entries), as a family of permutations (kind 1: row r of matrix j
-    reads x[perm[j * rows + r]] times weight j), or as the IR's operator terms
-    (kind 2: gathers slot <- value * x[c], scatters z[j * rows + r] += value * slot,
-    both as `_bucketed_sums`; the tuple's last two fields index `buckets`)."""
+    pair basis is kept by kind: 0 small dense matrices (a `_DenseBasis`), 1 a
+    family of permutations (`_PermutationBasis`), 2 the IR's operator terms
+    (`_TermBasis`, its gathers and scatters as `_bucketed_sums`; the tuple's
+    last two fields index `buckets`)."""
 
     _tables: Dict[str, torch.Tensor]
     bases: List[Tuple[int, int, int, int, int, int, int]]
@@ -151,19 +170,19 @@ class _Linear(_Op):
         basis_tables = {}  # basis index -> the names of its tables
         for k, basis in enumerate(bases):
             before = set(self._tables)
-            if basis[0] == "dense":
-                _, count, rows, columns, js, rs, cs, vs = basis
+            if isinstance(basis, _DenseBasis):
+                count, rows, columns, js, rs, cs, vs = basis
                 b = torch.zeros(count, rows, columns, dtype=torch.float64)
                 b[torch.as_tensor(js, dtype=torch.int64), torch.as_tensor(rs, dtype=torch.int64), torch.as_tensor(cs, dtype=torch.int64)] = torch.as_tensor(vs, dtype=torch.float64)
                 self._tables[f"b{k}"] = b
                 self.bases.append((0, count, rows, columns, 0, 0, 0))
-            elif basis[0] == "permutations":
-                _, count, rows, columns, permutation, weights = basis
+            elif isinstance(basis, _PermutationBasis):
+                count, rows, columns, permutation, weights = basis
                 self._table(f"p{k}", permutation, torch.int64)
                 self._tables[f"w{k}"] = torch.as_tensor(weights, dtype=torch.float64).repeat_interleave(rows)
                 self.bases.append((1, count, rows, columns, 0, 0, 0))
             else:
-                _, count, rows, columns, slots, g_slot, g_col, g_val, s_slot, s_jr, s_val = basis
+                count, rows, columns, slots, g_slot, g_col, g_val, s_slot, s_jr, s_val = basis
                 for name, (targets, sources, values, size, width) in (("g", (g_slot, g_col, g_val, slots, columns)),
                                                                       ("s", (s_jr, s_slot, s_val, count * rows, slots))):
                     buckets, order = _bucketed_sums(targets, sources, values, size, width)
