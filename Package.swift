@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "EqnnSyntaxTests", dependencies: ["EqnnSyntax"]),
         .testTarget(name: "EqnnLinearAlgebraTests", dependencies: ["EqnnLinearAlgebra"]),
         .testTarget(name: "EqnnGroupsTests", dependencies: ["EqnnGroups", "EqnnLinearAlgebra"]),
-        .testTarget(name: "EqnnSemaTests", dependencies: ["EqnnSema", "EqnnSyntax", "EqnnGroups", "EqnnDiagnostics", "EqnnIR"]),
+        .testTarget(name: "EqnnSemaTests", dependencies: ["EqnnSema", "EqnnGroups", "EqnnDiagnostics"]),
         .testTarget(name: "EqnnIRTests", dependencies: ["EqnnIR", "EqnnSema", "EqnnGroups", "EqnnDiagnostics", "EqnnSupport"]),
         .testTarget(name: "EqnnDataTests", dependencies: ["EqnnData", "EqnnSupport"]),
         .testTarget(name: "EqnnInterpreterTests", dependencies: ["EqnnInterpreter", "EqnnKernels", "EqnnIR", "EqnnSema", "EqnnGroups", "EqnnLinearAlgebra", "EqnnDiagnostics",
@@ -50,8 +50,7 @@ let package = Package(
                                                                  "EqnnSupport"]),
         .testTarget(
             name: "EqnnDriverTests", dependencies: ["EqnnTestSupport", "EqnnDriver", "EqnnDiagnostics", "EqnnCBackend", "EqnnIR", "EqnnInterpreter",
-                                                 "EqnnLinearAlgebra", "EqnnData", "EqnnGroups", "EqnnSema", "EqnnSupport", "EqnnVerify",
-                                                 "EqnnPyTorchBackend"],
+                                                 "EqnnLinearAlgebra", "EqnnData", "EqnnGroups", "EqnnSema", "EqnnSupport", "EqnnPyTorchBackend"],
             exclude: ["Diagnostics", "Generated"]),
     ]
 )
