@@ -14,11 +14,14 @@ elements that are not multiples of 90 degrees (those that are: rounding error).
 
     swift build -c release
     ../shared/peers/torch-peers/setup.sh          # e2cnn for /usr/bin/python3
-    /usr/bin/python3 bench/steerable.py [--groups c8,c16,d16] [--epochs N] [--train N]
+    /usr/bin/python3 bench/steerable.py [--groups c8,c16,d16] [--epochs N] [--train N] [--band F]
+
+`--band F` caps the angular frequencies of every steerable kernel at F on both sides:
+eqnnc's `band F` layer option, e2cnn's `frequencies_cutoff` capped at F.
 
 The networks are in bench/steerable/ (about 32, 64, 64 channels whatever the group).
 """
-import argparse, os, sys, tempfile
+import argparse, os, re, sys, tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -29,8 +32,9 @@ GROUPS = {"c4": (4, False), "d4": (4, True), "c8": (8, False), "c16": (16, False
 FIELDS = {4: (8, 16), 8: (4, 8), 16: (2, 4), 32: (1, 2)}  # group order -> fields of layer 1, of layers 2 and 3
 
 
-def e2cnn_network(n, mirrors):
+def e2cnn_network(n, mirrors, band=None):
     from e2cnn import gspaces, nn as enn
+    from e2cnn.nn.modules.r2_conv.r2convolution import _manual_fco1
     import torch
     space = gspaces.FlipRot2dOnR2(N=n) if mirrors else gspaces.Rot2dOnR2(N=n)
     first, rest = FIELDS[n * (2 if mirrors else 1)]
@@ -38,7 +42,9 @@ def e2cnn_network(n, mirrors):
     current = enn.FieldType(space, [space.trivial_repr])
     layers = []
     for width, kernel, pool in ((first, 5, True), (rest, 3, True), (rest, 3, False)):
-        layers += [enn.R2Conv(current, regular(width), kernel, padding=kernel // 2), enn.ReLU(regular(width))]
+        # e2cnn's default cut-off per ring (_manual_fco1), capped at the band.
+        cutoff = None if band is None else (lambda r, base=_manual_fco1(kernel // 2): min(base(r), band))
+        layers += [enn.R2Conv(current, regular(width), kernel, padding=kernel // 2, frequencies_cutoff=cutoff), enn.ReLU(regular(width))]
         layers += [enn.PointwiseAvgPool(regular(width), 2)] if pool else []
         current = regular(width)
     layers.append(enn.R2Conv(current, enn.FieldType(space, gcnn.ROTATED_CLASSES * [space.trivial_repr]), 1))
@@ -86,6 +92,15 @@ def equivariance_error(predict, images, n, mirrors):
     return (float(np.mean(off)) if off else 0.0), float(max(on))
 
 
+def banded(network, band, work):
+    """A copy of the network with `band F` on every kernel above 1."""
+    text = re.sub(r"kernel ([3-9]|[1-9][0-9]+)\b", lambda m: f"kernel {m.group(1)} band {band}", open(network).read())
+    path = os.path.join(work, f"band{band}_" + os.path.basename(network))
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--groups", default="c8,c16,d16")
@@ -98,6 +113,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=["eqnnc", "e2cnn"])
     parser.add_argument("--plain", action="store_true", help="also the plain CNN")
+    parser.add_argument("--band", type=int, help="cap every steerable kernel's angular frequencies (eqnnc 'band F', e2cnn's cut-off)")
     parser.add_argument("--train-flags", default="", help="extra 'eqnnc train' flags, for ablations (e.g. '--step-scale coefficient')")
     args = parser.parse_args()
     if not os.path.exists(gcnn.EQNNC):
@@ -116,6 +132,8 @@ def main():
         n, mirrors = GROUPS[name]
         if args.only != "e2cnn":
             network = os.path.join(NETS, f"turned_{name}.eqnn")
+            if args.band is not None:
+                network = banded(network, args.band, work)
             weights, seconds, _ = gcnn.eqnnc_train(network, x, y, "cross-entropy", args.epochs, args.batch, args.lr, args.seed, work,
                                                    extra=args.train_flags.split())
             predict = lambda images: gcnn.eqnnc_predict(network, weights, images, work)
@@ -125,7 +143,7 @@ def main():
             import torch
             torch.set_num_threads(os.cpu_count() or 1)
             torch.manual_seed(args.seed)
-            net = e2cnn_network(n, mirrors)
+            net = e2cnn_network(n, mirrors, args.band)
             parameters = sum(p.numel() for p in net.parameters())
             predict, seconds, _ = gcnn.torch_train(net, x, y, "cross-entropy", args.epochs, args.batch, args.lr, args.seed)
             error = gcnn.score("rotated", "cross-entropy", predict(tx), ty)

@@ -29,7 +29,9 @@ enum Summary {
             var activation = (layer.activation?.rawValue ?? "") + (layer.hasBilinear ? " + bilinear" : "")
                 + (layer.batchNorm != nil ? " + batchnorm" : "")
             if let pool = layer.pool { activation += (activation.isEmpty ? "" : ", ") + pool.description }
-            let kernel = grid.map { g in layer.kernel.map { k in [Array(repeating: "\(k)", count: g.dimension).joined(separator: "x")] } ?? [""] } ?? []
+            let kernel = grid.map { g in
+                layer.kernel.map { k in [Array(repeating: "\(k)", count: g.dimension).joined(separator: "x") + (layer.band.map { " band \($0)" } ?? "")] } ?? [""]
+            } ?? []
             rows.append([label, rep, activation, grouped(layer.dimension)] + kernel + counts)
         }
         out += table(rows, rightAligned: Set(3..<rows[0].count), indent: "  ")
@@ -81,6 +83,7 @@ enum Summary {
         ]
         // Grid networks: dense_weights counts an unconstrained CNN kernel of this size.
         if let kernel = layer.kernel { fields.append(("kernel", .int(kernel))) }
+        if let band = layer.band { fields.append(("band", .int(band))) }
         if let pool = layer.pool {
             switch pool {
             case .mean(let size): fields.append(("pool", .int(size)))

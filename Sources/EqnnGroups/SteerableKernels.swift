@@ -24,6 +24,14 @@ public struct KernelRings: Sendable, Hashable {
         }
         return KernelRings(radii: radii, widths: widths, maxFrequencies: maxFrequencies)
     }
+
+    /// The same rings with every frequency limit capped at `band` (e2cnn's
+    /// `maximum_frequency`): fewer basis kernels, and less of the sampling error,
+    /// which grows with the frequency.
+    public func limited(to band: Int?) -> KernelRings {
+        guard let band else { return self }
+        return KernelRings(radii: radii, widths: widths, maxFrequencies: maxFrequencies.map { min($0, band) })
+    }
 }
 
 /// Equivariant kernels of a convolution under a rotation group of the plane

@@ -48,6 +48,8 @@ public struct CheckedLayer: Sendable {
     /// and the pooling after its activation.
     public var kernel: Int? = nil
     public var pool: Pooling? = nil
+    /// `band F`: the highest angular frequency of the layer's steerable kernel (nil: the rings' limits).
+    public var band: Int? = nil
     /// Whether the layer has the bilinear feature (`: gated + bilinear`).
     public var hasBilinear = false
     /// The learned coefficients of the bilinear feature (0 without it).

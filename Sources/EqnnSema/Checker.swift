@@ -114,7 +114,7 @@ public struct Checker {
         let domain = decl.domain.flatMap { checkDomain($0, group, decl.group) }
         let planar = domain.flatMap { Checker.planarAction(group, dimension: $0.dimension) }
         let maps = LayerMaps(group: group, solver: solver, planar: planar)
-        let options = checkLayerOptions(decl, onGrid: decl.domain != nil)
+        let options = checkLayerOptions(decl, onGrid: decl.domain != nil, steerable: planar != nil)
 
         var resolver = RepResolver(group: group, repDeclarations: repDeclarations, groups: groups)
         let reps = decl.layers.map { resolver.resolve($0.rep) }
@@ -151,12 +151,13 @@ public struct Checker {
                 checked.batchNorm = checkBatchNorm(rep.appendingScalars(gates[k]), feature, group)
             }
             checked.pool = options[k].pool
+            checked.band = options[k].band
             if domain != nil && k > 0 { checked.kernel = options[k].kernel }
             if k > 0, let previous = reps[k - 1], let previousDimension = try? previous.dimension() {
                 let offsets = Checker.offsets(checked.kernel, domain)
                 checked.inDimension = previousDimension
                 checked.denseWeights = previousDimension * checked.outDimension * (offsets?.count ?? 1)
-                countParameters(&checked, from: previous, offsets: offsets, group, maps)
+                countParameters(&checked, from: previous, offsets: offsets, group, maps.banded(checked.band))
             }
             if bilinear[k] {
                 do {

@@ -24,7 +24,7 @@ extension Checker {
     /// the atom tensored with its offsets) takes atom a to atom b.
     func connects(_ a: Atom, _ b: Atom, _ layer: CheckedLayer, _ domain: GridDomain?, _ maps: LayerMaps) -> Bool {
         let read = Checker.neighbourhood(a, Checker.offsets(layer.kernel, domain))
-        return ((try? maps.homDimension(from: read, to: b)) ?? 0) > 0
+        return ((try? maps.banded(layer.band).homDimension(from: read, to: b)) ?? 0) > 0
     }
 
     /// A layer's bilinear terms as (output atom, atoms it multiplies).
@@ -136,7 +136,7 @@ extension Checker {
                 let offsets = Checker.offsets(layers[k].kernel, domain)
                 let wasted = layers[k - 1].rep.distinctAtoms.reduce(0) { total, entry in
                     let read = Checker.neighbourhood(entry.atom, offsets)
-                    return total + entry.multiplicity * s.multiplicity * ((try? maps.homDimension(from: read, to: b)) ?? 0)
+                    return total + entry.multiplicity * s.multiplicity * ((try? maps.banded(layers[k].band).homDimension(from: read, to: b)) ?? 0)
                 }
                 if !origins(reaching: b, in: flows[k], maps).contains(where: { $0.layer == 0 }) {
                     bag.add(.warning("summand \(name) of hidden layer \(k) receives nothing that depends on the input", at: layers[k].span,

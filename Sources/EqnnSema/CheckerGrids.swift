@@ -83,10 +83,11 @@ extension Checker {
     static let maxPool = 64
     static let maxPoolProduct = 4096
 
-    /// `kernel` and `pool` of every layer: only on a grid, not on the input,
-    /// odd kernels, bounded pools, nothing spatial after `pool global`.
-    mutating func checkLayerOptions(_ decl: NetworkDecl, onGrid: Bool) -> [(kernel: Int, pool: Pooling?)] {
-        var result: [(kernel: Int, pool: Pooling?)] = []
+    /// `kernel`, `pool` and `band` of every layer: only on a grid, not on the
+    /// input, odd kernels, bounded pools, nothing spatial after `pool global`,
+    /// a band only on a steerable kernel (`steerable`: rotations off the lattice).
+    mutating func checkLayerOptions(_ decl: NetworkDecl, onGrid: Bool, steerable: Bool) -> [(kernel: Int, pool: Pooling?, band: Int?)] {
+        var result: [(kernel: Int, pool: Pooling?, band: Int?)] = []
         var pooledGlobally: Span? = nil
         var poolProduct = 1
         for layer in decl.layers {
@@ -143,8 +144,26 @@ extension Checker {
                     pooledGlobally = decl.span
                 }
             }
-            result.append((kernel, pool))
+            result.append((kernel, pool, checkBand(layer, kernel: kernel, steerable: steerable)))
         }
         return result
+    }
+
+    /// A layer's `band F`: the highest angular frequency of its steerable kernel.
+    mutating func checkBand(_ layer: LayerDecl, kernel: Int, steerable: Bool) -> Int? {
+        guard let literal = layer.band, let band = literal.value else { return nil }
+        guard steerable, kernel > 1 else {
+            bag.add(.error("'band' limits a steerable kernel, and this layer has none", at: literal.span,
+                           notes: [steerable ? "give the layer a kernel above 1 ('kernel 5 band 1')"
+                                             : "steerable kernels are those of C(n), D(n), SO(2) and O(2) on a 2-D grid, whose rotations leave the pixel lattice; other kernels are exact and carry every frequency their offsets allow"]))
+            return nil
+        }
+        let top = KernelRings.standard(kernel: kernel).maxFrequencies.max() ?? 0
+        if band >= top {  // the parser reads no negative band
+            bag.add(.warning("'band \(band)' changes nothing: the rings of a \(kernel)x\(kernel) kernel carry frequencies up to \(top)", at: literal.span,
+                             notes: ["a band below \(top) drops the higher frequencies, whose sampling on the pixels is the least equivariant"]))
+            return nil
+        }
+        return band
     }
 }

@@ -8,7 +8,7 @@ extension Checker {
     /// Why summand `name` receives nothing: no equivariant map reaches it, or no steerable kernel.
     func silentNote(_ name: String, written: Rep, previous: Rep, offsets: PointSet?, maps: LayerMaps, _ group: Group) -> String {
         if maps.planar != nil, case .offsets(let k, _)? = offsets {
-            let top = KernelRings.standard(kernel: k).maxFrequencies.max() ?? 0
+            let top = maps.rings(kernel: k).maxFrequencies.max() ?? 0
             return "no steerable \(k)x\(k) kernel maps \(written.description) to \(name) under \(group): its rings carry angular frequencies up to \(top), and only its bias reaches it"
         }
         return "Hom_\(group)(\(previous.description), \(name)) = 0: only its bias reaches it"

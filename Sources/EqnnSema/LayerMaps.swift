@@ -23,6 +23,8 @@ public struct LayerMaps {
     public let group: Group
     public let solver: EquivariantSolver
     public let planar: PlanarAction?
+    /// A layer's `band`: the highest angular frequency of its steerable kernels (nil: the rings' own limits).
+    public private(set) var band: Int? = nil
 
     /// The rotations of a finite point group of the plane (p4m as matrices(2)), whose
     /// exact 2-D kernel bases are aligned with rotation frequencies (FrequencyAlignment).
@@ -34,6 +36,16 @@ public struct LayerMaps {
         self.planar = planar
         rotations = planar == nil && group.factors.count == 1 ? FrequencyAlignment.planeRotations(group.factors[0]) : nil
     }
+
+    /// The maps of a layer with `band` (the same solver and caches).
+    public func banded(_ band: Int?) -> LayerMaps {
+        var maps = self
+        maps.band = band
+        return maps
+    }
+
+    /// The rings of a steerable `kernel` x `kernel` convolution of this layer.
+    public func rings(kernel: Int) -> KernelRings { KernelRings.standard(kernel: kernel).limited(to: band) }
 
     /// The convolution's kernel size and the atom it reads, when `read` is a
     /// neighbourhood atom of a steerable convolution.
@@ -57,7 +69,7 @@ public struct LayerMaps {
         guard size <= LayerMaps.maxSteerablePair else {
             throw SolverError.tooLarge(what: "a steerable kernel's pair of fields (dim in x dim out)", size: size, limit: LayerMaps.maxSteerablePair)
         }
-        return SteerableKernels.basis(group, planar, from: a, to: b, kernel: kernel)
+        return SteerableKernels.basis(group, planar, from: a, to: b, kernel: kernel, rings: rings(kernel: kernel))
     }
 
     /// The rotation group of the plane whose maps between `a` and `b` are solved

@@ -38,7 +38,7 @@ public enum Lowering {
 
                 let gain = initializationGain(layer.activation, bilinear: layer.hasBilinear, readsInput: k == 1)
                 let offsets = Checker.offsets(layer.kernel, network.domain)
-                let linear = try linearOp(from: try Checker.neighbourhood(previous, offsets), to: output, maps: maps,
+                let linear = try linearOp(from: try Checker.neighbourhood(previous, offsets), to: output, maps: maps.banded(layer.band),
                                           name: "\(name).weight", offset: offset, gain: gain)
                 offset += linear.parameters.count
                 if let kernel = layer.kernel, let domain = network.domain, offsets != nil {

@@ -80,6 +80,8 @@ public struct LayerDecl: Equatable, Sendable {
     public var kernel: IntLiteral? = nil
     /// `pool 2` or `pool global`, after the activation (grid networks).
     public var pool: PoolDecl? = nil
+    /// `band 1`: the highest angular frequency of a steerable kernel (rotations off the lattice).
+    public var band: IntLiteral? = nil
 }
 
 /// `pool 2` (mean over 2^d blocks) or `pool global` (mean over all positions).

@@ -242,7 +242,7 @@ public struct Parser {
         let rep = try repExpr()
         var activation: Identifier? = nil
         var modifiers: [Identifier] = []
-        let optionAhead = atIdentifier("kernel") || atIdentifier("pool")
+        let optionAhead = atLayerOption
         if optionAhead {
             if role == .hidden {
                 diagnostics.append(.error("expected ':' and an activation before '\(current.text)'", at: errorSpan,
@@ -268,14 +268,20 @@ public struct Parser {
         return layer
     }
 
-    // layer_option = "kernel" INT | "pool" ( INT | "global" ) ;
+    private var atLayerOption: Bool { atIdentifier("kernel") || atIdentifier("pool") || atIdentifier("band") }
+
+    // layer_option = "kernel" INT | "pool" ( INT | "global" ) | "band" INT ;
     private mutating func layerOptions(_ layer: inout LayerDecl) throws {
-        while atIdentifier("kernel") || atIdentifier("pool") {
+        while atLayerOption {
             let word = advance()
             if word.text == "kernel" {
                 let size = try expectInteger("the kernel size after 'kernel'")
                 if layer.kernel != nil { diagnostics.append(.error("'kernel' is given twice", at: word.span.merged(with: size.span))) }
                 layer.kernel = size
+            } else if word.text == "band" {
+                let limit = try expectInteger("the highest angular frequency after 'band'")
+                if layer.band != nil { diagnostics.append(.error("'band' is given twice", at: word.span.merged(with: limit.span))) }
+                layer.band = limit
             } else {
                 let pool: PoolDecl
                 if atIdentifier("global") {

@@ -21,8 +21,8 @@ final class SteerableKernelTests: XCTestCase {
     func product(_ atoms: Atom...) -> Atom { Atom(slots: atoms.flatMap(\.slots), detPowers: [0]) }
 
     /// Sum over rings of the frequencies each carries, each counted `perFrequency(j)` times.
-    func count(kernel: Int, _ perFrequency: (Int) -> Int) -> Int {
-        let rings = KernelRings.standard(kernel: kernel)
+    func count(kernel: Int, band: Int? = nil, _ perFrequency: (Int) -> Int) -> Int {
+        let rings = KernelRings.standard(kernel: kernel).limited(to: band)
         return zip(rings.radii, rings.maxFrequencies).reduce(0) { total, ring in
             total + (0...ring.1).filter { ring.0 > 0 || $0 == 0 }.reduce(0) { $0 + perFrequency($1) }
         }
@@ -45,6 +45,26 @@ final class SteerableKernelTests: XCTestCase {
         }
         XCTAssertEqual(SteerableKernels.basis(group(.cyclic(8)).0, group(.cyclic(8)).1, from: regular(group(.cyclic(8)).0),
                                               to: regular(group(.cyclic(8)).0), kernel: 5).count, 88)
+    }
+
+    /// A layer's `band` caps every ring's frequencies (e2cnn's maximum_frequency):
+    /// the same counting over the capped rings, and band 0 leaves isotropic kernels.
+    func testBandCapsTheFrequencies() {
+        XCTAssertEqual(KernelRings.standard(kernel: 7).limited(to: 1).maxFrequencies, [0, 1, 1, 1])
+        XCTAssertEqual(KernelRings.standard(kernel: 7).limited(to: nil), KernelRings.standard(kernel: 7))
+        for kind in [GroupKind.cyclic(8), .dihedral(16)] {
+            let (g, action) = group(kind)
+            let order = g.factors[0].finiteTable!.order
+            for band in [0, 1] {
+                let rings = KernelRings.standard(kernel: 5).limited(to: band)
+                let pairs = SteerableKernels.basis(g, action, from: regular(g), to: regular(g), kernel: 5, rings: rings).count
+                XCTAssertEqual(pairs, count(kernel: 5, band: band) { ($0 == 0 ? 1 : 2) * order }, "\(kind) band \(band)")
+            }
+        }
+        // Band 0 under C(8): Scalar -> Scalar, one isotropic kernel per ring.
+        let (c8, action) = group(.cyclic(8))
+        XCTAssertEqual(SteerableKernels.basis(c8, action, from: scalar, to: scalar, kernel: 5,
+                                              rings: KernelRings.standard(kernel: 5).limited(to: 0)).count, 3)
     }
 
     /// SO(2) and O(2): a frequency-j kernel maps frequency k to k +- j.
