@@ -10,11 +10,23 @@ same shapes, one run on the same machine and cores:
    (3 -> 64 -> 64 -> 5 channels): the module, and the plain Conv2d chain of the same shapes,
    each in its own process (peak resident set, torch itself included).
 
-    swift build -c release && /usr/bin/python3 bench/module.py [--seconds 3]
+    swift build -c release && /usr/bin/python3 bench/module.py [--seconds 3] [--openblas-threads N]
 
-Debian's python3-torch installs torch for /usr/bin/python3 (bench only).
+Debian's python3-torch installs torch for /usr/bin/python3 (bench only). It multiplies
+matrices with OpenBLAS, whose own threads contend with torch's OpenMP threads for the
+two cores: a small product (forming a convolution's W from theta) then takes 1.6 ms
+instead of 50 us. The bench runs torch with OPENBLAS_NUM_THREADS=1 unless told otherwise
+(`--openblas-threads 0`: OpenBLAS's default); PyPI's torch uses MKL on OpenMP instead.
 """
 import argparse, importlib.util, os, re, resource, subprocess, sys, tempfile, time
+
+# Before torch loads OpenBLAS (see above); without the flag, the environment's value wins.
+if "--openblas-threads" in sys.argv[1:-1]:
+    threads = sys.argv[sys.argv.index("--openblas-threads") + 1]
+    if threads != "0":
+        os.environ["OPENBLAS_NUM_THREADS"] = threads
+else:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EQNNC = os.path.join(ROOT, ".build", "release", "eqnnc")
@@ -78,7 +90,8 @@ def training(seconds):
         rates["module, StepScaledAdam"].append(steps_per_second(module_step, seconds))
         rates["plain Conv2d, Adam"].append(steps_per_second(plain_step, seconds))
     best = {k: max(v) for k, v in rates.items()}
-    print("training steps/s, regression_p4m (48 channels, 16x16 torus, batch 50, two threads):")
+    print("training steps/s, regression_p4m (48 channels, 16x16 torus, batch 50, two threads; "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}):")
     for k, v in best.items():
         print(f"  {k:26s} {v:7.1f}   / eqnnc {v / best['eqnnc train (f32)']:.2f}   / plain {v / best['plain Conv2d, Adam']:.2f}")
 
@@ -115,6 +128,7 @@ def memory():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3)
+    parser.add_argument("--openblas-threads", default="1", help="OpenBLAS threads for torch (read before torch loads; 0: its default)")
     args = parser.parse_args()
     if not os.path.exists(EQNNC):
         sys.exit("build first: swift build -c release")

@@ -60,6 +60,9 @@ public enum PyTorchBackend {
         #     model.load_safetensors("weights.safetensors")  # an eqnnc weights file (or train it here)
         #     y = model(x)
         #     model.save_safetensors("trained.safetensors")  # for eqnnc run/evaluate/--emit c --weights
+        #
+        # On CPUs with a torch built on OpenBLAS (Debian's), run with OPENBLAS_NUM_THREADS=1:
+        # OpenBLAS's threads contend with torch's, and the small products that form W slow down 30x.
 
 
         """

@@ -440,6 +440,27 @@ class _Pointwise(_Op):
         return x
 
 
+class _WrapPad(torch.autograd.Function):
+    """Circular padding by r along an axis (r <= the axis' extent), whose backward folds
+    the wrapped strips back into one copy of the gradient: torch.cat of slices would
+    give each slice a zeroed gradient of the whole input, and add them."""
+
+    @staticmethod
+    def forward(ctx, x, axis, r):
+        ctx.axis, ctx.r = axis, r
+        n = x.shape[axis]
+        return torch.cat([x.narrow(axis, n - r, r), x, x.narrow(axis, 0, r)], dim=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        axis, r = ctx.axis, ctx.r
+        n = g.shape[axis] - 2 * r
+        dx = g.narrow(axis, r, n).clone()
+        dx.narrow(axis, 0, r).add_(g.narrow(axis, n + r, r))
+        dx.narrow(axis, n - r, r).add_(g.narrow(axis, 0, r))
+        return dx, None, None
+
+
 class _Convolution(_Op):
     """Grid networks: the linear op on every position's neighbourhood
     (channel-major, the kernel^d offsets row-major, zeros or the wrapped grid
@@ -457,13 +478,19 @@ class _Convolution(_Op):
         self.last = [0] + list(range(2, d + 2)) + [1]
         self.shape = [linear.out_dim, linear.in_dim // kernel ** d] + [kernel] * d  # no -1: ONNX needs the kernel's shape
 
+    @torch.jit.unused
+    def _wrapped(self, x: torch.Tensor, axis: int, r: int) -> torch.Tensor:
+        return _WrapPad.apply(x, axis, r)
+
     def forward(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         d, r = self.dimension, self.kernel // 2
         padding = r
         if r > 0 and self.circular:
             for axis in range(1, 1 + d):
                 n = x.shape[axis]
-                if n >= r:  # the wrapped rows as slices (cheap, also backwards)
+                if n >= r and not (torch.jit.is_scripting() or torch.jit.is_tracing()):
+                    x = self._wrapped(x, axis, r)
+                elif n >= r:  # the same as slices, for TorchScript and ONNX
                     x = torch.cat([x.narrow(axis, n - r, r), x, x.narrow(axis, 0, r)], dim=axis)
                 else:  # a torus smaller than the pad: wrapped by index
                     x = x.index_select(axis, torch.arange(-r, n + r, device=x.device) % n)
