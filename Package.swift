@@ -27,9 +27,10 @@ let package = Package(
         .target(name: "EqnnVerify", dependencies: ["EqnnInterpreter", "EqnnIR", "EqnnGroups", "EqnnLinearAlgebra"]),
         .target(name: "EqnnCBackend", dependencies: ["EqnnIR"]),
         .target(name: "EqnnPyTorchBackend", dependencies: ["EqnnSupport", "EqnnIR"]),
+        .target(name: "EqnnONNXBackend", dependencies: ["EqnnIR"]),
         .target(name: "EqnnDriver", dependencies: [
             "EqnnSupport", "EqnnDiagnostics", "EqnnSyntax", "EqnnGroups", "EqnnSema", "EqnnIR", "EqnnData", "EqnnInterpreter",
-            "EqnnVerify", "EqnnCBackend", "EqnnPyTorchBackend",
+            "EqnnVerify", "EqnnCBackend", "EqnnPyTorchBackend", "EqnnONNXBackend",
         ]),
         .executableTarget(name: "eqnnc", dependencies: ["EqnnDriver"]),
         .testTarget(name: "EqnnDiagnosticsTests", dependencies: ["EqnnDiagnostics"]),
@@ -42,7 +43,9 @@ let package = Package(
         .testTarget(name: "EqnnInterpreterTests", dependencies: ["EqnnInterpreter", "EqnnKernels", "EqnnIR", "EqnnSema", "EqnnGroups", "EqnnLinearAlgebra", "EqnnDiagnostics",
                                                               "EqnnData", "EqnnVerify"]),
         // What the test targets share: the checkout's examples, golden diffs, scratch directories.
-        .target(name: "EqnnTestSupport", path: "Tests/EqnnTestSupport"),
+        .target(name: "EqnnTestSupport", dependencies: ["EqnnIR", "EqnnInterpreter", "EqnnLinearAlgebra"], path: "Tests/EqnnTestSupport"),
+        .testTarget(name: "EqnnONNXBackendTests", dependencies: ["EqnnTestSupport", "EqnnDriver", "EqnnONNXBackend", "EqnnIR", "EqnnInterpreter",
+                                                              "EqnnLinearAlgebra", "EqnnData", "EqnnSupport"]),
         .testTarget(name: "EqnnCBackendTests", dependencies: ["EqnnTestSupport", "EqnnDriver", "EqnnCBackend", "EqnnIR", "EqnnInterpreter",
                                                            "EqnnLinearAlgebra", "EqnnData"]),
         .testTarget(name: "EqnnPyTorchBackendTests", dependencies: ["EqnnTestSupport", "EqnnDriver", "EqnnPyTorchBackend", "EqnnIR",

@@ -15,7 +15,7 @@ enum CheckCommand {
         let format = try Driver.format(args, usage: Help.check)
         if args.options["--emit"] == nil {
             for option in ["-o", "--weights", "--precision", "--seed", "--kernels"] where args.options[option] != nil {
-                return Driver.usageError("\(option) applies to --emit graph, c or pytorch only", Help.check)
+                return Driver.usageError("\(option) applies to --emit graph, c, pytorch or onnx only", Help.check)
             }
         }
         if let emit = args.options["--emit"] {
@@ -25,7 +25,8 @@ enum CheckCommand {
                 return try emitGraph(args.positional[0], network: args.options["--network"], output: args.options["-o"])
             case "c": return try EmitC.run(args)
             case "pytorch": return try EmitPyTorch.run(args)
-            default: return Driver.usageError("unknown --emit target '\(emit)' (use graph, c or pytorch)", Help.check)
+            case "onnx": return try EmitONNX.run(args)
+            default: return Driver.usageError("unknown --emit target '\(emit)' (use graph, c, pytorch or onnx)", Help.check)
             }
         }
         return check(try Driver.readSource(args.positional[0]), format: format)

@@ -96,9 +96,13 @@ public enum Driver {
     /// Writes generated files (name, text) into `directory`, creating it; a clear
     /// message (after `diagnostics`) instead of a crash when it cannot.
     static func writeFiles(_ files: [(name: String, text: String)], to directory: String, diagnostics: String = "") throws {
+        try writeFiles(files.map { ($0.name, Data($0.text.utf8)) }, to: directory, diagnostics: diagnostics)
+    }
+
+    static func writeFiles(_ files: [(name: String, data: Data)], to directory: String, diagnostics: String = "") throws {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            for file in files { try OutputFile.write(Data(file.text.utf8), to: "\(directory)/\(file.name)") }
+            for file in files { try OutputFile.write(file.data, to: "\(directory)/\(file.name)") }
         } catch {
             throw CommandResult(stderr: diagnostics + "eqnnc: error: cannot write to '\(directory)': \(error)\n", status: 1)
         }

@@ -28,7 +28,7 @@ enum EmitC {
             return total + Double(min(l.denseEntries, LinearPlan.denseBudget)) + Double(l.bases.reduce(0) { $0 + $1.matrices.entryCount }) * 3
         }
         try MemoryBudget.check(4 * 12 * literals, "the C of network '\(compiled.graph.network)'", hint: "use --kernels auto and smaller layers")
-        if precision == .f32 { try requireSinglePrecision(model, compiled) }
+        if precision == .f32 { try requireSinglePrecision(model, compiled, remedy: "emit float64 C (--precision f64)") }
         let source = generate(compiled, model, precision: precision, sourceFile: path,
                               origin: args.options["--weights"] ?? "none given; a seeded initialization (seed \(seed))",
                               structured: kernels == "auto")
@@ -43,10 +43,10 @@ enum EmitC {
                              stderr: note)
     }
 
-    /// Refuses to bake into float32 C a weight or a normalizer entry that float32
+    /// Refuses to bake into float32 code a weight or a normalizer entry that float32
     /// cannot hold: beyond its range (the C would not compile: `inf.0f`), or a
     /// nonzero scale that rounds to zero (every output infinite).
-    static func requireSinglePrecision(_ model: Model, _ compiled: Compiled) throws {
+    static func requireSinglePrecision(_ model: Model, _ compiled: Compiled, remedy: String) throws {
         let folded = model.foldingBatchNorm()
         let n = folded.normalizer
         let tables: [(String, [Double], scale: Bool)] = [("parameter", folded.parameters, false), ("input shift", n.inputShift, false),
@@ -57,7 +57,7 @@ enum EmitC {
             guard let k = values.firstIndex(where: unfit) else { continue }
             let why = abs(values[k]) > 1 ? "beyond float32's range (3.4e38)" : "nonzero but below float32's smallest (1.4e-45)"
             throw CommandResult(stderr: compiled.diagnostics + "eqnnc: error: \(what) \(k) of network '\(compiled.graph.network)' is \(values[k]), \(why); "
-                                    + "emit float64 C (--precision f64), or retrain with smaller weights\n", status: 1)
+                                    + "\(remedy), or retrain with smaller weights\n", status: 1)
         }
     }
 

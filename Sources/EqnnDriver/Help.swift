@@ -3,7 +3,7 @@ import EqnnSupport
 enum Help {
     static let main = """
     usage: eqnnc FILE [--format text|json]        check FILE (same as 'eqnnc check FILE')
-           eqnnc check FILE [--format text|json] [--emit graph|c|pytorch -o OUT]
+           eqnnc check FILE [--format text|json] [--emit graph|c|pytorch|onnx -o OUT]
                                                   diagnostics, each network's parameter table, the graph IR,
                                                   standalone C, a PyTorch module
            eqnnc hom GROUP FROM TO [--basis]      explore Hom_G(FROM, TO): dimension and basis
@@ -41,6 +41,9 @@ enum Help {
       --emit pytorch  write a PyTorch module (NAME.py: torch and the standard
                       library only) to the folder -o DIR; it loads and saves
                       eqnnc weights files (load_safetensors, save_safetensors)
+      --emit onnx     write an ONNX model (NAME.onnx, float32, opset 13, inference
+                      mode) to the folder -o DIR, weights baked in as for --emit c
+                      (--weights W.safetensors, else a seeded initialization)
 
     """
 

@@ -291,7 +291,7 @@ enum ModelCommands {
     static func cReport(_ compiled: Compiled, _ model: Model, path: String, samples: Int, seed: UInt64,
                         extent: Int? = nil) throws -> EquivarianceReport {
         do {
-            try EmitC.requireSinglePrecision(model, compiled)
+            try EmitC.requireSinglePrecision(model, compiled, remedy: "emit float64 C (--precision f64)")
             let compiler = try CCompiler()
             defer { compiler.cleanUp() }
             let flags = ["-std=c99", "-O2"]

@@ -41,7 +41,7 @@ final class DeploymentTests: ScratchDirectoryTestCase {
         for path in ["examples", "examples/fww21", "examples/grid"].flatMap({ Repository.inputs(in: $0).map(\.path) }) + [structured] {
             for compiled in try Compiled.loadAll(path) {
                 let graph = compiled.graph, name = compiled.graph.network
-                let model = PyTorchBackendTests.model(graph, seed: UInt64(checked))
+                let model = TestModels.model(graph, seed: UInt64(checked))
                 let source = PyTorchBackend.generate(graph, origin: .init(sourceFile: path, version: "test"))
                 try source.text.write(toFile: self.path("\(source.name).py"), atomically: true, encoding: .utf8)
                 try WeightsFile.encode(model, version: "test").write(to: URL(fileURLWithPath: self.path("\(source.name).safetensors")))
@@ -81,7 +81,7 @@ final class DeploymentTests: ScratchDirectoryTestCase {
                 let expected = model.forwardSingle(x.map(Float.init), batch: 3, extents: extents).map(Double.init)
                 for file in ["traced.npy", "scripted.npy", "onnx.npy"] {
                     let output = try Npy.read(Data(contentsOf: URL(fileURLWithPath: self.path(file))), name: file).values
-                    XCTAssertLessThan(PyTorchBackendTests.relativeError(output, expected), 1e-5, "\(name) \(file)")
+                    XCTAssertLessThan(TestModels.relativeError(output, expected), 1e-5, "\(name) \(file)")
                 }
                 checked += 1
             }

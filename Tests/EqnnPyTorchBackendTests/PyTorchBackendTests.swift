@@ -34,32 +34,8 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
         return paths
     }
 
-    func relativeError(_ a: [Double], _ b: [Double]) -> Double { PyTorchBackendTests.relativeError(a, b) }
-    func model(_ graph: Graph, seed: UInt64) -> Model { PyTorchBackendTests.model(graph, seed: seed) }
-
-    /// Largest difference relative to the largest reference value.
-    static func relativeError(_ a: [Double], _ b: [Double]) -> Double {
-        XCTAssertEqual(a.count, b.count)
-        let difference = zip(a, b).reduce(0.0) { max($0, abs($1.0 - $1.1)) }
-        return difference / max(b.reduce(0.0) { max($0, abs($1)) }, 1e-300)
-    }
-
-    /// Weights a trained model could have: noise on every coefficient (biases
-    /// too) and a normalizer that shifts scalars and scales every block.
-    static func model(_ graph: Graph, seed: UInt64) -> Model {
-        var rng = SplitMix64(seed: seed)
-        var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: seed).map { $0 + 0.1 * rng.nextNormal() })
-        for (layout, isInput) in [(graph.input, true), (graph.output, false)] {
-            for block in layout.blocks {
-                let scale = 0.5 + rng.nextUniform(), shift = block.isScalar ? rng.nextNormal() : 0
-                for i in block.offset..<(block.offset + block.length) {
-                    if isInput { model.normalizer.inputScale[i] = scale; model.normalizer.inputShift[i] = shift }
-                    else { model.normalizer.outputScale[i] = scale; model.normalizer.outputShift[i] = shift }
-                }
-            }
-        }
-        return model
-    }
+    func relativeError(_ a: [Double], _ b: [Double]) -> Double { TestModels.relativeError(a, b) }
+    func model(_ graph: Graph, seed: UInt64) -> Model { TestModels.model(graph, seed: seed) }
 
     func testEveryNetworkMatchesTheInterpreter() throws {
         let torch = try runner()
