@@ -34,13 +34,19 @@ enum EmitC {
                               structured: kernels == "auto")
         let directory = args.options["-o"] ?? "."
         try Driver.writeFiles([("\(source.name).h", source.header), ("\(source.name).c", source.implementation)], to: directory)
-        var note = compiled.diagnostics
-        if args.options["--weights"] == nil {
-            note += "eqnnc: note: no --weights given; baked a seeded random initialization (seed \(seed)); pass --weights W.safetensors for trained weights, or fill the model at run time with \(source.name)_init\n"
-        }
-        let baked = args.options["--weights"].map { "parameters baked in from \($0)" } ?? "a seeded initialization baked in"
+        let (note, baked) = bakedWeights(args, seed: seed, orElse: ", or fill the model at run time with \(source.name)_init")
         return CommandResult(stdout: "wrote \(directory)/\(source.name).h, \(directory)/\(source.name).c (\(model.foldingBatchNorm().graph.parameterCount) parameters, \(baked))\n",
-                             stderr: note)
+                             stderr: compiled.diagnostics + note)
+    }
+
+    /// What a back end that bakes the weights in says about them: a note when they are a
+    /// seeded initialization (`orElse`: another way to give them), and where they came from.
+    static func bakedWeights(_ args: Arguments, seed: UInt64, orElse: String = "") -> (note: String, baked: String) {
+        guard let weights = args.options["--weights"] else {
+            return ("eqnnc: note: no --weights given; baked a seeded random initialization (seed \(seed)); pass --weights W.safetensors for trained weights\(orElse)\n",
+                    "a seeded initialization baked in")
+        }
+        return ("", "parameters baked in from \(weights)")
     }
 
     /// Refuses to bake into float32 code a weight or a normalizer entry that float32

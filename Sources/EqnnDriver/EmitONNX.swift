@@ -24,12 +24,8 @@ enum EmitONNX {
         }
         let directory = args.options["-o"] ?? "."
         try Driver.writeFiles([(name: "\(output.name).onnx", data: Data(output.bytes))], to: directory, diagnostics: compiled.diagnostics)
-        var note = compiled.diagnostics
-        if args.options["--weights"] == nil {
-            note += "eqnnc: note: no --weights given; baked a seeded random initialization (seed \(seed)); pass --weights W.safetensors for trained weights\n"
-        }
-        let baked = args.options["--weights"].map { "parameters baked in from \($0)" } ?? "a seeded initialization baked in"
+        let (note, baked) = EmitC.bakedWeights(args, seed: seed)
         return CommandResult(stdout: "wrote \(directory)/\(output.name).onnx (\(model.foldingBatchNorm().graph.parameterCount) parameters, \(baked); input x, output y)\n",
-                             stderr: note)
+                             stderr: compiled.diagnostics + note)
     }
 }

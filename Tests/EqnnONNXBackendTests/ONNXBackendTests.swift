@@ -40,19 +40,7 @@ final class ONNXBackendTests: ScratchDirectoryTestCase {
         guard let ort = ProcessInfo.processInfo.environment["EQNNC_ONNX_PYTHON"], FileManager.default.isExecutableFile(atPath: ort) else {
             throw XCTSkip("EQNNC_ONNX_PYTHON names no Python with onnxruntime (.ci/run makes one)")
         }
-        let wide = try write("wide.eqnn", """
-            group G = S(1000)
-            network Wide over G {
-              input  V
-              layer  5*V + 2*Scalar : relu
-              output Scalar
-            }
-            network Normed over G {
-              input  V
-              layer  2*V + Scalar : norm
-              output Scalar
-            }
-            """)
+        let wide = try write("wide.eqnn", TestModels.wideNetworks)
         var rng = SplitMix64(seed: 21)
         var runs: [(name: String, expected: [Double])] = []
         for path in ["examples", "examples/fww21", "examples/grid"].flatMap({ Repository.inputs(in: $0).map(\.path) }) + [wide] {

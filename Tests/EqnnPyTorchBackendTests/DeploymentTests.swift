@@ -22,22 +22,7 @@ final class DeploymentTests: ScratchDirectoryTestCase {
         }
         var rng = SplitMix64(seed: 12)
         var checked = 0
-        // Beside the examples: pair bases large enough to run as gathers and sums (structured,
-        // uneven terms: the identity and the all-ones matrix of S(1000)), and a norm nonlinearity.
-        let structured = self.path("structured.eqnn")
-        try """
-            group G = S(1000)
-            network Wide over G {
-              input  V
-              layer  5*V + 2*Scalar : relu
-              output Scalar
-            }
-            network Normed over G {
-              input  V
-              layer  2*V + Scalar : norm
-              output Scalar
-            }
-            """.write(toFile: structured, atomically: true, encoding: .utf8)
+        let structured = try write("structured.eqnn", TestModels.wideNetworks)
         for path in ["examples", "examples/fww21", "examples/grid"].flatMap({ Repository.inputs(in: $0).map(\.path) }) + [structured] {
             for compiled in try Compiled.loadAll(path) {
                 let graph = compiled.graph, name = compiled.graph.network

@@ -22,6 +22,23 @@ public enum TestModels {
         return model
     }
 
+    /// Two S(1000) networks beside the examples: pair bases large enough to run as
+    /// gathers and sums where a back end keeps them structured (the identity and
+    /// the all-ones matrix of S(1000), uneven terms), and a norm nonlinearity.
+    public static let wideNetworks = """
+        group G = S(1000)
+        network Wide over G {
+          input  V
+          layer  5*V + 2*Scalar : relu
+          output Scalar
+        }
+        network Normed over G {
+          input  V
+          layer  2*V + Scalar : norm
+          output Scalar
+        }
+        """
+
     /// Largest difference relative to the largest reference value.
     public static func relativeError(_ a: [Double], _ b: [Double]) -> Double {
         XCTAssertEqual(a.count, b.count)
