@@ -7,7 +7,9 @@ when its venv exists. Forward too. Samples per second, batch 512.
 
     /usr/bin/python3 bench/pytorch.py [--seconds 5] [--emlp /tmp/venv-emlp/bin/python]
 
-Debian's python3-torch provides torch for /usr/bin/python3.
+Debian's python3-torch provides torch for /usr/bin/python3. Its OpenBLAS threads contend
+with torch's for the cores (bench/module.py); this script runs it with
+OPENBLAS_NUM_THREADS=1 unless the environment says otherwise.
 """
 import argparse
 import importlib.util
@@ -17,7 +19,8 @@ import subprocess
 import sys
 import time
 
-import torch
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before torch loads OpenBLAS
+import torch  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # $EQNNC: an eqnnc binary to use instead of building .build/release/eqnnc.
