@@ -138,6 +138,8 @@ enum Help {
     static let data = """
     usage: eqnnc data o5|inertia|lorentz|shapes|turned --x X.npy --y Y.npy [--samples 1000] [--seed 0]
                       [--extent 32] [--orientation upright|any]
+           eqnnc data clusters|tetris --positions P.npy --counts N.npy --x X.npy --y Y.npy
+                      [--forces F.npy] [--samples 1000] [--seed 0] [--orientation any|upright]
 
     The synthetic tasks of Finzi, Welling and Wilson (2021):
       o5       O(5)-invariant: 2*V -> Scalar, sin|x1| - |x2|^3/2 + x1.x2/(|x1||x2|)
@@ -154,6 +156,20 @@ enum Help {
                any angle: x (N, n, n, 1), y (N, 1) classes 0 to 6 (disc, ring,
                square, triangle, cross, bar, L); labels invariant to every
                rotation and mirror of the plane.
+
+    and point clouds of varying sizes, every sample's points one after another
+    (as PyTorch Geometric batches them): positions (points, 3), per-point
+    features x (points, f), counts (samples, 1) the points of each sample, and
+    per-sample targets y (samples, k):
+      clusters Lennard-Jones clusters of 5 to 30 atoms of Kob and Andersen's
+               binary mixture (80% A, 20% B) near equilibrium: x the species
+               one-hot (points, 2), y the energy (samples, 1), --forces the
+               force on every atom (points, 3), F = -dE/dr exactly.
+      tetris   e3nn's eight tetris shapes of four points: x a 1 per point, y the
+               class 0 to 7; --orientation any (default) turns each by a random
+               rotation, upright keeps them as listed; translated and shuffled
+               either way. Classes 0 and 1 are mirror images: an SO(3)-invariant
+               network can tell them apart, an O(3)-invariant one cannot.
 
     """
 

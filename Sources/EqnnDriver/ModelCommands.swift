@@ -308,11 +308,16 @@ enum ModelCommands {
     }
 
     static func data(_ arguments: [String]) throws -> CommandResult {
-        let args = try parse(arguments, flags: [], options: ["--samples", "--seed", "--x", "--y", "--extent", "--orientation"],
+        let args = try parse(arguments, flags: [], options: ["--samples", "--seed", "--x", "--y", "--extent", "--orientation",
+                                                             "--positions", "--counts", "--forces"],
                              usage: Help.data)
         if let help = helpRequested(args, Help.data) { return help }
         let name = try single(args, usage: Help.data)
-        let names = Dataset.allCases.map(\.rawValue) + ["shapes", "turned"]
+        if name == "clusters" || name == "tetris" { return try pointData(name, args) }
+        for option in ["--positions", "--counts", "--forces"] where args.options[option] != nil {
+            throw Driver.usageError("\(option) applies to the point-cloud tasks (clusters, tetris) only", Help.data)
+        }
+        let names = Dataset.allCases.map(\.rawValue) + ["shapes", "turned", "clusters", "tetris"]
         guard names.contains(name) else {
             throw Driver.usageError("unknown data set '\(name)' (use \(names.joined(separator: ", ")))", Help.data)
         }
@@ -355,6 +360,42 @@ enum ModelCommands {
             throw CommandResult(stderr: "eqnnc: error: \(error)\n", status: 1)
         }
         return CommandResult(stdout: "wrote \(xPath) (shape \(x.shapeText)) and \(yPath) (shape \(y.shapeText))\n")
+    }
+
+    /// `data clusters|tetris`: point clouds in PointCloudSet's layout.
+    static func pointData(_ name: String, _ args: Arguments) throws -> CommandResult {
+        guard let positions = args.options["--positions"], let counts = args.options["--counts"],
+              let xPath = args.options["--x"], let yPath = args.options["--y"] else {
+            throw Driver.usageError("'data \(name)' needs --positions P --counts N --x X --y Y", Help.data)
+        }
+        if name == "tetris", args.options["--forces"] != nil {
+            throw Driver.usageError("--forces applies to clusters only: tetris shapes have no forces", Help.data)
+        }
+        if let option = ["--extent"].first(where: { args.options[$0] != nil }) ?? (name == "clusters" ? ["--orientation"].first(where: { args.options[$0] != nil }) : nil) {
+            throw Driver.usageError("\(option) does not apply to \(name)", Help.data)
+        }
+        try args.requireDistinct(outputs: ["--positions", "--counts", "--x", "--y", "--forces"], inputs: [], source: false)
+        let samples = try args.integer("--samples", default: 1000, minimum: 1, maximum: 1 << 20, usage: Help.data)
+        let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, maximum: Int.max, usage: Help.data))
+        try MemoryBudget.check(3 * 8 * Double(samples) * 30 * 9, "\(samples) samples of \(name)", hint: "use fewer --samples and several files")
+        let set: PointCloudSet
+        if name == "clusters" {
+            set = PointClouds.clusters(samples: samples, seed: seed)
+        } else {
+            let text = args.options["--orientation"] ?? "any"
+            guard text == "any" || text == "upright" else {
+                throw Driver.usageError("unknown --orientation '\(text)' (use any or upright)", Help.data)
+            }
+            set = PointClouds.tetris(samples: samples, seed: seed, turned: text == "any")
+        }
+        var files: [(String, Table)] = [(positions, set.positions), (counts, set.counts), (xPath, set.features), (yPath, set.targets)]
+        if let forces = args.options["--forces"], let table = set.pointTargets { files.append((forces, table)) }
+        do {
+            for (path, table) in files { try table.save(path: path) }
+        } catch {
+            throw CommandResult(stderr: "eqnnc: error: \(error)\n", status: 1)
+        }
+        return CommandResult(stdout: "wrote " + files.map { "\($0.0) (shape \($0.1.shapeText))" }.joined(separator: ", ") + "\n")
     }
 
     // MARK: Helpers

@@ -1,3 +1,4 @@
+import EqnnData
 import EqnnInterpreter
 import EqnnSupport
 import EqnnTestSupport
@@ -8,6 +9,28 @@ import XCTest
 /// data -> train -> evaluate -> run -> verify from the command line, and the
 /// errors a user meets on the way.
 final class ModelCommandTests: ScratchDirectoryTestCase {
+
+    /// `data clusters|tetris`: five files whose rows agree (points vs samples), and the options that do not apply refused.
+    func testPointCloudDataFollowsTheLayout() throws {
+        let outputs = ["--positions", path("p.npy"), "--counts", path("n.npy"), "--x", path("x.npy"), "--y", path("y.npy")]
+        let clusters = Driver.run(["data", "clusters", "--samples", "12", "--forces", path("f.npy")] + outputs)
+        XCTAssertEqual(clusters.status, 0, clusters.stderr)
+        func table(_ name: String) throws -> Table { try Npy.read(Data(contentsOf: URL(fileURLWithPath: path(name))), name: name) }
+        let points = Int(try table("n.npy").values.reduce(0, +))
+        XCTAssertEqual(try table("p.npy").rows, points)
+        XCTAssertEqual(try table("x.npy").rows, points)
+        XCTAssertEqual(try table("f.npy").rows, points)
+        XCTAssertEqual(try table("y.npy").rows, 12)
+        let tetris = Driver.run(["data", "tetris", "--samples", "5", "--orientation", "upright"] + outputs)
+        XCTAssertEqual(tetris.status, 0, tetris.stderr)
+        XCTAssertEqual(try table("p.npy").rows, 20)
+        XCTAssertEqual(Driver.run(["data", "tetris", "--forces", path("f.npy")] + outputs).status, 2)
+        XCTAssertEqual(Driver.run(["data", "clusters", "--extent", "8"] + outputs).status, 2)
+        XCTAssertEqual(Driver.run(["data", "clusters", "--x", path("x.npy"), "--y", path("y.npy")]).status, 2, "needs positions and counts")
+        XCTAssertEqual(Driver.run(["data", "o5", "--counts", path("n.npy"), "--x", path("x.npy"), "--y", path("y.npy")]).status, 2)
+        XCTAssertEqual(Driver.run(["data", "clusters", "--positions", path("p.npy"), "--counts", path("p.npy"), "--x", path("x.npy"),
+                                   "--y", path("y.npy")]).status, 1, "one file for two outputs")
+    }
 
     func testTrainRunEvaluateVerify() throws {
         let source = try write("o3.eqnn", """
