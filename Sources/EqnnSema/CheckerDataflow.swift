@@ -35,12 +35,13 @@ extension Checker {
         return terms.map { t in (blocks[t.output].atom, [blocks[t.input].atom] + t.sources.map { blocks[$0].atom }) }
     }
 
-    /// Follows every summand of every layer forward (each summand starts in
-    /// its own layer, as the block its products and gates read): a summand of a later layer varies with what some
-    /// summand it receives a nonzero equivariant map from varies with;
-    /// a bilinear product with what its factors vary with; a gated block also
-    /// with what its gate varies with (activations act channel by channel or
-    /// by block norms, keeping each block's dependence).
+    /// Follows every summand of every layer forward, each starting in its own
+    /// layer as the block that the layer's products and gates read: a summand
+    /// of a later layer varies with what every summand it receives a nonzero
+    /// equivariant map from varies with; a bilinear product with what its
+    /// factors vary with; a gated block also with what its gate varies with
+    /// (activations act channel by channel or by block norms, keeping each
+    /// block's dependence).
     func flows(_ layers: [CheckedLayer], _ group: Group, _ domain: GridDomain?, _ maps: LayerMaps) -> [Flow] {
         let scalar = Atom.scalar(factorCount: group.factors.count)
         func own(_ k: Int) -> Flow {
@@ -84,8 +85,8 @@ extension Checker {
         return result
     }
 
-    /// The origins that reach summand atom `b` of layer k: its own entry,
-    /// and the types of a layer that kept the types before it.
+    /// The origins that reach a summand of atom `b` in a layer's flow: its own
+    /// entry, and every type that maps to it (the types a linear layer kept).
     func origins(reaching b: Atom, in flow: Flow, _ maps: LayerMaps) -> Set<Origin> {
         flow.reduce(into: Set<Origin>()) { set, entry in
             if entry.key == b || ((try? maps.homDimension(from: entry.key, to: b)) ?? 0) > 0 { set.formUnion(entry.value) }
