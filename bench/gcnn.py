@@ -25,7 +25,12 @@ Needs torch and e2cnn for /usr/bin/python3 (bench only, never a build or test
 dependency). `--only eqnnc` skips e2cnn. Warnings from e2cnn go to stderr.
 """
 import argparse, json, math, os, subprocess, sys, tempfile, time
-import numpy as np
+
+# Debian's torch (and NumPy) multiply with OpenBLAS, whose own threads contend with torch's
+# OpenMP threads for the cores (small products 30x slower; bench/module.py): one OpenBLAS
+# thread unless the environment says otherwise, set before NumPy or torch loads it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EQNNC = os.environ.get("EQNNC", os.path.join(ROOT, ".build", "release", "eqnnc"))

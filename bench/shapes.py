@@ -12,7 +12,12 @@ orientation from data.
 Needs NumPy only (any python3). Trains with --precision f32.
 """
 import argparse, json, os, subprocess, sys, tempfile, time
-import numpy as np
+
+# Debian's torch (and NumPy) multiply with OpenBLAS, whose own threads contend with torch's
+# OpenMP threads for the cores (small products 30x slower; bench/module.py): one OpenBLAS
+# thread unless the environment says otherwise, set before NumPy or torch loads it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EQNNC = os.path.join(ROOT, ".build", "release", "eqnnc")

@@ -22,7 +22,12 @@ eqnnc's `band F` layer option, e2cnn's `frequencies_cutoff` capped at F.
 The networks are in bench/steerable/ (about 32, 64, 64 channels whatever the group).
 """
 import argparse, os, re, sys, tempfile
-import numpy as np
+
+# Debian's torch (and NumPy) multiply with OpenBLAS, whose own threads contend with torch's
+# OpenMP threads for the cores (small products 30x slower; bench/module.py): one OpenBLAS
+# thread unless the environment says otherwise, set before NumPy or torch loads it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gcnn  # noqa: E402  (the protocol, eqnnc's and torch's training loops)
