@@ -26,7 +26,7 @@ if "--openblas-threads" in sys.argv[1:-1]:
     if threads != "0":
         os.environ["OPENBLAS_NUM_THREADS"] = threads
 else:
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    import one_openblas_thread  # noqa: F401
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EQNNC = os.path.join(ROOT, ".build", "release", "eqnnc")

@@ -13,10 +13,7 @@ Needs NumPy only (any python3). Trains with --precision f32.
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 
-# Debian's torch (and NumPy) multiply with OpenBLAS, whose own threads contend with torch's
-# OpenMP threads for the cores (small products 30x slower; bench/module.py): one OpenBLAS
-# thread unless the environment says otherwise, set before NumPy or torch loads it.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import one_openblas_thread  # noqa: F401  (before NumPy and torch load OpenBLAS)
 import numpy as np  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

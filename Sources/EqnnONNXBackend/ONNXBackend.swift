@@ -42,6 +42,7 @@ public enum ONNXBackend {
         /// Axes of a value: batch, the grid's extents, channels.
         let rank: Int
         let gridDimension: Int
+        private var oneConstant: String? = nil
 
         init(model: Model) {
             self.model = model
@@ -50,6 +51,14 @@ public enum ONNXBackend {
             rank = 2 + gridDimension
             onnx = ONNXModel(name: graph.network,
                              documentation: "network \(graph.network) over \(graph.groupAsWritten)\(graph.domain.map { " on \($0)" } ?? ""): \(graph.input.representation) -> \(graph.output.representation), written by eqnnc (structure \(graph.structureHash))")
+        }
+
+        /// The scalar 1, one initializer for the whole model.
+        mutating func one() -> String {
+            if let name = oneConstant { return name }
+            let name = onnx.floats("one", [1], dims: [])
+            oneConstant = name
+            return name
         }
 
         func shape(_ channels: Int) -> [ONNXModel.Axis] {
@@ -88,15 +97,10 @@ public enum ONNXBackend {
                 return onnx.node("Add", [x, onnx.floats(b.parameters.name, values)], label: "bias")
             case .pointwise(let p):
                 return pointwise(p.function, x)
-            case .gate(let g):
-                var source = Array(0..<g.outputDimension), keep = [Float](repeating: 0, count: g.outputDimension)
-                for c in g.scalars { keep[c] = 1 }
-                for block in g.blocks {
-                    for c in block.offset..<(block.offset + block.length) { (source[c], keep[c]) = (block.gate, 1) }
-                }
-                let gates = onnx.node("Sigmoid", [onnx.node("Gather", [x, onnx.int64s("source", source)], [.int("axis", rank - 1)])])
+            case .gate(let g):  // x[c] sigmoid(x[source[c]]) on the kept coordinates (Gate.sigmoidSources)
+                let gates = onnx.node("Sigmoid", [onnx.node("Gather", [x, onnx.int64s("source", g.sigmoidSources)], [.int("axis", rank - 1)])])
                 let kept = onnx.node("Mul", [channels(x, 0, g.outputDimension), gates])
-                return onnx.node("Mul", [kept, onnx.floats("keep", keep)], label: "gated")
+                return onnx.node("Mul", [kept, onnx.floats("keep", g.kept.map { $0 ? 1 : 0 })], label: "gated")
             case .norm(let m):
                 return norm(m, x)
             case .bilinear(let b):
@@ -120,7 +124,7 @@ public enum ONNXBackend {
             case .gelu:
                 let erf = onnx.node("Erf", [onnx.node("Mul", [x, onnx.floats("inverse_sqrt2", [Float(0.7071067811865476)], dims: [])])])
                 let half = onnx.node("Mul", [x, onnx.floats("half", [0.5], dims: [])])
-                return onnx.node("Mul", [half, onnx.node("Add", [erf, onnx.floats("one", [1], dims: [])])], label: "gelu")
+                return onnx.node("Mul", [half, onnx.node("Add", [erf, one()])], label: "gelu")
             case .softplus:  // x itself above the threshold, as every back end
                 let above = onnx.node("Greater", [x, onnx.floats("threshold", [Float(Activation.softplusThreshold)], dims: [])])
                 return onnx.node("Where", [above, x, onnx.node("Softplus", [x])], label: "softplus")
@@ -128,26 +132,21 @@ public enum ONNXBackend {
             }
         }
 
-        /// Scalars through silu, each block x -> x sigmoid(|x|), the rest unchanged.
+        /// Scalars through silu, each block x -> x sigmoid(|x|), the rest unchanged (Norm.sigmoidSources, touched).
         mutating func norm(_ m: Norm, _ x: String) -> String {
-            var source = Array(0..<m.dimension), touched = [Float](repeating: 0, count: m.dimension)
-            for c in m.scalars { touched[c] = 1 }
             var members = [Float](repeating: 0, count: m.dimension * max(1, m.blocks.count))
             for (b, block) in m.blocks.enumerated() {
-                for c in block.offset..<(block.offset + block.length) {
-                    (source[c], touched[c]) = (m.dimension + b, 1)
-                    members[c * m.blocks.count + b] = 1
-                }
+                for c in block.offset..<(block.offset + block.length) { members[c * m.blocks.count + b] = 1 }
             }
             var values = x
             if !m.blocks.isEmpty {  // x and the block norms after it, which `source` indexes
                 let squares = onnx.node("MatMul", [onnx.node("Mul", [x, x]), onnx.floats("members", members, dims: [m.dimension, m.blocks.count])])
                 values = onnx.node("Concat", [x, onnx.node("Sqrt", [squares], label: "norms")], [.int("axis", rank - 1)])
             }
-            let factor = onnx.node("Sigmoid", [onnx.node("Gather", [values, onnx.int64s("source", source)], [.int("axis", rank - 1)])])
+            let factor = onnx.node("Sigmoid", [onnx.node("Gather", [values, onnx.int64s("source", m.sigmoidSources)], [.int("axis", rank - 1)])])
             // x (1 + touched (factor - 1)): factor where touched, 1 elsewhere.
-            let scale = onnx.node("Add", [onnx.node("Mul", [onnx.node("Sub", [factor, onnx.floats("one", [1], dims: [])]), onnx.floats("touched", touched)]),
-                                          onnx.floats("one", [1], dims: [])])
+            let touched = onnx.floats("touched", m.touched.map { $0 ? 1 : 0 })
+            let scale = onnx.node("Add", [onnx.node("Mul", [onnx.node("Sub", [factor, one()]), touched]), one()])
             return onnx.node("Mul", [x, scale], label: "normed")
         }
 
@@ -166,9 +165,7 @@ public enum ONNXBackend {
                 var w = [Float](repeating: 0, count: o.copies * i.copies * s)
                 for oc in 0..<o.copies {
                     for ic in 0..<i.copies {
-                        for k in 0..<s {
-                            w[(oc * i.copies + ic) * s + k] = Float(model.parameters[b.parameters.offset + block.firstParameter + oc * block.outputStride + ic * s + k])
-                        }
+                        for k in 0..<s { w[(oc * i.copies + ic) * s + k] = Float(model.parameters[b.parameters.offset + block.parameter(output: oc, input: ic, source: k)]) }
                     }
                 }
                 let theta = onnx.floats(b.parameters.name, w, dims: [o.copies, i.copies, s])

@@ -113,24 +113,16 @@ struct ONNXModel {
         for v in outputs { g.message(12) { ONNXModel.value(v, &$0) } }
     }
 
+    /// AttributeProto: the name, the value in its type's field, the type (FLOAT 1, INT 2, STRING 3, INTS 7).
     private func attribute(_ a: Attribute, _ w: inout ProtobufWriter) {
         switch a {
-        case .float(let name, let v):
-            w.string(1, name)
-            w.float(2, v)
-            w.int(20, 1)
-        case .int(let name, let v):
-            w.string(1, name)
-            w.int(3, v)
-            w.int(20, 2)
-        case .string(let name, let v):
-            w.string(1, name)
-            w.string(4, v)
-            w.int(20, 3)
-        case .ints(let name, let vs):
-            w.string(1, name)
-            w.ints(8, vs)
-            w.int(20, 7)
+        case .float(let name, _), .int(let name, _), .string(let name, _), .ints(let name, _): w.string(1, name)
+        }
+        switch a {
+        case .float(_, let v): w.float(2, v); w.int(20, 1)
+        case .int(_, let v): w.int(3, v); w.int(20, 2)
+        case .string(_, let v): w.string(4, v); w.int(20, 3)
+        case .ints(_, let vs): w.ints(8, vs); w.int(20, 7)
         }
     }
 

@@ -106,13 +106,13 @@ public enum PyTorchBackend {
                 opLines.append(call("_Pointwise", [("function", "\"\(p.function.rawValue)\"")]))
                 uses.append([])
             case .gate(let g):
-                let blocks = g.blocks.map { call("_GatedBlock", [("offset", "\($0.offset)"), ("length", "\($0.length)"), ("gate", "\($0.gate)")]) }
-                opLines.append(call("_Gate", [("in_dim", "\(g.inputDimension)"), ("out_dim", "\(g.outputDimension)"), ("scalars", list(g.scalars)),
-                                              ("blocks", "[\(blocks.joined(separator: ", "))]")]))
+                opLines.append(call("_Gate", [("out_dim", "\(g.outputDimension)"), ("source", packed(g.sigmoidSources)),
+                                              ("keep", packed(g.kept.map { $0 ? 1 : 0 }))]))
                 uses.append([])
             case .norm(let n):
                 let blocks = n.blocks.map { call("_NormedBlock", [("offset", "\($0.offset)"), ("length", "\($0.length)")]) }
-                opLines.append(call("_Norm", [("dim", "\(n.dimension)"), ("scalars", list(n.scalars)), ("blocks", "[\(blocks.joined(separator: ", "))]")]))
+                opLines.append(call("_Norm", [("dim", "\(n.dimension)"), ("source", packed(n.sigmoidSources)),
+                                              ("touched", packed(n.touched.map { $0 ? 1 : 0 })), ("blocks", "[\(blocks.joined(separator: ", "))]")]))
                 uses.append([])
             case .batchNorm(let n):
                 let fields = n.fields.map { call("_Field", [("offset", "\($0.offset)"), ("length", "\($0.length)"), ("centred", $0.centred ? "True" : "False")]) }

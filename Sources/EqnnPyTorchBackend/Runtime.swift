@@ -37,7 +37,6 @@ _LinearBlock = collections.namedtuple("_LinearBlock", "out_offset out_copies out
 # A block of a bilinear op: the same, with the offsets of its source copies and the IR's order.
 _BilinearBlock = collections.namedtuple("_BilinearBlock", "out_offset out_copies out_len in_offset in_copies in_len sources first "
                                                           "stride contracts")
-_GatedBlock = collections.namedtuple("_GatedBlock", "offset length gate")
 _NormedBlock = collections.namedtuple("_NormedBlock", "offset length")
 _Field = collections.namedtuple("_Field", "offset length centred")
 
@@ -313,17 +312,12 @@ class _Bilinear(_Op):
 
 
 class _Gate(_Op):
-    """Scalars through silu, each gated block times sigmoid of its gate; the gates dropped."""
+    """Scalars through silu, each gated block times sigmoid of its gate; the gates dropped:
+    y[c] = x[c] sigmoid(x[source[c]]) keep[c] (the IR's Gate.sigmoidSources and kept)."""
 
-    def __init__(self, in_dim, out_dim, scalars, blocks):
+    def __init__(self, out_dim, source, keep):
         super().__init__()
         self.out_dim = out_dim
-        source, keep = list(range(out_dim)), [0.0] * out_dim
-        for c in scalars:
-            keep[c] = 1.0
-        for offset, length, gate in blocks:
-            for c in range(offset, offset + length):
-                source[c], keep[c] = gate, 1.0
         self._table("source", source, torch.int64)
         self._table("keep", keep, torch.float64)
 
@@ -337,17 +331,12 @@ class _Norm(_Op):
 
     buckets: List[Tuple[int, int]]
 
-    def __init__(self, dim, scalars, blocks):
+    def __init__(self, dim, source, touched, blocks):
+        """source, touched: the IR's Norm.sigmoidSources and touched; blocks: whose norms `source` reads after x."""
         super().__init__()
         self.dim, self.count = dim, len(blocks)
-        source, touched, block_of, members = list(range(dim)), [0.0] * dim, [], []
-        for c in scalars:
-            touched[c] = 1.0
-        for b, (offset, length) in enumerate(blocks):
-            for c in range(offset, offset + length):
-                source[c], touched[c] = dim + b, 1.0
-                block_of.append(b)
-                members.append(c)
+        block_of = [b for b, (offset, length) in enumerate(blocks) for _ in range(length)]
+        members = [c for offset, length in blocks for c in range(offset, offset + length)]
         self._table("source", source, torch.int64)
         self._table("touched", touched, torch.float64)
         # Each block's sum of squares, as gathers and sums (`_bucketed_sums`).

@@ -39,10 +39,10 @@ public enum TestModels {
         }
         """
 
-    /// Largest difference relative to the largest reference value.
-    public static func relativeError(_ a: [Double], _ b: [Double]) -> Double {
+    /// Largest difference relative to the largest reference value, or to `floor` when that is larger.
+    public static func relativeError(_ a: [Double], _ b: [Double], floor: Double = 1e-300) -> Double {
         XCTAssertEqual(a.count, b.count)
         let difference = zip(a, b).reduce(0.0) { max($0, abs($1.0 - $1.1)) }
-        return difference / max(b.reduce(0.0) { max($0, abs($1)) }, 1e-300)
+        return difference / max(b.reduce(0.0) { max($0, abs($1)) }, floor)
     }
 }
