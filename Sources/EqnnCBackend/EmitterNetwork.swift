@@ -155,6 +155,7 @@ extension Emitter {
         case .convolution(let c): return "convolution \(c.linear.parameters.name)"
         case .pool(let pool): return pool.pooling.description
         case .batchNorm: return "batchnorm"
+        case .message: return "message"
         }
     }
 
@@ -178,6 +179,8 @@ extension Emitter {
             return ""  // grid networks: see gridForwardFunction
         case .batchNorm:
             return ""  // folded into the weights before the emitter (CBackend.generate)
+        case .message:
+            return ""  // networks on point clouds never reach this back end: the driver refuses them (Graph.points)
         case .linear(let l):
             return linearCode(k, l) + swap
         case .bias(let b):

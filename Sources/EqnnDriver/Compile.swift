@@ -32,6 +32,17 @@ struct Compiled {
         }
     }
 
+    /// Networks on point clouds run in the interpreter only (run, train, evaluate, verify): the other back ends refuse them.
+    static func pointCloudRefusal(_ what: String) -> CommandResult {
+        CommandResult(stderr: "eqnnc: error: networks on point clouds run in eqnnc's interpreter ('run', 'train', 'evaluate', 'verify'); \(what) does not take them yet\n",
+                      status: 1)
+    }
+
+    /// Fails with `pointCloudRefusal` for a network on point clouds.
+    func refusePoints(_ what: String) throws {
+        if graph.points != nil { throw Compiled.pointCloudRefusal(what) }
+    }
+
     /// Every network of the file (for commands that accept all of them).
     static func loadAll(_ path: String) throws -> [Compiled] {
         let (program, solver, rendered) = try check(path)

@@ -11,6 +11,7 @@ enum EmitONNX {
         }
         let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, maximum: Int.max, usage: Help.check))
         let compiled = try Compiled.load(path, network: args.options["--network"])
+        try compiled.refusePoints("--emit onnx")
         let model = try compiled.model(weights: args.options["--weights"], seed: seed)
         // Each dense W is expanded in float64, converted, and serialized.
         let entries = compiled.graph.ops.reduce(0.0) { total, op in total + Double(op.linearMap.map { min($0.denseEntries, ONNXBackend.denseLimit) } ?? 0) }

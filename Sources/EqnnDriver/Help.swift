@@ -62,11 +62,17 @@ enum Help {
 
     static let run = """
     usage: eqnnc run FILE --weights W.safetensors --input X.npy --output Y.npy [--network NAME]
+           eqnnc run FILE --weights W --input X --positions P --counts N --output Y [--forces F]
 
     Runs the network on every row of X (.npy float32/float64, or .csv) and writes
     the outputs (float64 .npy, or .csv by extension). A network on a grid reads
     X as (samples, extents..., channels), any extents its pools divide, and
-    writes (samples, pooled extents..., channels).
+    writes (samples, pooled extents..., channels). A network on points reads
+    every sample's points one after another: positions P (points, d), counts N
+    (samples, 1) and features X (points, channels); Y has a row per sample
+    when it pools its points, else a row per point. --forces writes minus the
+    gradient of its one Scalar output (an energy) with respect to every
+    position (points, d).
 
     """
 
@@ -74,6 +80,7 @@ enum Help {
     usage: eqnnc train FILE --x X --y Y -o W.safetensors [--steps 2000 | --epochs N] [--batch B]
                       [--lr 3e-3] [--weight-decay 0] [--seed 0]
                       [--val-fraction 0.1 | --val-x VX --val-y VY]
+                      [--positions P --counts N [--val-positions VP --val-counts VN]]
                       [--loss mse|cross-entropy] [--precision f32|f64] [--init data|random]
                       [--step-scale entry|coefficient] [--network NAME] [--quiet]
 
@@ -85,6 +92,8 @@ enum Help {
     summands: one scale each). Prints a line per epoch; keeps
     the weights with the best validation loss: on a --val-fraction of X held
     out, or on --val-x/--val-y (then all of X trains). Deterministic for a seed.
+    Networks on points take the layout of 'run' (--positions, --counts), Y a
+    row per sample or per point, and batches of 500 samples of any size.
     --init data (the default) starts from the seeded random draw calibrated on a
     batch of X: each layer's bias cancels the mean of its outputs where an
     invariant bias can, and the output layer is scaled down to at most unit
@@ -107,6 +116,7 @@ enum Help {
 
     static let evaluate = """
     usage: eqnnc evaluate FILE --weights W --x X --y Y [--loss mse|cross-entropy] [--network NAME]
+                         [--positions P --counts N]
 
     The loss of trained weights on a data set (mean squared error over every
     output coordinate, or mean cross-entropy).
@@ -132,6 +142,9 @@ enum Help {
     (bilinear interpolation), and the error inside the central disc is listed
     at the output and, with the interpreter, after each layer (sampling
     errors: they do not change the exit status).
+    Networks on points (interpreter only): random clouds of 2 to 24 points,
+    each turned by a random element, moved by a random translation and its
+    points put in a random order; per-point outputs are compared point by point.
 
     """
 

@@ -9,16 +9,19 @@ import Foundation
 /// `eqnnc run`, `eqnnc train`, `eqnnc evaluate`, `eqnnc verify`, `eqnnc data`.
 enum ModelCommands {
     static func run(_ arguments: [String]) throws -> CommandResult {
-        let args = try parse(arguments, flags: [], options: ["--weights", "--input", "--output", "--network"], usage: Help.run)
+        let args = try parse(arguments, flags: [], options: ["--weights", "--input", "--output", "--network", "--positions", "--counts", "--forces"],
+                             usage: Help.run)
         if let help = helpRequested(args, Help.run) { return help }
         let path = try single(args, usage: Help.run)
         guard let input = args.options["--input"], let output = args.options["--output"] else {
             throw Driver.usageError("'run' needs --input X and --output Y", Help.run)
         }
-        try args.requireDistinct(outputs: ["--output"], inputs: ["--weights", "--input"])
+        try args.requireDistinct(outputs: ["--output", "--forces"], inputs: ["--weights", "--input", "--positions", "--counts"])
         let compiled = try Compiled.load(path, network: args.options["--network"])
+        try PointCommands.refuseOptions(args, compiled, usage: Help.run)
         guard let weights = args.options["--weights"] else { throw Driver.usageError("'run' needs --weights W", Help.run) }
         let model = try compiled.model(weights: weights, seed: 0)
+        if compiled.graph.points != nil { return try PointCommands.run(args, compiled, model) }
         let x = try compiled.table(input, columns: compiled.graph.input.dimension, what: "input")
         let outExtents = try compiled.outputExtents(x, path: input)
         try MemoryBudget.checkOutputs(compiled, model, x, what: "the outputs of \(x.rows) samples")
@@ -41,14 +44,15 @@ enum ModelCommands {
     static func train(_ arguments: [String]) throws -> CommandResult {
         let args = try parse(arguments, flags: ["--quiet"], options: ["--x", "--y", "--val-x", "--val-y", "--val-fraction", "--epochs",
                                                              "--batch", "--lr", "--weight-decay", "--seed", "--loss", "-o", "--network",
-                                                             "--precision", "--init", "--steps", "--step-scale"],
+                                                             "--precision", "--init", "--steps", "--step-scale",
+                                                             "--positions", "--counts", "--val-positions", "--val-counts"],
                          usage: Help.train)
         if let help = helpRequested(args, Help.train) { return help }
         let path = try single(args, usage: Help.train)
         guard let xPath = args.options["--x"], let yPath = args.options["--y"], let outPath = args.options["-o"] else {
             throw Driver.usageError("'train' needs --x X, --y Y and -o WEIGHTS", Help.train)
         }
-        try args.requireDistinct(outputs: ["-o"], inputs: ["--x", "--y", "--val-x", "--val-y"])
+        try args.requireDistinct(outputs: ["-o"], inputs: ["--x", "--y", "--val-x", "--val-y", "--positions", "--counts", "--val-positions", "--val-counts"])
         var options = TrainingOptions()
         if args.options["--epochs"] != nil, args.options["--steps"] != nil {
             throw Driver.usageError("give --epochs or --steps, not both", Help.train)
@@ -75,7 +79,20 @@ enum ModelCommands {
             options.entryScaledSteps = scale == "entry"
         }
         let compiled = try Compiled.load(path, network: args.options["--network"])
+        try PointCommands.refuseOptions(args, compiled, usage: Help.train)
         options.loss = try lossOption(args, compiled, y: yPath)
+        let quiet = args.flags.contains("--quiet")
+        if compiled.graph.points != nil {
+            let (samples, validation) = try PointCommands.trainingSets(args, compiled, loss: options.loss)
+            guard samples.count > 0 else { throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples\n", status: 1) }
+            let trainingRows = samples.count - Trainer(options: options).heldOut(rows: samples.count, separateValidation: validation != nil)
+            let (batchRows, epochs) = options.schedule(rows: trainingRows, positions: 1)
+            let header = "training \(compiled.graph.network): \(compiled.graph.parameterCount) parameters, \(samples.count) samples of \(samples.points.total) points, \(options.loss.rawValue) loss, "
+                + (options.epochs == nil ? "about \(options.steps) steps: " : "") + "\(epochs) epochs, batch \(batchRows)\n"
+            return try trainAndWrite(compiled, options, header: header, outPath: outPath, quiet: quiet) { report in
+                Trainer(options: options).train(graph: compiled.graph, samples: samples, validation: validation, report: report)
+            }
+        }
         let (x, y) = try trainingData(compiled, xPath, yPath, options.loss)
         guard x.rows > 0 else {
             throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples\n", status: 1)
@@ -87,13 +104,21 @@ enum ModelCommands {
         let tapeBytes = 8 * MemoryBudget.valuesPerSample(compiled.graph, positions: positions, tape: true) * Double(batchRows)
         try MemoryBudget.check(tapeBytes + 3 * 8 * Double(x.values.count + y.values.count),
                                "training with batches of \(batchRows) samples", hint: "use a smaller --batch or fewer samples")
-        let quiet = args.flags.contains("--quiet")
+        let header = "training \(compiled.graph.network): \(compiled.graph.parameterCount) parameters, \(x.rows) samples, \(options.loss.rawValue) loss, "
+            + (options.epochs == nil ? "about \(options.steps) steps: " : "") + "\(epochs) epochs, batch \(batchRows)\n"
+        return try trainAndWrite(compiled, options, header: header, outPath: outPath, quiet: quiet) { report in
+            Trainer(options: options).train(graph: compiled.graph, x: x.values, y: y.values, rows: x.rows, extents: x.extents,
+                                            validation: validation, report: report)
+        }
+    }
+
+    /// Runs `train` with a progress line per epoch (unless quiet), then writes the weights of the best epoch.
+    static func trainAndWrite(_ compiled: Compiled, _ options: TrainingOptions, header: String, outPath: String, quiet: Bool,
+                              train: ((EpochReport) -> Void) -> (model: Model, best: EpochReport?)) throws -> CommandResult {
         let log = FileHandle.standardError
-        if !quiet { log.write(Data((compiled.diagnostics + "training \(compiled.graph.network): \(compiled.graph.parameterCount) parameters, \(x.rows) samples, \(options.loss.rawValue) loss, "
-            + (options.epochs == nil ? "about \(options.steps) steps: " : "") + "\(epochs) epochs, batch \(batchRows)\n").utf8)) }
+        if !quiet { log.write(Data((compiled.diagnostics + header).utf8)) }
         var diverged: EpochReport? = nil
-        let (model, best) = Trainer(options: options).train(graph: compiled.graph, x: x.values, y: y.values, rows: x.rows,
-                                                            extents: x.extents, validation: validation) { r in
+        let (model, best) = train { r in
             if !r.trainLoss.isFinite || !(r.validationLoss?.isFinite ?? true) { diverged = r }
             var line = "epoch \(pad(r.epoch, r.epochs))/\(r.epochs)  train \(sci(r.trainLoss))"
             if let v = r.validationLoss { line += "  val \(sci(v))" }
@@ -112,22 +137,37 @@ enum ModelCommands {
         if let diverged, let best {
             throw CommandResult(stderr: "eqnnc: error: training diverged at epoch \(diverged.epoch) (the loss is no longer finite) and stopped; wrote \(outPath) with the weights of epoch \(best.epoch), the best before it. Lower --lr to train further\n", status: 1)
         }
-        var summary = "wrote \(outPath)" + (epochs == 0 ? " (the normalizer and the \(options.initialization == .data ? "calibrated " : "")initialization, untrained)" : "")
+        var summary = "wrote \(outPath)" + (options.epochs == 0 ? " (the normalizer and the \(options.initialization == .data ? "calibrated " : "")initialization, untrained)" : "")
         if let best { summary += " (epoch \(best.epoch): " + (best.validationLoss.map { "val \(sci($0))" } ?? "train \(sci(best.trainLoss))") + ")" }
         return CommandResult(stdout: summary + "\n")
     }
 
     static func evaluate(_ arguments: [String]) throws -> CommandResult {
-        let args = try parse(arguments, flags: [], options: ["--weights", "--x", "--y", "--loss", "--network"], usage: Help.evaluate)
+        let args = try parse(arguments, flags: [], options: ["--weights", "--x", "--y", "--loss", "--network", "--positions", "--counts"],
+                             usage: Help.evaluate)
         if let help = helpRequested(args, Help.evaluate) { return help }
         let path = try single(args, usage: Help.evaluate)
         guard let xPath = args.options["--x"], let yPath = args.options["--y"], let weights = args.options["--weights"] else {
             throw Driver.usageError("'evaluate' needs --weights W, --x X and --y Y", Help.evaluate)
         }
         let compiled = try Compiled.load(path, network: args.options["--network"])
+        try PointCommands.refuseOptions(args, compiled, usage: Help.evaluate)
         var options = TrainingOptions()
         options.loss = try lossOption(args, compiled, y: yPath)
         let model = try compiled.model(weights: weights, seed: 0)
+        if compiled.graph.points != nil {
+            let paths = try PointCommands.required(args, ["--x", "--y", "--positions", "--counts"], command: "evaluate", usage: Help.evaluate)
+            var samples = try PointCommands.clouds(compiled, positions: paths[2], counts: paths[3], x: paths[0])
+            samples.y = try PointCommands.targets(compiled, paths[1], for: samples, loss: options.loss)
+            guard samples.count > 0 else { throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples to evaluate on\n", status: 1) }
+            let (loss, accuracy) = Trainer(options: options).evaluation(model, samples)
+            guard loss.isFinite else {
+                throw CommandResult(stderr: "eqnnc: error: the loss is \(loss): the weights, the inputs or the targets are too large\n", status: 1)
+            }
+            let count = "\(samples.count) samples (\(samples.points.total) points)"
+            guard let accuracy else { return CommandResult(stdout: "mse \(sci(loss)) on \(count)\n") }
+            return CommandResult(stdout: "cross-entropy \(sci(loss)), accuracy \(String(format: "%.2f", 100 * accuracy))% on \(count)\n")
+        }
         let (x, y) = try trainingData(compiled, xPath, yPath, options.loss)
         guard x.rows > 0 else { throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples to evaluate on\n", status: 1) }
         try MemoryBudget.checkOutputs(compiled, model, x, what: "evaluating \(x.rows) samples")
@@ -169,6 +209,7 @@ enum ModelCommands {
                                        "verifying network '\(compiled.graph.network)' on grids of \(side) positions a side",
                                        hint: "the side is a multiple of the pools' product; use smaller pools")
             }
+            if backend != "interpreter", compiled.graph.points != nil { throw Compiled.pointCloudRefusal("--backend \(backend)") }
             switch backend {
             case "c": report = try cReport(compiled, model, path: path, samples: samples, seed: seed, extent: extent)
             case "pytorch": report = try pyTorchReport(compiled, model, path: path, samples: samples, seed: seed, extent: extent)
@@ -241,6 +282,10 @@ enum ModelCommands {
             throw CommandResult(stderr: "eqnnc: error: empty network\n", status: 1)
         }
         let interpreter = evaluate == nil
+        if compiled.graph.points != nil {
+            guard interpreter else { throw Compiled.pointCloudRefusal("--backend c and pytorch") }
+            return PointEquivariance.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1)
+        }
         let evaluate = evaluate ?? EquivarianceCheck.interpreter(model)
         guard let extent else {
             return try EquivarianceCheck.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1) { single, x, batch in

@@ -7,11 +7,13 @@ enum Summary {
     static func text(_ network: CheckedNetwork) -> String {
         let linear = network.layers.count - 1
         let grid = network.domain
-        let domain = grid.map { " on \($0.description)" } ?? ""
+        let domain = grid.map { " on \($0.description)" } ?? network.points.map { " on \($0.description)" } ?? ""
         let kind = grid == nil ? "linear" : "convolution"
         var out = "\(network.name) over \(network.group.writtenAndCanonical)\(domain): equivariant, \(linear) \(kind) layer\(linear == 1 ? "" : "s")\n"
         // On a grid: the kernel of each layer, and the weights of a plain CNN with the same widths and kernels.
+        // On points: each layer's messages (radius, degree) and its radial network's weights beside its linear map's.
         var rows: [[String]] = [["layer", "representation", "activation", "dim"] + (grid == nil ? [] : ["kernel"])
+                                + (network.points == nil ? [] : ["message"])
                                 + ["weights", grid == nil ? "dense weights" : "CNN weights", "bias"]]
         var hidden = 0
         for layer in network.layers {
@@ -25,6 +27,8 @@ enum Summary {
             }
             let rep = layer.rep.description + (layer.gates > 0 ? " (+\(layer.gates) gates)" : "")
             let weights = grouped(layer.weights) + (layer.hasBilinear ? " + \(grouped(layer.bilinearWeights)) bilinear" : "")
+                + (layer.message.map { " + \(grouped($0.radialParameters)) radial" } ?? "")
+            let message = network.points == nil ? [] : [layer.message.map { "r \($0.radius), degree \($0.degree)" } ?? ""]
             let counts = layer.role == .input ? ["", "", ""] : [weights, grouped(layer.denseWeights), grouped(layer.bias)]
             var activation = (layer.activation?.rawValue ?? "") + (layer.hasBilinear ? " + bilinear" : "")
                 + (layer.batchNorm != nil ? " + batchnorm" : "")
@@ -32,7 +36,7 @@ enum Summary {
             let kernel = grid.map { g in
                 layer.kernel.map { k in [Array(repeating: "\(k)", count: g.dimension).joined(separator: "x") + (layer.band.map { " band \($0)" } ?? "")] } ?? [""]
             } ?? []
-            rows.append([label, rep, activation, grouped(layer.dimension)] + kernel + counts)
+            rows.append([label, rep, activation, grouped(layer.dimension)] + kernel + message + counts)
         }
         out += table(rows, rightAligned: Set(3..<rows[0].count), indent: "  ")
         let parameters = network.totalParameters
@@ -43,6 +47,10 @@ enum Summary {
                            : "a plain CNN of the same widths and kernels has \(grouped(dense))"
         if parameters > 0 { out += ", \(ratio(dense, parameters))x more" }
         out += "\n"
+        if let points = network.points {
+            out += "  on point clouds of any size: equivariant to \(network.group.written) acting on R^\(points.dimension) and on the fields, "
+                + "to translations and to permutations of the points\n"
+        }
         if let action = network.planar {
             out += "  exact for \(action.latticeSubgroup) (the elements that map pixels to pixels); the other rotations up to the "
                 + "sampling of the steerable kernels: 'eqnnc verify' measures each, layer by layer\n"
@@ -55,7 +63,8 @@ enum Summary {
             ("name", .string(network.name)),
             ("group", .string(network.group.written)),
             ("group_canonical", .string(network.group.canonicalName)),
-            ("domain", network.domain.map { .object([("dimension", .int($0.dimension)), ("padding", .string($0.padding.rawValue))]) } ?? .null),
+            ("domain", network.domain.map { .object([("dimension", .int($0.dimension)), ("padding", .string($0.padding.rawValue))]) }
+                ?? network.points.map { .object([("points", .int($0.dimension))]) } ?? .null),
             // Rotation groups off the pixel lattice: the subgroup for which the sampled kernels are exact.
             ("exact_for", network.planar.map { .string($0.latticeSubgroup) } ?? .null),
             ("layers", .array(network.layers.map(layerJSON))),
@@ -84,10 +93,16 @@ enum Summary {
         // Grid networks: dense_weights counts an unconstrained CNN kernel of this size.
         if let kernel = layer.kernel { fields.append(("kernel", .int(kernel))) }
         if let band = layer.band { fields.append(("band", .int(band))) }
+        if let m = layer.message {
+            fields.append(("message", .object([("radius", .double(m.radius)), ("degree", .int(m.degree)), ("radial_width", .int(m.hidden)),
+                                               ("messages_dim", .int((try? m.messages.dimension()) ?? 0)),
+                                               ("radial_weights", .int(m.radialParameters))])))
+        }
         if let pool = layer.pool {
             switch pool {
             case .mean(let size): fields.append(("pool", .int(size)))
             case .global: fields.append(("pool", .string("global")))
+            case .sum: fields.append(("pool", .string("sum")))
             }
         }
         return .object(fields)

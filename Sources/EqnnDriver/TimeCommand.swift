@@ -14,6 +14,7 @@ enum TimeCommand {
         let path = try ModelCommands.single(args, usage: Help.time)
         let seconds = try args.number("--seconds", default: 1, range: 0.01...600, usage: Help.time)
         let compiled = try Compiled.load(path, network: args.options["--network"])
+        try compiled.refusePoints("'time'")
         let graph = compiled.graph
         let onGrid = graph.domain != nil
         let batches = (args.options["--batch"] ?? (onGrid ? "1,16" : "1,512")).split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }

@@ -22,6 +22,10 @@ public struct Graph: Sendable, Equatable {
     /// `convolution` and `pool` acts on each position alone, and data carry
     /// one vector per position: (samples, extents..., channels).
     public var domain: GridDomain? = nil
+    /// The space of a network on point clouds (nil otherwise). Then every op but
+    /// `message` and `pool` acts on each point alone, and data carry one vector
+    /// per point, with the points' positions and each sample's count beside them.
+    public var points: PointDomain? = nil
 
     public init(network: String, group: String, groupAsWritten: String, layers: [LayerSummary], input: Layout, output: Layout, ops: [Op], parameterCount: Int, structureHash: String) {
         self.network = network
@@ -180,6 +184,8 @@ public enum Op: Sendable, Equatable {
     case pool(Pool)
     /// Batch normalization per field (summand copy), before the activation.
     case batchNorm(BatchNorm)
+    /// Point clouds: each point's vector and the messages from its neighbours.
+    case message(Message)
 
     public var outputDimension: Int {
         switch self {
@@ -192,6 +198,7 @@ public enum Op: Sendable, Equatable {
         case .convolution(let c): return c.linear.outputDimension
         case .pool(let p): return p.channels
         case .batchNorm(let b): return b.dimension
+        case .message(let m): return m.outputDimension
         }
     }
 
@@ -199,6 +206,7 @@ public enum Op: Sendable, Equatable {
         switch self {
         case .linear(let l): return l.inputDimension
         case .convolution(let c): return c.channels
+        case .message(let m): return m.channels
         case .gate(let g): return g.inputDimension
         default: return outputDimension
         }
@@ -215,6 +223,7 @@ public enum Op: Sendable, Equatable {
         case .convolution(let c): return c.linear.representation
         case .pool(let p): return p.representation
         case .batchNorm(let b): return b.representation
+        case .message(let m): return m.representation
         }
     }
 }
@@ -233,6 +242,7 @@ extension Op {
         case .gate: return "gate"
         case .norm: return "norm"
         case .batchNorm: return "batchnorm"
+        case .message: return "message"
         }
     }
 
@@ -243,6 +253,7 @@ extension Op {
         case .bias(let b): return [b.parameters]
         case .bilinear(let b): return [b.parameters]
         case .batchNorm(let n): return [n.parameters, n.statistics]
+        case .message(let m): return [m.parameters]
         default: return []
         }
     }
@@ -417,7 +428,7 @@ extension Graph {
     /// The grid axes of the output: the domain's, none after `pool global` or off the grid.
     public var outputAxes: Int {
         guard let domain else { return 0 }
-        return ops.contains { if case .pool(let p) = $0, p.pooling == .global { return true } else { return false } } ? 0 : domain.dimension
+        return ops.contains { if case .pool(let p) = $0, p.pooling == .global || p.pooling == .sum { return true } else { return false } } ? 0 : domain.dimension
     }
 
     /// The extents after every pool, from the input's: nil when a `pool s`
@@ -427,7 +438,7 @@ extension Graph {
         for op in ops {
             guard case .pool(let p) = op else { continue }
             switch p.pooling {
-            case .global: current = []
+            case .global, .sum: current = []
             case .mean(let s):
                 guard current.allSatisfy({ $0 % s == 0 && $0 >= s }) else { return nil }
                 current = current.map { $0 / s }

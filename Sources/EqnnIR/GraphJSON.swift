@@ -20,6 +20,9 @@ extension Graph {
     }
 
     var domainJSON: JSON {
+        if let points {
+            return .object([("points", .int(points.dimension)), ("positions_factor", .int(points.factor))])
+        }
         guard let domain else { return .null }
         return .object([("dimension", .int(domain.dimension)), ("padding", .string(domain.padding.rawValue))])
     }
@@ -67,6 +70,7 @@ extension Graph {
         switch pooling {
         case .mean(let size): return .int(size)
         case .global: return .string("global")
+        case .sum: return .string("sum")
         }
     }
 
@@ -115,6 +119,14 @@ extension Graph {
                       ("epsilon", .double(BatchNorm.epsilon)), ("momentum", .double(BatchNorm.momentum)),
                       ("fields", .array(b.fields.map { f in
                           .object([("offset", .int(f.offset)), ("length", .int(f.length)), ("centred", .bool(f.centred))])
+                      }))]
+        case .message(let m):
+            fields = [("op", .string(op.name)), ("parameters", json(m.parameters)), ("radius", .double(m.radius)),
+                      ("degree", .int(m.degree)), ("basis_count", .int(m.basisCount)), ("hidden", .int(m.hidden)),
+                      ("weights", .int(m.weights)),
+                      ("paths", .array(m.paths.map { p in
+                          .object([("input", json(p.input)), ("output", json(p.output)), ("degree", .int(p.degree)),
+                                   ("first_weight", .int(p.firstWeight)), ("matrix", .array(p.matrix.map(JSON.double)))])
                       }))]
         }
         return .object(fields + [("in_dim", .int(op.inputDimension)), ("out_dim", .int(op.outputDimension)),

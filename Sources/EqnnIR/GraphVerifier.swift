@@ -73,8 +73,29 @@ extension Graph {
             }
             try verify(c.linear, at: at, inside, fail)
         case .pool(let p):
-            guard domain != nil else { throw fail("\(at): a pool in a network without a grid") }
-            if case .mean(let size) = p.pooling, size < 1 { throw fail("\(at): pool size \(size)") }
+            guard domain != nil || points != nil else { throw fail("\(at): a pool in a network without a grid or points") }
+            if case .mean(let size) = p.pooling, size < 1 || points != nil { throw fail("\(at): pool size \(size)") }
+            if p.pooling == .sum, points == nil { throw fail("\(at): a sum pool off the points") }
+        case .message(let m):
+            guard let points else { throw fail("\(at): a message in a network without points") }
+            guard m.dimension == points.dimension, m.radius > 0, m.radius.isFinite, m.basisCount > 0, m.hidden > 0 else {
+                throw fail("\(at): radius \(m.radius), \(m.basisCount) basis functions, \(m.hidden) hidden, in R^\(m.dimension) of R^\(points.dimension)")
+            }
+            guard m.parameters.count == Message.parameterCount(basisCount: m.basisCount, hidden: m.hidden, weights: m.weights) else {
+                throw fail("\(at): \(m.parameters.count) parameters for the radial network's layers")
+            }
+            for path in m.paths {
+                try inside(path.input.offset, path.input.copies * path.input.dimension, m.channels, "a path's input")
+                try inside(path.output.offset, path.output.copies * path.output.dimension, m.outputDimension, "a path's output")
+                guard path.output.offset >= m.channels, path.output.copies == path.input.copies, path.degree <= m.degree else {
+                    throw fail("\(at): a path overwrites the input or has \(path.output.copies) copies for \(path.input.copies)")
+                }
+                try inside(path.firstWeight, path.input.copies, m.weights, "a path's radial weights")
+                let columns = path.input.dimension * (0..<path.degree).reduce(1) { r, _ in r * m.dimension }
+                guard path.matrix.count == path.output.dimension * columns else {
+                    throw fail("\(at): a path's matrix has \(path.matrix.count) entries, not \(path.output.dimension) x \(columns)")
+                }
+            }
         case .bias(let b):
             try verify(b.basis, at: at, "basis", fail)
             guard b.basis.count == b.parameters.count else {

@@ -25,6 +25,7 @@ extension Graph {
     /// of (block, source) products feeding its output summand, so W(h) h
     /// starts at about a tenth of h (as in emlp) and the layer near the identity.
     /// Batchnorm's scales and running variances start at 1, its shifts and running means at 0.
+    /// A message op's radial network starts as a plain MLP's (He into silu, LeCun out).
     public var initialScales: [InitialScale] {
         var runs: [InitialScale] = []
         for op in ops {
@@ -33,6 +34,14 @@ extension Graph {
                 guard k > 0 else { continue }
                 runs.append(InitialScale(offset: l.parameters.offset, count: k,
                                          standardDeviation: (l.gain * Double(l.outputDimension) / Double(k)).squareRoot()))
+                continue
+            }
+            if case .message(let m) = op {
+                // The radial network as a plain MLP: He's variance into silu, LeCun's out of it; biases at 0.
+                runs.append(InitialScale(offset: m.firstLayer, count: m.hidden * m.basisCount,
+                                         standardDeviation: (2 / Double(m.basisCount)).squareRoot()))
+                runs.append(InitialScale(offset: m.secondLayer, count: m.weights * m.hidden,
+                                         standardDeviation: (1 / Double(m.hidden)).squareRoot()))
                 continue
             }
             if case .batchNorm(let n) = op {

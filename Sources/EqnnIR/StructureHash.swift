@@ -14,6 +14,10 @@ public struct StructureHash {
         if let domain = graph.domain {  // absent for plain networks, whose hashes stay as they were
             h.mix(domain.description)
         }
+        if let points = graph.points {
+            h.mix(points.description)
+            h.mix(points.factor)
+        }
         for op in graph.ops {
             h.mix(op.representation)
             h.mix(op.inputDimension)
@@ -42,6 +46,18 @@ public struct StructureHash {
                 h.mix(b.parameters)
                 h.mix(b.statistics)
                 for f in b.fields { h.mix(f.offset); h.mix(f.length); h.mix(f.centred ? 1 : 0) }
+            case .message(let m):
+                h.mix("message")
+                h.mix(m.parameters)
+                h.mix(m.radius)
+                for x in [m.degree, m.basisCount, m.hidden, m.weights] { h.mix(x) }
+                for p in m.paths {
+                    h.mix(p.input)
+                    h.mix(p.output)
+                    h.mix(p.degree)
+                    h.mix(p.firstWeight)
+                    for v in p.matrix { h.mix(v) }
+                }
             }
         }
         let hex = String(h.state, radix: 16)

@@ -49,18 +49,39 @@ public struct GridDomain: Sendable, Equatable, Hashable {
     public var description: String { "\(padding == .zero ? "grid" : "torus")(\(dimension))" }
 }
 
-/// Mean pooling after a layer's activation on a grid.
+/// The space of a network on point clouds, `on points(d)`: a sample is any
+/// number of points, each with a position in R^d, on which the group's factor
+/// `factor` acts by its V (an orthogonal one, so distances are invariant), and
+/// a vector of the layer's representation. Every op but `message` and `pool`
+/// acts on each point alone; only differences of positions enter.
+public struct PointDomain: Sendable, Equatable, Hashable {
+    public var dimension: Int
+    public var factor: Int
+
+    public init(dimension: Int, factor: Int) {
+        self.dimension = dimension
+        self.factor = factor
+    }
+
+    /// How the source writes it: "points(3)".
+    public var description: String { "points(\(dimension))" }
+}
+
+/// Pooling after a layer's activation on a grid or a point cloud.
 public enum Pooling: Sendable, Equatable, Hashable {
     /// Means over blocks of size^d positions: the extents shrink by `size`.
     case mean(Int)
-    /// The mean over all positions: one vector per sample, invariant to translations.
+    /// The mean over all positions (or points): one vector per sample, invariant to translations.
     case global
+    /// The sum over all points of a point cloud (`pool sum`): extensive, as an energy is.
+    case sum
 
     /// "pool 2" or "pool global".
     public var description: String {
         switch self {
         case .mean(let size): return "pool \(size)"
         case .global: return "pool global"
+        case .sum: return "pool sum"
         }
     }
 }

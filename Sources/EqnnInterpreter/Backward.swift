@@ -5,17 +5,20 @@ import EqnnIR
 extension Executable {
     /// The output for `batch` samples (of `extents` positions on a grid) and a
     /// function from dL/d(output) to dL/d(theta).
-    func gradient(_ input: [T], batch: Int, extents: [Int] = [], outputGradient: ([Double]) -> [Double])
+    func gradient(_ input: [T], batch: Int, extents: [Int] = [], points: PointBatch? = nil, outputGradient: ([Double]) -> [Double])
         -> (output: [Double], gradient: [Double]) {
-        let result = gradientAndStatistics(input, batch: batch, extents: extents, outputGradient: outputGradient)
+        let result = gradientAndStatistics(input, batch: batch, extents: extents, points: points, outputGradient: outputGradient)
         return (result.output, result.gradient)
     }
 
     /// The same, and the batch's statistics of every batchnorm op, laid out as
     /// their `statistics` slices of theta (zero elsewhere), for the running averages.
-    func gradientAndStatistics(_ input: [T], batch: Int, extents: [Int] = [], outputGradient: ([Double]) -> [Double])
-        -> (output: [Double], gradient: [Double], statistics: [Double]) {
-        let (result, tape, shapes) = run(input, batch: batch, extents: extents, keepTape: true)
+    /// On point clouds, with `positionGradient`, also dL/d(positions) (points x d).
+    func gradientAndStatistics(_ input: [T], batch: Int, extents: [Int] = [], points: PointBatch? = nil,
+                               positionGradient: Bool = false, outputGradient: ([Double]) -> [Double])
+        -> (output: [Double], gradient: [Double], statistics: [Double], positions: [Double]?) {
+        let (result, tape, shapes, clouds) = run(input, batch: batch, extents: extents, points: points, keepTape: true)
+        var dPositions: [Double]? = positionGradient ? points.map { [Double](repeating: 0, count: $0.positions.count) } : nil
         let output = result.map(Double.init)
         let e = graph.output.dimension
         let scaled = outputGradient(output)
@@ -24,9 +27,9 @@ extension Executable {
         var dTheta = [Double](repeating: 0, count: graph.parameterCount)
         var statistics = [Double](repeating: 0, count: graph.parameterCount)
         for k in stride(from: graph.ops.count - 1, through: 0, by: -1) {
+            let rows = clouds[k]?.total ?? batch * shapes[k].reduce(1, *)
             switch graph.ops[k] {
             case .batchNorm(let n):
-                let rows = batch * shapes[k].reduce(1, *)
                 let (mean, variance) = BatchNormKernels.statistics(n, tape[k], rows: rows)
                 for (f, index) in n.indices().enumerated() {
                     if let m = index.mean { statistics[m] = mean[f] }
@@ -37,13 +40,19 @@ extension Executable {
             case .convolution(let c):
                 dy = convolutionBackward(c, index: k, input: tape[k], dy: dy, samples: batch, extents: shapes[k], dTheta: &dTheta)
             case .pool(let p):
-                dy = GridKernels.poolBackward(p, dy, samples: batch, extents: shapes[k])
+                if let cloud = clouds[k] {
+                    dy = PointKernels.poolBackward(p, dy, cloud)
+                } else {
+                    dy = GridKernels.poolBackward(p, dy, samples: batch, extents: shapes[k])
+                }
+            case .message(let m):
+                guard let cloud = clouds[k] else { continue }  // the verified graph has points
+                dy = MessageKernels.backward(m, tape[k], cloud, theta: parameters, dy: dy, dTheta: &dTheta, dPositions: &dPositions)
             default:
-                dy = backward(graph.ops[k], index: k, input: tape[k], output: tape[k + 1], dy: dy,
-                              batch: batch * shapes[k].reduce(1, *), dTheta: &dTheta)
+                dy = backward(graph.ops[k], index: k, input: tape[k], output: tape[k + 1], dy: dy, batch: rows, dTheta: &dTheta)
             }
         }
-        return (output, dTheta, statistics)
+        return (output, dTheta, statistics, dPositions)
     }
 
     /// A convolution's backward, tile by tile as forward: the neighbourhoods
@@ -85,7 +94,7 @@ extension Executable {
     func backward(_ op: Op, index k: Int, input x: [T], output y: [T], dy: [T], batch: Int,
                   dTheta: inout [Double]) -> [T] {
         switch op {
-        case .convolution, .pool, .batchNorm:
+        case .convolution, .pool, .batchNorm, .message:
             return dy  // spatial or batch-wide: handled in gradientAndStatistics
         case .linear(let l):
             var dx = [T](repeating: 0, count: batch * l.inputDimension)
@@ -170,5 +179,18 @@ extension Executable {
             }
             return dx
         }
+    }
+}
+
+extension Model {
+    /// Point clouds: the outputs, and the gradient of sum_k w_k y_k with respect
+    /// to every point's position (points x d), in double precision. With w = 1 on
+    /// a pooled energy this is minus the forces.
+    public func positionGradient(_ input: [Double], batch: Int, points: PointBatch, outputWeights: [Double])
+        -> (output: [Double], positions: [Double]) {
+        let result = Executable<Double>(self).gradientAndStatistics(input, batch: batch, points: points, positionGradient: true) { _ in
+            outputWeights
+        }
+        return (result.output, result.positions ?? [])
     }
 }

@@ -12,10 +12,13 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
     /// (in x out); bias: one entry, the dense bias; bilinear: the blocks' mixing matrices.
     let weights: [[[T]]]
     let normalizer: Normalizer
+    /// theta itself, for the message ops' radial networks (read in double precision).
+    let parameters: [Double]
 
     public init(_ model: Model) {
         graph = model.graph
         normalizer = model.normalizer
+        parameters = model.graph.points == nil ? [] : model.parameters
         plans = model.plans
         weights = zip(model.graph.ops, model.plans).map { op, plan in
             if let l = op.linearMap {
@@ -44,43 +47,47 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
 
     /// Runs the network on `batch` samples of the input, split over the cores.
     /// Grid networks: each sample is a grid of `extents` positions (checked
-    /// against the pools with `Graph.outputExtents` by the caller).
-    public func forward(_ input: [T], batch: Int, extents: [Int] = []) -> [T] {
+    /// against the pools with `Graph.outputExtents` by the caller). Networks on
+    /// point clouds: `points` gives each sample's points (the input has a row per point).
+    public func forward(_ input: [T], batch: Int, extents: [Int] = [], points: PointBatch? = nil) -> [T] {
         let positions = extents.reduce(1, *)
-        let parts = min(Trainer.threads, graph.domain == nil ? batch / 32 : batch)
-        guard parts > 1 else { return run(input, batch: batch, extents: extents, keepTape: false).output }
+        let parts = min(Trainer.threads, graph.domain == nil && points == nil ? batch / 32 : batch)
+        guard parts > 1 else { return run(input, batch: batch, extents: extents, points: points, keepTape: false).output }
         let d = graph.input.dimension * positions
         let results = ResultSlots<[T]>(count: parts)
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let first = batch * part / parts, last = batch * (part + 1) / parts
-            results.store(part, run(Array(input[(first * d)..<(last * d)]), batch: last - first, extents: extents, keepTape: false).output)
+            let rows = points.map { ($0.starts[first], $0.starts[last]) } ?? (first, last)
+            results.store(part, run(Array(input[(rows.0 * d)..<(rows.1 * d)]), batch: last - first, extents: extents,
+                                    points: points?.slice(first..<last), keepTape: false).output)
         }
         return (0..<parts).flatMap { results.value($0) ?? [] }
     }
 
     /// The output and every op's input (and the last op's output) with its
-    /// extents, for backward. With the tape, batchnorm normalizes by the
-    /// batch's statistics (training); without, by the running ones.
-    func run(_ input: [T], batch: Int, extents: [Int] = [], keepTape: Bool) -> (output: [T], tape: [[T]], shapes: [[Int]]) {
-        var tape: [[T]] = [], shapes: [[Int]] = []
+    /// extents and its points (nil once pooled), for backward. With the tape,
+    /// batchnorm normalizes by the batch's statistics (training); without, by the running ones.
+    func run(_ input: [T], batch: Int, extents: [Int] = [], points: PointBatch? = nil, keepTape: Bool)
+        -> (output: [T], tape: [[T]], shapes: [[Int]], clouds: [PointBatch?]) {
+        var tape: [[T]] = [], shapes: [[Int]] = [], clouds: [PointBatch?] = []
         var x = [T](repeating: 0, count: input.count)
-        var extents = extents
+        var extents = extents, points = points
         let d = graph.input.dimension
-        for r in 0..<(batch * extents.reduce(1, *)) {
+        for r in 0..<(points?.total ?? batch * extents.reduce(1, *)) {
             for c in 0..<d {
                 x[r * d + c] = T(normalizer.normalizedInput(Double(input[r * d + c]), coordinate: c))
             }
         }
         for (k, op) in graph.ops.enumerated() {
-            if keepTape { tape.append(x); shapes.append(extents) }
-            (x, extents) = apply(op, index: k, x, samples: batch, extents: extents, training: keepTape)
+            if keepTape { tape.append(x); shapes.append(extents); clouds.append(points) }
+            (x, extents, points) = apply(op, index: k, x, samples: batch, extents: extents, points: points, training: keepTape)
         }
-        if keepTape { tape.append(x); shapes.append(extents) }
+        if keepTape { tape.append(x); shapes.append(extents); clouds.append(points) }
         let e = graph.output.dimension
-        for r in 0..<(batch * extents.reduce(1, *)) {
+        for r in 0..<(points?.total ?? batch * extents.reduce(1, *)) {
             for c in 0..<e { x[r * e + c] = T(normalizer.denormalizedOutput(Double(x[r * e + c]), coordinate: c)) }
         }
-        return (x, tape, shapes)
+        return (x, tape, shapes, clouds)
     }
 
     /// y = W x for `rows` rows, by the op's plan or its dense weights.
@@ -96,20 +103,27 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         }
     }
 
-    /// One op on `samples` samples of `extents` positions each (rows = samples x positions).
-    func apply(_ op: Op, index k: Int, _ x: [T], samples: Int, extents: [Int], training: Bool = false) -> ([T], [Int]) {
+    /// One op on `samples` samples of `extents` positions each (rows = samples x
+    /// positions), or of `points` (rows = their points).
+    func apply(_ op: Op, index k: Int, _ x: [T], samples: Int, extents: [Int], points: PointBatch? = nil,
+               training: Bool = false) -> ([T], [Int], PointBatch?) {
+        let rows = points?.total ?? samples * extents.reduce(1, *)
         switch op {
         case .convolution(let c):
-            return (convolve(c, index: k, x, samples: samples, extents: extents), extents)
+            return (convolve(c, index: k, x, samples: samples, extents: extents), extents, points)
         case .pool(let p):
-            return GridKernels.poolForward(p, x, samples: samples, extents: extents)
+            if let points { return (PointKernels.poolForward(p, x, points), [], nil) }
+            let (y, pooled) = GridKernels.poolForward(p, x, samples: samples, extents: extents)
+            return (y, pooled, nil)
+        case .message(let m):
+            guard let points else { return (x, extents, points) }  // the verified graph has points
+            return (MessageKernels.forward(m, x, points, theta: parameters), extents, points)
         case .batchNorm(let n):
-            let rows = samples * extents.reduce(1, *)
             let w = weights[k].map { $0.map(Double.init) }
             let (mean, variance) = training ? BatchNormKernels.statistics(n, x, rows: rows) : (w[2], w[3])
-            return (BatchNormKernels.forward(n, x, rows: rows, gamma: w[0], beta: w[1], mean: mean, variance: variance), extents)
+            return (BatchNormKernels.forward(n, x, rows: rows, gamma: w[0], beta: w[1], mean: mean, variance: variance), extents, points)
         default:
-            return (apply(op, index: k, x, batch: samples * extents.reduce(1, *)), extents)
+            return (apply(op, index: k, x, batch: rows), extents, points)
         }
     }
 
@@ -138,8 +152,8 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
     /// One op acting on each row alone.
     func apply(_ op: Op, index k: Int, _ x: [T], batch: Int) -> [T] {
         switch op {
-        case .convolution, .pool, .batchNorm:
-            return x  // spatial or batch-wide: handled by apply(_:index:_:samples:extents:training:)
+        case .convolution, .pool, .batchNorm, .message:
+            return x  // spatial or batch-wide: handled by apply(_:index:_:samples:extents:points:training:)
         case .linear(let l):
             var y = [T](repeating: 0, count: batch * l.outputDimension)
             x.withUnsafeBufferPointer { xp in
@@ -199,17 +213,29 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
 extension Model {
     /// The outputs for `batch` samples (of `extents` positions on a grid), in
     /// double precision (weights expanded once per call).
-    public func forward(_ input: [Double], batch: Int, extents: [Int] = []) -> [Double] {
-        Executable<Double>(self).forward(input, batch: batch, extents: extents)
+    public func forward(_ input: [Double], batch: Int, extents: [Int] = [], points: PointBatch? = nil) -> [Double] {
+        Executable<Double>(self).forward(input, batch: batch, extents: extents, points: points)
     }
 
     /// The outputs for any number of samples: the weights expanded once, the
     /// samples run in batches of about 1024 positions' worth (at least one
-    /// sample) to bound the memory of intermediate values.
-    public func outputs(_ input: [Double], rows: Int, extents: [Int] = []) -> [Double] {
+    /// sample) to bound the memory of intermediate values; point clouds in
+    /// batches of about 65,536 points.
+    public func outputs(_ input: [Double], rows: Int, extents: [Int] = [], points: PointBatch? = nil) -> [Double] {
         let executable = Executable<Double>(self)
         let positions = extents.reduce(1, *)
         let d = graph.input.dimension * positions
+        if let points {
+            var out: [Double] = [], first = 0
+            while first < rows {
+                var last = first + 1
+                while last < rows, points.starts[last + 1] - points.starts[first] <= 65536 { last += 1 }
+                let (from, to) = (points.starts[first] * d, points.starts[last] * d)
+                out += executable.forward(Array(input[from..<to]), batch: last - first, points: points.slice(first..<last))
+                first = last
+            }
+            return out
+        }
         let chunk = samplesPerChunk(positions: positions)
         var out: [Double] = []
         for first in stride(from: 0, to: rows, by: chunk) {
@@ -225,7 +251,7 @@ extension Model {
     }
 
     /// The same in single precision.
-    public func forwardSingle(_ input: [Float], batch: Int, extents: [Int] = []) -> [Float] {
-        Executable<Float>(self).forward(input, batch: batch, extents: extents)
+    public func forwardSingle(_ input: [Float], batch: Int, extents: [Int] = [], points: PointBatch? = nil) -> [Float] {
+        Executable<Float>(self).forward(input, batch: batch, extents: extents, points: points)
     }
 }

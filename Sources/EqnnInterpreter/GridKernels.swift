@@ -175,7 +175,7 @@ enum GridKernels {
     /// (The extents were checked against the pool size before running.)
     static func poolTargets(_ pooling: Pooling, _ grid: GridGeometry) -> ([Int], [Int]) {
         switch pooling {
-        case .global:
+        case .global, .sum:  // sums pool points only (PointKernels): the checker keeps them off grids
             return ([], [Int](repeating: 0, count: grid.positions))
         case .mean(let size):
             let out = grid.extents.map { $0 / size }

@@ -133,9 +133,28 @@ public struct Trainer: Sendable {
         }
         let validationX = validation?.x ?? gather(x, inDim, validationRows[...])
         let validationY = validation?.y ?? gather(y, yDim, validationRows[...])
+        let schedule = options.schedule(rows: trainRows.count, positions: positions)
+        return optimize(model, samples: trainRows.count, schedule: schedule, rng: &rng, report: report, gradient: { model, rows in
+            let bx = gather(trainX, inDim, rows), by = gather(trainY, yDim, rows)
+            return options.precision == .f32
+                ? parallelGradient(Executable<Float>(model), bx.map(Float.init), by, rows: rows.count, extents: extents)
+                : parallelGradient(Executable<Double>(model), bx, by, rows: rows.count, extents: extents)
+        }, validationLoss: validationCount == 0 ? nil : { model in
+            evaluate(model, validationX, validationY, rows: validationCount, extents: extents)
+        })
+    }
 
-        let (batch, epochs) = options.schedule(rows: trainRows.count, positions: positions)
-        let stepsPerEpoch = max(1, (trainRows.count + batch - 1) / batch)
+    /// Adam on `model`'s theta over `samples` training samples in shuffled
+    /// batches (`gradient` gives a batch's loss, gradient and batchnorm
+    /// statistics), with the schedule, validation and best-epoch keeping of the
+    /// type's documentation. Shared by every shape of data.
+    func optimize(_ start: Model, samples: Int, schedule: (batch: Int, epochs: Int), rng: inout SplitMix64, report: (EpochReport) -> Void,
+                  gradient: (Model, ArraySlice<Int>) -> (Double, [Double], [Double]),
+                  validationLoss: ((Model) -> Double)?) -> (model: Model, best: EpochReport?) {
+        var model = start
+        let graph = model.graph
+        let (batch, epochs) = schedule
+        let stepsPerEpoch = max(1, (samples + batch - 1) / batch)
         let totalSteps = max(1, stepsPerEpoch * epochs)
         let warmup = max(1, totalSteps / 20)
         var adam = Adam(count: graph.parameterCount)
@@ -143,7 +162,7 @@ public struct Trainer: Sendable {
         let statisticsRanges = graph.statisticsRanges
         var step = 0
         var best: (loss: Double, parameters: [Double], report: EpochReport)? = nil
-        var indices = Array(0..<trainRows.count)
+        var indices = Array(0..<samples)
         let validationInterval = max(1, epochs / 500)
         for epoch in stride(from: 1, through: epochs, by: 1) {
             let start = Date()
@@ -152,10 +171,7 @@ public struct Trainer: Sendable {
             var rate = options.learningRate
             for first in stride(from: 0, to: indices.count, by: batch) {
                 let rows = indices[first..<min(first + batch, indices.count)]
-                let bx = gather(trainX, inDim, rows), by = gather(trainY, yDim, rows)
-                let (lossValue, gradient, statistics) = options.precision == .f32
-                    ? parallelGradient(Executable<Float>(model), bx.map(Float.init), by, rows: rows.count, extents: extents)
-                    : parallelGradient(Executable<Double>(model), bx, by, rows: rows.count, extents: extents)
+                let (lossValue, gradient, statistics) = gradient(model, rows)
                 let running = statisticsRanges.isEmpty ? [] : model.parameters
                 epochLoss += lossValue * Double(rows.count)
                 step += 1
@@ -168,16 +184,16 @@ public struct Trainer: Sendable {
                 }
             }
             // Many tiny epochs (small data sets) validate at most 500 times, and always at the end.
-            let validates = validationCount > 0 && (epoch % validationInterval == 0 || epoch == epochs)
-            let validationLoss = validates ? evaluate(model, validationX, validationY, rows: validationCount, extents: extents) : nil
+            let validates = validationLoss != nil && (epoch % validationInterval == 0 || epoch == epochs)
+            let validation = validates ? validationLoss?(model) : nil
             let entry = EpochReport(epoch: epoch, epochs: epochs, trainLoss: epochLoss / Double(max(1, indices.count)),
-                                    validationLoss: validationLoss, learningRate: rate,
+                                    validationLoss: validation, learningRate: rate,
                                     seconds: Date().timeIntervalSince(start))
             report(entry)
             // A loss that is no longer finite has diverged: nothing after it can help.
-            guard entry.trainLoss.isFinite, validationLoss?.isFinite ?? true else { break }
-            guard validates || validationCount == 0 else { continue }
-            let score = validationLoss ?? entry.trainLoss
+            guard entry.trainLoss.isFinite, validation?.isFinite ?? true else { break }
+            guard validates || validationLoss == nil else { continue }
+            let score = validation ?? entry.trainLoss
             if best == nil || score < (best?.loss ?? .infinity) {
                 best = (score, model.parameters, entry)
             }
@@ -207,7 +223,7 @@ public struct Trainer: Sendable {
             let first = rows * part / parts, last = rows * (part + 1) / parts
             let count = last - first
             var partLoss = 0.0
-            let (_, gradient, statistics) = executable.gradientAndStatistics(Array(x[(first * inDim)..<(last * inDim)]), batch: count,
+            let (_, gradient, statistics, _) = executable.gradientAndStatistics(Array(x[(first * inDim)..<(last * inDim)]), batch: count,
                                                                              extents: extents) { output in
                 let (value, dOutput) = lossAndGradient(output, Array(y[(first * yDim)..<(last * yDim)]), rows: count * outPositions,
                                                        outputs: outDim)
@@ -242,8 +258,12 @@ public struct Trainer: Sendable {
     public func evaluation(_ model: Model, _ x: [Double], _ y: [Double], rows: Int, extents: [Int] = [])
         -> (loss: Double, accuracy: Double?) {
         let outPositions = model.graph.outputPositions(extents), k = model.graph.output.dimension
-        let outputs = model.outputs(x, rows: rows, extents: extents)
-        let loss = lossAndGradient(outputs, y, rows: rows * outPositions, outputs: k).loss
+        return scored(model.outputs(x, rows: rows, extents: extents), y, rows: rows * outPositions, outputs: k)
+    }
+
+    /// The loss of `outputs` (rows x k) against `y` and, for cross-entropy, the share of rows the largest logit labels right.
+    func scored(_ outputs: [Double], _ y: [Double], rows: Int, outputs k: Int) -> (loss: Double, accuracy: Double?) {
+        let loss = lossAndGradient(outputs, y, rows: rows, outputs: k).loss
         guard options.loss == .crossEntropy else { return (loss, nil) }
         var correct = 0
         for (r, label) in y.enumerated() {

@@ -111,6 +111,8 @@ public enum ONNXBackend {
                 return pool(p, x)
             case .batchNorm:
                 return x  // folded into the linear map before it (Model.foldingBatchNorm)
+            case .message:
+                return x  // networks on point clouds never reach this back end: the driver refuses them (Graph.points)
             }
         }
 
@@ -209,7 +211,7 @@ public enum ONNXBackend {
         mutating func pool(_ p: Pool, _ x: String) -> String {
             let d = gridDimension
             switch p.pooling {
-            case .global:
+            case .global, .sum:  // sums pool points, which never reach this back end (Graph.points)
                 return onnx.node("ReduceMean", [x], [.ints("axes", Array(1...d)), .int("keepdims", 0)], label: "pooled")
             case .mean(let s):
                 let first = onnx.node("Transpose", [x], [.ints("perm", [0, d + 1] + Array(1...d))])

@@ -122,10 +122,14 @@ public enum PyTorchBackend {
             case .pool(let p):
                 let size: String
                 switch p.pooling {
-                case .global: size = "0"
+                case .global, .sum: size = "0"  // sums pool points, which the driver keeps from this back end (Graph.points)
                 case .mean(let s): size = "\(s)"
                 }
                 opLines.append(call("_Pool", [("dimension", "\(graph.domain?.dimension ?? 0)"), ("size", size)]))
+                uses.append([])
+            case .message:
+                // Networks on point clouds run in the interpreter only: the driver refuses them here (Graph.points).
+                opLines.append("None")
                 uses.append([])
             }
         }

@@ -19,8 +19,10 @@ public struct CheckedNetwork: Sendable {
     /// lattice (C(n), D(n), SO(2), O(2) on a 2-D grid): convolutions then use
     /// sampled steerable kernels (LayerMaps).
     public var planar: PlanarAction? = nil
+    /// The space of a network on point clouds (then `domain` is nil).
+    public var points: PointDomain? = nil
 
-    public var totalWeights: Int { layers.reduce(0) { $0 + $1.weights + $1.bilinearWeights } }
+    public var totalWeights: Int { layers.reduce(0) { $0 + $1.weights + $1.bilinearWeights + ($1.message?.radialParameters ?? 0) } }
     public var totalBias: Int { layers.reduce(0) { $0 + $1.bias } }
     public var totalNormalization: Int { layers.reduce(0) { $0 + ($1.batchNorm ?? 0) } }
     public var totalParameters: Int { totalWeights + totalBias + totalNormalization }
@@ -50,6 +52,10 @@ public struct CheckedLayer: Sendable {
     public var pool: Pooling? = nil
     /// `band F`: the highest angular frequency of the layer's steerable kernel (nil: the rings' limits).
     public var band: Int? = nil
+    /// Point clouds: `message R` (with its `degree` and `radial`), nil otherwise.
+    /// `weights` then counts the linear map from the layer before and the
+    /// messages; the radial network's parameters are the message's own.
+    public var message: CheckedMessage? = nil
     /// Whether the layer has the bilinear feature (`: gated + bilinear`).
     public var hasBilinear = false
     /// The learned coefficients of the bilinear feature (0 without it).

@@ -111,10 +111,12 @@ public struct Checker {
         flushGroupDiagnostics()
         checkStructure(decl)
         guard let group else { return nil }
-        let domain = decl.domain.flatMap { checkDomain($0, group, decl.group) }
+        let onPoints = decl.domain?.kind == .points
+        let points = onPoints ? decl.domain.flatMap { checkPointDomain($0, group, decl.group) } : nil
+        let domain = onPoints ? nil : decl.domain.flatMap { checkDomain($0, group, decl.group) }
         let planar = domain.flatMap { Checker.planarAction(group, dimension: $0.dimension) }
         let maps = LayerMaps(group: group, solver: solver, planar: planar)
-        let options = checkLayerOptions(decl, onGrid: decl.domain != nil, steerable: planar != nil)
+        let options = checkLayerOptions(decl, onGrid: decl.domain != nil && !onPoints, onPoints: onPoints, steerable: planar != nil)
 
         var resolver = RepResolver(group: group, repDeclarations: repDeclarations, groups: groups)
         let reps = decl.layers.map { resolver.resolve($0.rep) }
@@ -157,7 +159,13 @@ public struct Checker {
                 let offsets = Checker.offsets(checked.kernel, domain)
                 checked.inDimension = previousDimension
                 checked.denseWeights = previousDimension * checked.outDimension * (offsets?.count ?? 1)
-                countParameters(&checked, from: previous, offsets: offsets, group, maps.banded(checked.band))
+                if let message = options[k].message, let points {
+                    planMessage(&checked, message, from: previous, points: points, group, maps)
+                } else if layer.message != nil {
+                    // Its messages were refused (an error above): counting without them would only warn falsely.
+                } else {
+                    countParameters(&checked, from: previous, offsets: offsets, group, maps.banded(checked.band))
+                }
             }
             if bilinear[k] {
                 do {
@@ -183,7 +191,7 @@ public struct Checker {
         let flows = flows(layers, group, domain, maps)
         guard checkOutputDependsOnInput(decl, layers, group, flows) else { return nil }
         checkInfluence(decl, layers, group, domain, maps, flows)
-        return CheckedNetwork(name: decl.name.text, group: group, layers: layers, domain: domain, planar: planar)
+        return CheckedNetwork(name: decl.name.text, group: group, layers: layers, domain: domain, planar: planar, points: points)
     }
 
     func referencedNames(_ exprs: [RepExpr]) -> Set<String> {

@@ -21,9 +21,14 @@ extension Checker {
     typealias Flow = [Atom: Set<Origin>]
 
     /// Whether some equivariant map of layer `layer` (a convolution reads
-    /// the atom tensored with its offsets) takes atom a to atom b.
+    /// the atom tensored with its offsets; a message layer also sends a along
+    /// its paths) takes atom a to atom b.
     func connects(_ a: Atom, _ b: Atom, _ layer: CheckedLayer, _ domain: GridDomain?, _ maps: LayerMaps) -> Bool {
         let read = Checker.neighbourhood(a, Checker.offsets(layer.kernel, domain))
+        if let m = layer.message,
+           let paths = try? maps.solver.messagePaths(maps.group, positions: m.factor, from: a, to: b, degree: m.degree), !paths.isEmpty {
+            return true  // through the messages
+        }
         return ((try? maps.banded(layer.band).homDimension(from: read, to: b)) ?? 0) > 0
     }
 

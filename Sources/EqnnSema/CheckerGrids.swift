@@ -86,8 +86,10 @@ extension Checker {
     /// `kernel`, `pool` and `band` of every layer: only on a grid, not on the
     /// input, odd kernels, bounded pools, nothing spatial after `pool global`,
     /// a band only on a steerable kernel (`steerable`: rotations off the lattice).
-    mutating func checkLayerOptions(_ decl: NetworkDecl, onGrid: Bool, steerable: Bool) -> [(kernel: Int, pool: Pooling?, band: Int?)] {
-        var result: [(kernel: Int, pool: Pooling?, band: Int?)] = []
+    /// On points: `pool sum` or `pool mean`, and the layers' `message` (CheckerPoints).
+    mutating func checkLayerOptions(_ decl: NetworkDecl, onGrid: Bool, onPoints: Bool = false, steerable: Bool)
+        -> [(kernel: Int, pool: Pooling?, band: Int?, message: (radius: Double, degree: Int, hidden: Int)?)] {
+        var result: [(kernel: Int, pool: Pooling?, band: Int?, message: (radius: Double, degree: Int, hidden: Int)?)] = []
         var pooledGlobally: Span? = nil
         var poolProduct = 1
         for layer in decl.layers {
@@ -116,9 +118,15 @@ extension Checker {
                     }
                 }
             }
+            let message = checkMessage(layer, onPoints: onPoints, pooled: pooledGlobally)
             if let decl = layer.pool {
-                if !onGrid {
-                    bag.add(.error("'pool' needs a network on a grid", at: decl.span))
+                if !onGrid && !onPoints {
+                    bag.add(.error("'pool' needs a network on a grid or on points", at: decl.span))
+                } else if decl.sums && !onPoints {
+                    bag.add(.error("'pool sum' adds the points of a point cloud; a grid's positions are averaged", at: decl.span,
+                                   fixIts: [FixIt(span: decl.span, replacement: "pool global")]))
+                } else if onPoints, decl.size != nil {
+                    bag.add(.error("points are pooled all at once: 'pool sum' or 'pool mean'", at: decl.span))
                 } else if layer.role == .input {
                     bag.add(.error("the input layer takes no pooling", at: decl.span,
                                    notes: ["pooling applies after a layer's activation; put it on the first layer"]))
@@ -140,11 +148,11 @@ extension Checker {
                         }
                     }
                 } else {
-                    pool = .global
+                    pool = decl.sums ? .sum : .global
                     pooledGlobally = decl.span
                 }
             }
-            result.append((kernel, pool, checkBand(layer, kernel: kernel, steerable: steerable)))
+            result.append((kernel, pool, checkBand(layer, kernel: kernel, steerable: steerable), message))
         }
         return result
     }

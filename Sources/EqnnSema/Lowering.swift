@@ -38,7 +38,13 @@ public enum Lowering {
 
                 let gain = initializationGain(layer.activation, bilinear: layer.hasBilinear, readsInput: k == 1)
                 let offsets = Checker.offsets(layer.kernel, network.domain)
-                let linear = try linearOp(from: try Checker.neighbourhood(previous, offsets), to: output, maps: maps.banded(layer.band),
+                var reads = try Checker.neighbourhood(previous, offsets)
+                if let message = layer.message, let points = network.points {
+                    ops.append(.message(try messageOp(message, from: previous, to: output, points: points, solver: solver,
+                                                      parameters: slice("\(name).message", message.radialParameters))))
+                    reads = message.reads(previous)
+                }
+                let linear = try linearOp(from: reads, to: output, maps: maps.banded(layer.band),
                                           name: "\(name).weight", offset: offset, gain: gain)
                 offset += linear.parameters.count
                 if let kernel = layer.kernel, let domain = network.domain, offsets != nil {
@@ -92,9 +98,21 @@ public enum Lowering {
                           layers: layers, input: try layout(first.rep), output: try layout(last.rep),
                           ops: ops, parameterCount: offset, structureHash: "")
         graph.domain = network.domain
+        graph.points = network.points
         graph.structureHash = StructureHash.of(graph)
         try graph.verify()  // what the back ends may rely on without checking it themselves
         return graph
+    }
+
+    /// The message op of a message layer: its paths planned again as the checker counted them.
+    static func messageOp(_ message: CheckedMessage, from previous: Rep, to output: Rep, points: PointDomain,
+                          solver: EquivariantSolver, parameters: ParameterSlice) throws -> Message {
+        let plan = try MessageLayers.plan(previous.group, positions: points.factor, from: previous, to: output,
+                                          degree: message.degree, solver: solver)
+        let reads = message.reads(previous)
+        return Message(dimension: points.dimension, channels: try previous.dimension(), radius: message.radius, degree: message.degree,
+                       basisCount: Message.defaultBasisCount, hidden: message.hidden, weights: plan.weights, paths: plan.blocks,
+                       outputDimension: try reads.dimension(), parameters: parameters, representation: reads.description)
     }
 
     /// Batchnorm's fields: every copy of every summand, centred where the group permutes its coordinates.

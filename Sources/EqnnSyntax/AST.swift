@@ -82,18 +82,28 @@ public struct LayerDecl: Equatable, Sendable {
     public var pool: PoolDecl? = nil
     /// `band 1`: the highest angular frequency of a steerable kernel (rotations off the lattice).
     public var band: IntLiteral? = nil
+    /// `message 4.0`: the layer sums messages from the neighbours within that radius (point clouds).
+    public var message: NumberLiteral? = nil
+    /// `degree 2`: the highest power of the direction to a neighbour a message reads.
+    public var degree: IntLiteral? = nil
+    /// `radial 32`: the width of the hidden layer of the radial network.
+    public var radial: IntLiteral? = nil
 }
 
-/// `pool 2` (mean over 2^d blocks) or `pool global` (mean over all positions).
+/// `pool 2` (mean over 2^d blocks), `pool global` or `pool mean` (mean over all
+/// positions or points), `pool sum` (sum over all points).
 public struct PoolDecl: Equatable, Sendable {
-    /// nil for `global`.
+    /// nil for the pools over everything.
     public var size: IntLiteral?
+    /// `pool sum`.
+    public var sums = false
     public var span: Span
 }
 
-/// `on grid(2)` or `on torus(2)`: the network acts on fields over a pixel grid.
+/// `on grid(2)` or `on torus(2)`: the network acts on fields over a pixel grid;
+/// `on points(3)`: on clouds of points in R^3.
 public struct DomainDecl: Equatable, Sendable {
-    public enum Kind: String, Sendable { case grid, torus }
+    public enum Kind: String, Sendable { case grid, torus, points }
     public var kind: Kind
     public var dimension: IntLiteral
     public var span: Span

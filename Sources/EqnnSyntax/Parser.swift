@@ -213,18 +213,19 @@ public struct Parser {
         return NetworkDecl(name: name, group: group, layers: layers, keyword: keyword, closingBrace: close, domain: domain)
     }
 
-    // domain = "on" ( "grid" | "torus" ) "(" INT ")" ;
+    // domain = "on" ( "grid" | "torus" | "points" ) "(" INT ")" ;
     private mutating func domain() throws -> DomainDecl {
         let on = advance().span
-        let word = try expectIdentifier("'grid' or 'torus' after 'on'")
+        let word = try expectIdentifier("'grid', 'torus' or 'points' after 'on'")
         guard let kind = DomainDecl.Kind(rawValue: word.text) else {
             diagnostics.append(.error("unknown domain '\(word.text)'", at: word.span,
-                                      notes: ["a network lives 'on grid(d)' (zero padding) or 'on torus(d)' (circular padding)"]))
+                                      notes: ["a network lives 'on grid(d)' (zero padding) or 'on torus(d)' (circular padding), or 'on points(d)' (point clouds in R^d)"]))
             throw Abort()
         }
         _ = try expect(.leftParen, "after '\(kind.rawValue)'")
-        let dimension = try expectInteger("the number of grid dimensions")
-        let close = try expect(.rightParen, "after the number of grid dimensions")
+        let what = kind == .points ? "the dimension of the points' space" : "the number of grid dimensions"
+        let dimension = try expectInteger(what)
+        let close = try expect(.rightParen, "after \(what)")
         return DomainDecl(kind: kind, dimension: dimension, span: on.merged(with: close.span))
     }
 
@@ -268,9 +269,10 @@ public struct Parser {
         return layer
     }
 
-    private var atLayerOption: Bool { atIdentifier("kernel") || atIdentifier("pool") || atIdentifier("band") }
+    private var atLayerOption: Bool { ["kernel", "pool", "band", "message", "degree", "radial"].contains { atIdentifier($0) } }
 
-    // layer_option = "kernel" INT | "pool" ( INT | "global" ) | "band" INT ;
+    // layer_option = "kernel" INT | "pool" ( INT | "global" | "mean" | "sum" ) | "band" INT
+    //              | "message" ( INT | DECIMAL ) | "degree" INT | "radial" INT ;
     private mutating func layerOptions(_ layer: inout LayerDecl) throws {
         while atLayerOption {
             let word = advance()
@@ -282,13 +284,31 @@ public struct Parser {
                 let limit = try expectInteger("the highest angular frequency after 'band'")
                 if layer.band != nil { diagnostics.append(.error("'band' is given twice", at: word.span.merged(with: limit.span))) }
                 layer.band = limit
+            } else if word.text == "message" {
+                guard current.kind == .integer || current.kind == .decimal else {
+                    throw error("expected the radius of the neighbourhood after 'message', found \(current.quoted)",
+                                notes: ["a message layer reads 'message 4.0': the neighbours within distance 4.0 send messages"])
+                }
+                let radius = try number()
+                if layer.message != nil { diagnostics.append(.error("'message' is given twice", at: word.span.merged(with: radius.span))) }
+                layer.message = radius
+            } else if word.text == "degree" {
+                let degree = try expectInteger("the highest power of the direction after 'degree'")
+                if layer.degree != nil { diagnostics.append(.error("'degree' is given twice", at: word.span.merged(with: degree.span))) }
+                layer.degree = degree
+            } else if word.text == "radial" {
+                let width = try expectInteger("the radial network's width after 'radial'")
+                if layer.radial != nil { diagnostics.append(.error("'radial' is given twice", at: word.span.merged(with: width.span))) }
+                layer.radial = width
             } else {
                 let pool: PoolDecl
-                if atIdentifier("global") {
+                if atIdentifier("global") || atIdentifier("mean") {
                     pool = PoolDecl(size: nil, span: word.span.merged(with: advance().span))
+                } else if atIdentifier("sum") {
+                    pool = PoolDecl(size: nil, sums: true, span: word.span.merged(with: advance().span))
                 } else {
                     guard current.kind == .integer else {
-                        throw error("expected a pooling size or 'global' after 'pool', found \(current.quoted)")
+                        throw error("expected a pooling size, 'global', 'mean' or 'sum' after 'pool', found \(current.quoted)")
                     }
                     let size = try expectInteger("a pooling size")
                     pool = PoolDecl(size: size, span: word.span.merged(with: size.span))

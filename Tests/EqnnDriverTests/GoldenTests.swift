@@ -56,7 +56,8 @@ final class GoldenTests: XCTestCase {
 
     func testEveryExampleChecksCleanly() throws {
         let inputs = Repository.inputs(in: "examples") + Repository.inputs(in: "examples/fww21") + Repository.inputs(in: "examples/grid")
-        XCTAssertGreaterThanOrEqual(inputs.count, 19)
+            + Repository.inputs(in: "examples/points")
+        XCTAssertGreaterThanOrEqual(inputs.count, 20)
         for input in inputs {
             let (text, status) = try GoldenTests.transcript(of: input)
             XCTAssertEqual(status, 0, "\(input.lastPathComponent):\n\(text)")
@@ -66,7 +67,7 @@ final class GoldenTests: XCTestCase {
 
     func testEveryExampleSaysWhatItModels() throws {
         for input in Repository.inputs(in: "examples") + Repository.inputs(in: "examples/errors") + Repository.inputs(in: "examples/fww21")
-            + Repository.inputs(in: "examples/grid") {
+            + Repository.inputs(in: "examples/grid") + Repository.inputs(in: "examples/points") {
             let text = try String(contentsOf: input, encoding: .utf8)
             XCTAssertTrue(text.hasPrefix("#"), "\(input.lastPathComponent) should open with a comment saying what it models")
         }

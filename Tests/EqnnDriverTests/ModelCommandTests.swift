@@ -32,6 +32,71 @@ final class ModelCommandTests: ScratchDirectoryTestCase {
                                    "--y", path("y.npy")]).status, 1, "one file for two outputs")
     }
 
+    /// A network on point clouds end to end: an energy trained on clusters, its
+    /// forces (which sum to zero in every cluster: the energy ignores
+    /// translations), a per-point network trained on the forces themselves, and
+    /// the back ends that refuse them.
+    func testPointCloudNetworksTrainRunAndVerify() throws {
+        let energy = Repository.root.appendingPathComponent("examples/points/energy.eqnn").path
+        let field = try write("forces.eqnn", """
+        network Forces over O(3) on points(3) {
+          input  2*Scalar
+          layer  8*Scalar + 4*V : gated  message 2.5 radial 8
+          output V  message 2.5 degree 1
+        }
+        """)
+        let cloud = ["--positions", path("p.npy"), "--counts", path("n.npy")]
+        let data = Driver.run(["data", "clusters", "--samples", "24", "--seed", "2", "--x", path("x.npy"), "--y", path("y.npy"),
+                               "--forces", path("f.npy")] + cloud)
+        XCTAssertEqual(data.status, 0, data.stderr)
+        let train = Driver.run(["train", energy, "--x", path("x.npy"), "--y", path("y.npy"), "--epochs", "2", "--batch", "8", "--quiet",
+                                "-o", path("w.safetensors")] + cloud)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let run = Driver.run(["run", energy, "--weights", path("w.safetensors"), "--input", path("x.npy"), "--output", path("e.npy"),
+                              "--forces", path("fp.npy")] + cloud)
+        XCTAssertEqual(run.status, 0, run.stderr)
+        func table(_ name: String) throws -> Table { try Npy.read(Data(contentsOf: URL(fileURLWithPath: path(name))), name: name) }
+        let counts = try table("n.npy").values.map { Int($0) }, forces = try table("fp.npy")
+        XCTAssertEqual(try table("e.npy").rows, 24)
+        XCTAssertEqual(forces.rows, counts.reduce(0, +))
+        var first = 0, largest = 0.0
+        for n in counts {
+            for a in 0..<3 {
+                let total = (first..<(first + n)).reduce(0.0) { $0 + forces.values[$1 * 3 + a] }
+                XCTAssertEqual(total, 0, accuracy: 1e-9 * max(1, forces.values.map(abs).max() ?? 0))
+            }
+            largest = max(largest, forces.values[(first * 3)..<((first + n) * 3)].map(abs).max() ?? 0)
+            first += n
+        }
+        XCTAssertGreaterThan(largest, 1e-6, "the forces are not all zero")
+        let evaluate = Driver.run(["evaluate", energy, "--weights", path("w.safetensors"), "--x", path("x.npy"), "--y", path("y.npy")] + cloud)
+        XCTAssertTrue(evaluate.stdout.hasPrefix("mse ") && evaluate.stdout.contains("24 samples"), evaluate.stdout + evaluate.stderr)
+        let verify = Driver.run(["verify", energy, "--weights", path("w.safetensors")])
+        XCTAssertEqual(verify.status, 0, verify.stdout)
+        // Per-point outputs train on per-point targets: the forces themselves.
+        let direct = Driver.run(["train", field, "--x", path("x.npy"), "--y", path("f.npy"), "--epochs", "1", "--quiet",
+                                 "-o", path("wf.safetensors")] + cloud)
+        XCTAssertEqual(direct.status, 0, direct.stderr)
+        XCTAssertEqual(Driver.run(["verify", field, "--weights", path("wf.safetensors")]).status, 0)
+        let wrongRows = Driver.run(["train", field, "--x", path("x.npy"), "--y", path("y.npy"), "--epochs", "1", "-o", path("bad.safetensors")] + cloud)
+        XCTAssertEqual(wrongRows.status, 1)
+        XCTAssertTrue(wrongRows.stderr.contains("y.npy"), wrongRows.stderr)
+        // Missing layout, mismatched counts, options for other networks, back ends that do not take points.
+        XCTAssertEqual(Driver.run(["run", energy, "--weights", path("w.safetensors"), "--input", path("x.npy"), "--output", path("e.npy")]).status, 2)
+        let mismatched = Driver.run(["run", energy, "--weights", path("w.safetensors"), "--input", path("x.npy"), "--output", path("e.npy"),
+                                     "--positions", path("p.npy"), "--counts", path("e.npy")])
+        XCTAssertEqual(mismatched.status, 1, mismatched.stderr)
+        XCTAssertEqual(Driver.run(["run", field, "--weights", path("wf.safetensors"), "--input", path("x.npy"), "--output", path("o.npy"),
+                                   "--forces", path("g.npy")] + cloud).status, 1, "forces need a scalar output")
+        let flat = try write("flat.eqnn", "network Flat over S(3) { input V output Scalar }")
+        XCTAssertEqual(Driver.run(["run", flat, "--input", path("x.npy"), "--output", path("o.npy"), "--weights", path("w.safetensors")] + cloud).status, 2)
+        for emit in ["c", "pytorch", "onnx"] {
+            let refused = Driver.run([energy, "--emit", emit, "-o", path("out")])
+            XCTAssertEqual(refused.status, 1)
+            XCTAssertTrue(refused.stderr.contains("interpreter"), refused.stderr)
+        }
+    }
+
     func testTrainRunEvaluateVerify() throws {
         let source = try write("o3.eqnn", """
         network Small over O(3) {

@@ -60,7 +60,7 @@ final class GridTests: XCTestCase {
             let executable = Executable<Double>(model)
             var tape = [x], extents = grid
             for (k, op) in graph.ops.enumerated() {
-                let (y, next) = executable.apply(op, index: k, tape[k], samples: 1, extents: extents)
+                let (y, next, _) = executable.apply(op, index: k, tape[k], samples: 1, extents: extents)
                 tape.append(y)
                 extents = next
             }

@@ -1,0 +1,128 @@
+import EqnnIR
+
+/// Samples of a network on point clouds, as the data lay them out: every
+/// sample's points one after another, `counts[s]` of them for sample s, each
+/// with a position in R^dimension (`positions`, total x dimension, row-major).
+public struct PointBatch: Sendable, Equatable {
+    public var counts: [Int]
+    public var positions: [Double]
+    public var dimension: Int
+    /// Where each sample's points start, and the total after the last.
+    public let starts: [Int]
+
+    public init(counts: [Int], positions: [Double], dimension: Int) {
+        self.counts = counts
+        self.positions = positions
+        self.dimension = dimension
+        var starts = [0]
+        for c in counts { starts.append((starts.last ?? 0) + c) }
+        self.starts = starts
+    }
+
+    public var samples: Int { counts.count }
+    public var total: Int { starts.last ?? 0 }
+
+    /// Samples `range` alone (their points first).
+    public func slice(_ range: Range<Int>) -> PointBatch {
+        let (first, last) = (starts[range.lowerBound], starts[range.upperBound])
+        return PointBatch(counts: Array(counts[range]), positions: Array(positions[(first * dimension)..<(last * dimension)]),
+                          dimension: dimension)
+    }
+
+    /// The samples `indices`, in that order, with their rows of `values` (width per point).
+    public func gather(_ indices: [Int], _ values: [Double], width: Int) -> (batch: PointBatch, values: [Double]) {
+        var counts: [Int] = [], positions: [Double] = [], rows: [Double] = []
+        for s in indices {
+            counts.append(self.counts[s])
+            positions += self.positions[(starts[s] * dimension)..<(starts[s + 1] * dimension)]
+            rows += values[(starts[s] * width)..<(starts[s + 1] * width)]
+        }
+        return (PointBatch(counts: counts, positions: positions, dimension: dimension), rows)
+    }
+}
+
+/// The directed pairs (i receives from j) of points of one sample closer than
+/// a radius, sorted by i then j, with r_ij = pos_j - pos_i: found in time linear
+/// in the points for a bounded density, by cells of the radius's size.
+struct Neighbours {
+    var receivers: [Int] = []
+    var senders: [Int] = []
+    /// r_ij per pair (pairs x dimension).
+    var differences: [Double] = []
+    var distances: [Double] = []
+
+    init(_ batch: PointBatch, radius: Double) {
+        let d = batch.dimension
+        for s in 0..<batch.samples {
+            let (first, last) = (batch.starts[s], batch.starts[s + 1])
+            guard last - first > 1 else { continue }
+            if last - first <= 64 || d > 3 {
+                for i in first..<last { for j in first..<last where j != i { consider(batch, i, j, radius) } }
+                continue
+            }
+            // Cells of side `radius`: a neighbour sits in one of the 3^d cells around.
+            var cells: [[Int]: [Int]] = [:]
+            func cell(_ i: Int) -> [Int] { (0..<d).map { Int((batch.positions[i * d + $0] / radius).rounded(.down)) } }
+            for i in first..<last { cells[cell(i), default: []].append(i) }
+            var around: [[Int]] = [[]]
+            for _ in 0..<d { around = around.flatMap { prefix in [-1, 0, 1].map { prefix + [$0] } } }
+            for i in first..<last {
+                let home = cell(i)
+                var found: [Int] = []
+                for offset in around {
+                    if let members = cells[zip(home, offset).map { $0 + $1 }] { found += members }
+                }
+                for j in found.sorted() where j != i { consider(batch, i, j, radius) }
+            }
+        }
+    }
+
+    private mutating func consider(_ batch: PointBatch, _ i: Int, _ j: Int, _ radius: Double) {
+        let d = batch.dimension
+        var squares = 0.0
+        for a in 0..<d {
+            let diff = batch.positions[j * d + a] - batch.positions[i * d + a]
+            squares += diff * diff
+        }
+        let r = squares.squareRoot()
+        guard r < radius else { return }
+        receivers.append(i)
+        senders.append(j)
+        for a in 0..<d { differences.append(batch.positions[j * d + a] - batch.positions[i * d + a]) }
+        distances.append(r)
+    }
+
+    var count: Int { receivers.count }
+}
+
+/// Pooling over each sample's points: `pool sum` adds them, `pool mean` (global) averages them.
+enum PointKernels {
+    static func poolForward<T: BinaryFloatingPoint>(_ p: Pool, _ x: [T], _ points: PointBatch) -> [T] {
+        let channels = p.channels
+        var y = [T](repeating: 0, count: points.samples * channels)
+        for s in 0..<points.samples {
+            let share: T = share(p, points.counts[s])
+            for i in points.starts[s]..<points.starts[s + 1] {
+                for c in 0..<channels { y[s * channels + c] += x[i * channels + c] * share }
+            }
+        }
+        return y
+    }
+
+    static func poolBackward<T: BinaryFloatingPoint>(_ p: Pool, _ dy: [T], _ points: PointBatch) -> [T] {
+        let channels = p.channels
+        var dx = [T](repeating: 0, count: points.total * channels)
+        for s in 0..<points.samples {
+            let share: T = share(p, points.counts[s])
+            for i in points.starts[s]..<points.starts[s + 1] {
+                for c in 0..<channels { dx[i * channels + c] = dy[s * channels + c] * share }
+            }
+        }
+        return dx
+    }
+
+    /// Each point's weight in its sample's pool (a sample without points pools to zero).
+    static func share<T: BinaryFloatingPoint>(_ p: Pool, _ count: Int) -> T {
+        p.pooling == .sum ? 1 : 1 / T(max(1, count))
+    }
+}

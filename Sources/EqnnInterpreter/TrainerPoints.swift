@@ -1,0 +1,125 @@
+import EqnnIR
+import EqnnLinearAlgebra
+import Foundation
+
+/// Samples of a network on point clouds: every sample's points (with their
+/// positions), their features `x` (points x input dimension) and the targets
+/// `y`, one row per sample when the network pools its points, else one per
+/// point (a class index per row for cross-entropy).
+public struct PointSamples: Sendable {
+    public var points: PointBatch
+    public var x: [Double]
+    public var y: [Double]
+
+    public init(points: PointBatch, x: [Double], y: [Double]) {
+        self.points = points
+        self.x = x
+        self.y = y
+    }
+
+    public var count: Int { points.samples }
+
+    /// The samples `indices`, in that order, with their features and targets
+    /// (`width` values per target row; per point when `perPoint`).
+    public func subset(_ indices: [Int], inputs: Int, width: Int, perPoint: Bool) -> PointSamples {
+        let (batch, x) = points.gather(indices, self.x, width: inputs)
+        var y: [Double] = []
+        for s in indices {
+            let rows = perPoint ? points.starts[s]..<points.starts[s + 1] : s..<(s + 1)
+            y += self.y[(rows.lowerBound * width)..<(rows.upperBound * width)]
+        }
+        return PointSamples(points: batch, x: x, y: y)
+    }
+}
+
+extension Graph {
+    /// A network on point clouds whose output has one row per sample (pooled), not one per point.
+    public var poolsPoints: Bool {
+        points != nil && ops.contains { if case .pool = $0 { return true } else { return false } }
+    }
+
+    /// Output rows for `points`: one per sample when pooled, one per point otherwise.
+    public func outputRows(_ points: PointBatch) -> Int { poolsPoints ? points.samples : points.total }
+}
+
+extension Trainer {
+    /// Trains a network on point clouds: as the fixed-shape `train`, with
+    /// samples of any number of points (`validation`: held-out samples, else a
+    /// `validationFraction` split). Data-dependent initialization calibrates
+    /// on a batch of training samples.
+    public func train(graph: Graph, samples: PointSamples, validation: PointSamples? = nil,
+                      report: (EpochReport) -> Void) -> (model: Model, best: EpochReport?) {
+        let inputs = graph.input.dimension, perPoint = !graph.poolsPoints
+        let width = options.loss == .crossEntropy ? 1 : graph.output.dimension
+        var rng = SplitMix64(seed: options.seed)
+        var order = Array(0..<samples.count)
+        order.shuffle(using: &rng)
+        let held = heldOut(rows: samples.count, separateValidation: validation != nil)
+        let train = samples.subset(Array(order.dropFirst(held)), inputs: inputs, width: width, perPoint: perPoint)
+        let validation = validation ?? samples.subset(Array(order.prefix(held)), inputs: inputs, width: width, perPoint: perPoint)
+
+        var normalizer = Normalizer.identity(input: inputs, output: graph.output.dimension)
+        (normalizer.inputShift, normalizer.inputScale) = Normalizer.fit(train.x, rows: train.points.total, layout: graph.input)
+        if options.loss == .mse {
+            (normalizer.outputShift, normalizer.outputScale) = Normalizer.fit(train.y, rows: train.y.count / max(1, width),
+                                                                              layout: graph.output)
+        }
+        var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: options.seed), normalizer: normalizer)
+        let schedule = options.schedule(rows: train.count, positions: 1)
+        if options.initialization == .data, train.count > 0 {
+            let probe = train.subset(Array(0..<min(train.count, schedule.batch)), inputs: inputs, width: width, perPoint: perPoint)
+            model.parameters = Calibration.calibrated(model, x: probe.x, rows: probe.count, points: probe.points)
+        }
+        return optimize(model, samples: train.count, schedule: schedule, rng: &rng, report: report, gradient: { model, rows in
+            let batch = train.subset(Array(rows), inputs: inputs, width: width, perPoint: perPoint)
+            return options.precision == .f32
+                ? parallelGradient(Executable<Float>(model), batch.x.map(Float.init), batch.y, points: batch.points)
+                : parallelGradient(Executable<Double>(model), batch.x, batch.y, points: batch.points)
+        }, validationLoss: validation.count == 0 ? nil : { model in
+            evaluation(model, validation).loss
+        })
+    }
+
+    /// Loss and gradient of a batch of point clouds, its samples split over the
+    /// cores (parts added in a fixed order).
+    func parallelGradient<T>(_ executable: Executable<T>, _ x: [T], _ y: [Double], points: PointBatch) -> (Double, [Double], [Double]) {
+        let graph = executable.graph
+        let samples = points.samples, parts = min(Trainer.threads, max(1, samples))
+        let inputs = graph.input.dimension, outputs = graph.output.dimension
+        let width = options.loss == .crossEntropy ? 1 : outputs
+        let rows = graph.outputRows(points)
+        let results = ResultSlots<(Double, [Double], [Double])>(count: parts)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let first = samples * part / parts, last = samples * (part + 1) / parts
+            let cloud = points.slice(first..<last)
+            let (from, to) = (points.starts[first], points.starts[last])
+            let outputRows = graph.poolsPoints ? (first, last) : (from, to)
+            let count = outputRows.1 - outputRows.0
+            var partLoss = 0.0
+            let (_, gradient, statistics, _) = executable.gradientAndStatistics(Array(x[(from * inputs)..<(to * inputs)]), batch: last - first,
+                                                                                points: cloud) { output in
+                let (value, dOutput) = lossAndGradient(output, Array(y[(outputRows.0 * width)..<(outputRows.1 * width)]), rows: count,
+                                                       outputs: outputs)
+                let share = Double(count) / Double(max(1, rows))
+                partLoss = value * share
+                return dOutput.map { $0 * share }
+            }
+            results.store(part, (partLoss, gradient, statistics.map { $0 * Double(count) / Double(max(1, rows)) }))
+        }
+        var loss = 0.0
+        var total = [Double](repeating: 0, count: graph.parameterCount), statistics = total
+        for part in 0..<parts {
+            guard let (l, g, s) = results.value(part) else { continue }
+            loss += l
+            for i in total.indices { total[i] += g[i] }
+            for i in statistics.indices { statistics[i] += s[i] }
+        }
+        return (loss, total, statistics)
+    }
+
+    /// The loss (the mean over output rows) and, for cross-entropy, the share of labels the largest logit picks.
+    public func evaluation(_ model: Model, _ samples: PointSamples) -> (loss: Double, accuracy: Double?) {
+        let outputs = model.outputs(samples.x, rows: samples.count, points: samples.points)
+        return scored(outputs, samples.y, rows: model.graph.outputRows(samples.points), outputs: model.graph.output.dimension)
+    }
+}
