@@ -2,7 +2,9 @@
 /// training data without breaking equivariance: a scalar (invariant) channel
 /// is shifted by its mean and scaled by its standard deviation; every other
 /// block is only scaled, by one number (its root-mean-square coordinate), so
-/// the group still acts the same way on it.
+/// the group still acts the same way on it. A network that sums its points
+/// (`pool sum`) shifts each output by the sample's number of points times the
+/// shift (an energy of n atoms: n energies per atom): `denormalizedOutput(_:coordinate:points:)`.
 public struct Normalizer: Sendable, Equatable {
     public var inputShift: [Double]
     public var inputScale: [Double]
@@ -13,6 +15,10 @@ public struct Normalizer: Sendable, Equatable {
     @inlinable public func normalizedInput(_ v: Double, coordinate c: Int) -> Double { (v - inputShift[c]) / inputScale[c] }
     /// Output coordinate c of the network's value, in the data's units.
     @inlinable public func denormalizedOutput(_ v: Double, coordinate c: Int) -> Double { v * outputScale[c] + outputShift[c] }
+    /// The same for a sample of `points` points of a network that sums them (the shift is per point).
+    @inlinable public func denormalizedOutput(_ v: Double, coordinate c: Int, points: Int) -> Double {
+        v * outputScale[c] + Double(points) * outputShift[c]
+    }
 
     public static func identity(input: Int, output: Int) -> Normalizer {
         Normalizer(inputShift: Array(repeating: 0, count: input), inputScale: Array(repeating: 1, count: input),

@@ -72,6 +72,7 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         var tape: [[T]] = [], shapes: [[Int]] = [], clouds: [PointBatch?] = []
         var x = [T](repeating: 0, count: input.count)
         var extents = extents, points = points
+        let counts = points?.counts
         let d = graph.input.dimension
         for r in 0..<(points?.total ?? batch * extents.reduce(1, *)) {
             for c in 0..<d {
@@ -84,6 +85,12 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         }
         if keepTape { tape.append(x); shapes.append(extents); clouds.append(points) }
         let e = graph.output.dimension
+        if graph.sumsPoints, let counts {
+            for r in 0..<batch {
+                for c in 0..<e { x[r * e + c] = T(normalizer.denormalizedOutput(Double(x[r * e + c]), coordinate: c, points: counts[r])) }
+            }
+            return (x, tape, shapes, clouds)
+        }
         for r in 0..<(points?.total ?? batch * extents.reduce(1, *)) {
             for c in 0..<e { x[r * e + c] = T(normalizer.denormalizedOutput(Double(x[r * e + c]), coordinate: c)) }
         }

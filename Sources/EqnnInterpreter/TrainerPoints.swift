@@ -38,6 +38,11 @@ extension Graph {
         points != nil && ops.contains { if case .pool = $0 { return true } else { return false } }
     }
 
+    /// A network on point clouds that sums its points (`pool sum`): its output shift is per point (Normalizer).
+    public var sumsPoints: Bool {
+        points != nil && ops.contains { if case .pool(let p) = $0 { return p.pooling == .sum } else { return false } }
+    }
+
     /// Output rows for `points`: one per sample when pooled, one per point otherwise.
     public func outputRows(_ points: PointBatch) -> Int { poolsPoints ? points.samples : points.total }
 }
@@ -61,8 +66,7 @@ extension Trainer {
         var normalizer = Normalizer.identity(input: inputs, output: graph.output.dimension)
         (normalizer.inputShift, normalizer.inputScale) = Normalizer.fit(train.x, rows: train.points.total, layout: graph.input)
         if options.loss == .mse {
-            (normalizer.outputShift, normalizer.outputScale) = Normalizer.fit(train.y, rows: train.y.count / max(1, width),
-                                                                              layout: graph.output)
+            (normalizer.outputShift, normalizer.outputScale) = Trainer.outputStatistics(graph, train)
         }
         var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: options.seed), normalizer: normalizer)
         let schedule = options.schedule(rows: train.count, positions: 1)
@@ -78,6 +82,24 @@ extension Trainer {
         }, validationLoss: validation.count == 0 ? nil : { model in
             evaluation(model, validation).loss
         })
+    }
+
+    /// The output normalizer's statistics: as for any data, but for a network
+    /// that sums its points a scalar's shift is per point (its total over the
+    /// total of points), and its scale the standard deviation of what remains.
+    static func outputStatistics(_ graph: Graph, _ samples: PointSamples) -> (shift: [Double], scale: [Double]) {
+        let k = graph.output.dimension
+        guard graph.sumsPoints else { return Normalizer.fit(samples.y, rows: samples.y.count / max(1, k), layout: graph.output) }
+        let total = Double(max(1, samples.points.total))
+        var shift = [Double](repeating: 0, count: k)
+        for block in graph.output.blocks where block.isScalar {
+            for c in block.offset..<(block.offset + block.length) {
+                shift[c] = (0..<samples.count).reduce(0.0) { $0 + samples.y[$1 * k + c] } / total
+            }
+        }
+        var residual = samples.y
+        for s in 0..<samples.count { for c in 0..<k { residual[s * k + c] -= Double(samples.points.counts[s]) * shift[c] } }
+        return (shift, Normalizer.fit(residual, rows: samples.count, layout: graph.output).scale)
     }
 
     /// Loss and gradient of a batch of point clouds, its samples split over the

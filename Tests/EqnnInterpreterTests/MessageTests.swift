@@ -142,6 +142,29 @@ final class MessageTests: XCTestCase {
         }
     }
 
+    /// A network that sums its points shifts each sample by its number of points
+    /// times the shift (an energy per atom), and the trainer fits that shift as
+    /// the targets' total over the points' total.
+    func testSummedOutputsShiftPerPoint() throws {
+        let (_, graph) = try compile(MessageTests.energy)
+        XCTAssertTrue(graph.sumsPoints)
+        var rng = SplitMix64(seed: 5)
+        let (x, points) = clouds(3, inputs: graph.input.dimension, &rng)
+        var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 1))
+        let plain = model.forward(x, batch: 3, points: points)
+        model.normalizer.outputShift = [0.5, 0, 0, 0]
+        let shifted = model.forward(x, batch: 3, points: points)
+        for s in 0..<3 {
+            XCTAssertEqual(shifted[s * 4], plain[s * 4] + 0.5 * Double(points.counts[s]), accuracy: 1e-12)
+            for c in 1..<4 { XCTAssertEqual(shifted[s * 4 + c], plain[s * 4 + c]) }
+        }
+        // Targets exactly 2 per point plus noise free: the shift is 2 and nothing remains to scale.
+        let y: [Double] = points.counts.flatMap { n -> [Double] in [2 * Double(n), 0, 0, 0] }
+        let (shift, scale) = Trainer.outputStatistics(graph, PointSamples(points: points, x: x, y: y))
+        XCTAssertEqual(shift[0], 2, accuracy: 1e-12)
+        XCTAssertEqual(scale[0], 1)
+    }
+
     /// The cells find exactly the pairs that all pairs find, on a cloud large enough to use them.
     func testNeighbourCellsFindEveryPair() {
         var rng = SplitMix64(seed: 1)
