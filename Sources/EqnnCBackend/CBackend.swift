@@ -14,12 +14,16 @@ public enum CBackend {
         /// The grid's axes (the graph's domain); 0 for networks on vectors, whose
         /// forward takes no extents.
         public var gridAxes: Int
+        /// Networks on points: the dimension of the points' space (0 otherwise); forward
+        /// then takes each sample's count and positions.
+        public var pointAxes: Int
 
-        public init(name: String, header: String, implementation: String, gridAxes: Int) {
+        public init(name: String, header: String, implementation: String, gridAxes: Int, pointAxes: Int = 0) {
             self.name = name
             self.header = header
             self.implementation = implementation
             self.gridAxes = gridAxes
+            self.pointAxes = pointAxes
         }
     }
 

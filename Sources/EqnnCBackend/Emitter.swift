@@ -111,7 +111,7 @@ struct Emitter {
     var stackBytes: Int { (2 * tile * maxDimension + gatherCapacity + productCapacity) * (precision == .f32 ? 4 : 8) }
 
     mutating func emit() -> CBackend.Source {
-        CBackend.Source(name: p, header: header(), implementation: implementation(), gridAxes: gridAxes)
+        CBackend.Source(name: p, header: header(), implementation: implementation(), gridAxes: gridAxes, pointAxes: pointAxes)
     }
 
     // MARK: Header
@@ -147,6 +147,8 @@ struct Emitter {
         """
         if gridAxes > 0 {
             out += gridHeader()
+        } else if pointAxes > 0 {
+            out += pointsHeader()
         } else {
             out += """
             /* output[b] = f(input[b]) for b < batch; rows of \(P)_INPUT_DIM and \(P)_OUTPUT_DIM
@@ -190,7 +192,10 @@ struct Emitter {
             }
         }
         let unit = gridAxes > 0 ? "position" : "sample"
-        if let domain = graph.domain {
+        if let points = graph.points {
+            out += " * Points: \(points.description); each sample's number of points and positions given to \(p)_forward at run time.\n"
+            out += " * Stack: about \((gridStackBytes + 1023) / 1024) KiB per call of \(p)_forward, and the caller's workspace.\n"
+        } else if let domain = graph.domain {
             out += " * Grid: \(domain.description), \(domain.padding == .zero ? "zero" : "circular") padding; extents given to \(p)_forward at run time.\n"
             out += " * Stack: about \((gridStackBytes + 1023) / 1024) KiB per call of \(p)_forward, and the caller's workspace.\n"
         } else {
@@ -243,6 +248,9 @@ struct Emitter {
                 out.append(Field(name: "b\(k)", count: b.basis.rows, comment: b.parameters.name))
             case .bilinear(let b):
                 out.append(Field(name: "t\(k)", count: b.parameters.count, comment: "\(b.parameters.name): the blocks' mixing matrices"))
+            case .message(let m):
+                out.append(Field(name: "r\(k)", count: m.parameters.count,
+                                 comment: "\(m.parameters.name): the radial network, W1 (\(m.hidden) x \(m.basisCount)), b1, W2 (\(m.weights) x \(m.hidden)), b2"))
             default:
                 continue
             }
@@ -258,13 +266,14 @@ struct Emitter {
 
     func implementation() -> String {
         var out = banner()
-        out += "#include \"\(p).h\"\n\n#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n"
+        out += "#include \"\(p).h\"\n\n#include <math.h>\n#include <stdint.h>\n" + (pointAxes > 0 ? "#include <stdlib.h>\n" : "") + "#include <string.h>\n\n"
         out += "#define \(P)_TILE \(tile)\n#define \(P)_MAX_DIM \(maxDimension)\n"
         out += "#define \(P)_GATHER_CAP \(gatherCapacity)\n#define \(P)_PRODUCT_CAP \(productCapacity)\n\n"
         out += tableTypes()
         out += bases()
         out += helpers()
         out += gridHelpers()
+        if pointAxes > 0 { out += pointsHelpers() }
         out += initFunction()
         out += bakedModel()
         out += forwardFunction()

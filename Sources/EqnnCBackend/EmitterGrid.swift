@@ -126,7 +126,7 @@ extension Emitter {
 
             """
         }
-        if graph.ops.contains(where: { if case .pool = $0 { return true } else { return false } }) {
+        if gridAxes > 0, graph.ops.contains(where: { if case .pool = $0 { return true } else { return false } }) {
             out += """
             /* Mean pooling of one sample: blocks of size^axes positions (size 0: all of them) of x into
                y; extents become the pooled extents (all 1 after a global pool). Returns the pooled positions. */

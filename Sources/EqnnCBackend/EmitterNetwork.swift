@@ -49,6 +49,8 @@ extension Emitter {
 
                     """
                 }
+            case .message(let m):
+                out += "    for (i = 0; i < \(m.parameters.count); ++i) model->r\(k)[i] = theta[\(m.parameters.offset) + i];\n"
             case .bilinear(let b) where !b.blocks.isEmpty:
                 out += """
                     for (q = 0; q < \(b.blocks.count); ++q) {
@@ -95,6 +97,7 @@ extension Emitter {
                 }
             case .bias(let b): arrays.append(b.basis.expanded(theta, offset: b.parameters.offset, transposed: false))
             case .bilinear(let b): arrays.append(b.mixing(theta).flatMap { $0 })
+            case .message(let m): arrays.append(Array(theta[m.parameters.offset..<(m.parameters.offset + m.parameters.count)]))
             default: continue
             }
         }
@@ -109,6 +112,7 @@ extension Emitter {
 
     func forwardFunction() -> String {
         if gridAxes > 0 { return gridForwardFunction() }
+        if pointAxes > 0 { return pointsForwardFunction() }
         let d = graph.input.dimension, e = graph.output.dimension
         var out = """
         void \(p)_forward(const \(p)_model *restrict model, const \(real) *restrict input, \(real) *restrict output, size_t batch) {

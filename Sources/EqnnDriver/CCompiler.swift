@@ -119,9 +119,34 @@ public struct CCompiler {
         return binary
     }
 
-    /// How the driver calls forward: rows, or grids of the extents in the environment.
+    /// How the driver calls forward: rows, grids of the extents in the environment, or point
+    /// clouds whose positions and counts are files named in the environment.
     func forwardCall(_ source: CBackend.Source) -> String {
         let p = source.name, P = p.uppercased()
+        if source.pointAxes > 0 {
+            return """
+            {
+                    size_t np, nc, samples, s, total = 0, most = 0, rows;
+                    double *where = read_all(getenv("EQNNC_POSITIONS"), &np), *counted = read_all(getenv("EQNNC_COUNTS"), &nc);
+                    \(p)_real *positions = convert(where, np);
+                    size_t *counts = malloc((nc + 1) * sizeof *counts);
+                    void *workspace;
+                    samples = nc;
+                    for (s = 0; s < samples; ++s) {
+                        counts[s] = (size_t)counted[s];
+                        total += counts[s];
+                        if (counts[s] > most) most = counts[s];
+                    }
+                    rows = getenv("EQNNC_POOLED") ? samples : total;
+                    free(y);
+                    y = malloc((rows * \(P)_OUTPUT_DIM + 1) * sizeof(\(p)_real));
+                    workspace = malloc(\(p)_workspace_bytes(most) + 1);
+                    if (\(p)_forward(model, positions, x, counts, samples, y, workspace) != 0) { fprintf(stderr, "no workspace\\n"); return 3; }
+                    free(workspace); free(where); free(counted); free(positions); free(counts);
+                    batch = rows;
+                }
+            """
+        }
         guard source.gridAxes > 0 else { return "\(p)_forward(model, x, y, batch);" }
         return """
         {
@@ -148,7 +173,7 @@ public struct CCompiler {
     /// Runs a built driver on rows of input; optionally with theta and normalizer for `init`;
     /// for a grid network, on samples of `extents` positions with `outputPositions` each out.
     public func run(_ binary: URL, input: [Double], theta: [Double]? = nil, normalizer: [Double]? = nil,
-                    extents: [Int] = [], outputPositions: Int = 1) throws -> [Double] {
+                    extents: [Int] = [], outputPositions: Int = 1, points: (positions: [Double], counts: [Int], pooled: Bool)? = nil) throws -> [Double] {
         let inURL = directory.appendingPathComponent("in-\(UUID().uuidString).bin")
         let outURL = directory.appendingPathComponent("out-\(UUID().uuidString).bin")
         try CCompiler.bytes(input).write(to: inURL)
@@ -164,6 +189,15 @@ public struct CCompiler {
             environment = ProcessInfo.processInfo.environment
             environment?["EQNNC_EXTENTS"] = extents.map(String.init).joined(separator: ",")
             environment?["EQNNC_OUTPUT_POSITIONS"] = "\(outputPositions)"
+        }
+        if let points {
+            let p = directory.appendingPathComponent("positions-\(UUID().uuidString).bin"), c = directory.appendingPathComponent("counts-\(UUID().uuidString).bin")
+            try CCompiler.bytes(points.positions).write(to: p)
+            try CCompiler.bytes(points.counts.map(Double.init)).write(to: c)
+            environment = ProcessInfo.processInfo.environment
+            environment?["EQNNC_POSITIONS"] = p.path
+            environment?["EQNNC_COUNTS"] = c.path
+            if points.pooled { environment?["EQNNC_POOLED"] = "1" }
         }
         try CCompiler.execute(arguments, environment: environment)
         let data = try Data(contentsOf: outURL)

@@ -10,7 +10,6 @@ enum EmitC {
         let precision = try precisionOption(args)
         let seed = UInt64(try args.integer("--seed", default: 0, minimum: 0, maximum: Int.max, usage: Help.check))
         let compiled = try Compiled.load(path, network: args.options["--network"])
-        try compiled.refusePoints("--emit c")
         let model = try compiled.model(weights: args.options["--weights"], seed: seed)
         let kernels = args.options["--kernels"] ?? "auto"
         guard kernels == "auto" || kernels == "dense" else {

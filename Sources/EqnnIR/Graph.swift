@@ -431,6 +431,16 @@ extension Graph {
         return ops.contains { if case .pool(let p) = $0, p.pooling == .global || p.pooling == .sum { return true } else { return false } } ? 0 : domain.dimension
     }
 
+    /// A network on point clouds whose output has one row per sample (pooled), not one per point.
+    public var poolsPoints: Bool {
+        points != nil && ops.contains { if case .pool = $0 { return true } else { return false } }
+    }
+
+    /// A network on point clouds that sums its points (`pool sum`): its output shift is per point (Normalizer).
+    public var sumsPoints: Bool {
+        points != nil && ops.contains { if case .pool(let p) = $0 { return p.pooling == .sum } else { return false } }
+    }
+
     /// The extents after every pool, from the input's: nil when a `pool s`
     /// meets an extent that is not a multiple of s (or zero positions).
     public func outputExtents(_ extents: [Int]) -> [Int]? {

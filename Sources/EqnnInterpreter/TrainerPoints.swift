@@ -33,16 +33,6 @@ public struct PointSamples: Sendable {
 }
 
 extension Graph {
-    /// A network on point clouds whose output has one row per sample (pooled), not one per point.
-    public var poolsPoints: Bool {
-        points != nil && ops.contains { if case .pool = $0 { return true } else { return false } }
-    }
-
-    /// A network on point clouds that sums its points (`pool sum`): its output shift is per point (Normalizer).
-    public var sumsPoints: Bool {
-        points != nil && ops.contains { if case .pool(let p) = $0 { return p.pooling == .sum } else { return false } }
-    }
-
     /// Output rows for `points`: one per sample when pooled, one per point otherwise.
     public func outputRows(_ points: PointBatch) -> Int { poolsPoints ? points.samples : points.total }
 }

@@ -162,6 +162,67 @@ final class CBackendTests: XCTestCase {
         }
     }
 
+    /// Networks on point clouds: the C (counts and positions at run time, the caller's
+    /// workspace, neighbours by cells) equals the interpreter on samples of 0 to 90
+    /// points, strict at -O2, at -O3 -march=native, and under the sanitizers; with baked
+    /// and with init weights.
+    func testPointNetworksMatchTheInterpreter() throws {
+        let compiler = try CCompiler()
+        defer { compiler.cleanUp() }
+        var rng = SplitMix64(seed: 31)
+        let builds: [(String, [String], CBackend.Precision)] = [
+            ("strict64", CBackendTests.strict, .f64), ("strict32", CBackendTests.strict, .f32),
+            ("native32", ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O3", "-march=native"], .f32),
+            ("asan64", CBackendTests.sanitized, .f64),
+        ]
+        let extra = compiler.directory.appendingPathComponent("fields.eqnn").path
+        try """
+            # Per-point outputs, SO(3)'s cross products, a third degree and V^2 fields.
+            network Fields over SO(3) on points(3) {
+              input  Scalar + V
+              layer  4*Scalar + 2*V + V^2 : gated  message 1.3 degree 3 radial 6
+              output V + Scalar  message 1.1
+            }
+            network Plane over O(2) on points(2) {
+              input  Scalar
+              layer  3*Scalar + 2*V : norm  message 0.9
+              output Scalar  pool mean
+            }
+            """.write(toFile: extra, atomically: true, encoding: .utf8)
+        let paths = Repository.inputs(in: "examples/points").map(\.path) + [extra]
+        for path in paths {
+            for c in try compiled(path) {
+                let graph = c.graph
+                let d = try XCTUnwrap(graph.points).dimension
+                var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 3).map { $0 + 0.1 * rng.nextNormal() })
+                model.normalizer.inputShift = model.normalizer.inputShift.map { _ in 0.1 * rng.nextNormal() }
+                for block in graph.output.blocks where block.isScalar {
+                    for i in block.offset..<(block.offset + block.length) { model.normalizer.outputShift[i] = rng.nextNormal() }
+                }
+                // 90 points in a box of side 3: the cells of the larger radii hold many points.
+                let counts = [5, 0, 1, 90, 17]
+                let total = counts.reduce(0, +)
+                let positions = (0..<(total * d)).map { _ in 3 * rng.nextUniform() }
+                let x = (0..<(total * graph.input.dimension)).map { _ in rng.nextNormal() }
+                let points = PointBatch(counts: counts, positions: positions, dimension: d)
+                let n = model.normalizer
+                let normalizer = n.inputShift + n.inputScale + n.outputShift + n.outputScale
+                for (tag, flags, precision) in builds {
+                    let source = EmitC.generate(c, model, precision: precision, sourceFile: path, origin: "test")
+                    let binary = try compiler.build(source, flags: flags, tag: "\(source.name)-\(tag)")
+                    let expected = precision == .f64 ? model.forward(x, batch: counts.count, points: points)
+                        : model.forwardSingle(x.map(Float.init), batch: counts.count, points: points).map(Double.init)
+                    let tolerance = precision == .f64 ? 1e-12 : 1e-5
+                    let cloud = (positions: positions, counts: counts, pooled: graph.poolsPoints)
+                    let baked = try compiler.run(binary, input: x, points: cloud)
+                    XCTAssertLessThan(relativeError(baked, expected, width: graph.output.dimension), tolerance, "\(graph.network) \(tag)")
+                    let initialized = try compiler.run(binary, input: x, theta: model.parameters, normalizer: normalizer, points: cloud)
+                    XCTAssertLessThan(relativeError(initialized, expected, width: graph.output.dimension), tolerance, "\(graph.network) \(tag) init")
+                }
+            }
+        }
+    }
+
     /// Every activation through `--emit c --weights`, as a user runs it: a small
     /// network per activation, realistic weights (nonzero biases, a fitted-looking
     /// normalizer with output shifts and scales) written to a weights file, the

@@ -1,0 +1,331 @@
+import EqnnIR
+
+/// Networks on point clouds in C: `forward` takes each sample's number of
+/// points and their positions at run time, and a caller-provided workspace (no
+/// heap). A sample runs through the ops with one row per point; a message op
+/// finds each point's neighbours by cells of the radius's size (the points
+/// sorted by cell; all pairs above 3 dimensions) and evaluates the radial
+/// network and the paths pair by pair, so that nothing grows with the pairs.
+extension Emitter {
+    /// Networks on points: the dimension of the points' space (0 otherwise).
+    var pointAxes: Int { graph.points?.dimension ?? 0 }
+
+    var messages: [(Int, Message)] {
+        graph.ops.enumerated().compactMap { k, op in
+            if case .message(let m) = op { return (k, m) }
+            return nil
+        }
+    }
+
+    /// Values of the per-pair scratch: the radial basis, hidden layer and weights, the powers of
+    /// the direction, one path's matrix.
+    var pairScratch: Int {
+        messages.reduce(1) { most, entry in
+            let m = entry.1
+            let powers = (0...m.degree).reduce(0) { $0 + power(m.dimension, $1) }
+            let matrix = m.paths.reduce(0) { max($0, $1.output.dimension * $1.input.dimension) }
+            return max(most, m.basisCount + m.hidden + m.weights + powers + matrix)
+        }
+    }
+
+    func power(_ base: Int, _ exponent: Int) -> Int { (0..<exponent).reduce(1) { r, _ in r * base } }
+
+    func pointsHeader() -> String {
+        """
+        #define \(P)_POINT_AXES \(pointAxes)
+
+        /* The bytes of workspace \(p)_forward needs for clouds of up to `points` points (0 when that overflows). */
+        size_t \(p)_workspace_bytes(size_t points);
+
+        /* output = f(clouds) for `samples` point clouds, sample s of counts[s] points, the samples'
+           points one after another: positions (points, \(P)_POINT_AXES) and input (points,
+           \(P)_INPUT_DIM), row-major. output has \(graph.poolsPoints ? "one row of \(P)_OUTPUT_DIM per sample (the network pools its points)" : "one row of \(P)_OUTPUT_DIM per point"). workspace holds
+           \(p)_workspace_bytes(the largest count) bytes; none of the arrays may overlap. Returns 0, or -1
+           (writing nothing) when workspace is NULL. Thread-safe when every thread has its own workspace. */
+        int \(p)_forward(const \(p)_model *\(P)_RESTRICT model, const \(real) *\(P)_RESTRICT positions, const \(real) *\(P)_RESTRICT input,
+                         const size_t *\(P)_RESTRICT counts, size_t samples, \(real) *\(P)_RESTRICT output, void *\(P)_RESTRICT workspace);
+
+        """
+    }
+
+    /// The message ops' tables: each path's summands, degree, radial weights and matrix B.
+    func messageTables() -> String {
+        guard !messages.isEmpty else { return "" }
+        var out = """
+        /* a path of a message op: copy u of its input summand sends B (x_u (x) e^(x)degree) to copy u of its output block,
+           weighted by radial output first_weight + u; B (out_dim x in_dim * d^degree) at matrix_offset */
+        typedef struct {
+            int in_offset, copies, in_dim, out_offset, out_dim, degree, first_weight, matrix_offset;
+        } \(p)_message_path;
+
+
+        """
+        for (k, m) in messages {
+            var rows: [String] = [], matrix: [Double] = []
+            for path in m.paths {
+                rows.append("    {\(path.input.offset), \(path.input.copies), \(path.input.dimension), \(path.output.offset), \(path.output.dimension), \(path.degree), \(path.firstWeight), \(matrix.count)}")
+                matrix += path.matrix
+            }
+            out += "/* \(m.parameters.name): \(m.paths.count) paths, radius \(m.radius) */\n"
+            out += "static const \(p)_message_path \(p)_paths\(k)[\(max(1, rows.count))] = {\n" + (rows.isEmpty ? "    {0, 0, 0, 0, 0, 0, 0, 0}" : rows.joined(separator: ",\n")) + "\n};\n"
+            out += "static const \(real) \(p)_path_matrices\(k)[\(max(1, matrix.count))] = \(list((matrix.isEmpty ? [0] : matrix).map(literal)));\n\n"
+        }
+        return out
+    }
+
+    func pointsHelpers() -> String {
+        var out = messageTables()
+        let axes = pointAxes
+        out += """
+        /* A point's cell (side: the radius) packed into a key, 21 bits an axis, and the points sorted by it. */
+        typedef struct {
+            uint64_t key;
+            size_t index;
+        } \(p)_cell_entry;
+
+        static int \(p)_cell_order(const void *a, const void *b) {
+            const \(p)_cell_entry *x = (const \(p)_cell_entry *)a, *y = (const \(p)_cell_entry *)b;
+            if (x->key != y->key) return x->key < y->key ? -1 : 1;
+            return x->index < y->index ? -1 : (x->index > y->index ? 1 : 0);
+        }
+
+        /* The cell of a coordinate, clamped to 21 bits (far points share the edge cells, which only costs time). */
+        static long \(p)_cell(\(real) v, double radius) {
+            double q = floor((double)v / radius);
+            if (!(q >= -1048576.0)) q = -1048576.0;
+            if (q > 1048575.0) q = 1048575.0;
+            return (long)q;
+        }
+
+        static uint64_t \(p)_cell_key(const long *cell) {
+            uint64_t key = 0;
+            int a;
+            for (a = 0; a < \(max(1, min(axes, 3))); ++a) key = (key << 21) | (uint64_t)(cell[a] + 1048576L);
+            return key;
+        }
+
+        /* The first entry of the sorted cells with this key (n when none). */
+        static size_t \(p)_cell_find(const \(p)_cell_entry *cells, size_t n, uint64_t key) {
+            size_t low = 0, high = n;
+            while (low < high) {
+                const size_t middle = low + (high - low) / 2;
+                if (cells[middle].key < key) low = middle + 1; else high = middle;
+            }
+            return low;
+        }
+
+
+        """
+        for (k, m) in messages { out += messageFunction(k, m) }
+        return out
+    }
+
+    /// One message op on one sample: y = [x ; m] for its n points.
+    func messageFunction(_ k: Int, _ m: Message) -> String {
+        let d = m.dimension, width = m.outputDimension, channels = m.channels
+        let powersSize = (0...m.degree).reduce(0) { $0 + power(d, $1) }
+        let powerOffsets = (0...(m.degree + 1)).map { l in (0..<l).reduce(0) { $0 + power(d, $1) } }
+        let cells = d <= 3
+        var around: [[Int]] = [[]]
+        for _ in 0..<d { around = around.flatMap { prefix in [-1, 0, 1].map { prefix + [$0] } } }
+        return """
+        /* \(m.parameters.name): the messages from every other point within \(m.radius), summed into y after x. */
+        static void \(p)_message\(k)(const \(p)_model *restrict model, const \(real) *restrict x, \(real) *restrict y,
+                                     const \(real) *restrict positions, size_t n, \(p)_cell_entry *restrict cells, \(real) *restrict scratch) {
+            const double radius = \(m.radius);
+            const \(real) *w1 = model->r\(k), *b1 = w1 + \(m.hidden * m.basisCount), *w2 = b1 + \(m.hidden), *b2 = w2 + \(m.weights * m.hidden);
+            \(real) *basis = scratch, *hidden = basis + \(m.basisCount), *weights = hidden + \(m.hidden), *powers = weights + \(m.weights);
+            \(real) *matrix = powers + \(powersSize);
+            static const int powers_at[\(m.degree + 2)] = {\(powerOffsets.map(String.init).joined(separator: ", "))};
+            size_t i, c;
+            int a;
+            (void)cells;
+            (void)powers_at;
+            for (i = 0; i < n; ++i) {
+                for (c = 0; c < \(channels); ++c) y[i * \(width) + c] = x[i * \(channels) + c];
+                for (c = \(channels); c < \(width); ++c) y[i * \(width) + c] = 0;
+            }
+        \(cells ? """
+            for (i = 0; i < n; ++i) {
+                long cell[3] = {0, 0, 0};
+                for (a = 0; a < \(d); ++a) cell[a] = \(p)_cell(positions[i * \(d) + a], radius);
+                cells[i].key = \(p)_cell_key(cell);
+                cells[i].index = i;
+            }
+            qsort(cells, n, sizeof *cells, \(p)_cell_order);
+        """ : "")
+            for (i = 0; i < n; ++i) {
+                \(real) *out = y + i * \(width);
+        \(cells ? """
+                static const int around[\(around.count)][\(d)] = {\(around.map { "{" + $0.map(String.init).joined(separator: ", ") + "}" }.joined(separator: ", "))};
+                uint64_t seen[\(around.count)];
+                long home[3] = {0, 0, 0};
+                int o, q;
+                for (a = 0; a < \(d); ++a) home[a] = \(p)_cell(positions[i * \(d) + a], radius);
+                for (o = 0; o < \(around.count); ++o) {
+                    long cell[3] = {0, 0, 0};
+                    size_t e;
+                    int repeated = 0;
+                    for (a = 0; a < \(d); ++a) {
+                        cell[a] = home[a] + around[o][a];
+                        if (cell[a] < -1048576L) cell[a] = -1048576L;
+                        if (cell[a] > 1048575L) cell[a] = 1048575L;
+                    }
+                    seen[o] = \(p)_cell_key(cell);
+                    for (q = 0; q < o; ++q) repeated |= seen[q] == seen[o];
+                    if (repeated) continue;  /* clamped cells coincide at the edge */
+                    for (e = \(p)_cell_find(cells, n, seen[o]); e < n && cells[e].key == seen[o]; ++e) {
+                        const size_t j = cells[e].index;
+        """ : """
+                size_t j;
+                for (j = 0; j < n; ++j) {
+                    {
+        """)
+                        double diff[\(d)], squares = 0, r, unit[\(d)], cutoff, t, t6;
+                        int h, v, path;
+                        if (j == i) continue;
+                        for (a = 0; a < \(d); ++a) {
+                            diff[a] = (double)positions[j * \(d) + a] - (double)positions[i * \(d) + a];
+                            squares += diff[a] * diff[a];
+                        }
+                        r = sqrt(squares);
+                        if (!(r < radius)) continue;
+                        for (a = 0; a < \(d); ++a) unit[a] = r > 0 ? diff[a] / r : 0;
+                        /* The radial basis (Bessel functions times the cut-off), the hidden layer, the weights. */
+                        t = r / radius;
+                        t6 = t * t * t * t * t * t;
+                        cutoff = 1 - 28 * t6 + 48 * t6 * t - 21 * t6 * t * t;
+                        for (h = 0; h < \(m.basisCount); ++h) {
+                            const double frequency = (h + 1) * 3.14159265358979323846 / radius;
+                            const double f = r < 1e-4 / frequency ? frequency - frequency * frequency * frequency * r * r / 6 : sin(frequency * r) / r;
+                            basis[h] = (\(real))(\(Double(2 / m.radius).squareRoot()) * f * cutoff);
+                        }
+                        for (h = 0; h < \(m.hidden); ++h) {
+                            \(real) z = b1[h];
+                            for (v = 0; v < \(m.basisCount); ++v) z += w1[h * \(m.basisCount) + v] * basis[v];
+                            hidden[h] = z / (1 + exp\(f)(-z));
+                        }
+                        for (v = 0; v < \(m.weights); ++v) {
+                            \(real) z = b2[v];
+                            for (h = 0; h < \(m.hidden); ++h) z += w2[v * \(m.hidden) + h] * hidden[h];
+                            weights[v] = z;
+                        }
+                        /* 1, e, e (x) e, ... row-major. */
+                        powers[0] = 1;
+                        for (v = 1; v <= \(m.degree); ++v) {
+                            int index;
+                            for (index = 0; index < powers_at[v] - powers_at[v - 1]; ++index)
+                                for (a = 0; a < \(d); ++a) powers[powers_at[v] + index * \(d) + a] = powers[powers_at[v - 1] + index] * (\(real))unit[a];
+                        }
+                        for (path = 0; path < \(m.paths.count); ++path) {
+                            const \(p)_message_path *route = &\(p)_paths\(k)[path];
+                            const \(real) *b = \(p)_path_matrices\(k) + route->matrix_offset, *ye = powers + powers_at[route->degree];
+                            const int terms = powers_at[route->degree + 1] - powers_at[route->degree];
+                            int rc, u, row;
+                            for (rc = 0; rc < route->out_dim * route->in_dim; ++rc) {
+                                \(real) sum = 0;
+                                for (v = 0; v < terms; ++v) sum += b[rc * terms + v] * ye[v];
+                                matrix[rc] = sum;
+                            }
+                            for (u = 0; u < route->copies; ++u) {
+                                const \(real) *from = x + j * \(channels) + route->in_offset + u * route->in_dim;
+                                const \(real) weight = weights[route->first_weight + u];
+                                \(real) *to = out + route->out_offset + u * route->out_dim;
+                                for (row = 0; row < route->out_dim; ++row) {
+                                    \(real) sum = 0;
+                                    for (v = 0; v < route->in_dim; ++v) sum += matrix[row * route->in_dim + v] * from[v];
+                                    to[row] += weight * sum;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+
+        """
+    }
+
+    func pointsForwardFunction() -> String {
+        let d = graph.input.dimension, e = graph.output.dimension, axes = pointAxes
+        let scratch = structuredOps.isEmpty && bilinearOps.isEmpty ? "" : "\n    \(real) gathered[\(P)_GATHER_CAP], products[\(P)_PRODUCT_CAP];"
+        let realSize = "sizeof(\(real))"
+        var out = """
+        /* The workspace: two buffers of a sample's widest layer, its points' cells, the pairs' scratch, each 64-byte aligned. */
+        size_t \(p)_workspace_bytes(size_t points) {
+            const size_t values = points * \(maxDimension);
+            if (points > SIZE_MAX / \(maxDimension) / \(realSize) / 4 || points > SIZE_MAX / sizeof(\(p)_cell_entry) / 4) return 0;
+            return 2 * (values * \(realSize) + 64) + points * sizeof(\(p)_cell_entry) + 64 + \(pairScratch) * \(realSize) + 64;
+        }
+
+        static void *\(p)_aligned(unsigned char *base, size_t offset) {
+            unsigned char *at = base + offset;
+            return at + (64 - (size_t)((uintptr_t)at % 64)) % 64;
+        }
+
+        int \(p)_forward(const \(p)_model *restrict model, const \(real) *restrict positions, const \(real) *restrict input,
+                         const size_t *restrict counts, size_t samples, \(real) *restrict output, void *restrict workspace) {
+            size_t sample, first = 0, written = 0;\(scratch)
+            if (workspace == NULL) return -1;
+            for (sample = 0; sample < samples; ++sample) {
+                const size_t points = counts[sample];
+                const size_t values = points * \(maxDimension);
+                unsigned char *base = (unsigned char *)workspace;
+                \(real) *x = (\(real) *)\(p)_aligned(base, 0), *y = (\(real) *)\(p)_aligned(base, values * \(realSize) + 64), *swap;
+                \(p)_cell_entry *cells = (\(p)_cell_entry *)\(p)_aligned(base, 2 * (values * \(realSize) + 64));
+                \(real) *pair = (\(real) *)\(p)_aligned(base, 2 * (values * \(realSize) + 64) + points * sizeof(\(p)_cell_entry) + 64);
+                const \(real) *where = positions + first * \(axes);
+                size_t n = points, t, i;
+                int b, s, c;
+                (void)swap;
+                (void)cells;
+                (void)pair;
+                (void)where;
+                (void)b;
+                (void)s;
+                (void)c;
+                for (t = 0; t < n; ++t)
+                    for (i = 0; i < \(d); ++i)
+                        x[t * \(d) + i] = (input[(first + t) * \(d) + i] - model->input_shift[i]) / model->input_scale[i];
+
+        """
+        for (k, op) in graph.ops.enumerated() {
+            out += "        /* \(opName(op)): \(op.inputDimension) -> \(op.outputDimension) per point, \(op.representation) */\n"
+            let code: String
+            switch op {
+            case .message:
+                code = "\(p)_message\(k)(model, x, y, where, n, cells, pair);\nswap = x;\nx = y;\ny = swap;\n"
+            case .pool(let pool):
+                let share = pool.pooling == .sum ? "1" : "(n ? (\(real))1 / (\(real))n : 0)"
+                code = """
+                    for (i = 0; i < \(pool.channels); ++i) y[i] = 0;
+                    for (t = 0; t < n; ++t)
+                        for (i = 0; i < \(pool.channels); ++i) y[i] += x[t * \(pool.channels) + i];
+                    for (i = 0; i < \(pool.channels); ++i) y[i] *= \(share);
+                    n = 1;
+                    swap = x;
+                    x = y;
+                    y = swap;
+
+                    """
+            default:
+                code = body(op, k)
+            }
+            out += code.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : "        " + $0 }.joined(separator: "\n")
+        }
+        let shift = graph.sumsPoints ? "(\(real))points * model->output_shift[i]" : "model->output_shift[i]"
+        out += """
+                for (t = 0; t < n; ++t)
+                    for (i = 0; i < \(e); ++i)
+                        output[(written + t) * \(e) + i] = x[t * \(e) + i] * model->output_scale[i] + \(shift);
+                written += n;
+                first += points;
+            }
+            return 0;
+        }
+
+        """
+        return out
+    }
+}
