@@ -197,12 +197,14 @@ def e3nn_run(spec, train, test, epochs, batch, lr, seed):
         x, pos, tag, y, n = batch_of(test, np.arange(len(test["n"])))
         out = predict(x, pos, tag, n, len(test["n"]))
         score = loss_of(out, y).item() if mse else (out.argmax(1) == y.ravel().long()).double().mean().item()
-        # The forward of one structure on one thread (the C target's reference).
+        # The forward of one structure on one thread in float32 (the C's reference).
         torch.set_num_threads(1)
+        net = net.float()
         x1, pos1, tag1, _, n1 = batch_of(test, [0])
+        x1, pos1 = x1.float(), pos1.float()
         runs, t0 = 0, time.time()
-        while time.time() - t0 < 1:
-            predict(x1, pos1, tag1, n1, 1)
+        while time.time() - t0 < 2:
+            net(x1, pos1, tag1, 1)
             runs += 1
         per_structure = (time.time() - t0) / runs
     return parameters, seconds, score, per_structure
@@ -224,7 +226,54 @@ def eqnnc_run(task, spec, train_paths, test_paths, epochs, batch, lr, seed, work
     out = eqnnc("evaluate", net, "--weights", weights, "--x", test_paths["x"], "--y", test_paths["y"], "--positions", test_paths["p"],
                 "--counts", test_paths["n"], "--loss", spec["loss"])
     score = float(re.search(r"mse (\S+)", out).group(1)) if spec["loss"] == "mse" else float(re.search(r"accuracy (\S+)%", out).group(1)) / 100
-    return parameters, seconds, score
+    return parameters, seconds, score, net, weights
+
+
+C_MAIN = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include "%(p)s.h"
+/* Times forward on one structure: positions and features as raw float32, its point count. */
+int main(int argc, char **argv) {
+    size_t n = (size_t)atol(argv[3]), runs = 0;
+    float *positions = malloc(n * 3 * sizeof(float) + 1), *x = malloc(n * %(P)s_INPUT_DIM * sizeof(float) + 1), y[64 * %(P)s_OUTPUT_DIM];
+    void *workspace = malloc(%(p)s_workspace_bytes(n));
+    FILE *f = fopen(argv[1], "rb");
+    struct timespec start, now;
+    double seconds = 0;
+    if (fread(positions, sizeof(float), n * 3, f) != n * 3) return 2;
+    fclose(f);
+    f = fopen(argv[2], "rb");
+    if (fread(x, sizeof(float), n * %(P)s_INPUT_DIM, f) != n * %(P)s_INPUT_DIM) return 2;
+    fclose(f);
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (seconds < 2) {
+        %(p)s_forward(%(p)s_baked(), positions, x, &n, 1, y, workspace);
+        ++runs;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        seconds = (double)(now.tv_sec - start.tv_sec) + 1e-9 * (double)(now.tv_nsec - start.tv_nsec);
+    }
+    printf("%%.9f %%g\n", seconds / (double)runs, (double)y[0]);
+    return 0;
+}
+"""
+
+
+def c_forward(net, weights, test, work):
+    """Seconds per forward of the first test structure by `--emit c` (float32, -O3 -march=native, one thread)."""
+    out = os.path.join(work, "c")
+    eqnnc(net, "--emit", "c", "--weights", weights, "--precision", "f32", "-o", out)
+    p = next(f[:-2] for f in os.listdir(out) if f.endswith(".c"))
+    with open(os.path.join(out, "main.c"), "w") as f:
+        f.write(C_MAIN % {"p": p, "P": p.upper()})
+    binary = os.path.join(out, "timer")
+    subprocess.run(["cc", "-O3", "-march=native", "-o", binary, os.path.join(out, p + ".c"), os.path.join(out, "main.c"), "-lm"], check=True)
+    n = int(test["n"].ravel()[0])
+    test["p"][:n].astype(np.float32).tofile(os.path.join(out, "p.bin"))
+    test["x"][:n].astype(np.float32).tofile(os.path.join(out, "x.bin"))
+    result = subprocess.run([binary, os.path.join(out, "p.bin"), os.path.join(out, "x.bin"), str(n)], capture_output=True, text=True, check=True)
+    return float(result.stdout.split()[0]), n
 
 
 def main():
@@ -237,18 +286,19 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     print(f"bench/points.py: train {args.train}, test {args.test}, {args.epochs} epochs, Adam {args.lr}, one run each")
-    print("| task | library | parameters | train s | test |")
-    print("|---|---|---|---|---|")
+    print("| task | library | parameters | train s | test | forward of the first test structure, one thread, float32 (eqnnc: --emit c -O3 -march=native) |")
+    print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as work:
         for task in args.tasks.split(","):
             spec = TASKS[task]
             train_paths, train = data(task, args.train, 1, work, "train")
             test_paths, test = data(task, args.test, 2, work, "test")
             metric = "MSE" if spec["loss"] == "mse" else "accuracy"
-            p, s, score = eqnnc_run(task, spec, train_paths, test_paths, args.epochs, spec["batch"], args.lr, args.seed, work)
-            print(f"| {task} | eqnnc | {p} | {s:.0f} | {metric} {score:.4g} |", flush=True)
+            p, s, score, net, weights = eqnnc_run(task, spec, train_paths, test_paths, args.epochs, spec["batch"], args.lr, args.seed, work)
+            forward, points = c_forward(net, weights, test, work)
+            print(f"| {task} | eqnnc | {p} | {s:.0f} | {metric} {score:.4g} | {1e6 * forward:.1f} us |", flush=True)
             p, s, score, forward = e3nn_run(spec, train, test, args.epochs, spec["batch"], args.lr, args.seed)
-            print(f"| {task} | e3nn | {p} | {s:.0f} | {metric} {score:.4g} (forward of one structure, one thread: {1e3 * forward:.2f} ms) |", flush=True)
+            print(f"| {task} | e3nn | {p} | {s:.0f} | {metric} {score:.4g} | {1e6 * forward:.1f} us |", flush=True)
 
 
 if __name__ == "__main__":

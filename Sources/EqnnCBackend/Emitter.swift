@@ -250,7 +250,7 @@ struct Emitter {
                 out.append(Field(name: "t\(k)", count: b.parameters.count, comment: "\(b.parameters.name): the blocks' mixing matrices"))
             case .message(let m):
                 out.append(Field(name: "r\(k)", count: m.parameters.count,
-                                 comment: "\(m.parameters.name): the radial network, W1 (\(m.hidden) x \(m.basisCount)), b1, W2 (\(m.weights) x \(m.hidden)), b2"))
+                                 comment: "\(m.parameters.name): the radial network, W1^T (\(m.basisCount) x \(m.hidden)), b1, W2^T (\(m.hidden) x \(m.weights)), b2"))
             default:
                 continue
             }

@@ -210,7 +210,7 @@ extension Emitter {
                 switch pool.pooling {
                 case .mean(let s):
                     out += "    for (a = 0; a < \(gridAxes); ++a) {\n        if (e[a] % \(s) != 0) return 0;\n        e[a] /= \(s);\n        positions /= \(s);\n    }\n"
-                case .global, .sum:  // sums pool points, which never reach this back end (Graph.points)
+                case .global, .sum:  // a sum pools points only (pointsForwardFunction), never a grid
                     out += "    positions = 1;\n"
                 }
             default:

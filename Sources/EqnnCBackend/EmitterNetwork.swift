@@ -50,7 +50,17 @@ extension Emitter {
                     """
                 }
             case .message(let m):
-                out += "    for (i = 0; i < \(m.parameters.count); ++i) model->r\(k)[i] = theta[\(m.parameters.offset) + i];\n"
+                // The radial network with its matrices transposed (see the message function).
+                let (h, b, w, first) = (m.hidden, m.basisCount, m.weights, m.parameters.offset)
+                out += """
+                    for (k = 0; k < \(h); ++k) {
+                        for (j = 0; j < \(b); ++j) model->r\(k)[j * \(h) + k] = theta[\(first) + k * \(b) + j];
+                        model->r\(k)[\(h * b) + k] = theta[\(m.firstBias) + k];
+                        for (j = 0; j < \(w); ++j) model->r\(k)[\(h * b + h) + k * \(w) + j] = theta[\(m.secondLayer) + j * \(h) + k];
+                    }
+                    for (j = 0; j < \(w); ++j) model->r\(k)[\(h * b + h + h * w) + j] = theta[\(m.secondBias) + j];
+
+                """
             case .bilinear(let b) where !b.blocks.isEmpty:
                 out += """
                     for (q = 0; q < \(b.blocks.count); ++q) {
@@ -97,7 +107,7 @@ extension Emitter {
                 }
             case .bias(let b): arrays.append(b.basis.expanded(theta, offset: b.parameters.offset, transposed: false))
             case .bilinear(let b): arrays.append(b.mixing(theta).flatMap { $0 })
-            case .message(let m): arrays.append(Array(theta[m.parameters.offset..<(m.parameters.offset + m.parameters.count)]))
+            case .message(let m): arrays.append(Emitter.radialLayout(m, theta))
             default: continue
             }
         }
@@ -148,6 +158,19 @@ extension Emitter {
         return out
     }
 
+    /// A message op's radial network as the C model stores it: W1^T, b1, W2^T, b2.
+    static func radialLayout(_ m: Message, _ theta: [Double]) -> [Double] {
+        let (h, b, w) = (m.hidden, m.basisCount, m.weights)
+        var out = [Double](repeating: 0, count: m.parameters.count)
+        for k in 0..<h {
+            for j in 0..<b { out[j * h + k] = theta[m.firstLayer + k * b + j] }
+            out[h * b + k] = theta[m.firstBias + k]
+            for j in 0..<w { out[h * b + h + k * w + j] = theta[m.secondLayer + j * h + k] }
+        }
+        for j in 0..<w { out[h * b + h + h * w + j] = theta[m.secondBias + j] }
+        return out
+    }
+
     func opName(_ op: Op) -> String {
         switch op {
         case .linear(let l): return "linear \(l.parameters.name)"
@@ -184,7 +207,7 @@ extension Emitter {
         case .batchNorm:
             return ""  // folded into the weights before the emitter (CBackend.generate)
         case .message:
-            return ""  // networks on point clouds never reach this back end: the driver refuses them (Graph.points)
+            return ""  // networks on points: pointsForwardFunction calls the message kernels
         case .linear(let l):
             return linearCode(k, l) + swap
         case .bias(let b):

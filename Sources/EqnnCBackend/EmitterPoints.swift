@@ -77,7 +77,25 @@ extension Emitter {
         var out = messageTables()
         let axes = pointAxes
         out += """
-        /* A point's cell (side: the radius) packed into a key, 21 bits an axis, and the points sorted by it. */
+        \(precision == .f32 ? """
+        /* exp(x) in float to about 2 ulp for |x| <= 87 (clamped beyond), in plain arithmetic so that the radial
+           network's silu loop vectorizes (libm's expf is a call per value): Cephes's expf polynomial. */
+        static float \(p)_exp_poly(float x) {
+            float n, r, q, scale;
+            int32_t bits;
+            x = x < -87.0f ? -87.0f : (x > 87.0f ? 87.0f : x);
+            n = floorf(x * 1.44269504088896341f + 0.5f);
+            r = x - n * 0.693359375f + n * 2.12194440e-4f;
+            q = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r + 1.6666665459e-1f) * r
+                + 5.0000001201e-1f;
+            q = q * r * r + r + 1.0f;
+            bits = ((int32_t)n + 127) << 23;
+            memcpy(&scale, &bits, sizeof scale);
+            return q * scale;
+        }
+
+
+        """ : "")/* A point's cell (side: the radius) packed into a key, 21 bits an axis, and the points sorted by it. */
         typedef struct {
             uint64_t key;
             size_t index;
@@ -133,9 +151,13 @@ extension Emitter {
         static void \(p)_message\(k)(const \(p)_model *restrict model, const \(real) *restrict x, \(real) *restrict y,
                                      const \(real) *restrict positions, size_t n, \(p)_cell_entry *restrict cells, \(real) *restrict scratch) {
             const double radius = \(m.radius);
-            const \(real) *w1 = model->r\(k), *b1 = w1 + \(m.hidden * m.basisCount), *w2 = b1 + \(m.hidden), *b2 = w2 + \(m.weights * m.hidden);
-            \(real) *basis = scratch, *hidden = basis + \(m.basisCount), *weights = hidden + \(m.hidden), *powers = weights + \(m.weights);
-            \(real) *matrix = powers + \(powersSize);
+            /* The radial network as the model stores it: W1^T (basis x hidden), b1, W2^T (hidden x weights), b2,
+               so that the loops below run along contiguous rows (and vectorize without reassociating sums). */
+            const \(real) *restrict w1 = model->r\(k), *restrict b1 = w1 + \(m.hidden * m.basisCount), *restrict w2 = b1 + \(m.hidden);
+            const \(real) *restrict b2 = w2 + \(m.weights * m.hidden);
+            /* Disjoint parts of the scratch (restrict: the compiler may keep them in registers). */
+            \(real) *restrict basis = scratch, *restrict hidden = basis + \(m.basisCount), *restrict weights = hidden + \(m.hidden);
+            \(real) *restrict powers = weights + \(m.weights), *restrict matrix = powers + \(powersSize);
             static const int powers_at[\(m.degree + 2)] = {\(powerOffsets.map(String.init).joined(separator: ", "))};
             size_t i, c;
             int a;
@@ -183,7 +205,7 @@ extension Emitter {
         """)
                         double diff[\(d)], squares = 0, r, unit[\(d)], cutoff, t, t6;
                         int h, v, path;
-                        if (j == i) continue;
+                        if (j <= i) continue;  /* each pair once: both directions below */
                         for (a = 0; a < \(d); ++a) {
                             diff[a] = (double)positions[j * \(d) + a] - (double)positions[i * \(d) + a];
                             squares += diff[a] * diff[a];
@@ -195,21 +217,25 @@ extension Emitter {
                         t = r / radius;
                         t6 = t * t * t * t * t * t;
                         cutoff = 1 - 28 * t6 + 48 * t6 * t - 21 * t6 * t * t;
-                        for (h = 0; h < \(m.basisCount); ++h) {
-                            const double frequency = (h + 1) * 3.14159265358979323846 / radius;
-                            const double f = r < 1e-4 / frequency ? frequency - frequency * frequency * frequency * r * r / 6 : sin(frequency * r) / r;
-                            basis[h] = (\(real))(\(Double(2 / m.radius).squareRoot()) * f * cutoff);
+                        {
+                            /* sin(k theta) by the angle-addition recurrence: one sin and one cos a pair. */
+                            const double theta = 3.14159265358979323846 * r / radius, s1 = sin(theta), c1 = cos(theta);
+                            double sk = s1, ck = c1;
+                            for (h = 0; h < \(m.basisCount); ++h) {
+                                const double frequency = (h + 1) * 3.14159265358979323846 / radius, next = sk * c1 + ck * s1;
+                                const double f = r < 1e-4 / frequency ? frequency - frequency * frequency * frequency * r * r / 6 : sk / r;
+                                basis[h] = (\(real))(\(Double(2 / m.radius).squareRoot()) * f * cutoff);
+                                ck = ck * c1 - sk * s1;
+                                sk = next;
+                            }
                         }
-                        for (h = 0; h < \(m.hidden); ++h) {
-                            \(real) z = b1[h];
-                            for (v = 0; v < \(m.basisCount); ++v) z += w1[h * \(m.basisCount) + v] * basis[v];
-                            hidden[h] = z / (1 + exp\(f)(-z));
-                        }
-                        for (v = 0; v < \(m.weights); ++v) {
-                            \(real) z = b2[v];
-                            for (h = 0; h < \(m.hidden); ++h) z += w2[v * \(m.hidden) + h] * hidden[h];
-                            weights[v] = z;
-                        }
+                        for (h = 0; h < \(m.hidden); ++h) hidden[h] = b1[h];
+                        for (v = 0; v < \(m.basisCount); ++v)
+                            for (h = 0; h < \(m.hidden); ++h) hidden[h] += w1[v * \(m.hidden) + h] * basis[v];
+                        for (h = 0; h < \(m.hidden); ++h) hidden[h] = hidden[h] / (1 + \(precision == .f32 ? "\(p)_exp_poly" : "exp")(-hidden[h]));
+                        for (v = 0; v < \(m.weights); ++v) weights[v] = b2[v];
+                        for (h = 0; h < \(m.hidden); ++h)
+                            for (v = 0; v < \(m.weights); ++v) weights[v] += w2[h * \(m.weights) + v] * hidden[h];
                         /* 1, e, e (x) e, ... row-major. */
                         powers[0] = 1;
                         for (v = 1; v <= \(m.degree); ++v) {
@@ -227,14 +253,22 @@ extension Emitter {
                                 for (v = 0; v < terms; ++v) sum += b[rc * terms + v] * ye[v];
                                 matrix[rc] = sum;
                             }
+                            /* i receives from j along e; j from i along -e, whose powers of degree l are (-1)^l those of e,
+                               with the same radial weight (the distance is the same). */
                             for (u = 0; u < route->copies; ++u) {
-                                const \(real) *from = x + j * \(channels) + route->in_offset + u * route->in_dim;
-                                const \(real) weight = weights[route->first_weight + u];
-                                \(real) *to = out + route->out_offset + u * route->out_dim;
+                                const \(real) *from_j = x + j * \(channels) + route->in_offset + u * route->in_dim;
+                                const \(real) *from_i = x + i * \(channels) + route->in_offset + u * route->in_dim;
+                                const \(real) weight = weights[route->first_weight + u], back = route->degree % 2 ? -weight : weight;
+                                \(real) *to_i = out + route->out_offset + u * route->out_dim;
+                                \(real) *to_j = y + j * \(width) + route->out_offset + u * route->out_dim;
                                 for (row = 0; row < route->out_dim; ++row) {
-                                    \(real) sum = 0;
-                                    for (v = 0; v < route->in_dim; ++v) sum += matrix[row * route->in_dim + v] * from[v];
-                                    to[row] += weight * sum;
+                                    \(real) sum_j = 0, sum_i = 0;
+                                    for (v = 0; v < route->in_dim; ++v) {
+                                        sum_j += matrix[row * route->in_dim + v] * from_j[v];
+                                        sum_i += matrix[row * route->in_dim + v] * from_i[v];
+                                    }
+                                    to_i[row] += weight * sum_j;
+                                    to_j[row] += back * sum_i;
                                 }
                             }
                         }

@@ -66,23 +66,41 @@ public struct Message: Sendable, Equatable {
 
     /// phi(r) and d phi / dr, basisCount values each.
     public func radialBasis(_ r: Double) -> (values: [Double], derivatives: [Double]) {
+        var values = [Double](repeating: 0, count: basisCount), derivatives = values
+        values.withUnsafeMutableBufferPointer { v in
+            derivatives.withUnsafeMutableBufferPointer { dv in
+                if let va = v.baseAddress, let da = dv.baseAddress { radialBasis(r, into: va, derivatives: da) }
+            }
+        }
+        return (values, derivatives)
+    }
+
+    /// The same into `values` and `derivatives` (basisCount each): sin(k theta) and
+    /// cos(k theta) by the angle-addition recurrence, one sin and one cos per pair.
+    @inlinable
+    public func radialBasis(_ r: Double, into values: UnsafeMutablePointer<Double>, derivatives: UnsafeMutablePointer<Double>) {
         let x = r / radius
-        guard x < 1 else { return ([Double](repeating: 0, count: basisCount), [Double](repeating: 0, count: basisCount)) }
-        let x5 = pow(x, 5), x6 = x5 * x, x7 = x6 * x, x8 = x7 * x
+        guard x < 1 else {
+            values.update(repeating: 0, count: basisCount)
+            derivatives.update(repeating: 0, count: basisCount)
+            return
+        }
+        let x5 = x * x * x * x * x, x6 = x5 * x, x7 = x6 * x, x8 = x7 * x
         let cutoff = 1 - 28 * x6 + 48 * x7 - 21 * x8
         let dCutoff = (-168 * x5 + 336 * x6 - 168 * x7) / radius
         let norm = (2 / radius).squareRoot()
-        var values = [Double](repeating: 0, count: basisCount), derivatives = values
+        let theta = Double.pi * r / radius, s1 = sin(theta), c1 = cos(theta)
+        var (s, c) = (s1, c1)
         for k in 0..<basisCount {
             let a = Double(k + 1) * Double.pi / radius
             // sin(a r) / r and its derivative, by their series near 0.
             let (f, df): (Double, Double) = r < 1e-4 / a
                 ? (a - a * a * a * r * r / 6, -a * a * a * r / 3)
-                : (sin(a * r) / r, (a * r * cos(a * r) - sin(a * r)) / (r * r))
+                : (s / r, (a * r * c - s) / (r * r))
             values[k] = norm * f * cutoff
             derivatives[k] = norm * (df * cutoff + f * dCutoff)
+            (s, c) = (s * c1 + c * s1, c * c1 - s * s1)
         }
-        return (values, derivatives)
     }
 }
 

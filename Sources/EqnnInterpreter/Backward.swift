@@ -17,7 +17,7 @@ extension Executable {
     func gradientAndStatistics(_ input: [T], batch: Int, extents: [Int] = [], points: PointBatch? = nil,
                                positionGradient: Bool = false, outputGradient: ([Double]) -> [Double])
         -> (output: [Double], gradient: [Double], statistics: [Double], positions: [Double]?) {
-        let (result, tape, shapes, clouds) = run(input, batch: batch, extents: extents, points: points, keepTape: true)
+        let (result, tape, shapes, clouds, pairs) = run(input, batch: batch, extents: extents, points: points, keepTape: true)
         var dPositions: [Double]? = positionGradient ? points.map { [Double](repeating: 0, count: $0.positions.count) } : nil
         let output = result.map(Double.init)
         let e = graph.output.dimension
@@ -46,8 +46,9 @@ extension Executable {
                     dy = GridKernels.poolBackward(p, dy, samples: batch, extents: shapes[k])
                 }
             case .message(let m):
-                guard let cloud = clouds[k] else { continue }  // the verified graph has points
-                dy = MessageKernels.backward(m, tape[k], cloud, theta: parameters, dy: dy, dTheta: &dTheta, dPositions: &dPositions)
+                guard let cloud = clouds[k], let found = pairs[k] else { continue }  // the verified graph has points
+                dy = MessageKernels.backward(m, tape[k], found, total: cloud.total, theta: parameters, dy: dy, dTheta: &dTheta,
+                                             dPositions: &dPositions)
             default:
                 dy = backward(graph.ops[k], index: k, input: tape[k], output: tape[k + 1], dy: dy, batch: rows, dTheta: &dTheta)
             }

@@ -68,8 +68,8 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
     /// extents and its points (nil once pooled), for backward. With the tape,
     /// batchnorm normalizes by the batch's statistics (training); without, by the running ones.
     func run(_ input: [T], batch: Int, extents: [Int] = [], points: PointBatch? = nil, keepTape: Bool)
-        -> (output: [T], tape: [[T]], shapes: [[Int]], clouds: [PointBatch?]) {
-        var tape: [[T]] = [], shapes: [[Int]] = [], clouds: [PointBatch?] = []
+        -> (output: [T], tape: [[T]], shapes: [[Int]], clouds: [PointBatch?], pairs: [Int: MessageKernels.Pairs]) {
+        var tape: [[T]] = [], shapes: [[Int]] = [], clouds: [PointBatch?] = [], pairs: [Int: MessageKernels.Pairs] = [:]
         var x = [T](repeating: 0, count: input.count)
         var extents = extents, points = points
         let counts = points?.counts
@@ -81,6 +81,13 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         }
         for (k, op) in graph.ops.enumerated() {
             if keepTape { tape.append(x); shapes.append(extents); clouds.append(points) }
+            if case .message(let m) = op, let cloud = points {
+                // Its pairs' geometry and radial network, kept for backward.
+                let found = MessageKernels.pairs(m, cloud, theta: parameters)
+                if keepTape { pairs[k] = found }
+                x = MessageKernels.forward(m, x, found, total: cloud.total)
+                continue
+            }
             (x, extents, points) = apply(op, index: k, x, samples: batch, extents: extents, points: points, training: keepTape)
         }
         if keepTape { tape.append(x); shapes.append(extents); clouds.append(points) }
@@ -89,12 +96,12 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
             for r in 0..<batch {
                 for c in 0..<e { x[r * e + c] = T(normalizer.denormalizedOutput(Double(x[r * e + c]), coordinate: c, points: counts[r])) }
             }
-            return (x, tape, shapes, clouds)
+            return (x, tape, shapes, clouds, pairs)
         }
         for r in 0..<(points?.total ?? batch * extents.reduce(1, *)) {
             for c in 0..<e { x[r * e + c] = T(normalizer.denormalizedOutput(Double(x[r * e + c]), coordinate: c)) }
         }
-        return (x, tape, shapes, clouds)
+        return (x, tape, shapes, clouds, pairs)
     }
 
     /// y = W x for `rows` rows, by the op's plan or its dense weights.

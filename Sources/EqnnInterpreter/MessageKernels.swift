@@ -10,6 +10,10 @@ enum MessageKernels {
         var neighbours: Neighbours
         /// Unit vectors (pairs x d; zero where two points coincide).
         var units: [Double]
+        /// 1, e, e (x) e, ... up to the op's degree, row-major (pairs x `powerCount`), degree l from `powerOffsets[l]`.
+        var powers: [Double]
+        var powerOffsets: [Int]
+        var powerCount: Int { powerOffsets.last ?? 1 }
         /// phi(r) and d phi / dr (pairs x basisCount).
         var basis: [Double]
         var basisDerivatives: [Double]
@@ -22,51 +26,71 @@ enum MessageKernels {
     static func pairs(_ m: Message, _ points: PointBatch, theta: [Double]) -> Pairs {
         let neighbours = Neighbours(points, radius: m.radius)
         let count = neighbours.count, d = m.dimension, k = m.basisCount, h = m.hidden
-        var units = [Double](repeating: 0, count: count * d)
+        let powerOffsets = (0...(m.degree + 1)).map { l in (0..<l).reduce(0) { total, j in total + (0..<j).reduce(1) { r, _ in r * d } } }
+        let width = powerOffsets[m.degree + 1]
+        var units = [Double](repeating: 0, count: count * d), powers = [Double](repeating: 0, count: count * width)
         var basis = [Double](repeating: 0, count: count * k), basisDerivatives = basis
-        for e in 0..<count {
-            let r = neighbours.distances[e]
-            if r > 0 { for a in 0..<d { units[e * d + a] = neighbours.differences[e * d + a] / r } }
-            let (values, derivatives) = m.radialBasis(r)
-            for j in 0..<k {
-                basis[e * k + j] = values[j]
-                basisDerivatives[e * k + j] = derivatives[j]
+        units.withUnsafeMutableBufferPointer { u in
+            powers.withUnsafeMutableBufferPointer { y in
+                basis.withUnsafeMutableBufferPointer { b in
+                    basisDerivatives.withUnsafeMutableBufferPointer { db in
+                        guard let u = u.baseAddress, let y = y.baseAddress, let b = b.baseAddress, let db = db.baseAddress else { return }
+                        for e in 0..<count {
+                            let r = neighbours.distances[e]
+                            if r > 0 { for a in 0..<d { u[e * d + a] = neighbours.differences[e * d + a] / r } }
+                            m.radialBasis(r, into: b + e * k, derivatives: db + e * k)
+                            let row = y + e * width
+                            row[0] = 1
+                            for l in 1..<(m.degree + 1) {
+                                let (from, to) = (powerOffsets[l - 1], powerOffsets[l])
+                                for index in 0..<(to - from) { for a in 0..<d { row[to + index * d + a] = row[from + index] * u[e * d + a] } }
+                            }
+                        }
+                    }
+                }
             }
         }
         // hidden = phi W1^T + b1; activated = silu(hidden); weights = activated W2^T + b2.
         var hidden = [Double](repeating: 0, count: count * h)
         for e in 0..<count { for j in 0..<h { hidden[e * h + j] = theta[m.firstBias + j] } }
-        let w1t = transposed(theta, at: m.firstLayer, rows: h, columns: k)
-        product(count, h, k, basis, w1t, &hidden)
+        product(count, h, k, basis, transposed(theta, at: m.firstLayer, rows: h, columns: k), &hidden)
         let activated = hidden.map { Scalar.value(.silu, $0) }
         var weights = [Double](repeating: 0, count: count * m.weights)
         for e in 0..<count { for j in 0..<m.weights { weights[e * m.weights + j] = theta[m.secondBias + j] } }
-        let w2t = transposed(theta, at: m.secondLayer, rows: m.weights, columns: h)
-        product(count, m.weights, h, activated, w2t, &weights)
-        return Pairs(neighbours: neighbours, units: units, basis: basis, basisDerivatives: basisDerivatives,
-                     hidden: hidden, activated: activated, weights: weights)
+        product(count, m.weights, h, activated, transposed(theta, at: m.secondLayer, rows: m.weights, columns: h), &weights)
+        return Pairs(neighbours: neighbours, units: units, powers: powers, powerOffsets: powerOffsets, basis: basis,
+                     basisDerivatives: basisDerivatives, hidden: hidden, activated: activated, weights: weights)
+    }
+
+    /// Every path's matrix B, and the scratch of the largest F = B (I (x) y).
+    static func pathTables(_ m: Message) -> (matrices: [[Double]], scratch: Int) {
+        (m.paths.map(\.matrix), m.paths.reduce(1) { max($0, $1.output.dimension * $1.input.dimension) })
     }
 
     /// [x ; m] for every point.
     static func forward<T: BinaryFloatingPoint>(_ m: Message, _ x: [T], _ points: PointBatch, theta: [Double]) -> [T] {
-        let p = pairs(m, points, theta: theta)
-        let width = m.outputDimension
-        var y = [T](repeating: 0, count: points.total * width)
-        for i in 0..<points.total { for c in 0..<m.channels { y[i * width + c] = x[i * m.channels + c] } }
-        var message = [Double](repeating: 0, count: width)
+        forward(m, x, pairs(m, points, theta: theta), total: points.total)
+    }
+
+    static func forward<T: BinaryFloatingPoint>(_ m: Message, _ x: [T], _ p: Pairs, total: Int) -> [T] {
+        let width = m.outputDimension, channels = m.channels, powerCount = p.powerCount
+        var y = [T](repeating: 0, count: total * width)
+        for i in 0..<total { for c in 0..<channels { y[i * width + c] = x[i * channels + c] } }
+        let (matrices, scratch) = pathTables(m)
+        var message = [Double](repeating: 0, count: width), f = [Double](repeating: 0, count: scratch)
         var e = 0
         while e < p.neighbours.count {
             let i = p.neighbours.receivers[e]
             for c in message.indices { message[c] = 0 }
             while e < p.neighbours.count, p.neighbours.receivers[e] == i {
                 let j = p.neighbours.senders[e]
-                let powers = directionPowers(p, e, m)
-                for path in m.paths {
-                    let f = pathMatrix(path, powers[path.degree])
+                for (path, b) in zip(m.paths, matrices) {
                     let (rows, columns) = (path.output.dimension, path.input.dimension)
+                    pathMatrix(b, rows * columns, p.powers, from: e * powerCount + p.powerOffsets[path.degree],
+                               count: p.powerOffsets[path.degree + 1] - p.powerOffsets[path.degree], into: &f)
                     for u in 0..<path.input.copies {
                         let w = p.weights[e * m.weights + path.firstWeight + u]
-                        let xin = j * m.channels + path.input.offset + u * columns
+                        let xin = j * channels + path.input.offset + u * columns
                         let out = path.output.offset + u * rows
                         for r in 0..<rows {
                             var sum = 0.0
@@ -77,65 +101,51 @@ enum MessageKernels {
                 }
                 e += 1
             }
-            for c in m.channels..<width { y[i * width + c] = T(message[c]) }
+            for c in channels..<width { y[i * width + c] = T(message[c]) }
         }
         return y
     }
 
     /// dL/dx from dL/dy; adds dL/d(theta) and, when asked, dL/d(positions).
-    static func backward<T: BinaryFloatingPoint>(_ m: Message, _ x: [T], _ points: PointBatch, theta: [Double], dy: [T],
+    static func backward<T: BinaryFloatingPoint>(_ m: Message, _ x: [T], _ p: Pairs, total: Int, theta: [Double], dy: [T],
                                                  dTheta: inout [Double], dPositions: inout [Double]?) -> [T] {
-        let p = pairs(m, points, theta: theta)
-        let width = m.outputDimension, d = m.dimension, count = p.neighbours.count
-        var dx = [T](repeating: 0, count: points.total * m.channels)
-        for i in 0..<points.total { for c in 0..<m.channels { dx[i * m.channels + c] = dy[i * width + c] } }
+        let width = m.outputDimension, d = m.dimension, count = p.neighbours.count, channels = m.channels
+        let powerCount = p.powerCount
+        var dx = [T](repeating: 0, count: total * channels)
+        for i in 0..<total { for c in 0..<channels { dx[i * channels + c] = dy[i * width + c] } }
         var dWeights = [Double](repeating: 0, count: count * m.weights)
-        var dUnits = [Double](repeating: 0, count: count * d)
+        var dPowers = [Double](repeating: 0, count: count * powerCount)
+        let (matrices, scratch) = pathTables(m)
+        var f = [Double](repeating: 0, count: scratch), dF = f
         for e in 0..<count {
             let (i, j) = (p.neighbours.receivers[e], p.neighbours.senders[e])
-            let powers = directionPowers(p, e, m)
-            var dPowers = powers.map { [Double](repeating: 0, count: $0.count) }
-            for path in m.paths {
-                let f = pathMatrix(path, powers[path.degree])
+            for (path, b) in zip(m.paths, matrices) {
                 let (rows, columns) = (path.output.dimension, path.input.dimension)
-                var dF = [Double](repeating: 0, count: rows * columns)
+                let (first, terms) = (p.powerOffsets[path.degree], p.powerOffsets[path.degree + 1] - p.powerOffsets[path.degree])
+                pathMatrix(b, rows * columns, p.powers, from: e * powerCount + first, count: terms, into: &f)
+                for rc in 0..<(rows * columns) { dF[rc] = 0 }
                 for u in 0..<path.input.copies {
                     let w = p.weights[e * m.weights + path.firstWeight + u]
-                    let xin = j * m.channels + path.input.offset + u * columns
+                    let xin = j * channels + path.input.offset + u * columns
                     let g = i * width + path.output.offset + u * rows
                     var dw = 0.0
                     for r in 0..<rows {
                         let gr = Double(dy[g + r])
                         guard gr != 0 else { continue }
                         for c in 0..<columns {
-                            let xc = Double(x[xin + c])
-                            dw += gr * f[r * columns + c] * xc
+                            let xc = Double(x[xin + c]), frc = f[r * columns + c]
+                            dw += gr * frc * xc
                             dF[r * columns + c] += w * gr * xc
-                            dx[xin + c] += T(w * gr * f[r * columns + c])
+                            dx[xin + c] += T(w * gr * frc)
                         }
                     }
                     dWeights[e * m.weights + path.firstWeight + u] += dw
                 }
                 // F[r, c] = sum_k B[r, c * K + k] y[k]: dy[k] += sum_{r,c} B[r, c * K + k] dF[r, c].
-                let y = powers[path.degree].count
-                for r in 0..<rows {
-                    for c in 0..<columns where dF[r * columns + c] != 0 {
-                        let g = dF[r * columns + c], base = (r * columns + c) * y
-                        for k in 0..<y { dPowers[path.degree][k] += path.matrix[base + k] * g }
-                    }
-                }
-            }
-            // u^(x)l: d/du_a of entry (k_1..k_l) = sum_t [k_t = a] prod_{s != t} u_(k_s).
-            let unit = Array(p.units[(e * d)..<(e * d + d)])
-            for l in 1..<powers.count {
-                for (index, g) in dPowers[l].enumerated() where g != 0 {
-                    var digits = [Int](repeating: 0, count: l), rest = index
-                    for t in stride(from: l - 1, through: 0, by: -1) { digits[t] = rest % d; rest /= d }
-                    for t in 0..<l {
-                        var product = g
-                        for s in 0..<l where s != t { product *= unit[digits[s]] }
-                        dUnits[e * d + digits[t]] += product
-                    }
+                let base = e * powerCount + first
+                for rc in 0..<(rows * columns) where dF[rc] != 0 {
+                    let g = dF[rc]
+                    for k in 0..<terms { dPowers[base + k] += b[rc * terms + k] * g }
                 }
             }
         }
@@ -160,17 +170,33 @@ enum MessageKernels {
         var dBasis = [Double](repeating: 0, count: count * k)
         let w1 = Array(theta[m.firstLayer..<(m.firstLayer + h * k)])
         product(count, k, h, dHidden, w1, &dBasis)
+        var dUnit = [Double](repeating: 0, count: d), digits = [Int](repeating: 0, count: m.degree)
         for e in 0..<count {
+            // u^(x)l: d/du_a of entry (k_1..k_l) = sum_t [k_t = a] prod_{s != t} u_(k_s).
+            for a in 0..<d { dUnit[a] = 0 }
+            for l in 1..<(m.degree + 1) {
+                let first = e * powerCount + p.powerOffsets[l]
+                for index in 0..<(p.powerOffsets[l + 1] - p.powerOffsets[l]) {
+                    let g = dPowers[first + index]
+                    guard g != 0 else { continue }
+                    var rest = index
+                    for t in stride(from: l - 1, through: 0, by: -1) { digits[t] = rest % d; rest /= d }
+                    for t in 0..<l {
+                        var product = g
+                        for s in 0..<l where s != t { product *= p.units[e * d + digits[s]] }
+                        dUnit[digits[t]] += product
+                    }
+                }
+            }
             let r = p.neighbours.distances[e]
-            var dr = 0.0
+            var dr = 0.0, along = 0.0
             for j in 0..<k { dr += dBasis[e * k + j] * p.basisDerivatives[e * k + j] }
+            for a in 0..<d { along += p.units[e * d + a] * dUnit[a] }
             // r_ij = pos_j - pos_i: d|r| = u . dr_ij, d u = (I - u u^T) dr_ij / |r|.
-            var along = 0.0
-            for a in 0..<d { along += p.units[e * d + a] * dUnits[e * d + a] }
             let (i, j) = (p.neighbours.receivers[e], p.neighbours.senders[e])
             for a in 0..<d {
                 let ua = p.units[e * d + a]
-                let g = dr * ua + (r > 0 ? (dUnits[e * d + a] - along * ua) / r : 0)
+                let g = dr * ua + (r > 0 ? (dUnit[a] - along * ua) / r : 0)
                 dPositions?[j * d + a] += g
                 dPositions?[i * d + a] -= g
             }
@@ -178,27 +204,13 @@ enum MessageKernels {
         return dx
     }
 
-    /// 1, u, u (x) u, ... up to the op's degree for pair e.
-    static func directionPowers(_ p: Pairs, _ e: Int, _ m: Message) -> [[Double]] {
-        let unit = Array(p.units[(e * m.dimension)..<((e + 1) * m.dimension)])
-        var out: [[Double]] = [[1]]
-        for _ in 0..<m.degree {
-            guard let last = out.last else { break }
-            out.append(last.flatMap { v in unit.map { v * $0 } })
-        }
-        return out
-    }
-
-    /// F = B (I (x) y): output x input, from B (output x (input * |y|)).
-    static func pathMatrix(_ path: MessageBlock, _ y: [Double]) -> [Double] {
-        let (rows, columns, width) = (path.output.dimension, path.input.dimension, y.count)
-        var f = [Double](repeating: 0, count: rows * columns)
-        for rc in 0..<(rows * columns) {
+    /// F = B (I (x) y) into f (rc entries), y the `count` powers of one degree at `from`.
+    static func pathMatrix(_ b: [Double], _ rc: Int, _ powers: [Double], from: Int, count: Int, into f: inout [Double]) {
+        for index in 0..<rc {
             var sum = 0.0
-            for k in 0..<width { sum += path.matrix[rc * width + k] * y[k] }
-            f[rc] = sum
+            for k in 0..<count { sum += b[index * count + k] * powers[from + k] }
+            f[index] = sum
         }
-        return f
     }
 
     /// The rows x columns matrix at `offset` of theta, transposed.

@@ -128,7 +128,7 @@ public enum PyTorchBackend {
                 opLines.append(call("_Pool", [("dimension", "\(graph.domain?.dimension ?? 0)"), ("size", size)]))
                 uses.append([])
             case .message:
-                // Networks on point clouds run in the interpreter only: the driver refuses them here (Graph.points).
+                // Networks on point clouds are not in this back end yet: the driver refuses them (Graph.points).
                 opLines.append("None")
                 uses.append([])
             }
