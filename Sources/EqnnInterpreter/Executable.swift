@@ -81,10 +81,10 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         }
         for (k, op) in graph.ops.enumerated() {
             if keepTape { tape.append(x); shapes.append(extents); clouds.append(points) }
-            if case .message(let m) = op, let cloud = points {
+            if keepTape, case .message(let m) = op, let cloud = points {
                 // Its pairs' geometry and radial network, kept for backward.
                 let found = MessageKernels.pairs(m, cloud, theta: parameters)
-                if keepTape { pairs[k] = found }
+                pairs[k] = found
                 x = MessageKernels.forward(m, x, found, total: cloud.total)
                 continue
             }

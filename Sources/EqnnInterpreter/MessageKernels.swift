@@ -23,8 +23,8 @@ enum MessageKernels {
         var weights: [Double]
     }
 
-    static func pairs(_ m: Message, _ points: PointBatch, theta: [Double]) -> Pairs {
-        let neighbours = Neighbours(points, radius: m.radius)
+    static func pairs(_ m: Message, _ points: PointBatch, theta: [Double], receivers: Range<Int>? = nil, index: CellIndex? = nil) -> Pairs {
+        let neighbours = Neighbours(points, radius: m.radius, receivers: receivers, index: index)
         let count = neighbours.count, d = m.dimension, k = m.basisCount, h = m.hidden
         let powerOffsets = (0...(m.degree + 1)).map { l in (0..<l).reduce(0) { total, j in total + (0..<j).reduce(1) { r, _ in r * d } } }
         let width = powerOffsets[m.degree + 1]
@@ -67,15 +67,42 @@ enum MessageKernels {
         (m.paths.map(\.matrix), m.paths.reduce(1) { max($0, $1.output.dimension * $1.input.dimension) })
     }
 
-    /// [x ; m] for every point.
+    /// Receivers per piece of a forward pass that keeps no pairs: its memory is this many
+    /// points' pairs, whatever the size of the cloud.
+    static let receiversPerPiece = 2048
+
+    /// [x ; m] for every point, the pairs found and dropped piece by piece (inference).
     static func forward<T: BinaryFloatingPoint>(_ m: Message, _ x: [T], _ points: PointBatch, theta: [Double]) -> [T] {
-        forward(m, x, pairs(m, points, theta: theta), total: points.total)
+        var y = copied(m, x, total: points.total)
+        for s in 0..<points.samples {
+            let sample = points.starts[s]..<points.starts[s + 1]
+            let index = CellIndex(points, sample: sample, radius: m.radius)
+            for first in stride(from: sample.lowerBound, to: sample.upperBound, by: receiversPerPiece) {
+                let piece = first..<min(sample.upperBound, first + receiversPerPiece)
+                accumulate(m, x, pairs(m, points, theta: theta, receivers: piece, index: index), into: &y)
+            }
+        }
+        return y
     }
 
+    /// [x ; m] for every point from the pairs of all of them.
     static func forward<T: BinaryFloatingPoint>(_ m: Message, _ x: [T], _ p: Pairs, total: Int) -> [T] {
-        let width = m.outputDimension, channels = m.channels, powerCount = p.powerCount
+        var y = copied(m, x, total: total)
+        accumulate(m, x, p, into: &y)
+        return y
+    }
+
+    /// [x ; 0] for every point.
+    static func copied<T: BinaryFloatingPoint>(_ m: Message, _ x: [T], total: Int) -> [T] {
+        let width = m.outputDimension, channels = m.channels
         var y = [T](repeating: 0, count: total * width)
         for i in 0..<total { for c in 0..<channels { y[i * width + c] = x[i * channels + c] } }
+        return y
+    }
+
+    /// The messages of the pairs `p` into their receivers' rows of y (each receiver's pairs all in p).
+    static func accumulate<T: BinaryFloatingPoint>(_ m: Message, _ x: [T], _ p: Pairs, into y: inout [T]) {
+        let width = m.outputDimension, channels = m.channels, powerCount = p.powerCount
         let (matrices, scratch) = pathTables(m)
         var message = [Double](repeating: 0, count: width), f = [Double](repeating: 0, count: scratch)
         var e = 0
@@ -103,7 +130,6 @@ enum MessageKernels {
             }
             for c in channels..<width { y[i * width + c] = T(message[c]) }
         }
-        return y
     }
 
     /// dL/dx from dL/dy; adds dL/d(theta) and, when asked, dL/d(positions).

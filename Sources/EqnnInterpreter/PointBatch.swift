@@ -41,9 +41,59 @@ public struct PointBatch: Sendable, Equatable {
     }
 }
 
+/// The points of one sample by cells of side `radius`: a point's neighbours lie in
+/// the 3^d cells around its own, so finding them takes time independent of the
+/// sample's size at a fixed density. Small samples (and d > 3) keep all pairs.
+struct CellIndex {
+    let points: Range<Int>
+    let dimension: Int
+    let radius: Double
+    /// nil: every point of the sample is a candidate.
+    let cells: [[Int]: [Int]]?
+    let around: [[Int]]
+
+    init(_ batch: PointBatch, sample points: Range<Int>, radius: Double) {
+        self.points = points
+        dimension = batch.dimension
+        self.radius = radius
+        var around: [[Int]] = [[]]
+        for _ in 0..<batch.dimension { around = around.flatMap { prefix in [-1, 0, 1].map { prefix + [$0] } } }
+        self.around = around
+        guard points.count > 64, batch.dimension <= 3 else {
+            cells = nil
+            return
+        }
+        var cells: [[Int]: [Int]] = [:]
+        for i in points { cells[CellIndex.cell(batch, i, radius), default: []].append(i) }
+        self.cells = cells
+    }
+
+    /// The cell of point i; coordinates beyond 2^40 cells share the edge cells (which only costs time).
+    static func cell(_ batch: PointBatch, _ i: Int, _ radius: Double) -> [Int] {
+        (0..<batch.dimension).map { a in
+            let q = (batch.positions[i * batch.dimension + a] / radius).rounded(.down)
+            return q.isFinite ? Int(max(-1e12, min(1e12, q))) : 0
+        }
+    }
+
+    /// The points that may lie within the radius of point i (i among them), in increasing order.
+    func candidates(_ batch: PointBatch, of i: Int) -> [Int] {
+        guard let cells else { return Array(points) }
+        let home = CellIndex.cell(batch, i, radius)
+        var found: Set<Int> = []
+        var visited: Set<[Int]> = []
+        for offset in around {
+            let key = zip(home, offset).map { $0 + $1 }
+            guard visited.insert(key).inserted, let members = cells[key] else { continue }
+            found.formUnion(members)
+        }
+        return found.sorted()
+    }
+}
+
 /// The directed pairs (i receives from j) of points of one sample closer than
-/// a radius, sorted by i then j, with r_ij = pos_j - pos_i: found in time linear
-/// in the points for a bounded density, by cells of the radius's size.
+/// a radius, for the receivers in `receivers` (every point without), sorted by
+/// i then j, with r_ij = pos_j - pos_i.
 struct Neighbours {
     var receivers: [Int] = []
     var senders: [Int] = []
@@ -51,28 +101,15 @@ struct Neighbours {
     var differences: [Double] = []
     var distances: [Double] = []
 
-    init(_ batch: PointBatch, radius: Double) {
-        let d = batch.dimension
+    init(_ batch: PointBatch, radius: Double, receivers range: Range<Int>? = nil, index: CellIndex? = nil) {
+        let range = range ?? 0..<batch.total
         for s in 0..<batch.samples {
             let (first, last) = (batch.starts[s], batch.starts[s + 1])
-            guard last - first > 1 else { continue }
-            if last - first <= 64 || d > 3 {
-                for i in first..<last { for j in first..<last where j != i { consider(batch, i, j, radius) } }
-                continue
-            }
-            // Cells of side `radius`: a neighbour sits in one of the 3^d cells around.
-            var cells: [[Int]: [Int]] = [:]
-            func cell(_ i: Int) -> [Int] { (0..<d).map { Int((batch.positions[i * d + $0] / radius).rounded(.down)) } }
-            for i in first..<last { cells[cell(i), default: []].append(i) }
-            var around: [[Int]] = [[]]
-            for _ in 0..<d { around = around.flatMap { prefix in [-1, 0, 1].map { prefix + [$0] } } }
-            for i in first..<last {
-                let home = cell(i)
-                var found: [Int] = []
-                for offset in around {
-                    if let members = cells[zip(home, offset).map { $0 + $1 }] { found += members }
-                }
-                for j in found.sorted() where j != i { consider(batch, i, j, radius) }
+            let (low, high) = (max(first, range.lowerBound), min(last, range.upperBound))
+            guard low < high, last - first > 1 else { continue }
+            let cells = index.flatMap { $0.points == first..<last ? $0 : nil } ?? CellIndex(batch, sample: first..<last, radius: radius)
+            for i in low..<high {
+                for j in cells.candidates(batch, of: i) where j != i { consider(batch, i, j, radius) }
             }
         }
     }

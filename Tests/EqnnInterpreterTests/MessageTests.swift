@@ -165,6 +165,24 @@ final class MessageTests: XCTestCase {
         XCTAssertEqual(scale[0], 1)
     }
 
+    /// Inference finds the pairs piece by piece (its memory bounded whatever the cloud's
+    /// size): the same messages as all pairs at once, on a cloud of several pieces.
+    func testPiecewiseMessagesEqualAllPairs() throws {
+        let (_, graph) = try compile(MessageTests.energy)
+        guard case .message(let m)? = graph.ops.first else { return XCTFail("the first op is the message") }
+        var rng = SplitMix64(seed: 8)
+        let total = 2 * MessageKernels.receiversPerPiece + 100
+        let side = pow(Double(total) / 0.4, 1.0 / 3)  // about 26 neighbours a point
+        let points = PointBatch(counts: [7, total], positions: (0..<((total + 7) * 3)).map { _ in side * rng.nextUniform() }, dimension: 3)
+        let x = (0..<((total + 7) * m.channels)).map { _ in rng.nextNormal() }
+        let theta = Initialization.parameters(for: graph, seed: 2)
+        let pieces = MessageKernels.forward(m, x, points, theta: theta)
+        let whole = MessageKernels.forward(m, x, MessageKernels.pairs(m, points, theta: theta), total: points.total)
+        XCTAssertEqual(pieces.count, whole.count)
+        XCTAssertLessThan(zip(pieces, whole).map { abs($0 - $1) }.max() ?? 1, 1e-12)
+        XCTAssertGreaterThan(whole.map(abs).max() ?? 0, 0.1)
+    }
+
     /// The cells find exactly the pairs that all pairs find, on a cloud large enough to use them.
     func testNeighbourCellsFindEveryPair() {
         var rng = SplitMix64(seed: 1)
