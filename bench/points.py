@@ -94,7 +94,7 @@ def e3nn_network(spec):
             self.tp = o3.TensorProduct(irreps_in, sh, self.irreps_mid, instructions, shared_weights=False, internal_weights=False)
             self.fc = FullyConnectedNet([8, 32, self.tp.weight_numel], torch.nn.functional.silu)
             out = o3.Irreps(f"{scalars}x0e" + (f"+{gates}x0e" if gates else "") + (f"+{vectors}x1o" if vectors else ""))
-            self.linear = o3.Linear(irreps_in + self.irreps_mid, out)
+            self.linear = o3.Linear(irreps_in + self.irreps_mid, out, biases=True)  # eqnnc's layers have biases too
             if activation == "gated":
                 self.act = Gate(f"{scalars}x0e", [torch.nn.functional.silu], f"{gates}x0e", [torch.sigmoid], f"{vectors}x1o")
             else:
@@ -114,7 +114,7 @@ def e3nn_network(spec):
             for s, v, act in spec["layers"]:
                 self.layers.append(Layer(irreps, s, v, act))
                 irreps = self.layers[-1].irreps_out
-            self.output = o3.Linear(irreps, o3.Irreps(f"{spec['outputs']}x0e"))
+            self.output = o3.Linear(irreps, o3.Irreps(f"{spec['outputs']}x0e"), biases=True)
 
         def forward(self, x, pos, batch, samples):
             same = batch[:, None] == batch[None, :]
@@ -150,6 +150,9 @@ def e3nn_run(spec, train, test, epochs, batch, lr, seed):
     held = int(round(0.1 * len(counts)))
     val, fit = order[:held], order[held:]
     x_mean, x_std = train["x"].mean(0), train["x"].std(0)
+    # A constant feature (tetris's 1 per point) stays as it is: shifted to 0 it would leave e3nn's
+    # layers nothing to start from (eqnnc's start from their biases).
+    x_mean[x_std == 0] = 0
     x_std[x_std == 0] = 1
     mse = spec["loss"] == "mse"
     if mse:  # an energy per atom and a scale of what remains (eqnnc's normalizer)

@@ -149,7 +149,8 @@ extension Emitter {
         return """
         /* \(m.parameters.name): the messages from every other point within \(m.radius), summed into y after x. */
         static void \(p)_message\(k)(const \(p)_model *restrict model, const \(real) *restrict x, \(real) *restrict y,
-                                     const \(real) *restrict positions, size_t n, \(p)_cell_entry *restrict cells, \(real) *restrict scratch) {
+                                     const \(real) *restrict positions, size_t n, \(p)_cell_entry *restrict cells, \(real) *restrict scratch,
+                                     \(real) *restrict xs, \(real) *restrict ps, \(real) *restrict ys) {
             const double radius = \(m.radius);
             /* The radial network as the model stores it: W1^T (basis x hidden), b1, W2^T (hidden x weights), b2,
                so that the loops below run along contiguous rows (and vectorize without reassociating sums). */
@@ -161,29 +162,38 @@ extension Emitter {
             static const int powers_at[\(m.degree + 2)] = {\(powerOffsets.map(String.init).joined(separator: ", "))};
             size_t i, c;
             int a;
-            (void)cells;
             (void)powers_at;
             for (i = 0; i < n; ++i) {
-                for (c = 0; c < \(channels); ++c) y[i * \(width) + c] = x[i * \(channels) + c];
-                for (c = \(channels); c < \(width); ++c) y[i * \(width) + c] = 0;
+                cells[i].key = 0;
+                cells[i].index = i;
             }
         \(cells ? """
             for (i = 0; i < n; ++i) {
                 long cell[3] = {0, 0, 0};
                 for (a = 0; a < \(d); ++a) cell[a] = \(p)_cell(positions[i * \(d) + a], radius);
                 cells[i].key = \(p)_cell_key(cell);
-                cells[i].index = i;
             }
             qsort(cells, n, sizeof *cells, \(p)_cell_order);
         """ : "")
+            /* The points in cell order (xs, ps, ys), so that a neighbourhood's rows sit close in memory. */
             for (i = 0; i < n; ++i) {
-                \(real) *out = y + i * \(width);
+                const size_t from = cells[i].index;
+                for (a = 0; a < \(d); ++a) ps[i * \(d) + a] = positions[from * \(d) + a];
+                for (c = 0; c < \(channels); ++c) xs[i * \(channels) + c] = ys[i * \(width) + c] = x[from * \(channels) + c];
+                for (c = \(channels); c < \(width); ++c) ys[i * \(width) + c] = 0;
+            }
+            for (i = 0; i < n; ++i) {
+                \(real) *out = ys + i * \(width);
         \(cells ? """
                 static const int around[\(around.count)][\(d)] = {\(around.map { "{" + $0.map(String.init).joined(separator: ", ") + "}" }.joined(separator: ", "))};
                 uint64_t seen[\(around.count)];
                 long home[3] = {0, 0, 0};
                 int o, q;
-                for (a = 0; a < \(d); ++a) home[a] = \(p)_cell(positions[i * \(d) + a], radius);
+                int edge = 0;  /* a neighbouring cell clamped onto another: visit each once */
+                for (a = 0; a < \(d); ++a) {
+                    home[a] = \(p)_cell(ps[i * \(d) + a], radius);
+                    edge |= home[a] <= -1048576L || home[a] >= 1048575L;
+                }
                 for (o = 0; o < \(around.count); ++o) {
                     long cell[3] = {0, 0, 0};
                     size_t e;
@@ -194,10 +204,11 @@ extension Emitter {
                         if (cell[a] > 1048575L) cell[a] = 1048575L;
                     }
                     seen[o] = \(p)_cell_key(cell);
-                    for (q = 0; q < o; ++q) repeated |= seen[q] == seen[o];
+                    if (edge)
+                        for (q = 0; q < o; ++q) repeated |= seen[q] == seen[o];
                     if (repeated) continue;  /* clamped cells coincide at the edge */
                     for (e = \(p)_cell_find(cells, n, seen[o]); e < n && cells[e].key == seen[o]; ++e) {
-                        const size_t j = cells[e].index;
+                        const size_t j = e;
         """ : """
                 size_t j;
                 for (j = 0; j < n; ++j) {
@@ -207,7 +218,7 @@ extension Emitter {
                         int h, v, path;
                         if (j <= i) continue;  /* each pair once: both directions below */
                         for (a = 0; a < \(d); ++a) {
-                            diff[a] = (double)positions[j * \(d) + a] - (double)positions[i * \(d) + a];
+                            diff[a] = (double)ps[j * \(d) + a] - (double)ps[i * \(d) + a];
                             squares += diff[a] * diff[a];
                         }
                         r = sqrt(squares);
@@ -256,11 +267,11 @@ extension Emitter {
                             /* i receives from j along e; j from i along -e, whose powers of degree l are (-1)^l those of e,
                                with the same radial weight (the distance is the same). */
                             for (u = 0; u < route->copies; ++u) {
-                                const \(real) *from_j = x + j * \(channels) + route->in_offset + u * route->in_dim;
-                                const \(real) *from_i = x + i * \(channels) + route->in_offset + u * route->in_dim;
+                                const \(real) *from_j = xs + j * \(channels) + route->in_offset + u * route->in_dim;
+                                const \(real) *from_i = xs + i * \(channels) + route->in_offset + u * route->in_dim;
                                 const \(real) weight = weights[route->first_weight + u], back = route->degree % 2 ? -weight : weight;
                                 \(real) *to_i = out + route->out_offset + u * route->out_dim;
-                                \(real) *to_j = y + j * \(width) + route->out_offset + u * route->out_dim;
+                                \(real) *to_j = ys + j * \(width) + route->out_offset + u * route->out_dim;
                                 for (row = 0; row < route->out_dim; ++row) {
                                     \(real) sum_j = 0, sum_i = 0;
                                     for (v = 0; v < route->in_dim; ++v) {
@@ -275,6 +286,8 @@ extension Emitter {
                     }
                 }
             }
+            for (i = 0; i < n; ++i)
+                for (c = 0; c < \(width); ++c) y[cells[i].index * \(width) + c] = ys[i * \(width) + c];
         }
 
 
@@ -286,11 +299,13 @@ extension Emitter {
         let scratch = structuredOps.isEmpty && bilinearOps.isEmpty ? "" : "\n    \(real) gathered[\(P)_GATHER_CAP], products[\(P)_PRODUCT_CAP];"
         let realSize = "sizeof(\(real))"
         var out = """
-        /* The workspace: two buffers of a sample's widest layer, its points' cells, the pairs' scratch, each 64-byte aligned. */
+        /* The workspace: four buffers of a sample's widest layer (two in cell order), its positions in cell order, its
+           points' cells, the pairs' scratch, each 64-byte aligned. */
         size_t \(p)_workspace_bytes(size_t points) {
             const size_t values = points * \(maxDimension);
-            if (points > SIZE_MAX / \(maxDimension) / \(realSize) / 4 || points > SIZE_MAX / sizeof(\(p)_cell_entry) / 4) return 0;
-            return 2 * (values * \(realSize) + 64) + points * sizeof(\(p)_cell_entry) + 64 + \(pairScratch) * \(realSize) + 64;
+            if (points > SIZE_MAX / \(maxDimension) / \(realSize) / 8 || points > SIZE_MAX / sizeof(\(p)_cell_entry) / 8) return 0;
+            return 4 * (values * \(realSize) + 64) + points * \(axes) * \(realSize) + 64 + points * sizeof(\(p)_cell_entry) + 64
+                + \(pairScratch) * \(realSize) + 64;
         }
 
         static void *\(p)_aligned(unsigned char *base, size_t offset) {
@@ -307,14 +322,21 @@ extension Emitter {
                 const size_t values = points * \(maxDimension);
                 unsigned char *base = (unsigned char *)workspace;
                 \(real) *x = (\(real) *)\(p)_aligned(base, 0), *y = (\(real) *)\(p)_aligned(base, values * \(realSize) + 64), *swap;
-                \(p)_cell_entry *cells = (\(p)_cell_entry *)\(p)_aligned(base, 2 * (values * \(realSize) + 64));
-                \(real) *pair = (\(real) *)\(p)_aligned(base, 2 * (values * \(realSize) + 64) + points * sizeof(\(p)_cell_entry) + 64);
+                \(real) *xs = (\(real) *)\(p)_aligned(base, 2 * (values * \(realSize) + 64));
+                \(real) *ys = (\(real) *)\(p)_aligned(base, 3 * (values * \(realSize) + 64));
+                \(real) *ps = (\(real) *)\(p)_aligned(base, 4 * (values * \(realSize) + 64));
+                \(p)_cell_entry *cells = (\(p)_cell_entry *)\(p)_aligned(base, 4 * (values * \(realSize) + 64) + points * \(axes) * \(realSize) + 64);
+                \(real) *pair = (\(real) *)\(p)_aligned(base, 4 * (values * \(realSize) + 64) + points * \(axes) * \(realSize) + 64
+                                                             + points * sizeof(\(p)_cell_entry) + 64);
                 const \(real) *where = positions + first * \(axes);
                 size_t n = points, t, i;
                 int b, s, c;
                 (void)swap;
                 (void)cells;
                 (void)pair;
+                (void)xs;
+                (void)ys;
+                (void)ps;
                 (void)where;
                 (void)b;
                 (void)s;
@@ -329,7 +351,7 @@ extension Emitter {
             let code: String
             switch op {
             case .message:
-                code = "\(p)_message\(k)(model, x, y, where, n, cells, pair);\nswap = x;\nx = y;\ny = swap;\n"
+                code = "\(p)_message\(k)(model, x, y, where, n, cells, pair, xs, ps, ys);\nswap = x;\nx = y;\ny = swap;\n"
             case .pool(let pool):
                 let share = pool.pooling == .sum ? "1" : "(n ? (\(real))1 / (\(real))n : 0)"
                 code = """

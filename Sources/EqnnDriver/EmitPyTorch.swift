@@ -10,7 +10,6 @@ enum EmitPyTorch {
             throw Driver.usageError("\(option) applies to --emit c; a PyTorch module loads weights at run time (model.load_safetensors)", Help.check)
         }
         let compiled = try Compiled.load(path, network: args.options["--network"])
-        try compiled.refusePoints("--emit pytorch")
         // The module's text holds every basis entry as a literal of about 20 characters, a few times over while built.
         let entries = compiled.graph.ops.reduce(0.0) { total, op in
             guard let l = op.linearMap else { return total }

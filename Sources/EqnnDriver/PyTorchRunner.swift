@@ -83,6 +83,21 @@ public final class PyTorchRunner {
         return try Npy.read(Data(contentsOf: result), name: result.path).values
     }
 
+    /// A network on point clouds: the module's outputs for the clouds, and by torch.autograd in float64
+    /// the gradient of sum(outputs * cotangent) with respect to theta (the weights file's order) and to the positions.
+    public func cloud(_ x: [Double], positions: [Double], counts: [Int], graph: Graph, cotangent: [Double], single: Bool) throws
+        -> (output: [Double], theta: [Double], positions: [Double]) {
+        let total = counts.reduce(0, +), d = graph.points?.dimension ?? 1
+        let files = [try write(Table(rows: total, columns: graph.input.dimension, values: x)),
+                     try write(Table(rows: total, columns: d, values: positions)),
+                     try write(Table(rows: counts.count, columns: 1, values: counts.map(Double.init))),
+                     try write(Table(rows: cotangent.count / max(1, graph.output.dimension), columns: graph.output.dimension, values: cotangent))]
+        let results = ["y", "gt", "gp"].map { directory.appendingPathComponent("\($0)\(self.files).npy") }
+        try request("cloud \(single ? "f32" : "f64") " + (files + results).map(\.path).joined(separator: " "))
+        let read = { (url: URL) in try Npy.read(Data(contentsOf: url), name: url.path).values }
+        return (try read(results[0]), try read(results[1]), try read(results[2]))
+    }
+
     /// The float64 module's weights, written by its save_safetensors.
     public func save(to url: URL) throws {
         try request("save \(url.path)")
@@ -153,6 +168,24 @@ for line in sys.stdin:
             with torch.no_grad():
                 y = models[precision](torch.from_numpy(np.load(x)).to(dtype))
             np.save(out, y.double().numpy())
+        elif words[0] == "cloud":
+            precision, x, positions, counts, cotangent, out, theta_out, positions_out = words[1:9]
+            dtype = torch.float64 if precision == "f64" else torch.float32
+            x, counts = torch.from_numpy(np.load(x)).to(dtype), torch.from_numpy(np.load(counts)).long().reshape(-1)
+            positions = torch.from_numpy(np.load(positions)).to(dtype)
+            with torch.no_grad():
+                y = models[precision](x, positions, counts)
+            np.save(out, y.double().numpy())
+            model = copy.deepcopy(models["f64"]).train()
+            model.zero_grad()
+            where = positions.double().clone().requires_grad_(True)
+            y = model(x.double(), where, counts)
+            (y * torch.from_numpy(np.load(cotangent)).reshape(y.shape)).sum().backward()
+            grads = [model.get_parameter(n).grad for n, _ in model.PARAMETERS]
+            g = torch.cat([(g if g is not None else torch.zeros_like(model.get_parameter(n))).reshape(-1)
+                           for g, (n, _) in zip(grads, model.PARAMETERS)])
+            np.save(theta_out, g.numpy().reshape(1, -1))
+            np.save(positions_out, where.grad.numpy())
         elif words[0] == "save":
             models["f64"].save_safetensors(words[1])
         elif words[0] == "gradient":

@@ -119,6 +119,9 @@ public enum PyTorchBackend {
                 opLines.append(call("_BatchNorm", [("dim", "\(n.dimension)"), ("fields", "[\(fields.joined(separator: ", "))]"),
                                                    ("epsilon", number(BatchNorm.epsilon)), ("momentum", number(BatchNorm.momentum))]))
                 uses.append([n.parameters.name, n.statistics.name])
+            case .pool(let p) where graph.points != nil:
+                opLines.append(call("_PointPool", [("sums", p.pooling == .sum ? "True" : "False")]))
+                uses.append([])
             case .pool(let p):
                 let size: String
                 switch p.pooling {
@@ -127,10 +130,16 @@ public enum PyTorchBackend {
                 }
                 opLines.append(call("_Pool", [("dimension", "\(graph.domain?.dimension ?? 0)"), ("size", size)]))
                 uses.append([])
-            case .message:
-                // Networks on point clouds are not in this back end yet: the driver refuses them (Graph.points).
-                opLines.append("None")
-                uses.append([])
+            case .message(let m):
+                let paths = m.paths.map { p in
+                    call("_MessagePath", [("in_offset", "\(p.input.offset)"), ("copies", "\(p.input.copies)"), ("in_len", "\(p.input.dimension)"),
+                                          ("out_offset", "\(p.output.offset)"), ("out_len", "\(p.output.dimension)"), ("degree", "\(p.degree)"),
+                                          ("first_weight", "\(p.firstWeight)"), ("matrix", packed(p.matrix))])
+                }
+                opLines.append(call("_Message", [("dimension", "\(m.dimension)"), ("channels", "\(m.channels)"), ("radius", number(m.radius)),
+                                                 ("degree", "\(m.degree)"), ("basis_count", "\(m.basisCount)"), ("hidden", "\(m.hidden)"),
+                                                 ("weights", "\(m.weights)"), ("paths", "[\(paths.joined(separator: ", "))]")]))
+                uses.append([m.parameters.name])
             }
         }
         // Slices grouped by layer ("layer1.weight" -> module layer1, parameter weight).
@@ -175,6 +184,9 @@ public enum PyTorchBackend {
         } else {
             out += "    GRID = None\n"
         }
+        if let points = graph.points {
+            out += "    # Point clouds in R^\(points.dimension): forward(x, positions, counts).\n    POINTS = \(points.dimension)\n"
+        }
         out += "    # (offset, length, is_scalar) of every summand copy: what the normalizer may shift and scale.\n"
         out += "    INPUT_LAYOUT = \(layout(graph.input))\n"
         out += "    OUTPUT_LAYOUT = \(layout(graph.output))\n"
@@ -197,6 +209,9 @@ public enum PyTorchBackend {
         }
         out += "        ])\n"
         out += "        self.reset_parameters(torch.Generator().manual_seed(seed))\n\n"
+        if let points = graph.points {
+            return out + pointsForward(graph, points, uses)
+        }
         out += "    def forward(self, x):\n"
         if graph.domain != nil {
             out += "        \"\"\"x: (batch, extents..., \(graph.input.dimension)), every extent a multiple of the pools' product.\"\"\"\n"
@@ -214,6 +229,30 @@ public enum PyTorchBackend {
         out += "        return x * n.output_scale + n.output_shift\n\n\n"
         out += "# The network of this file, whatever its name (examples/pytorch/train_ddp.py looks for it).\n"
         out += "Model = \(className)\n"
+        return out
+    }
+
+    /// forward of a network on point clouds: the ops that look at other points take the
+    /// positions and counts; a network that sums its points adds count times the output shift.
+    static func pointsForward(_ graph: Graph, _ points: PointDomain, _ uses: [[String]]) -> String {
+        let rows = graph.poolsPoints ? "(samples, \(graph.output.dimension))" : "(points, \(graph.output.dimension))"
+        var out = "    def forward(self, x, positions, counts):\n"
+        out += "        \"\"\"x: (points, \(graph.input.dimension)), positions: (points, \(points.dimension)), counts: (samples,) points per sample,\n"
+        out += "        every sample's points one after another -> \(rows).\"\"\"\n"
+        out += "        n = self.normalizer\n"
+        out += "        counts = counts.reshape(-1).long()\n"
+        out += "        x = (x - n.input_shift) / n.input_scale\n"
+        for (k, op) in graph.ops.enumerated() {
+            var arguments = ["x"]
+            if case .message = op { arguments += ["positions", "counts"] }
+            if case .pool = op { arguments.append("counts") }
+            arguments += uses[k].map(parameterPath)
+            out += "        x = self.ops[\(k)](\(arguments.joined(separator: ", ")))  # \(opSummary(op, uses[k]))\n"
+        }
+        out += graph.sumsPoints ? "        return x * n.output_scale + counts[:, None].to(x.dtype) * n.output_shift  # a shift per point\n\n\n"
+                                : "        return x * n.output_scale + n.output_shift\n\n\n"
+        out += "# The network of this file, whatever its name (examples/pytorch/train_ddp.py looks for it).\n"
+        out += "Model = \(pythonName(graph.network))\n"
         return out
     }
 

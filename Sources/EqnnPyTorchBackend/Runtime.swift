@@ -524,6 +524,96 @@ class _Pool(_Op):
         return y.mean(dim=self.block_axes)
 
 
+# A path of a message op: copy u of its input summand sends w[first_weight + u] * B (x_u (x) e^(x)degree)
+# to copy u of its output block; B is out_len x (in_len * d^degree), row-major, e's index fastest.
+_MessagePath = collections.namedtuple("_MessagePath", "in_offset copies in_len out_offset out_len degree first_weight matrix")
+
+
+class _Message(_Op):
+    """Point clouds: y_i = [x_i ; m_i], m_i the messages of every other point of i's sample within
+    the radius (docs/graph-ir.md, message): the exact paths B (x_j (x) e^(x)l), e the unit vector from
+    i to j, each weighted by the radial network of the distance (Bessel functions with NequIP's
+    cut-off, one hidden layer of silu units). Pairs are found sample by sample (all pairs of a
+    sample: for clouds of up to thousands of points; eqnnc's interpreter and C use cells)."""
+
+    def __init__(self, dimension, channels, radius, degree, basis_count, hidden, weights, paths):
+        super().__init__()
+        self.dimension, self.channels, self.radius, self.degree = dimension, channels, radius, degree
+        self.basis_count, self.hidden, self.weights = basis_count, hidden, weights
+        self.routes = [(p.in_offset, p.copies, p.in_len, p.out_offset, p.out_len, p.degree, p.first_weight) for p in paths]
+        for k, p in enumerate(paths):
+            self._table("matrix%d" % k, p.matrix, torch.float64)
+
+    @torch.jit.unused
+    def pairs(self, positions, counts):
+        """(receivers, senders) of every pair of the same sample closer than the radius."""
+        receivers, senders = [], []
+        first = 0
+        with torch.no_grad():
+            for count in counts.tolist():
+                if count > 1:
+                    p = positions[first:first + count]
+                    near = torch.cdist(p, p) < self.radius
+                    near.fill_diagonal_(False)
+                    i, j = torch.nonzero(near, as_tuple=True)
+                    receivers.append(i + first)
+                    senders.append(j + first)
+                first += count
+        if not receivers:
+            empty = torch.zeros(0, dtype=torch.long, device=positions.device)
+            return empty, empty
+        return torch.cat(receivers), torch.cat(senders)
+
+    @torch.jit.unused
+    def forward(self, x, positions, counts, theta):
+        tables = self._get(x)
+        positions = positions.to(x.dtype)
+        receivers, senders = self.pairs(positions, counts)
+        difference = positions[senders] - positions[receivers]
+        squares = (difference * difference).sum(dim=1)
+        apart = squares > 0
+        # r and e without dividing by zero where two points coincide (then e = 0, as eqnnc's).
+        safe = torch.sqrt(torch.where(apart, squares, torch.ones_like(squares)))
+        r = torch.where(apart, safe, torch.zeros_like(safe))
+        unit = torch.where(apart[:, None], difference / safe[:, None], torch.zeros_like(difference))
+        k = torch.arange(1, self.basis_count + 1, dtype=x.dtype, device=x.device)
+        a = k * math.pi / self.radius
+        near = r[:, None] < 1e-4 / a
+        bessel = torch.where(near, a - a ** 3 * r[:, None] ** 2 / 6, torch.sin(a * r[:, None]) / safe[:, None])
+        t = r / self.radius
+        cutoff = torch.where(t < 1, 1 - 28 * t ** 6 + 48 * t ** 7 - 21 * t ** 8, torch.zeros_like(t))
+        phi = math.sqrt(2 / self.radius) * bessel * cutoff[:, None]
+        h, b, w = self.hidden, self.basis_count, self.weights
+        w1, b1 = theta[:h * b].view(h, b), theta[h * b:h * b + h]
+        w2, b2 = theta[h * b + h:h * b + h + w * h].view(w, h), theta[h * b + h + w * h:]
+        weights = torch.nn.functional.silu(phi @ w1.t() + b1) @ w2.t() + b2
+        powers = [torch.ones(r.shape[0], 1, dtype=x.dtype, device=x.device)]
+        for _ in range(self.degree):
+            powers.append((powers[-1][:, :, None] * unit[:, None, :]).reshape(r.shape[0], -1))
+        parts = [x]
+        for index, (in_offset, copies, in_len, out_offset, out_len, degree, first) in enumerate(self.routes):
+            matrix = tables["matrix%d" % index].view(out_len, in_len, -1)
+            f = torch.einsum("rck,ek->erc", matrix, powers[degree])
+            sent = x[senders, in_offset:in_offset + copies * in_len].reshape(-1, copies, in_len)
+            message = torch.einsum("erc,euc->eur", f, sent) * weights[:, first:first + copies, None]
+            parts.append(torch.zeros(x.shape[0], copies * out_len, dtype=x.dtype, device=x.device)
+                         .index_add(0, receivers, message.reshape(-1, copies * out_len)))
+        return torch.cat(parts, dim=1)
+
+
+class _PointPool(_Op):
+    """The sum (or the mean) of every sample's points: one row per sample."""
+
+    def __init__(self, sums):
+        super().__init__()
+        self.sums = sums
+
+    def forward(self, x: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+        sample = torch.repeat_interleave(torch.arange(counts.shape[0], device=x.device), counts)
+        pooled = torch.zeros(counts.shape[0], x.shape[1], dtype=x.dtype, device=x.device).index_add(0, sample, x)
+        return pooled if self.sums else pooled / counts.clamp(min=1)[:, None].to(x.dtype)
+
+
 class _Parameters(torch.nn.Module):
     """One layer's slices of theta, named as in the weights file."""
 

@@ -91,7 +91,8 @@ final class ModelCommandTests: ScratchDirectoryTestCase {
         let flat = try write("flat.eqnn", "network Flat over S(3) { input V output Scalar }")
         XCTAssertEqual(Driver.run(["run", flat, "--input", path("x.npy"), "--output", path("o.npy"), "--weights", path("w.safetensors")] + cloud).status, 2)
         XCTAssertEqual(Driver.run([energy, "--emit", "c", "-o", path("c")]).status, 0)
-        for emit in ["pytorch", "onnx"] {
+        XCTAssertEqual(Driver.run([energy, "--emit", "pytorch", "-o", path("py")]).status, 0)
+        for emit in ["onnx"] {
             let refused = Driver.run([energy, "--emit", emit, "-o", path("out")])
             XCTAssertEqual(refused.status, 1)
             XCTAssertTrue(refused.stderr.contains("interpreter"), refused.stderr)

@@ -183,6 +183,20 @@ final class MessageTests: XCTestCase {
         XCTAssertGreaterThan(whole.map(abs).max() ?? 0, 0.1)
     }
 
+    /// A constant input channel on points (the 1 of points without species) stays at its
+    /// value scaled to 1 (shifted to 0 it would give the first messages nothing to carry);
+    /// a varying one is standardized as anywhere.
+    func testConstantInputsOnPointsStayOne() throws {
+        let (_, graph) = try compile("network N over O(3) on points(3) { input 2*Scalar layer 2*Scalar : silu message 1.0 output Scalar pool sum }")
+        let points = PointBatch(counts: [3], positions: [0, 0, 0, 1, 0, 0, 0, 1, 0], dimension: 3)
+        let samples = PointSamples(points: points, x: [2, 1, 2, 3, 2, 5], y: [1])
+        let (shift, scale) = Trainer.inputStatistics(graph, samples)
+        XCTAssertEqual(shift[0], 0)
+        XCTAssertEqual(scale[0], 2)
+        XCTAssertEqual(shift[1], 3, accuracy: 1e-12)
+        XCTAssertEqual(scale[1], (8.0 / 3).squareRoot(), accuracy: 1e-12)
+    }
+
     /// The cells find exactly the pairs that all pairs find, on a cloud large enough to use them.
     func testNeighbourCellsFindEveryPair() {
         var rng = SplitMix64(seed: 1)

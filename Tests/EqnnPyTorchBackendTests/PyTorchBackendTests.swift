@@ -75,6 +75,45 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
         XCTAssertGreaterThanOrEqual(checked, 23)
     }
 
+    /// Networks on point clouds: the module's outputs, and torch.autograd's gradients with respect
+    /// to theta and to the positions (minus the forces), against the interpreter's, on samples of 0 to 40 points.
+    func testPointNetworksMatchTheInterpreter() throws {
+        let torch = try runner()
+        defer { torch.cleanUp() }
+        var rng = SplitMix64(seed: 17)
+        let extra = try write("fields.eqnn", """
+            # Per-point outputs and SO(3)'s cross products.
+            network Fields over SO(3) on points(3) {
+              input  Scalar + V
+              layer  4*Scalar + 2*V + V^2 : gated  message 1.3 degree 3 radial 6
+              output V + Scalar  message 1.1
+            }
+            """)
+        for path in Repository.inputs(in: "examples/points").map(\.path) + [extra] {
+            for compiled in try Compiled.loadAll(path) {
+                let graph = compiled.graph
+                let model = model(graph, seed: 4)
+                try torch.load(PyTorchBackend.generate(graph, origin: .init(sourceFile: path, version: "test")), model)
+                let counts = [6, 0, 1, 40, 13], total = counts.reduce(0, +)
+                let positions = (0..<(total * 3)).map { _ in 2.5 * rng.nextUniform() }
+                let x = (0..<(total * graph.input.dimension)).map { c in model.normalizer.inputShift[c % graph.input.dimension] + rng.nextNormal() }
+                let points = PointBatch(counts: counts, positions: positions, dimension: 3)
+                let w = (0..<(graph.outputRows(points) * graph.output.dimension)).map { _ in rng.nextNormal() }
+                let name = "\(path) \(graph.network)"
+                let f64 = try torch.cloud(x, positions: positions, counts: counts, graph: graph, cotangent: w, single: false)
+                XCTAssertLessThan(relativeError(f64.output, model.forward(x, batch: counts.count, points: points)), 1e-10, name)
+                let f32 = try torch.cloud(x, positions: positions, counts: counts, graph: graph, cotangent: w, single: true)
+                let reference32 = model.forwardSingle(x.map(Float.init), batch: counts.count, points: points).map(Double.init)
+                XCTAssertLessThan(relativeError(f32.output, reference32), 1e-5, name)
+                let theta = Executable<Double>(model).gradient(x, batch: counts.count, points: points) { _ in w }.gradient
+                XCTAssertLessThan(relativeError(f64.theta, theta), 1e-8, name)
+                let forces = model.positionGradient(x, batch: counts.count, points: points, outputWeights: w).positions
+                XCTAssertLessThan(relativeError(f64.positions, forces), 1e-8, name)
+                XCTAssertGreaterThan(forces.map(abs).max() ?? 0, 0, name)
+            }
+        }
+    }
+
     /// A torus smaller than the kernel wraps more than once: the module agrees with
     /// the interpreter (torch's circular padding refuses such grids).
     func testTinyTorusMatchesTheInterpreter() throws {
