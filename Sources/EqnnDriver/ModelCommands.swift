@@ -87,6 +87,7 @@ enum ModelCommands {
             guard samples.count > 0 else { throw CommandResult(stderr: "eqnnc: error: \(xPath) has no samples\n", status: 1) }
             let trainingRows = samples.count - Trainer(options: options).heldOut(rows: samples.count, separateValidation: validation != nil)
             let (batchRows, epochs) = options.schedule(rows: trainingRows, positions: 1)
+            try PointCommands.checkTrainingMemory(compiled, samples, batch: batchRows)
             let header = "training \(compiled.graph.network): \(compiled.graph.parameterCount) parameters, \(samples.count) samples of \(samples.points.total) points, \(options.loss.rawValue) loss, "
                 + (options.epochs == nil ? "about \(options.steps) steps: " : "") + "\(epochs) epochs, batch \(batchRows)\n"
             return try trainAndWrite(compiled, options, header: header, outPath: outPath, quiet: quiet) { report in

@@ -92,6 +92,19 @@ enum PointCommands {
         return CommandResult(stderr: compiled.diagnostics + "wrote " + written.map { "\($0.0): \($0.1.rows) rows of \($0.1.columns)" }.joined(separator: ", ") + "\n")
     }
 
+    /// Refuses training whose batches would not fit in memory: a batch keeps every pair of its
+    /// samples (per message op) for backward, and the densest samples may meet in one batch.
+    static func checkTrainingMemory(_ compiled: Compiled, _ samples: PointSamples, batch: Int) throws {
+        let messages = compiled.graph.ops.compactMap { op -> Message? in if case .message(let m) = op { return m } else { return nil } }
+        guard let radius = messages.map(\.radius).max() else { return }
+        let pairs = samples.points.pairCounts(radius: radius).sorted(by: >).prefix(batch).reduce(0, +)
+        let points = samples.points.counts.sorted(by: >).prefix(batch).reduce(0, +)
+        let bytes = 8 * (Double(pairs) * Double(messages.reduce(0) { $0 + $1.valuesPerPair })
+                         + Double(points) * MemoryBudget.valuesPerSample(compiled.graph, positions: 1, tape: true))
+        try MemoryBudget.check(bytes, "training batches of \(batch) samples (up to \(pairs) pairs within \(radius) of each other)",
+                               hint: "use a smaller --batch, or a smaller radius")
+    }
+
     /// The training samples and, with --val-x, --val-y, --val-positions and --val-counts, a validation set of its own.
     static func trainingSets(_ args: Arguments, _ compiled: Compiled, loss: Loss) throws -> (PointSamples, PointSamples?) {
         let paths = try required(args, ["--x", "--y", "--positions", "--counts"], command: "train", usage: Help.train)

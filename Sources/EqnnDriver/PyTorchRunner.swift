@@ -98,6 +98,19 @@ public final class PyTorchRunner {
         return (try read(results[0]), try read(results[1]), try read(results[2]))
     }
 
+    /// Training on forces through the module: d/dtheta of sum(c * dE/dpositions), E the sum of the
+    /// outputs, by torch.autograd's double backward (create_graph=True), in float64.
+    public func forceGradient(_ x: [Double], positions: [Double], counts: [Int], graph: Graph, cotangent: [Double]) throws -> [Double] {
+        let total = counts.reduce(0, +), d = graph.points?.dimension ?? 1
+        let files = [try write(Table(rows: total, columns: graph.input.dimension, values: x)),
+                     try write(Table(rows: total, columns: d, values: positions)),
+                     try write(Table(rows: counts.count, columns: 1, values: counts.map(Double.init))),
+                     try write(Table(rows: total, columns: d, values: cotangent))]
+        let result = directory.appendingPathComponent("fg\(self.files).npy")
+        try request("forcegradient " + (files + [result]).map(\.path).joined(separator: " "))
+        return try Npy.read(Data(contentsOf: result), name: result.path).values
+    }
+
     /// The float64 module's weights, written by its save_safetensors.
     public func save(to url: URL) throws {
         try request("save \(url.path)")
@@ -186,6 +199,17 @@ for line in sys.stdin:
                            for g, (n, _) in zip(grads, model.PARAMETERS)])
             np.save(theta_out, g.numpy().reshape(1, -1))
             np.save(positions_out, where.grad.numpy())
+        elif words[0] == "forcegradient":
+            x, positions, counts, cotangent, out = words[1:6]
+            model = copy.deepcopy(models["f64"]).train()
+            model.zero_grad()
+            where = torch.from_numpy(np.load(positions)).double().requires_grad_(True)
+            energy = model(torch.from_numpy(np.load(x)).double(), where, torch.from_numpy(np.load(counts)).long().reshape(-1)).sum()
+            (gradient,) = torch.autograd.grad(energy, where, create_graph=True)
+            (gradient * torch.from_numpy(np.load(cotangent)).reshape(gradient.shape)).sum().backward()
+            g = torch.cat([(model.get_parameter(n).grad if model.get_parameter(n).grad is not None
+                            else torch.zeros_like(model.get_parameter(n))).reshape(-1) for n, _ in model.PARAMETERS])
+            np.save(out, g.numpy().reshape(1, -1))
         elif words[0] == "save":
             models["f64"].save_safetensors(words[1])
         elif words[0] == "gradient":

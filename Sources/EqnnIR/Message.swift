@@ -55,6 +55,13 @@ public struct Message: Sendable, Equatable {
     public static let defaultBasisCount = 8
     public static let defaultHidden = 32
 
+    /// The values a training pass keeps per pair (its geometry, radial basis and network,
+    /// the direction's powers and their gradients), in doubles: what sizes its memory.
+    public var valuesPerPair: Int {
+        let powers = (0...degree).reduce(0) { total, l in total + (0..<l).reduce(1) { r, _ in r * dimension } }
+        return 3 * dimension + 2 * powers + 3 * basisCount + 3 * hidden + 2 * weights + 4
+    }
+
     /// Where W1, b1, W2 and b2 start in theta.
     public var firstLayer: Int { parameters.offset }
     public var firstBias: Int { firstLayer + hidden * basisCount }

@@ -67,9 +67,11 @@ enum MessageKernels {
         (m.paths.map(\.matrix), m.paths.reduce(1) { max($0, $1.output.dimension * $1.input.dimension) })
     }
 
-    /// Receivers per piece of a forward pass that keeps no pairs: its memory is this many
-    /// points' pairs, whatever the size of the cloud.
+    /// Receivers per piece of a forward pass that keeps no pairs, and the most pairs a piece
+    /// holds (fewer receivers where the points are dense; at least one): its memory is bounded
+    /// whatever the cloud, even one whose points all sit within the radius of each other.
     static let receiversPerPiece = 2048
+    static let pairsPerPiece = 1 << 18
 
     /// [x ; m] for every point, the pairs found and dropped piece by piece (inference).
     static func forward<T: BinaryFloatingPoint>(_ m: Message, _ x: [T], _ points: PointBatch, theta: [Double]) -> [T] {
@@ -78,8 +80,18 @@ enum MessageKernels {
             let sample = points.starts[s]..<points.starts[s + 1]
             let index = CellIndex(points, sample: sample, radius: m.radius)
             for first in stride(from: sample.lowerBound, to: sample.upperBound, by: receiversPerPiece) {
-                let piece = first..<min(sample.upperBound, first + receiversPerPiece)
-                accumulate(m, x, pairs(m, points, theta: theta, receivers: piece, index: index), into: &y)
+                let block = first..<min(sample.upperBound, first + receiversPerPiece)
+                let counts = Neighbours.counts(points, radius: m.radius, receivers: block, index: index)
+                var start = block.lowerBound, pairs = 0
+                for (offset, count) in counts.enumerated() {
+                    let i = block.lowerBound + offset
+                    if i > start, pairs + count > pairsPerPiece {
+                        accumulate(m, x, self.pairs(m, points, theta: theta, receivers: start..<i, index: index), into: &y)
+                        (start, pairs) = (i, 0)
+                    }
+                    pairs += count
+                }
+                accumulate(m, x, self.pairs(m, points, theta: theta, receivers: start..<block.upperBound, index: index), into: &y)
             }
         }
         return y

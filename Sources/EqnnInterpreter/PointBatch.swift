@@ -22,6 +22,15 @@ public struct PointBatch: Sendable, Equatable {
     public var samples: Int { counts.count }
     public var total: Int { starts.last ?? 0 }
 
+    /// Each sample's number of (directed) pairs closer than `radius`: what a training batch keeps per message op.
+    public func pairCounts(radius: Double) -> [Int] {
+        (0..<samples).map { s in
+            let sample = starts[s]..<starts[s + 1]
+            guard sample.count > 1 else { return 0 }
+            return Neighbours.counts(self, radius: radius, receivers: sample, index: CellIndex(self, sample: sample, radius: radius)).reduce(0, +)
+        }
+    }
+
     /// Samples `range` alone (their points first).
     public func slice(_ range: Range<Int>) -> PointBatch {
         let (first, last) = (starts[range.lowerBound], starts[range.upperBound])
@@ -76,18 +85,19 @@ struct CellIndex {
         }
     }
 
-    /// The points that may lie within the radius of point i (i among them), in increasing order.
-    func candidates(_ batch: PointBatch, of i: Int) -> [Int] {
+    /// The points that may lie within the radius of point i (i among them), each once (the
+    /// cells are disjoint), in increasing order when `sorted`.
+    func candidates(_ batch: PointBatch, of i: Int, sorted: Bool = true) -> [Int] {
         guard let cells else { return Array(points) }
         let home = CellIndex.cell(batch, i, radius)
-        var found: Set<Int> = []
+        var found: [Int] = []
         var visited: Set<[Int]> = []
         for offset in around {
             let key = zip(home, offset).map { $0 + $1 }
             guard visited.insert(key).inserted, let members = cells[key] else { continue }
-            found.formUnion(members)
+            found += members
         }
-        return found.sorted()
+        return sorted ? found.sorted() : found
     }
 }
 
@@ -110,6 +120,23 @@ struct Neighbours {
             let cells = index.flatMap { $0.points == first..<last ? $0 : nil } ?? CellIndex(batch, sample: first..<last, radius: radius)
             for i in low..<high {
                 for j in cells.candidates(batch, of: i) where j != i { consider(batch, i, j, radius) }
+            }
+        }
+    }
+
+    /// How many points within the radius each point of `receivers` (a range of one
+    /// sample's points) has: what sizes the pieces of a forward pass, before any pair is stored.
+    static func counts(_ batch: PointBatch, radius: Double, receivers: Range<Int>, index: CellIndex) -> [Int] {
+        let d = batch.dimension
+        return receivers.map { i in
+            index.candidates(batch, of: i, sorted: false).reduce(0) { count, j in
+                guard j != i else { return count }
+                var squares = 0.0
+                for a in 0..<d {
+                    let diff = batch.positions[j * d + a] - batch.positions[i * d + a]
+                    squares += diff * diff
+                }
+                return squares.squareRoot() < radius ? count + 1 : count
             }
         }
     }

@@ -99,6 +99,21 @@ final class ModelCommandTests: ScratchDirectoryTestCase {
         }
     }
 
+    /// A cloud whose 4,000 points sit on one spot has 16 million pairs: training, which keeps
+    /// every pair of a batch for backward, is refused before it allocates them.
+    func testDensePointCloudsAreRefusedBeforeTraining() throws {
+        let energy = Repository.root.appendingPathComponent("examples/points/energy.eqnn").path
+        let n = 4000
+        try Npy.write(Table(rows: n, columns: 3, values: [Double](repeating: 0.5, count: n * 3))).write(to: URL(fileURLWithPath: path("p.npy")))
+        try Npy.write(Table(rows: n, columns: 2, values: (0..<(2 * n)).map { Double($0 % 2) })).write(to: URL(fileURLWithPath: path("x.npy")))
+        try Npy.write(Table(rows: 1, columns: 1, values: [Double(n)])).write(to: URL(fileURLWithPath: path("n.npy")))
+        try Npy.write(Table(rows: 1, columns: 1, values: [1])).write(to: URL(fileURLWithPath: path("y.npy")))
+        let train = Driver.run(["train", energy, "--x", path("x.npy"), "--y", path("y.npy"), "--positions", path("p.npy"),
+                                "--counts", path("n.npy"), "--epochs", "1", "-o", path("w.safetensors")])
+        XCTAssertEqual(train.status, 1, train.stderr)
+        XCTAssertTrue(train.stderr.contains("pairs") && train.stderr.contains("memory"), train.stderr)
+    }
+
     func testTrainRunEvaluateVerify() throws {
         let source = try write("o3.eqnn", """
         network Small over O(3) {

@@ -94,10 +94,10 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
                 let graph = compiled.graph
                 let model = model(graph, seed: 4)
                 try torch.load(PyTorchBackend.generate(graph, origin: .init(sourceFile: path, version: "test")), model)
-                let counts = [6, 0, 1, 40, 13], total = counts.reduce(0, +)
-                let positions = (0..<(total * 3)).map { _ in 2.5 * rng.nextUniform() }
+                let counts = [6, 0, 1, 40, 13], total = counts.reduce(0, +), d = try XCTUnwrap(graph.points).dimension
+                let positions = (0..<(total * d)).map { _ in 2.5 * rng.nextUniform() }
                 let x = (0..<(total * graph.input.dimension)).map { c in model.normalizer.inputShift[c % graph.input.dimension] + rng.nextNormal() }
-                let points = PointBatch(counts: counts, positions: positions, dimension: 3)
+                let points = PointBatch(counts: counts, positions: positions, dimension: d)
                 let w = (0..<(graph.outputRows(points) * graph.output.dimension)).map { _ in rng.nextNormal() }
                 let name = "\(path) \(graph.network)"
                 let f64 = try torch.cloud(x, positions: positions, counts: counts, graph: graph, cotangent: w, single: false)
@@ -112,6 +112,41 @@ final class PyTorchBackendTests: ScratchDirectoryTestCase {
                 XCTAssertGreaterThan(forces.map(abs).max() ?? 0, 0, name)
             }
         }
+    }
+
+    /// Training an energy on forces runs through the module: torch's double backward gives
+    /// d/dtheta of sum(c * dE/dpositions), checked against central differences of the
+    /// interpreter's position gradient.
+    func testForceTrainingGradientsThroughTheModule() throws {
+        let torch = try runner()
+        defer { torch.cleanUp() }
+        let path = Repository.root.appendingPathComponent("examples/points/energy.eqnn").path
+        let graph = try XCTUnwrap(try Compiled.loadAll(path).first).graph
+        let model = model(graph, seed: 9)
+        try torch.load(PyTorchBackend.generate(graph, origin: .init(sourceFile: path, version: "test")), model)
+        var rng = SplitMix64(seed: 3)
+        let counts = [5, 9], total = 14
+        let positions = (0..<(total * 3)).map { _ in 2 * rng.nextUniform() }
+        let x = (0..<(total * 2)).map { _ in rng.nextNormal() }
+        let c = (0..<(total * 3)).map { _ in rng.nextNormal() }
+        let points = PointBatch(counts: counts, positions: positions, dimension: 3)
+        let autograd = try torch.forceGradient(x, positions: positions, counts: counts, graph: graph, cotangent: c)
+        XCTAssertEqual(autograd.count, graph.parameterCount)
+        func forces(_ theta: [Double]) -> Double {
+            var m = model
+            m.parameters = theta
+            let g = m.positionGradient(x, batch: 2, points: points, outputWeights: [1, 1]).positions
+            return zip(g, c).reduce(0) { $0 + $1.0 * $1.1 }
+        }
+        var worst = 0.0
+        for i in Array(0..<graph.parameterCount).shuffled(using: &rng).prefix(40) {
+            var plus = model.parameters, minus = model.parameters
+            plus[i] += 1e-6
+            minus[i] -= 1e-6
+            let numeric = (forces(plus) - forces(minus)) / 2e-6
+            worst = max(worst, abs(numeric - autograd[i]) / max(1, abs(numeric)))
+        }
+        XCTAssertLessThan(worst, 1e-5, "worst relative error of the force loss's gradient \(worst)")
     }
 
     /// A torus smaller than the kernel wraps more than once: the module agrees with
