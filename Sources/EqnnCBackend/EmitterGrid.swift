@@ -234,7 +234,7 @@ extension Emitter {
     }
 
     func gridForwardFunction() -> String {
-        let d = graph.input.dimension, e = graph.output.dimension
+        let e = graph.output.dimension
         let scratch = structuredOps.isEmpty && bilinearOps.isEmpty ? "" : "\n    \(real) gathered[\(P)_GATHER_CAP], products[\(P)_PRODUCT_CAP];"
         var out = gridPlan() + """
         int \(p)_forward(const \(p)_model *restrict model, const \(real) *restrict input, \(real) *restrict output,
@@ -254,10 +254,7 @@ extension Emitter {
                 (void)s;
                 (void)c;
                 for (a = 0; a < \(gridAxes); ++a) e[a] = extents[a];
-                for (t = 0; t < n; ++t)
-                    for (i = 0; i < \(d); ++i)
-                        x[t * \(d) + i] = (input[(sample * input_positions + t) * \(d) + i] - model->input_shift[i]) / model->input_scale[i];
-
+        \(normalizedInput(row: "sample * input_positions + t"))
         """
         for (k, op) in graph.ops.enumerated() {
             out += "        /* \(opName(op)): \(op.inputDimension) -> \(op.outputDimension) per position, \(op.representation) */\n"

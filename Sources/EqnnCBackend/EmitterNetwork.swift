@@ -123,7 +123,7 @@ extension Emitter {
     func forwardFunction() -> String {
         if gridAxes > 0 { return gridForwardFunction() }
         if pointAxes > 0 { return pointsForwardFunction() }
-        let d = graph.input.dimension, e = graph.output.dimension
+        let e = graph.output.dimension
         var out = """
         void \(p)_forward(const \(p)_model *restrict model, const \(real) *restrict input, \(real) *restrict output, size_t batch) {
             \(real) buffer_a[\(P)_TILE * \(P)_MAX_DIM];
@@ -138,10 +138,7 @@ extension Emitter {
                 (void)b;
                 (void)s;
                 (void)c;
-                for (t = 0; t < n; ++t)
-                    for (i = 0; i < \(d); ++i)
-                        x[t * \(d) + i] = (input[(first + t) * \(d) + i] - model->input_shift[i]) / model->input_scale[i];
-
+        \(normalizedInput(row: "first + t"))
         """
         for (k, op) in graph.ops.enumerated() {
             out += "        /* \(opName(op)): \(op.inputDimension) -> \(op.outputDimension), \(op.representation) */\n"
@@ -169,6 +166,17 @@ extension Emitter {
         }
         for j in 0..<w { out[h * b + h + h * w + j] = theta[m.secondBias + j] }
         return out
+    }
+
+    /// The loop that standardizes the n input rows into x, input row `row` (a C expression in t) for row t.
+    func normalizedInput(row: String) -> String {
+        let d = graph.input.dimension
+        return """
+                for (t = 0; t < n; ++t)
+                    for (i = 0; i < \(d); ++i)
+                        x[t * \(d) + i] = (input[(\(row)) * \(d) + i] - model->input_shift[i]) / model->input_scale[i];
+
+        """
     }
 
     func opName(_ op: Op) -> String {

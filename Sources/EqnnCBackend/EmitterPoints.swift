@@ -295,7 +295,7 @@ extension Emitter {
     }
 
     func pointsForwardFunction() -> String {
-        let d = graph.input.dimension, e = graph.output.dimension, axes = pointAxes
+        let e = graph.output.dimension, axes = pointAxes
         let scratch = structuredOps.isEmpty && bilinearOps.isEmpty ? "" : "\n    \(real) gathered[\(P)_GATHER_CAP], products[\(P)_PRODUCT_CAP];"
         let realSize = "sizeof(\(real))"
         var out = """
@@ -341,10 +341,7 @@ extension Emitter {
                 (void)b;
                 (void)s;
                 (void)c;
-                for (t = 0; t < n; ++t)
-                    for (i = 0; i < \(d); ++i)
-                        x[t * \(d) + i] = (input[(first + t) * \(d) + i] - model->input_shift[i]) / model->input_scale[i];
-
+        \(normalizedInput(row: "first + t"))
         """
         for (k, op) in graph.ops.enumerated() {
             out += "        /* \(opName(op)): \(op.inputDimension) -> \(op.outputDimension) per point, \(op.representation) */\n"

@@ -234,8 +234,13 @@ public struct Trainer: Sendable {
             }
             results.store(part, (partLoss, gradient, statistics.map { $0 * Double(count) / Double(rows) }))
         }
+        return Trainer.summed(results, parts: parts, parameters: executable.graph.parameterCount)
+    }
+
+    /// The parts' losses, gradients and batchnorm statistics, added in a fixed order.
+    static func summed(_ results: ResultSlots<(Double, [Double], [Double])>, parts: Int, parameters: Int) -> (Double, [Double], [Double]) {
         var loss = 0.0
-        var total = [Double](repeating: 0, count: executable.graph.parameterCount), statistics = total
+        var total = [Double](repeating: 0, count: parameters), statistics = total
         for part in 0..<parts {
             guard let (l, g, s) = results.value(part) else { continue }
             loss += l

@@ -135,15 +135,7 @@ extension Trainer {
             }
             results.store(part, (partLoss, gradient, statistics.map { $0 * Double(count) / Double(max(1, rows)) }))
         }
-        var loss = 0.0
-        var total = [Double](repeating: 0, count: graph.parameterCount), statistics = total
-        for part in 0..<parts {
-            guard let (l, g, s) = results.value(part) else { continue }
-            loss += l
-            for i in total.indices { total[i] += g[i] }
-            for i in statistics.indices { statistics[i] += s[i] }
-        }
-        return (loss, total, statistics)
+        return Trainer.summed(results, parts: parts, parameters: graph.parameterCount)
     }
 
     /// The loss (the mean over output rows) and, for cross-entropy, the share of labels the largest logit picks.
