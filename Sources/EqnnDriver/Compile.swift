@@ -32,9 +32,9 @@ struct Compiled {
         }
     }
 
-    /// Networks on point clouds run in the interpreter (run, train, evaluate, verify) and in C: the other back ends refuse them.
+    /// Networks on point clouds run in the interpreter (run, train, evaluate, verify), in C and in PyTorch: ONNX and `time` refuse them.
     static func pointCloudRefusal(_ what: String) -> CommandResult {
-        CommandResult(stderr: "eqnnc: error: networks on point clouds run in eqnnc's interpreter ('run', 'train', 'evaluate', 'verify') and in C ('--emit c'); \(what) does not take them yet\n",
+        CommandResult(stderr: "eqnnc: error: networks on point clouds run in eqnnc's interpreter ('run', 'train', 'evaluate', 'verify'), in C and in PyTorch ('--emit c', '--emit pytorch'); \(what) does not take them yet\n",
                       status: 1)
     }
 

@@ -142,7 +142,7 @@ enum Help {
     (bilinear interpolation), and the error inside the central disc is listed
     at the output and, with the interpreter, after each layer (sampling
     errors: they do not change the exit status).
-    Networks on points (the interpreter): random clouds of 2 to 24 points,
+    Networks on points (every back end): random clouds of 2 to 24 points,
     each turned by a random element, moved by a random translation and its
     points put in a random order; per-point outputs are compared point by point.
 

@@ -210,11 +210,10 @@ enum ModelCommands {
                                        "verifying network '\(compiled.graph.network)' on grids of \(side) positions a side",
                                        hint: "the side is a multiple of the pools' product; use smaller pools")
             }
-            if backend != "interpreter", compiled.graph.points != nil { throw Compiled.pointCloudRefusal("--backend \(backend)") }
             switch backend {
             case "c": report = try cReport(compiled, model, path: path, samples: samples, seed: seed, extent: extent)
             case "pytorch": report = try pyTorchReport(compiled, model, path: path, samples: samples, seed: seed, extent: extent)
-            default: report = try measure(compiled, model, samples: samples, seed: seed, extent: extent, evaluate: nil)
+            default: report = try measure(compiled, model, samples: samples, seed: seed, extent: extent, evaluate: nil, cloud: nil)
             }
             let weights = (args.options["--weights"].map { "weights \($0)" } ?? "random weights (seed \(seed))")
                 + (backend == "c" ? ", generated C (\(CCompiler.compiler) -O2)" : "")
@@ -278,14 +277,15 @@ enum ModelCommands {
     /// The equivariance report of a backend: `evaluate(single precision?, x, batch, extents)`
     /// runs the model (on the grid or off it); nil: the interpreter.
     static func measure(_ compiled: Compiled, _ model: Model, samples: Int, seed: UInt64, extent: Int?,
-                        evaluate: ((Bool, [Double], Int, [Int]) throws -> [Double])?) throws -> EquivarianceReport {
+                        evaluate: ((Bool, [Double], Int, [Int]) throws -> [Double])?,
+                        cloud: ((Bool, [Double], PointBatch) throws -> [Double])? = nil) throws -> EquivarianceReport {
         guard let first = compiled.network.layers.first, let last = compiled.network.layers.last else {
             throw CommandResult(stderr: "eqnnc: error: empty network\n", status: 1)
         }
         let interpreter = evaluate == nil
         if compiled.graph.points != nil {
-            guard interpreter else { throw Compiled.pointCloudRefusal("--backend c and pytorch") }
-            return PointEquivariance.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1)
+            guard let cloud else { return PointEquivariance.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1) }
+            return try PointEquivariance.measure(model, input: first.rep, output: last.rep, samples: samples, seed: seed &+ 1, evaluate: cloud)
         }
         let evaluate = evaluate ?? EquivarianceCheck.interpreter(model)
         guard let extent else {
@@ -323,9 +323,13 @@ enum ModelCommands {
             let runner = try PyTorchRunner()
             defer { runner.cleanUp() }
             try runner.load(PyTorchBackend.generate(compiled.graph, origin: .init(sourceFile: path, version: Driver.version)), model)
-            return try measure(compiled, model, samples: samples, seed: seed, extent: extent) { single, x, batch, extents in
+            return try measure(compiled, model, samples: samples, seed: seed, extent: extent, evaluate: { single, x, batch, extents in
                 try runner.forward(x, graph: compiled.graph, batch: batch, extents: extents, single: single)
-            }
+            }, cloud: { single, x, points in
+                let rows = compiled.graph.outputRows(points) * compiled.graph.output.dimension
+                return try runner.cloud(x, positions: points.positions, counts: points.counts, graph: compiled.graph,
+                                        cotangent: [Double](repeating: 0, count: rows), single: single).output
+            })
         } catch let failure as CommandResult {
             throw failure
         } catch {
@@ -343,9 +347,11 @@ enum ModelCommands {
             let flags = ["-std=c99", "-O2"]
             let f64 = try compiler.build(EmitC.generate(compiled, model, precision: .f64, sourceFile: path, origin: "verify"), flags: flags, tag: "f64")
             let f32 = try compiler.build(EmitC.generate(compiled, model, precision: .f32, sourceFile: path, origin: "verify"), flags: flags, tag: "f32")
-            return try measure(compiled, model, samples: samples, seed: seed, extent: extent) { single, x, _, extents in
+            return try measure(compiled, model, samples: samples, seed: seed, extent: extent, evaluate: { single, x, _, extents in
                 try compiler.run(single ? f32 : f64, input: x, extents: extents, outputPositions: compiled.graph.outputPositions(extents))
-            }
+            }, cloud: { single, x, points in
+                try compiler.run(single ? f32 : f64, input: x, points: (points.positions, points.counts, compiled.graph.poolsPoints))
+            })
         } catch let failure as CommandResult {
             throw failure
         } catch {

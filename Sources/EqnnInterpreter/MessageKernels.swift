@@ -74,10 +74,20 @@ enum MessageKernels {
     static let pairsPerPiece = 1 << 18
 
     /// [x ; m] for every point, the pairs found and dropped piece by piece (inference).
-    static func forward<T: BinaryFloatingPoint>(_ m: Message, _ x: [T], _ points: PointBatch, theta: [Double]) -> [T] {
+    static func forward<T: BinaryFloatingPoint>(_ m: Message, _ x: [T], _ points: PointBatch, theta: [Double], ordered: Bool = false) -> [T] {
         var y = copied(m, x, total: points.total)
+        let (width, channels, d) = (m.outputDimension, m.channels, points.dimension)
         for s in 0..<points.samples {
             let sample = points.starts[s]..<points.starts[s + 1]
+            if !ordered, sample.count > receiversPerPiece, d <= 3 {
+                // A large sample runs in cell order, so that a piece's neighbours sit close in memory
+                // (100,000 points: half the time), and its rows go back to their places.
+                let order = CellIndex.cellOrder(points, sample: sample, radius: m.radius)
+                let cloud = PointBatch(counts: [order.count], positions: order.flatMap { points.positions[($0 * d)..<($0 * d + d)] }, dimension: d)
+                let local = forward(m, order.flatMap { x[($0 * channels)..<($0 * channels + channels)] }, cloud, theta: theta, ordered: true)
+                for (k, i) in order.enumerated() { y[(i * width)..<(i * width + width)] = local[(k * width)..<(k * width + width)] }
+                continue
+            }
             let index = CellIndex(points, sample: sample, radius: m.radius)
             for first in stride(from: sample.lowerBound, to: sample.upperBound, by: receiversPerPiece) {
                 let block = first..<min(sample.upperBound, first + receiversPerPiece)

@@ -77,6 +77,15 @@ struct CellIndex {
         self.cells = cells
     }
 
+    /// The points of a sample sorted by cell (lexicographically), each cell's in their order.
+    static func cellOrder(_ batch: PointBatch, sample: Range<Int>, radius: Double) -> [Int] {
+        let keys = sample.map { cell(batch, $0, radius) }
+        return sample.sorted { a, b in
+            let (ka, kb) = (keys[a - sample.lowerBound], keys[b - sample.lowerBound])
+            return ka == kb ? a < b : ka.lexicographicallyPrecedes(kb)
+        }
+    }
+
     /// The cell of point i; coordinates beyond 2^40 cells share the edge cells (which only costs time).
     static func cell(_ batch: PointBatch, _ i: Int, _ radius: Double) -> [Int] {
         (0..<batch.dimension).map { a in

@@ -13,6 +13,16 @@ public enum PointEquivariance {
     /// by the domain's factor), a translation of that size, a random order.
     public static func measure(_ model: Model, input: Rep, output: Rep, samples: Int, seed: UInt64, scale: Double = 0.5)
         -> EquivarianceReport {
+        let (f64, f32) = (Executable<Double>(model), Executable<Float>(model))
+        return measure(model, input: input, output: output, samples: samples, seed: seed, scale: scale) { single, x, cloud in
+            single ? f32.forward(x.map(Float.init), batch: cloud.samples, points: cloud).map(Double.init)
+                   : f64.forward(x, batch: cloud.samples, points: cloud)
+        }
+    }
+
+    /// The same with another back end: `evaluate(single precision?, features, clouds)` runs the model.
+    public static func measure(_ model: Model, input: Rep, output: Rep, samples: Int, seed: UInt64, scale: Double = 0.5,
+                               evaluate: (Bool, [Double], PointBatch) throws -> [Double]) rethrows -> EquivarianceReport {
         guard let domain = model.graph.points else { return EquivarianceReport(samples: 0, maxError64: .nan, maxError32: .nan) }
         var rng = SplitMix64(seed: seed)
         let d = domain.dimension, din = model.graph.input.dimension
@@ -52,13 +62,8 @@ public enum PointEquivariance {
             for (k, i) in order.enumerated() { for c in 0..<e { out[i * e + c] = fgx[k * e + c] } }
             return out
         }
-        let (f64, f32) = (Executable<Double>(model), Executable<Float>(model))
-        let error64 = EquivarianceCheck.maxError(output, rowElements, fx: f64.forward(x, batch: samples, points: points),
-                                                 fgx: aligned(f64.forward(gx, batch: samples, points: moved)))
-        let single = { (values: [Double], cloud: PointBatch) in
-            f32.forward(values.map(Float.init), batch: samples, points: cloud).map(Double.init)
-        }
-        let error32 = EquivarianceCheck.maxError(output, rowElements, fx: single(x, points), fgx: aligned(single(gx, moved)))
+        let error64 = EquivarianceCheck.maxError(output, rowElements, fx: try evaluate(false, x, points), fgx: aligned(try evaluate(false, gx, moved)))
+        let error32 = EquivarianceCheck.maxError(output, rowElements, fx: try evaluate(true, x, points), fgx: aligned(try evaluate(true, gx, moved)))
         return EquivarianceReport(samples: samples, maxError64: error64, maxError32: error32)
     }
 }

@@ -73,6 +73,9 @@ final class ModelCommandTests: ScratchDirectoryTestCase {
         XCTAssertTrue(evaluate.stdout.hasPrefix("mse ") && evaluate.stdout.contains("24 samples"), evaluate.stdout + evaluate.stderr)
         let verify = Driver.run(["verify", energy, "--weights", path("w.safetensors")])
         XCTAssertEqual(verify.status, 0, verify.stdout)
+        let verifyC = Driver.run(["verify", energy, "--weights", path("w.safetensors"), "--backend", "c", "--samples", "4"])
+        XCTAssertEqual(verifyC.status, 0, verifyC.stdout + verifyC.stderr)
+        XCTAssertTrue(verifyC.stdout.contains("generated C"), verifyC.stdout)
         // Per-point outputs train on per-point targets: the forces themselves.
         let direct = Driver.run(["train", field, "--x", path("x.npy"), "--y", path("f.npy"), "--epochs", "1", "--quiet",
                                  "-o", path("wf.safetensors")] + cloud)
