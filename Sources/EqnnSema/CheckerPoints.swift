@@ -90,6 +90,9 @@ extension Checker {
         } catch SolverError.tooLarge(let quantity, let size, let limit) {
             bag.add(.error("the messages are too large: \(quantity) is \(size)", at: layer.span,
                            notes: ["the limit is \(limit); use a lower 'degree' or fewer, smaller summands"]))
+        } catch SolverError.inexact {
+            bag.add(.error("message layers take fields built from V (Scalar, V, V^2, Det, ...), not Irrep(k) or Mirror", at: layer.span,
+                           notes: ["a message's paths are solved exactly, and the matrices of Irrep(k) and Mirror are irrational; on the plane, V of SO(2) is Irrep(1), and V^k holds the frequencies up to k"]))
         } catch {
             bag.add(.error("could not solve this layer's messages exactly: \(error)", at: layer.span))
         }
