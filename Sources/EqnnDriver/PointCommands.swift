@@ -72,11 +72,22 @@ enum PointCommands {
             guard graph.output.dimension == 1, graph.output.blocks.allSatisfy(\.isScalar) else {
                 throw CommandResult(stderr: "eqnnc: error: --forces are minus the gradient of an energy: the output must be one Scalar, not \(graph.output.representation)\n", status: 1)
             }
-            let rows = graph.outputRows(samples.points)
-            let result = model.positionGradient(samples.x, batch: samples.count, points: samples.points,
-                                                outputWeights: [Double](repeating: 1, count: rows))
-            y = result.output
-            written.append((forcesPath, Table(rows: samples.points.total, columns: samples.points.dimension, values: result.positions.map { -$0 })))
+            // Chunks of samples of at most 4,096 points (at least one sample): the backward pass keeps every pair.
+            var outputs: [Double] = [], forces: [Double] = [], first = 0
+            let (points, d) = (samples.points, samples.points.dimension)
+            while first < samples.count {
+                var last = first + 1
+                while last < samples.count, points.starts[last + 1] - points.starts[first] <= 4096 { last += 1 }
+                let chunk = points.slice(first..<last)
+                let x = Array(samples.x[(points.starts[first] * graph.input.dimension)..<(points.starts[last] * graph.input.dimension)])
+                let result = model.positionGradient(x, batch: last - first, points: chunk,
+                                                    outputWeights: [Double](repeating: 1, count: graph.outputRows(chunk)))
+                outputs += result.output
+                forces += result.positions.map { -$0 }
+                first = last
+            }
+            y = outputs
+            written.append((forcesPath, Table(rows: points.total, columns: d, values: forces)))
         } else {
             y = model.outputs(samples.x, rows: samples.count, points: samples.points)
         }
