@@ -41,9 +41,18 @@ extension EquivariantSolver {
             }
         }
         guard candidates.count > 1 else { return candidates }
-        // Each path's function u -> B (I (x) u^l) sampled at enough directions to tell them apart.
+        // Each path's function u -> B (I (x) u^l) sampled at enough directions to tell them apart: every entry
+        // is a polynomial of degree <= `degree` on the sphere, a space of N = C(L+d-1, d-1) + C(L+d-2, d-1)
+        // dimensions, which 2N + 4 random directions determine.
+        let polynomials = MessagePaths.binomial(degree + d - 1, d - 1) + MessagePaths.binomial(degree + d - 2, d - 1)
+        let count = 2 * polynomials + 4
+        let work = Double(candidates.count) * Double(candidates.count) * Double(count * rows * inputs)
+        guard work <= MessagePaths.maxWork else {
+            throw SolverError.tooLarge(what: "the work of telling a message layer's paths apart (paths^2 x samples)",
+                                       size: Int(min(work, 9e18)), limit: Int(MessagePaths.maxWork))
+        }
         var rng = SplitMix64(seed: 0x6d65_7373_6167_65)
-        let directions = (0..<(candidates.count + 4)).map { _ in MessagePaths.unitVector(d, &rng) }
+        let directions = (0..<count).map { _ in MessagePaths.unitVector(d, &rng) }
         var kept: [MessagePath] = [], orthonormal: [[Double]] = []
         for path in candidates {
             var sampled: [Double] = []
@@ -65,6 +74,16 @@ extension EquivariantSolver {
 }
 
 public enum MessagePaths {
+    /// The most multiply-adds spent separating one pair of atoms' paths (about 2 s).
+    public static let maxWork = 4e9
+
+    static func binomial(_ n: Int, _ k: Int) -> Int {
+        guard k >= 0, n >= k else { return 0 }
+        var result = 1
+        for i in 0..<k { result = result * (n - i) / (i + 1) }
+        return result
+    }
+
     /// u, u (x) u, ... up to u^(x)degree, row-major, one array per degree (degree 0: [1]).
     public static func powers(_ u: [Double], degree: Int) -> [[Double]] {
         var out: [[Double]] = [[1]]

@@ -34,6 +34,17 @@ final class MessagePathTests: XCTestCase {
         XCTAssertEqual(try count(group(.specialOrthogonal(2)), 1, 1, degree: 2), 4)
     }
 
+    /// Paths whose separation would take minutes are refused at once, with the size and the limit.
+    func testHugePathProblemsAreRefused() throws {
+        let start = Date()
+        // S(3) permutes the coordinates of R^3 (orthogonally): V^2 (x) V^4 -> V^2 has about a thousand invariants,
+        // solved at once by its union-find, whose separation would take minutes.
+        XCTAssertThrowsError(try solver.messagePaths(group(.symmetric(3)), positions: 0, from: tensorPower(2), to: tensorPower(2), degree: 4)) { error in
+            guard case SolverError.tooLarge = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(start), 20)
+    }
+
     func testPathsAreEquivariant() throws {
         var rng = SplitMix64(seed: 7)
         for kind in [GroupKind.orthogonal(3), .specialOrthogonal(3), .orthogonal(2)] {
