@@ -24,6 +24,7 @@ enum EmitC {
         }
         // The C text holds every table and weight as a literal of about 12 characters, several times over while built.
         let literals = compiled.graph.ops.reduce(Double(model.parameters.count)) { total, op in
+            if case .message(let m) = op { return total + Double(m.paths.reduce(0) { $0 + $1.matrix.count }) }  // the paths' matrices
             guard let l = op.linearMap else { return total }
             return total + Double(min(l.denseEntries, LinearPlan.denseBudget)) + Double(l.bases.reduce(0) { $0 + $1.matrices.entryCount }) * 3
         }
