@@ -44,6 +44,9 @@ enum Help {
       --emit onnx     write an ONNX model (NAME.onnx, float32, opset 13, inference
                       mode) to the folder -o DIR, weights baked in as for --emit c
                       (--weights W.safetensors, else a seeded initialization)
+    A network on points (on points(d)): its C forward takes each sample's count,
+    the positions and a workspace (NAME_workspace_bytes); its module's
+    forward(x, positions, counts); --emit onnx does not take it yet.
 
     """
 
