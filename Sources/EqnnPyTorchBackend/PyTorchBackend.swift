@@ -125,7 +125,7 @@ public enum PyTorchBackend {
             case .pool(let p):
                 let size: String
                 switch p.pooling {
-                case .global, .sum: size = "0"  // sums pool points, which the driver keeps from this back end (Graph.points)
+                case .global, .sum: size = "0"  // a sum pools points only (_PointPool above), never a grid
                 case .mean(let s): size = "\(s)"
                 }
                 opLines.append(call("_Pool", [("dimension", "\(graph.domain?.dimension ?? 0)"), ("size", size)]))
