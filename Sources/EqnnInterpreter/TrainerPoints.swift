@@ -83,8 +83,9 @@ extension Trainer {
         let k = graph.input.dimension
         for block in graph.input.blocks where block.isScalar {
             for c in block.offset..<(block.offset + block.length) {
-                guard let first = samples.x.first.map({ _ in samples.x[c] }), first != 0, first.isFinite,
-                      (0..<samples.points.total).allSatisfy({ samples.x[$0 * k + c] == first }) else { continue }
+                guard samples.points.total > 0 else { continue }
+                let first = samples.x[c]  // the first point's value of the channel
+                guard first != 0, first.isFinite, (0..<samples.points.total).allSatisfy({ samples.x[$0 * k + c] == first }) else { continue }
                 (shift[c], scale[c]) = (0, abs(first))
             }
         }
