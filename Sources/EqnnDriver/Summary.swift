@@ -45,7 +45,8 @@ enum Summary {
         out += "  total: \(counted(parameters, "parameter")) (\(counted(network.totalWeights, "weight")) + \(counted(network.totalBias, "bias", plural: "biases"))\(normalization)); "
         out += grid == nil ? "a dense MLP of the same widths has \(grouped(dense))"
                            : "a plain CNN of the same widths and kernels has \(grouped(dense))"
-        if parameters > 0 { out += ", \(ratio(dense, parameters))x more" }
+        // "x more" when the dense count is the larger (the usual case), "x fewer" when the radial networks of messages outweigh it.
+        if parameters > 0 { out += dense >= parameters || dense == 0 ? ", \(ratio(dense, parameters))x more" : ", \(ratio(parameters, dense))x fewer" }
         out += "\n"
         if let points = network.points {
             out += "  on point clouds of any size: equivariant to \(network.group.written) acting on R^\(points.dimension) and on the fields, "
