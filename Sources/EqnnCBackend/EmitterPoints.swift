@@ -22,13 +22,11 @@ extension Emitter {
     var pairScratch: Int {
         messages.reduce(1) { most, entry in
             let m = entry.1
-            let powers = (0...m.degree).reduce(0) { $0 + power(m.dimension, $1) }
+            let powers = m.powerOffsets.last ?? 1
             let matrix = m.paths.reduce(0) { max($0, $1.output.dimension * $1.input.dimension) }
             return max(most, m.basisCount + m.hidden + m.weights + powers + matrix)
         }
     }
-
-    func power(_ base: Int, _ exponent: Int) -> Int { (0..<exponent).reduce(1) { r, _ in r * base } }
 
     func pointsHeader() -> String {
         """
@@ -141,8 +139,7 @@ extension Emitter {
     /// One message op on one sample: y = [x ; m] for its n points.
     func messageFunction(_ k: Int, _ m: Message) -> String {
         let d = m.dimension, width = m.outputDimension, channels = m.channels
-        let powersSize = (0...m.degree).reduce(0) { $0 + power(d, $1) }
-        let powerOffsets = (0...(m.degree + 1)).map { l in (0..<l).reduce(0) { $0 + power(d, $1) } }
+        let powerOffsets = m.powerOffsets, powersSize = powerOffsets.last ?? 1
         let cells = d <= 3
         var around: [[Int]] = [[]]
         for _ in 0..<d { around = around.flatMap { prefix in [-1, 0, 1].map { prefix + [$0] } } }

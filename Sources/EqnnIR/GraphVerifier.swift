@@ -91,7 +91,8 @@ extension Graph {
                     throw fail("\(at): a path overwrites the input or has \(path.output.copies) copies for \(path.input.copies)")
                 }
                 try inside(path.firstWeight, path.input.copies, m.weights, "a path's radial weights")
-                let columns = path.input.dimension * (0..<path.degree).reduce(1) { r, _ in r * m.dimension }
+                let powers = m.powerOffsets
+                let columns = path.input.dimension * (powers[path.degree + 1] - powers[path.degree])
                 guard path.matrix.count == path.output.dimension * columns else {
                     throw fail("\(at): a path's matrix has \(path.matrix.count) entries, not \(path.output.dimension) x \(columns)")
                 }

@@ -55,11 +55,17 @@ public struct Message: Sendable, Equatable {
     public static let defaultBasisCount = 8
     public static let defaultHidden = 32
 
+    /// Where the powers 1, e, e (x) e, ... of a pair's direction start, one after another
+    /// (degree l at `powerOffsets[l]`, d^l values), and their total at `powerOffsets[degree + 1]`:
+    /// the layout every back end keeps them in.
+    public var powerOffsets: [Int] {
+        (0...(degree + 1)).map { l in (0..<l).reduce(0) { total, j in total + (0..<j).reduce(1) { r, _ in r * dimension } } }
+    }
+
     /// The values a training pass keeps per pair (its geometry, radial basis and network,
     /// the direction's powers and their gradients), in doubles: what sizes its memory.
     public var valuesPerPair: Int {
-        let powers = (0...degree).reduce(0) { total, l in total + (0..<l).reduce(1) { r, _ in r * dimension } }
-        return 3 * dimension + 2 * powers + 3 * basisCount + 3 * hidden + 2 * weights + 4
+        3 * dimension + 2 * (powerOffsets.last ?? 1) + 3 * basisCount + 3 * hidden + 2 * weights + 4
     }
 
     /// Where W1, b1, W2 and b2 start in theta.

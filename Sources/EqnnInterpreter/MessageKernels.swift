@@ -26,7 +26,7 @@ enum MessageKernels {
     static func pairs(_ m: Message, _ points: PointBatch, theta: [Double], receivers: Range<Int>? = nil, index: CellIndex? = nil) -> Pairs {
         let neighbours = Neighbours(points, radius: m.radius, receivers: receivers, index: index)
         let count = neighbours.count, d = m.dimension, k = m.basisCount, h = m.hidden
-        let powerOffsets = (0...(m.degree + 1)).map { l in (0..<l).reduce(0) { total, j in total + (0..<j).reduce(1) { r, _ in r * d } } }
+        let powerOffsets = m.powerOffsets
         let width = powerOffsets[m.degree + 1]
         var units = [Double](repeating: 0, count: count * d), powers = [Double](repeating: 0, count: count * width)
         var basis = [Double](repeating: 0, count: count * k), basisDerivatives = basis

@@ -25,9 +25,13 @@ extension Checker {
     /// its paths) takes atom a to atom b.
     func connects(_ a: Atom, _ b: Atom, _ layer: CheckedLayer, _ domain: GridDomain?, _ maps: LayerMaps) -> Bool {
         let read = Checker.neighbourhood(a, Checker.offsets(layer.kernel, domain))
-        if let m = layer.message,
-           let paths = try? maps.solver.messagePaths(maps.group, positions: m.factor, from: a, to: b, degree: m.degree), !paths.isEmpty {
-            return true  // through the messages
+        if let m = layer.message {  // through the messages: the planned paths, or for an atom of an earlier layer
+            // that a linear layer passed on (not among the planned inputs), its paths solved here
+            if let reached = m.reaches[a] {
+                if reached.contains(b) { return true }
+            } else if let paths = try? maps.solver.messagePaths(maps.group, positions: m.factor, from: a, to: b, degree: m.degree), !paths.isEmpty {
+                return true
+            }
         }
         return ((try? maps.banded(layer.band).homDimension(from: read, to: b)) ?? 0) > 0
     }

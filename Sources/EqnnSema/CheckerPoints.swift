@@ -83,7 +83,8 @@ extension Checker {
             let message = CheckedMessage(factor: points.factor, radius: options.radius, degree: options.degree, hidden: options.hidden, messages: plan.messages,
                                          radialOutputs: plan.weights,
                                          radialParameters: Message.parameterCount(basisCount: Message.defaultBasisCount,
-                                                                                   hidden: options.hidden, weights: plan.weights))
+                                                                                   hidden: options.hidden, weights: plan.weights),
+                                         blocks: plan.blocks, reaches: plan.reaches)
             layer.message = message
             layer.inDimension += try plan.messages.dimension()
             countParameters(&layer, from: message.reads(previous), offsets: nil, group, maps)

@@ -40,7 +40,7 @@ public enum Lowering {
                 let offsets = Checker.offsets(layer.kernel, network.domain)
                 var reads = try Checker.neighbourhood(previous, offsets)
                 if let message = layer.message, let points = network.points {
-                    ops.append(.message(try messageOp(message, from: previous, to: output, points: points, solver: solver,
+                    ops.append(.message(try messageOp(message, from: previous, points: points,
                                                       parameters: slice("\(name).message", message.radialParameters))))
                     reads = message.reads(previous)
                 }
@@ -104,14 +104,11 @@ public enum Lowering {
         return graph
     }
 
-    /// The message op of a message layer: its paths planned again as the checker counted them.
-    static func messageOp(_ message: CheckedMessage, from previous: Rep, to output: Rep, points: PointDomain,
-                          solver: EquivariantSolver, parameters: ParameterSlice) throws -> Message {
-        let plan = try MessageLayers.plan(previous.group, positions: points.factor, from: previous, to: output,
-                                          degree: message.degree, solver: solver)
+    /// The message op of a message layer: the paths the checker planned.
+    static func messageOp(_ message: CheckedMessage, from previous: Rep, points: PointDomain, parameters: ParameterSlice) throws -> Message {
         let reads = message.reads(previous)
         return Message(dimension: points.dimension, channels: try previous.dimension(), radius: message.radius, degree: message.degree,
-                       basisCount: Message.defaultBasisCount, hidden: message.hidden, weights: plan.weights, paths: plan.blocks,
+                       basisCount: Message.defaultBasisCount, hidden: message.hidden, weights: message.radialOutputs, paths: message.blocks,
                        outputDimension: try reads.dimension(), parameters: parameters, representation: reads.description)
     }
 

@@ -17,6 +17,10 @@ public struct CheckedMessage: Sendable {
     /// The radial network's outputs (one per path and input copy) and its parameters.
     public var radialOutputs: Int
     public var radialParameters: Int
+    /// The paths as the message op runs them (planned once, here; Lowering stores them).
+    public var blocks: [MessageBlock]
+    /// For each input atom, the output atoms some path reaches: what the checker's dataflow follows.
+    public var reaches: [Atom: Set<Atom>]
 
     /// What the layer's linear map reads: the layer before, then the messages.
     public func reads(_ previous: Rep) -> Rep {
@@ -37,15 +41,17 @@ public enum MessageLayers {
     /// `previous`'s dimension on, as the message op writes them after x) and
     /// the radial network's outputs.
     public static func plan(_ group: Group, positions factor: Int, from previous: Rep, to output: Rep, degree: Int,
-                            solver: EquivariantSolver) throws -> (messages: Rep, blocks: [MessageBlock], weights: Int) {
+                            solver: EquivariantSolver) throws -> (messages: Rep, blocks: [MessageBlock], weights: Int, reaches: [Atom: Set<Atom>]) {
         let channels = try previous.dimension()
         var summands: [Summand] = [], blocks: [MessageBlock] = []
+        var reaches: [Atom: Set<Atom>] = [:]
         var offset = channels, weights = 0, inputOffset = 0
         for summand in previous.summands {
             let a = summand.multiplicity, inputDimension = try previous.dimension(of: summand.atom)
             for (b, _) in output.distinctAtoms {
                 let outputDimension = try output.dimension(of: b)
                 for path in try solver.messagePaths(group, positions: factor, from: summand.atom, to: b, degree: degree) {
+                    reaches[summand.atom, default: []].insert(b)
                     summands.append(Summand(multiplicity: a, atom: b))
                     blocks.append(MessageBlock(input: SummandExtent(offset: inputOffset, copies: a, dimension: inputDimension),
                                                output: SummandExtent(offset: offset, copies: a, dimension: outputDimension),
@@ -59,6 +65,6 @@ public enum MessageLayers {
             }
             inputOffset += a * inputDimension
         }
-        return (Rep(group: group, summands: summands), blocks, weights)
+        return (Rep(group: group, summands: summands), blocks, weights, reaches)
     }
 }
