@@ -7,21 +7,32 @@ enum Scalar {
         x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x))
     }
 
-    /// f on every entry; relu without a switch per entry (NaN stays NaN).
-    static func values<T: BinaryFloatingPoint>(_ f: Activation, _ x: [T]) -> [T] {
+    /// f on every entry, in place (NaN stays NaN).
+    static func apply<T: BinaryFloatingPoint>(_ f: Activation, _ x: inout [T]) {
         switch f {
-        case .relu: return x.map { $0 < 0 ? 0 : $0 }
-        case .identity: return x
-        default: return x.map { T(value(f, Double($0))) }
+        case .identity: return
+        case .relu:
+            Elementwise.relu(&x)
+        default:
+            x.withUnsafeMutableBufferPointer { v in
+                for i in v.indices { v[i] = T(value(f, Double(v[i]))) }
+            }
         }
     }
 
-    /// dy f'(x), entry by entry; relu without a switch per entry.
-    static func backward<T: BinaryFloatingPoint>(_ f: Activation, x: [T], dy: [T]) -> [T] {
+    /// dy f'(x) entry by entry, in place on dy; relu reads its output y instead
+    /// (y > 0 exactly where x > 0), so training need not keep its input.
+    static func backward<T: BinaryFloatingPoint>(_ f: Activation, x: [T], y: [T], dy: inout [T]) {
         switch f {
-        case .relu: return zip(x, dy).map { $0 > 0 ? $1 : 0 }
-        case .identity: return dy
-        default: return zip(x, dy).map { $1 * T(derivative(f, Double($0))) }
+        case .identity: return
+        case .relu:
+            Elementwise.reluBackward(output: y, &dy)
+        default:
+            x.withUnsafeBufferPointer { x in
+                dy.withUnsafeMutableBufferPointer { d in
+                    for i in d.indices { d[i] *= T(derivative(f, Double(x[i]))) }
+                }
+            }
         }
     }
 

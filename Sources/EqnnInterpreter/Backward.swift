@@ -17,7 +17,7 @@ extension Executable {
     func gradientAndStatistics(_ input: [T], batch: Int, extents: [Int] = [], points: PointBatch? = nil,
                                positionGradient: Bool = false, outputGradient: ([Double]) -> [Double])
         -> (output: [Double], gradient: [Double], statistics: [Double], positions: [Double]?) {
-        let (result, tape, shapes, clouds, pairs) = run(input, batch: batch, extents: extents, points: points, keepTape: true)
+        let (result, tape, shapes, clouds, pairs) = run(input, batch: batch, extents: extents, points: points, tape: .backward)
         var dPositions: [Double]? = positionGradient ? points.map { [Double](repeating: 0, count: $0.positions.count) } : nil
         let output = result.map(Double.init)
         let e = graph.output.dimension
@@ -38,7 +38,9 @@ extension Executable {
                 dy = BatchNormKernels.backward(n, tape[k], dy: dy, rows: rows, mean: mean, variance: variance,
                                                gamma: weights[k][0].map(Double.init), dTheta: &dTheta)
             case .convolution(let c):
-                dy = convolutionBackward(c, index: k, input: tape[k], dy: dy, samples: batch, extents: shapes[k], dTheta: &dTheta)
+                // The first op's dx would be the input's gradient, which nothing reads.
+                dy = convolutionBackward(c, index: k, input: tape[k], dy: dy, samples: batch, extents: shapes[k], dTheta: &dTheta,
+                                         inputGradient: k > 0)
             case .pool(let p):
                 if let cloud = clouds[k] {
                     dy = PointKernels.poolBackward(p, dy, cloud)
@@ -50,7 +52,8 @@ extension Executable {
                 dy = MessageKernels.backward(m, tape[k], found, total: cloud.total, theta: parameters, dy: dy, dTheta: &dTheta,
                                              dPositions: &dPositions)
             default:
-                dy = backward(graph.ops[k], index: k, input: tape[k], output: tape[k + 1], dy: dy, batch: rows, dTheta: &dTheta)
+                backward(graph.ops[k], index: k, input: tape[k], output: tape[k + 1], dy: &dy, batch: rows, dTheta: &dTheta,
+                         inputGradient: k > 0)
             }
         }
         return (output, dTheta, statistics, dPositions)
@@ -58,13 +61,14 @@ extension Executable {
 
     /// A convolution's backward, tile by tile as forward: the neighbourhoods
     /// gathered again, the linear map's backward, the gradient scattered back.
+    /// Without `inputGradient`, dx is neither computed nor returned (empty).
     func convolutionBackward(_ c: Convolution, index k: Int, input x: [T], dy: [T], samples: Int, extents: [Int],
-                             dTheta: inout [Double]) -> [T] {
+                             dTheta: inout [Double], inputGradient: Bool = true) -> [T] {
         let grid = GridGeometry(extents, circular: graph.domain?.padding == .circular)
         let rows = samples * grid.positions, width = c.linear.inputDimension, tile = c.rowsPerTile
-        var dx = [T](repeating: 0, count: rows * c.channels)
+        var dx = [T](repeating: 0, count: inputGradient ? rows * c.channels : 0)
         var columns = [T](repeating: 0, count: tile * width)
-        var dColumns = [T](repeating: 0, count: tile * width)
+        var dColumns = [T](repeating: 0, count: inputGradient ? tile * width : 0)
         let offsetMajor = denseConvolution(k), table = grid.neighbourTable(kernel: c.kernel)
         var gradient = LinearGradient(c.linear, plan: plans[k], weights: weights[k],
                                       column: { offsetMajor ? c.offsetMajorColumn($0) : $0 })
@@ -73,14 +77,17 @@ extension Executable {
                 dx.withUnsafeMutableBufferPointer { dxp in
                     columns.withUnsafeMutableBufferPointer { cp in
                         dColumns.withUnsafeMutableBufferPointer { dcp in
-                            guard let xa = xp.baseAddress, let dya = dyp.baseAddress, let dxa = dxp.baseAddress,
-                                  let ca = cp.baseAddress, let dca = dcp.baseAddress else { return }
+                            guard let xa = xp.baseAddress, let dya = dyp.baseAddress, let ca = cp.baseAddress else { return }
+                            let dxa = inputGradient ? dxp.baseAddress : nil, dca = inputGradient ? dcp.baseAddress : nil  // an empty array's may not be nil
                             for first in stride(from: 0, to: rows, by: tile) {
                                 let range = first..<min(rows, first + tile)
                                 GridKernels.gatherNeighbourhoods(c, grid, table: table, x: xa, rows: range, into: ca, offsetMajor: offsetMajor)
-                                dca.update(repeating: 0, count: range.count * width)
+                                dca?.update(repeating: 0, count: range.count * width)
                                 gradient.add(x: ca, dy: dya + first * c.linear.outputDimension, dx: dca, rows: range.count)
-                                GridKernels.scatterNeighbourhoods(c, grid, table: table, columns: dca, rows: range, into: dxa, offsetMajor: offsetMajor)
+                                if let dca, let dxa {
+                                    GridKernels.scatterNeighbourhoods(c, grid, table: table, columns: dca, rows: range, into: dxa,
+                                                                      offsetMajor: offsetMajor)
+                                }
                             }
                         }
                     }
@@ -91,35 +98,33 @@ extension Executable {
         return dx
     }
 
-    /// dL/d(input) of one op acting on each row alone, from dL/d(output); accumulates dL/d(theta).
-    func backward(_ op: Op, index k: Int, input x: [T], output y: [T], dy: [T], batch: Int,
-                  dTheta: inout [Double]) -> [T] {
+    /// dy becomes dL/d(input) of one op acting on each row alone (empty without
+    /// `inputGradient` where that saves work); accumulates dL/d(theta).
+    func backward(_ op: Op, index k: Int, input x: [T], output y: [T], dy: inout [T], batch: Int,
+                  dTheta: inout [Double], inputGradient: Bool = true) {
         switch op {
         case .convolution, .pool, .batchNorm, .message:
-            return dy  // spatial or batch-wide: handled in gradientAndStatistics
+            return  // spatial or batch-wide: handled in gradientAndStatistics
         case .linear(let l):
-            var dx = [T](repeating: 0, count: batch * l.inputDimension)
+            var dx = [T](repeating: 0, count: inputGradient ? batch * l.inputDimension : 0)
             var gradient = LinearGradient(l, plan: plans[k], weights: weights[k])
             x.withUnsafeBufferPointer { xp in
                 dy.withUnsafeBufferPointer { dyp in
                     dx.withUnsafeMutableBufferPointer { dxp in
-                        guard let xa = xp.baseAddress, let dya = dyp.baseAddress, let dxa = dxp.baseAddress else { return }
-                        gradient.add(x: xa, dy: dya, dx: dxa, rows: batch)
+                        guard let xa = xp.baseAddress, let dya = dyp.baseAddress else { return }
+                        gradient.add(x: xa, dy: dya, dx: inputGradient ? dxp.baseAddress : nil, rows: batch)
                     }
                 }
             }
             gradient.accumulate(into: &dTheta)
-            return dx
+            dy = dx
         case .bias(let b):
-            let d = b.basis.rows
-            var db = [Double](repeating: 0, count: d)
-            for r in 0..<batch { for c in 0..<d { db[c] += Double(dy[r * d + c]) } }
+            let db = Elementwise.columnSums(dy, columns: b.basis.rows)
             for j in 0..<b.basis.count {
                 var sum = 0.0
                 for e in b.basis.starts[j]..<b.basis.starts[j + 1] { sum += b.basis.values[e] * db[b.basis.entryRows[e]] }
                 dTheta[b.parameters.offset + j] += sum
             }
-            return dy
         case .bilinear(let b):
             var dx = dy
             let dm = x.withUnsafeBufferPointer { xp in
@@ -140,9 +145,9 @@ extension Executable {
                     }
                 }
             }
-            return dx
+            dy = dx
         case .pointwise(let p):
-            return Scalar.backward(p.function, x: x, dy: dy)
+            Scalar.backward(p.function, x: x, y: y, dy: &dy)
         case .gate(let g):
             var dx = [T](repeating: 0, count: batch * g.inputDimension)
             for r in 0..<batch {
@@ -158,7 +163,7 @@ extension Executable {
                     dx[xin + block.gate] = dot * s * (1 - s)
                 }
             }
-            return dx
+            dy = dx
         case .norm(let n):
             var dx = dy
             for r in 0..<batch {
@@ -178,7 +183,7 @@ extension Executable {
                     for c in range { dx[c] = s * dy[c] + radial * x[c] }
                 }
             }
-            return dx
+            dy = dx
         }
     }
 }

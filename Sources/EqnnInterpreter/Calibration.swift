@@ -40,7 +40,7 @@ public enum Calibration {
             // Outputs of op k (the input of op k + 1) with the bias that follows at zero.
             let bias: Bias? = k + 1 < ops.count ? { if case .bias(let b) = ops[k + 1] { return b } else { return nil } }() : nil
             if let bias { for j in 0..<bias.parameters.count { model.parameters[bias.parameters.offset + j] = 0 } }
-            let tape = Executable<Double>(model).run(x, batch: rows, extents: extents, points: points, keepTape: true).tape
+            let tape = Executable<Double>(model).run(x, batch: rows, extents: extents, points: points, tape: .all).tape
             let z = tape[k + 1], d = linear.outputDimension
             let count = z.count / max(1, d)
             guard count > 0 else { continue }

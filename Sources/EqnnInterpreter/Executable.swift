@@ -52,23 +52,24 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
     public func forward(_ input: [T], batch: Int, extents: [Int] = [], points: PointBatch? = nil) -> [T] {
         let positions = extents.reduce(1, *)
         let parts = min(Trainer.threads, graph.domain == nil && points == nil ? batch / 32 : batch)
-        guard parts > 1 else { return run(input, batch: batch, extents: extents, points: points, keepTape: false).output }
+        guard parts > 1 else { return run(input, batch: batch, extents: extents, points: points, tape: .none).output }
         let d = graph.input.dimension * positions
         let results = ResultSlots<[T]>(count: parts)
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let first = batch * part / parts, last = batch * (part + 1) / parts
             let rows = points.map { ($0.starts[first], $0.starts[last]) } ?? (first, last)
             results.store(part, run(Array(input[(rows.0 * d)..<(rows.1 * d)]), batch: last - first, extents: extents,
-                                    points: points?.slice(first..<last), keepTape: false).output)
+                                    points: points?.slice(first..<last), tape: .none).output)
         }
         return (0..<parts).flatMap { results.value($0) ?? [] }
     }
 
-    /// The output and every op's input (and the last op's output) with its
-    /// extents and its points (nil once pooled), for backward. With the tape,
+    /// The output and, per `tape`, every op's input (and the last op's output) with its
+    /// extents and its points (nil once pooled), for backward. With a tape,
     /// batchnorm normalizes by the batch's statistics (training); without, by the running ones.
-    func run(_ input: [T], batch: Int, extents: [Int] = [], points: PointBatch? = nil, keepTape: Bool)
+    func run(_ input: [T], batch: Int, extents: [Int] = [], points: PointBatch? = nil, tape keeping: Tape)
         -> (output: [T], tape: [[T]], shapes: [[Int]], clouds: [PointBatch?], pairs: [Int: MessageKernels.Pairs]) {
+        let keepTape = keeping != .none
         var tape: [[T]] = [], shapes: [[Int]] = [], clouds: [PointBatch?] = [], pairs: [Int: MessageKernels.Pairs] = [:]
         var x = [T](repeating: 0, count: input.count)
         var extents = extents, points = points
@@ -80,7 +81,8 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
             }
         }
         for (k, op) in graph.ops.enumerated() {
-            if keepTape { tape.append(x); shapes.append(extents); clouds.append(points) }
+            // An entry that backward never reads is left empty, so the op may update x in place.
+            if keepTape { tape.append(keeping == .all || backwardReads(entry: k) ? x : []); shapes.append(extents); clouds.append(points) }
             if keepTape, case .message(let m) = op, let cloud = points {
                 // Its pairs' geometry and radial network, kept for backward.
                 let found = MessageKernels.pairs(m, cloud, theta: parameters)
@@ -88,7 +90,7 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
                 x = MessageKernels.forward(m, x, found, total: cloud.total)
                 continue
             }
-            (x, extents, points) = apply(op, index: k, x, samples: batch, extents: extents, points: points, training: keepTape)
+            apply(op, index: k, &x, samples: batch, extents: &extents, points: &points, training: keepTape)
         }
         if keepTape { tape.append(x); shapes.append(extents); clouds.append(points) }
         let e = graph.output.dimension
@@ -118,26 +120,31 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
     }
 
     /// One op on `samples` samples of `extents` positions each (rows = samples x
-    /// positions), or of `points` (rows = their points).
-    func apply(_ op: Op, index k: Int, _ x: [T], samples: Int, extents: [Int], points: PointBatch? = nil,
-               training: Bool = false) -> ([T], [Int], PointBatch?) {
+    /// positions), or of `points` (rows = their points): x becomes its output, the
+    /// extents and points those of its output (a pool's: pooled, and no points).
+    func apply(_ op: Op, index k: Int, _ x: inout [T], samples: Int, extents: inout [Int], points: inout PointBatch?,
+               training: Bool = false) {
         let rows = points?.total ?? samples * extents.reduce(1, *)
         switch op {
         case .convolution(let c):
-            return (convolve(c, index: k, x, samples: samples, extents: extents), extents, points)
+            x = convolve(c, index: k, x, samples: samples, extents: extents)
         case .pool(let p):
-            if let points { return (PointKernels.poolForward(p, x, points), [], nil) }
-            let (y, pooled) = GridKernels.poolForward(p, x, samples: samples, extents: extents)
-            return (y, pooled, nil)
+            if let cloud = points {
+                x = PointKernels.poolForward(p, x, cloud)
+                extents = []
+            } else {
+                (x, extents) = GridKernels.poolForward(p, x, samples: samples, extents: extents)
+            }
+            points = nil
         case .message(let m):
-            guard let points else { return (x, extents, points) }  // the verified graph has points
-            return (MessageKernels.forward(m, x, points, theta: parameters), extents, points)
+            guard let points else { return }  // the verified graph has points
+            x = MessageKernels.forward(m, x, points, theta: parameters)
         case .batchNorm(let n):
             let w = weights[k].map { $0.map(Double.init) }
             let (mean, variance) = training ? BatchNormKernels.statistics(n, x, rows: rows) : (w[2], w[3])
-            return (BatchNormKernels.forward(n, x, rows: rows, gamma: w[0], beta: w[1], mean: mean, variance: variance), extents, points)
+            x = BatchNormKernels.forward(n, x, rows: rows, gamma: w[0], beta: w[1], mean: mean, variance: variance)
         default:
-            return (apply(op, index: k, x, batch: rows), extents, points)
+            apply(op, index: k, &x, batch: rows)
         }
     }
 
@@ -163,11 +170,12 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         return y
     }
 
-    /// One op acting on each row alone.
-    func apply(_ op: Op, index k: Int, _ x: [T], batch: Int) -> [T] {
+    /// One op acting on each row alone, on x in place where it can (bias, pointwise:
+    /// the caller keeps a copy when it needs the input).
+    func apply(_ op: Op, index k: Int, _ x: inout [T], batch: Int) {
         switch op {
         case .convolution, .pool, .batchNorm, .message:
-            return x  // spatial or batch-wide: handled by apply(_:index:_:samples:extents:points:training:)
+            return  // spatial or batch-wide: handled by apply(_:index:_:samples:extents:points:training:)
         case .linear(let l):
             var y = [T](repeating: 0, count: batch * l.outputDimension)
             x.withUnsafeBufferPointer { xp in
@@ -176,13 +184,9 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
                     applyLinear(l, index: k, x: xa, y: ya, rows: batch)
                 }
             }
-            return y
-        case .bias(let b):
-            var y = x
-            let d = b.basis.rows
-            let bias = weights[k][0]
-            for r in 0..<batch { for c in 0..<d { y[r * d + c] += bias[c] } }
-            return y
+            x = y
+        case .bias:
+            Elementwise.addRows(&x, weights[k][0])
         case .bilinear(let b):
             var y = x
             x.withUnsafeBufferPointer { xp in
@@ -191,9 +195,9 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
                     StructuredKernels.bilinearForward(b, mixing: weights[k], x: xa, y: ya, batch: batch)
                 }
             }
-            return y
+            x = y
         case .pointwise(let p):
-            return Scalar.values(p.function, x)
+            Scalar.apply(p.function, &x)
         case .gate(let g):
             var y = [T](repeating: 0, count: batch * g.outputDimension)
             for r in 0..<batch {
@@ -204,7 +208,7 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
                     for c in block.offset..<(block.offset + block.length) { y[yout + c] = x[xin + c] * s }
                 }
             }
-            return y
+            x = y
         case .norm(let n):
             var y = x
             for r in 0..<batch {
@@ -217,10 +221,27 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
                     for c in block.offset..<(block.offset + block.length) { y[base + c] = x[base + c] * s }
                 }
             }
-            return y
+            x = y
+        }
+    }
+
+    /// Whether backward reads tape entry k: op k's input, or op k - 1's output
+    /// (a relu's derivative reads its output); the last entry is the output.
+    func backwardReads(entry k: Int) -> Bool {
+        let ops = graph.ops
+        if k == ops.count { return true }
+        if k > 0, case .pointwise(let p) = ops[k - 1], p.function == .relu { return true }
+        switch ops[k] {
+        case .bias, .pool: return false
+        case .pointwise(let p): return p.function != .relu
+        default: return true
         }
     }
 }
+
+/// Which op inputs `Executable.run` keeps: none (inference), all of them, or
+/// those that backward reads (training: the others are updated in place).
+enum Tape { case none, all, backward }
 
 /// Non-generic entry points: code in other modules that called the generic
 /// Executable would run it unspecialized, two orders of magnitude slower.

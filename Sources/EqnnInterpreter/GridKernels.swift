@@ -145,10 +145,15 @@ enum GridKernels {
         let outPositions = outExtents.reduce(1, *)
         let share = T(Double(outPositions) / Double(grid.positions))
         var y = [T](repeating: 0, count: samples * outPositions * channels)
-        for s in 0..<samples {
-            for q in 0..<grid.positions {
-                let from = (s * grid.positions + q) * channels, to = (s * outPositions + target[q]) * channels
-                for ch in 0..<channels { y[to + ch] += x[from + ch] * share }
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                target.withUnsafeBufferPointer { tp in
+                    guard let xa = xp.baseAddress, let ya = yp.baseAddress, let ta = tp.baseAddress else { return }
+                    for s in 0..<samples {
+                        Elementwise.poolRows(xa + s * grid.positions * channels, rows: grid.positions, width: channels, target: ta, share: share,
+                                             into: ya + s * outPositions * channels)
+                    }
+                }
             }
         }
         return (y, outExtents)
@@ -162,10 +167,15 @@ enum GridKernels {
         let outPositions = outExtents.reduce(1, *)
         let share = T(Double(outPositions) / Double(grid.positions))
         var dx = [T](repeating: 0, count: samples * grid.positions * channels)
-        for s in 0..<samples {
-            for q in 0..<grid.positions {
-                let to = (s * grid.positions + q) * channels, from = (s * outPositions + target[q]) * channels
-                for ch in 0..<channels { dx[to + ch] = dy[from + ch] * share }
+        dy.withUnsafeBufferPointer { dyp in
+            dx.withUnsafeMutableBufferPointer { dxp in
+                target.withUnsafeBufferPointer { tp in
+                    guard let dya = dyp.baseAddress, let dxa = dxp.baseAddress, let ta = tp.baseAddress else { return }
+                    for s in 0..<samples {
+                        Elementwise.unpoolRows(dya + s * outPositions * channels, rows: grid.positions, width: channels, target: ta,
+                                               share: share, into: dxa + s * grid.positions * channels)
+                    }
+                }
             }
         }
         return dx

@@ -29,10 +29,15 @@ struct LinearGradient<T: BinaryFloatingPoint & SIMDScalar> {
         dWt = [T](repeating: 0, count: rows * columns)
     }
 
-    /// dx += dy W for `rows` rows of x and dy, and their share of dW.
-    mutating func add(x: UnsafePointer<T>, dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, rows: Int) {
+    /// dx += dy W for `rows` rows of x and dy (unless dx is nil), and their share of dW.
+    mutating func add(x: UnsafePointer<T>, dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>?, rows: Int) {
         if let plan {
-            let dm = StructuredKernels.linearBackward(linear, plan, mixing: mixing, x: x, dy: dy, dx: dx, batch: rows)
+            // The structured kernels interleave dx with dM: a scratch dx when the caller wants none.
+            var scratch = [T](repeating: 0, count: dx == nil ? rows * linear.inputDimension : 0)
+            let dm = scratch.withUnsafeMutableBufferPointer { s -> [[T]] in
+                guard let target = dx ?? s.baseAddress else { return [] }
+                return StructuredKernels.linearBackward(linear, plan, mixing: mixing, x: x, dy: dy, dx: target, batch: rows)
+            }
             if dMixing.isEmpty { dMixing = dm } else { for s in dm.indices { for e in dm[s].indices { dMixing[s][e] += dm[s][e] } } }
             return
         }
@@ -41,8 +46,10 @@ struct LinearGradient<T: BinaryFloatingPoint & SIMDScalar> {
             dWt.withUnsafeMutableBufferPointer { dwp in
                 guard let wa = wp.baseAddress, let dwa = dwp.baseAddress else { return }
                 // dx = dY W, dW^T += X^T dY.
-                MatrixProduct.multiplyAdd(m: rows, n: inputs, k: outputs, a: dy, rowStride: outputs, columnStride: 1,
-                                          b: wa, ldb: inputs, c: dx, ldc: inputs)
+                if let dx {
+                    MatrixProduct.multiplyAdd(m: rows, n: inputs, k: outputs, a: dy, rowStride: outputs, columnStride: 1,
+                                              b: wa, ldb: inputs, c: dx, ldc: inputs)
+                }
                 MatrixProduct.multiplyAdd(m: inputs, n: outputs, k: rows, a: x, rowStride: 1, columnStride: inputs,
                                           b: dy, ldb: outputs, c: dwa, ldc: outputs)
             }

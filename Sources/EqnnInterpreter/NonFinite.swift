@@ -18,7 +18,7 @@ extension Model {
         let starts = graph.layerStarts
         for (k, op) in graph.ops.enumerated() {
             let layer = starts.filter { $0 <= k }.count
-            (values, shape, cloud) = executable.apply(op, index: k, values, samples: 1, extents: shape, points: cloud)
+            executable.apply(op, index: k, &values, samples: 1, extents: &shape, points: &cloud)
             if values.contains(where: { !$0.isFinite }) {
                 let weights = op.parameterSlices.flatMap { parameters[$0.offset..<($0.offset + $0.count)] }
                 let cause = weights.isEmpty ? "its input was finite"

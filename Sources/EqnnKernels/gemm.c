@@ -134,6 +134,50 @@ static int narrow_panels_pay(ptrdiff_t n, ptrdiff_t nr) {
         return 1;                                                                                              \
     }
 
+/* Products with at most DOTS columns and a long depth (a pair basis B (J x entries) times
+   the gradient's few copy pairs): as dot products of A's rows, each read once, with B's
+   columns copied contiguous. The tiles of the blocked product would pad 2 columns to 16
+   or 32 (a fifth of a D16 network's training step). Needs csa = 1. */
+enum { DOTS = 4 };
+static int worth_dots(ptrdiff_t n, ptrdiff_t k, ptrdiff_t csa) { return n <= DOTS && k >= 256 && csa == 1; }
+
+#define DEFINE_DOTS(ATTR, T, V, LANES, NAME)                                                                  \
+    ATTR static int NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *a, ptrdiff_t rsa, const T *b,       \
+                         ptrdiff_t ldb, T *c, ptrdiff_t ldc) {                                                 \
+        T *bt = malloc(sizeof(T) * DOTS * k);                                                                  \
+        if (!bt) return 0;                                                                                     \
+        for (ptrdiff_t p = 0; p < k; ++p)                                                                      \
+            for (int j = 0; j < DOTS; ++j) bt[j * k + p] = j < n ? b[p * ldb + j] : (T)0;                      \
+        ptrdiff_t kv = k / (2 * LANES) * (2 * LANES);                                                          \
+        for (ptrdiff_t i = 0; i < m; ++i) {                                                                    \
+            const T *ai = a + i * rsa;                                                                         \
+            V acc[DOTS][2];                                                                                    \
+            UNROLLED for (int j = 0; j < DOTS; ++j) acc[j][0] = acc[j][1] = (V){0};                            \
+            for (ptrdiff_t p = 0; p < kv; p += 2 * LANES) {                                                    \
+                V x0, x1;                                                                                      \
+                memcpy(&x0, ai + p, sizeof x0);                                                                \
+                memcpy(&x1, ai + p + LANES, sizeof x1);                                                        \
+                UNROLLED for (int j = 0; j < DOTS; ++j) {                                                      \
+                    V y0, y1;                                                                                  \
+                    memcpy(&y0, bt + j * k + p, sizeof y0);                                                    \
+                    memcpy(&y1, bt + j * k + p + LANES, sizeof y1);                                            \
+                    acc[j][0] += x0 * y0;                                                                      \
+                    acc[j][1] += x1 * y1;                                                                      \
+                }                                                                                              \
+            }                                                                                                  \
+            for (int j = 0; j < n; ++j) {                                                                      \
+                T lanes[LANES], sum = 0;                                                                       \
+                V total = acc[j][0] + acc[j][1];                                                               \
+                memcpy(lanes, &total, sizeof lanes);                                                           \
+                for (int l = 0; l < LANES; ++l) sum += lanes[l];                                               \
+                for (ptrdiff_t p = kv; p < k; ++p) sum += ai[p] * bt[j * k + p];                               \
+                c[i * ldc + j] += sum;                                                                         \
+            }                                                                                                  \
+        }                                                                                                      \
+        free(bt);                                                                                              \
+        return 1;                                                                                              \
+    }
+
 DEFINE_SIMPLE(float, simple_s)
 DEFINE_SIMPLE(double, simple_d)
 DEFINE_PACK_A(float, pack_a_s)
@@ -149,6 +193,8 @@ DEFINE_MICRO_KERNEL(NO_TARGET, float, generic_vs, 4, 2, 4, kernel_generic_s)
 DEFINE_MICRO_KERNEL(NO_TARGET, double, generic_vd, 2, 2, 4, kernel_generic_d)
 DEFINE_BLOCKED(NO_TARGET, float, 4, 8, kernel_generic_s, pack_a_s, pack_b_s, blocked_generic_s)
 DEFINE_BLOCKED(NO_TARGET, double, 4, 4, kernel_generic_d, pack_a_d, pack_b_d, blocked_generic_d)
+DEFINE_DOTS(NO_TARGET, float, generic_vs, 4, dots_generic_s)
+DEFINE_DOTS(NO_TARGET, double, generic_vd, 2, dots_generic_d)
 
 #if EQNN_X86
 /* AVX2 with FMA: 16 ymm registers hold a 6 x 2 tile, two B vectors and a broadcast. */
@@ -158,6 +204,8 @@ DEFINE_MICRO_KERNEL(AVX2_TARGET, float, avx2_vs, 8, 2, 6, kernel_avx2_s)
 DEFINE_MICRO_KERNEL(AVX2_TARGET, double, avx2_vd, 4, 2, 6, kernel_avx2_d)
 DEFINE_BLOCKED(AVX2_TARGET, float, 6, 16, kernel_avx2_s, pack_a_s, pack_b_s, blocked_avx2_s)
 DEFINE_BLOCKED(AVX2_TARGET, double, 6, 8, kernel_avx2_d, pack_a_d, pack_b_d, blocked_avx2_d)
+DEFINE_DOTS(AVX2_TARGET, float, avx2_vs, 8, dots_avx2_s)
+DEFINE_DOTS(AVX2_TARGET, double, avx2_vd, 4, dots_avx2_d)
 
 /* AVX-512: 32 zmm registers hold a 12 x 2 tile, two B vectors and a broadcast; or, where
    n mod 2 vectors would leave a half-empty last panel (n = 48: a quarter of the work
@@ -172,6 +220,8 @@ DEFINE_BLOCKED(AVX512_TARGET, float, 12, 32, kernel_avx512_s, pack_a_s, pack_b_s
 DEFINE_BLOCKED(AVX512_TARGET, double, 12, 16, kernel_avx512_d, pack_a_d, pack_b_d, blocked_avx512_d)
 DEFINE_BLOCKED(AVX512_TARGET, float, 24, 16, kernel_avx512_narrow_s, pack_a_s, pack_b_s, blocked_avx512_narrow_s)
 DEFINE_BLOCKED(AVX512_TARGET, double, 24, 8, kernel_avx512_narrow_d, pack_a_d, pack_b_d, blocked_avx512_narrow_d)
+DEFINE_DOTS(AVX512_TARGET, float, avx512_vs, 16, dots_avx512_s)
+DEFINE_DOTS(AVX512_TARGET, double, avx512_vd, 8, dots_avx512_d)
 #endif
 
 static int machine_isa(void) {
@@ -212,17 +262,26 @@ const char *eqnn_isa_name(int isa) {
 #define blocked_avx512_d blocked_generic_d
 #define blocked_avx512_narrow_s blocked_generic_s
 #define blocked_avx512_narrow_d blocked_generic_d
+#define dots_avx2_s dots_generic_s
+#define dots_avx2_d dots_generic_d
+#define dots_avx512_s dots_generic_s
+#define dots_avx512_d dots_generic_d
 #endif
 
 /* The product of one precision with the kernel of `isa` (at most the machine's); WIDE: the
    AVX-512 tile's columns. */
-#define DEFINE_DISPATCH(T, NAME, WIDE, SIMPLE, GENERIC, AVX2, AVX512, AVX512_NARROW)                         \
+#define DEFINE_DISPATCH(T, NAME, WIDE, SIMPLE, GENERIC, AVX2, AVX512, AVX512_NARROW, DOTS_GENERIC, DOTS_AVX2, DOTS_AVX512) \
     void NAME(int isa, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *a, ptrdiff_t rsa, ptrdiff_t csa,      \
               const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc) {                                                \
         if (m <= 0 || n <= 0 || k <= 0) return;                                                                \
         if (isa > machine_isa()) isa = machine_isa();                                                          \
         int done = 0;                                                                                          \
-        if (worth_packing(m, n, k)) switch (isa) {                                                             \
+        if (worth_dots(n, k, csa)) switch (isa) {                                                              \
+            case EQNN_ISA_AVX512: done = DOTS_AVX512(m, n, k, a, rsa, b, ldb, c, ldc); break;                  \
+            case EQNN_ISA_AVX2: done = DOTS_AVX2(m, n, k, a, rsa, b, ldb, c, ldc); break;                      \
+            default: done = DOTS_GENERIC(m, n, k, a, rsa, b, ldb, c, ldc); break;                              \
+            }                                                                                                  \
+        else if (worth_packing(m, n, k)) switch (isa) {                                                        \
             case EQNN_ISA_AVX512:                                                                              \
                 done = narrow_panels_pay(n, WIDE) ? AVX512_NARROW(m, n, k, a, rsa, csa, b, ldb, c, ldc)        \
                                                   : AVX512(m, n, k, a, rsa, csa, b, ldb, c, ldc);              \
@@ -233,8 +292,10 @@ const char *eqnn_isa_name(int isa) {
         if (!done) SIMPLE(m, n, k, a, rsa, csa, b, ldb, c, ldc);                                               \
     }
 
-DEFINE_DISPATCH(float, eqnn_sgemm_isa, 32, simple_s, blocked_generic_s, blocked_avx2_s, blocked_avx512_s, blocked_avx512_narrow_s)
-DEFINE_DISPATCH(double, eqnn_dgemm_isa, 16, simple_d, blocked_generic_d, blocked_avx2_d, blocked_avx512_d, blocked_avx512_narrow_d)
+DEFINE_DISPATCH(float, eqnn_sgemm_isa, 32, simple_s, blocked_generic_s, blocked_avx2_s, blocked_avx512_s, blocked_avx512_narrow_s,
+                dots_generic_s, dots_avx2_s, dots_avx512_s)
+DEFINE_DISPATCH(double, eqnn_dgemm_isa, 16, simple_d, blocked_generic_d, blocked_avx2_d, blocked_avx512_d, blocked_avx512_narrow_d,
+                dots_generic_d, dots_avx2_d, dots_avx512_d)
 
 void eqnn_sgemm(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
                 const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc) {

@@ -43,7 +43,7 @@ final class BatchNormTests: XCTestCase {
         let x = (0..<(batch * positions * graph.input.dimension)).map { _ in rng.nextNormal() + 0.5 }
         let w = (0..<(batch * positions * graph.output.dimension)).map { _ in rng.nextNormal() }
         func loss(_ t: [Double]) -> Double {
-            let y = Executable<Double>(Model(graph: graph, parameters: t)).run(x, batch: batch, extents: extents, keepTape: true).output
+            let y = Executable<Double>(Model(graph: graph, parameters: t)).run(x, batch: batch, extents: extents, tape: .all).output
             return zip(y, w).reduce(0) { $0 + $1.0 * $1.1 }
         }
         let analytic = Executable<Double>(Model(graph: graph, parameters: theta)).gradient(x, batch: batch, extents: extents) { _ in w }.gradient
@@ -92,7 +92,7 @@ final class BatchNormTests: XCTestCase {
             let positions = extents.reduce(1, *), batch = 4
             let x = (0..<(batch * positions * graph.input.dimension)).map { _ in rng.nextNormal() + 0.3 }
             let executable = Executable<Double>(model)
-            let y = executable.run(x, batch: batch, extents: extents, keepTape: true).output
+            let y = executable.run(x, batch: batch, extents: extents, tape: .all).output
             for _ in 0..<3 {
                 let g = group.randomElement(using: &rng)
                 func act(_ v: [Double], _ rep: Rep, _ d: Int) -> [Double] {
@@ -101,7 +101,7 @@ final class BatchNormTests: XCTestCase {
                                                     extents: extents, shift: extents.map { _ in 0 })
                     }
                 }
-                let gy = executable.run(act(x, input, graph.input.dimension), batch: batch, extents: extents, keepTape: true).output
+                let gy = executable.run(act(x, input, graph.input.dimension), batch: batch, extents: extents, tape: .all).output
                 XCTAssertLessThan(EquivarianceCheck.relativeError(gy, act(y, output, graph.output.dimension)), 1e-10, "\(network.name) training")
             }
         }
@@ -115,7 +115,7 @@ final class BatchNormTests: XCTestCase {
         var model = Model(graph: graph, parameters: perturbed(graph, seed: 2))
         var rng = SplitMix64(seed: 3)
         let x = (0..<(5 * 36)).map { _ in 3 + 2 * rng.nextNormal() }
-        let tape = Executable<Double>(model).run(x, batch: 5, extents: [6, 6], keepTape: true).tape
+        let tape = Executable<Double>(model).run(x, batch: 5, extents: [6, 6], tape: .all).tape
         var checkedCentred = 0, checkedScaled = 0
         for (k, op) in graph.ops.enumerated() {
             guard case .batchNorm(let n) = op else { continue }
@@ -170,7 +170,7 @@ final class BatchNormTests: XCTestCase {
             return XCTFail("no batchnorm op")
         }
         // The batch's statistics at the first batchnorm from the initial weights (rows in any order: the same).
-        let tape = Executable<Double>(start).run(x, batch: rows, keepTape: true).tape
+        let tape = Executable<Double>(start).run(x, batch: rows, tape: .all).tape
         let (mean, variance) = BatchNormKernels.statistics(n, tape[k], rows: rows)
         let expected = mean + variance
         for (f, index) in n.indices().enumerated() {

@@ -58,7 +58,7 @@ final class CalibrationTests: XCTestCase {
         let random = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 3))
         var model = random
         model.parameters = Calibration.calibrated(model, x: x, rows: 6, extents: [8, 8])
-        let tape = Executable<Double>(model).run(x, batch: 6, extents: [8, 8], keepTape: true).tape
+        let tape = Executable<Double>(model).run(x, batch: 6, extents: [8, 8], tape: .all).tape
         var checked = 0
         for (k, op) in graph.ops.enumerated() {
             guard case .bias = op, k + 1 < graph.ops.count, case .pointwise = graph.ops[k + 1] else { continue }

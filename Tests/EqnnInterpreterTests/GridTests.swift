@@ -58,11 +58,11 @@ final class GridTests: XCTestCase {
             let x = (0..<(grid.reduce(1, *) * graph.input.dimension)).map { _ in rng.nextNormal() }
             // The full network's features, op by op in inference mode (batchnorm by its running statistics).
             let executable = Executable<Double>(model)
-            var tape = [x], extents = grid
+            var tape = [x], extents = grid, points: PointBatch? = nil
             for (k, op) in graph.ops.enumerated() {
-                let (y, next, _) = executable.apply(op, index: k, tape[k], samples: 1, extents: extents)
+                var y = tape[k]
+                executable.apply(op, index: k, &y, samples: 1, extents: &extents, points: &points)
                 tape.append(y)
-                extents = next
             }
             let starts = graph.ops.indices.filter { graph.ops[$0].linearMap != nil }
             XCTAssertNil(model.prefix(throughLayer: 0), network.name)

@@ -93,7 +93,8 @@ final class StructuredTests: XCTestCase {
                     parameter += term.sources.count
                 }
                 XCTAssertEqual(parameter, b.parameters.offset + b.parameters.count)
-                let actual = executable.apply(op, index: k, x, batch: batch)
+                var actual = x
+                executable.apply(op, index: k, &actual, batch: batch)
                 XCTAssertLessThan(zip(actual, expected).reduce(0.0) { max($0, abs($1.0 - $1.1)) }, 1e-12, source)
             }
         }

@@ -29,6 +29,24 @@ void eqnn_sgemm_isa(int isa, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float 
 void eqnn_dgemm_isa(int isa, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
                     const double *b, ptrdiff_t ldb, double *c, ptrdiff_t ldc);
 
+/* Loops over activations (elementwise.c), _s for float and _d for double:
+ * x = max(x, 0) keeping NaN; dy = 0 where y <= 0 (relu's backward from its output);
+ * bias added to each of `rows` rows of d entries; sums[c] += sum over rows of x[r, c]. */
+void eqnn_relu_s(float *x, ptrdiff_t n);
+void eqnn_relu_d(double *x, ptrdiff_t n);
+void eqnn_relu_backward_s(const float *y, float *dy, ptrdiff_t n);
+void eqnn_relu_backward_d(const double *y, double *dy, ptrdiff_t n);
+void eqnn_add_rows_s(float *x, const float *bias, ptrdiff_t rows, ptrdiff_t d);
+void eqnn_add_rows_d(double *x, const double *bias, ptrdiff_t rows, ptrdiff_t d);
+void eqnn_column_sums_s(const float *x, ptrdiff_t rows, ptrdiff_t d, double *sums);
+void eqnn_column_sums_d(const double *x, ptrdiff_t rows, ptrdiff_t d, double *sums);
+/* Mean pooling of one sample: y[target[r]] += share x[r] for each of `rows` rows of d entries;
+ * its backward: dx[r] = share dy[target[r]]. */
+void eqnn_pool_rows_s(const float *x, ptrdiff_t rows, ptrdiff_t d, const ptrdiff_t *target, float share, float *y);
+void eqnn_pool_rows_d(const double *x, ptrdiff_t rows, ptrdiff_t d, const ptrdiff_t *target, double share, double *y);
+void eqnn_unpool_rows_s(const float *dy, ptrdiff_t rows, ptrdiff_t d, const ptrdiff_t *target, float share, float *dx);
+void eqnn_unpool_rows_d(const double *dy, ptrdiff_t rows, ptrdiff_t d, const ptrdiff_t *target, double share, double *dx);
+
 /* Lets freed blocks of up to 32 MB stay in the process for reuse (glibc; elsewhere nothing). */
 void eqnn_keep_freed_memory(void);
 #endif

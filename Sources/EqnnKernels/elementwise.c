@@ -1,0 +1,61 @@
+/* The interpreter's loops over every entry of an activation (see eqnn_kernels.h):
+ * relu, a bias added to every row, a bias's gradient (the column sums) and mean
+ * pooling, in C so that they are branch-free and vectorized (Swift compiles for SSE2,
+ * with bounds checks on arrays). Swift's relu compiled
+ * to a compare and branch per entry, which mispredicts on half the entries. */
+#include "eqnn_kernels.h"
+
+#define DEFINE_ELEMENTWISE(T, S)                                                                                    \
+    void eqnn_relu_##S(T *x, ptrdiff_t n) {                                                                         \
+        for (ptrdiff_t i = 0; i < n; ++i) x[i] = x[i] < 0 ? (T)0 : x[i]; /* NaN stays NaN */                        \
+    }                                                                                                               \
+    void eqnn_relu_backward_##S(const T *restrict y, T *restrict dy, ptrdiff_t n) {                                 \
+        for (ptrdiff_t i = 0; i < n; ++i) {                                                                         \
+            T d = dy[i]; /* read unconditionally, so that the select vectorizes */                                  \
+            dy[i] = y[i] > 0 ? d : (T)0;                                                                            \
+        }                                                                                                           \
+    }                                                                                                               \
+    void eqnn_add_rows_##S(T *x, const T *bias, ptrdiff_t rows, ptrdiff_t d) {                                      \
+        for (ptrdiff_t r = 0; r < rows; ++r, x += d)                                                                \
+            for (ptrdiff_t c = 0; c < d; ++c) x[c] += bias[c];                                                      \
+    }                                                                                                               \
+    void eqnn_column_sums_##S(const T *x, ptrdiff_t rows, ptrdiff_t d, double *sums) {                             \
+        /* Blocks of rows summed in T, each block's sum added in double. */                                         \
+        enum { BLOCK = 64, WIDE = 256 };                                                                            \
+        T partial[WIDE];                                                                                            \
+        for (ptrdiff_t c0 = 0; c0 < d; c0 += WIDE) {                                                                \
+            ptrdiff_t w = d - c0 < WIDE ? d - c0 : WIDE;                                                            \
+            for (ptrdiff_t r0 = 0; r0 < rows; r0 += BLOCK) {                                                        \
+                ptrdiff_t end = rows - r0 < BLOCK ? rows : r0 + BLOCK;                                              \
+                for (ptrdiff_t c = 0; c < w; ++c) partial[c] = 0;                                                   \
+                for (ptrdiff_t r = r0; r < end; ++r)                                                                \
+                    for (ptrdiff_t c = 0; c < w; ++c) partial[c] += x[r * d + c0 + c];                              \
+                for (ptrdiff_t c = 0; c < w; ++c) sums[c0 + c] += partial[c];                                       \
+            }                                                                                                       \
+        }                                                                                                           \
+    }
+
+/* Mean pooling of one sample: row r of x (d entries) weighted into row target[r] of y; and
+   its backward, each row of dx the weighted row of dy it was pooled into. */
+#define DEFINE_POOLING(T, S)                                                                                        \
+    void eqnn_pool_rows_##S(const T *restrict x, ptrdiff_t rows, ptrdiff_t d, const ptrdiff_t *target, T share,     \
+                            T *restrict y) {                                                                        \
+        for (ptrdiff_t r = 0; r < rows; ++r) {                                                                      \
+            const T *in = x + r * d;                                                                                \
+            T *out = y + target[r] * d;                                                                             \
+            for (ptrdiff_t c = 0; c < d; ++c) out[c] += share * in[c];                                              \
+        }                                                                                                           \
+    }                                                                                                               \
+    void eqnn_unpool_rows_##S(const T *restrict dy, ptrdiff_t rows, ptrdiff_t d, const ptrdiff_t *target, T share,  \
+                              T *restrict dx) {                                                                     \
+        for (ptrdiff_t r = 0; r < rows; ++r) {                                                                      \
+            const T *in = dy + target[r] * d;                                                                       \
+            T *out = dx + r * d;                                                                                    \
+            for (ptrdiff_t c = 0; c < d; ++c) out[c] = share * in[c];                                               \
+        }                                                                                                           \
+    }
+
+DEFINE_ELEMENTWISE(float, s)
+DEFINE_ELEMENTWISE(double, d)
+DEFINE_POOLING(float, s)
+DEFINE_POOLING(double, d)
