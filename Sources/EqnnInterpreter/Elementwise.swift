@@ -108,3 +108,56 @@ extension Elementwise {
         for r in 0..<rows { for c in 0..<d { dx[r * d + c] = share * dy[target[r] * d + c] } }
     }
 }
+
+extension Elementwise {
+    /// A convolution's offset-major neighbourhoods of `rows` (GridKernels.gatherNeighbourhoods)
+    /// by the C kernel; false (nothing done) for precisions other than Float and Double.
+    static func gather<T: BinaryFloatingPoint>(_ x: UnsafePointer<T>, channels: Int, table: [Int], offsets: Int, positions: Int,
+                                               rows: Range<Int>, into columns: UnsafeMutablePointer<T>) -> Bool {
+        table.withUnsafeBufferPointer { tp in
+            guard let t = tp.baseAddress else { return false }
+            if T.self == Float.self {
+                x.withMemoryRebound(to: Float.self, capacity: 1) { x in
+                    columns.withMemoryRebound(to: Float.self, capacity: 1) {
+                        eqnn_gather_s(x, channels, t, offsets, positions, rows.lowerBound, rows.count, $0)
+                    }
+                }
+                return true
+            }
+            if T.self == Double.self {
+                x.withMemoryRebound(to: Double.self, capacity: 1) { x in
+                    columns.withMemoryRebound(to: Double.self, capacity: 1) {
+                        eqnn_gather_d(x, channels, t, offsets, positions, rows.lowerBound, rows.count, $0)
+                    }
+                }
+                return true
+            }
+            return false
+        }
+    }
+
+    /// The adjoint of `gather`: adds each neighbourhood's gradient onto dx.
+    static func scatter<T: BinaryFloatingPoint>(_ columns: UnsafePointer<T>, channels: Int, table: [Int], offsets: Int, positions: Int,
+                                                rows: Range<Int>, into dx: UnsafeMutablePointer<T>) -> Bool {
+        table.withUnsafeBufferPointer { tp in
+            guard let t = tp.baseAddress else { return false }
+            if T.self == Float.self {
+                columns.withMemoryRebound(to: Float.self, capacity: 1) { c in
+                    dx.withMemoryRebound(to: Float.self, capacity: 1) {
+                        eqnn_scatter_s(c, channels, t, offsets, positions, rows.lowerBound, rows.count, $0)
+                    }
+                }
+                return true
+            }
+            if T.self == Double.self {
+                columns.withMemoryRebound(to: Double.self, capacity: 1) { c in
+                    dx.withMemoryRebound(to: Double.self, capacity: 1) {
+                        eqnn_scatter_d(c, channels, t, offsets, positions, rows.lowerBound, rows.count, $0)
+                    }
+                }
+                return true
+            }
+            return false
+        }
+    }
+}

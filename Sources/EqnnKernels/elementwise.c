@@ -1,6 +1,6 @@
 /* The interpreter's loops over every entry of an activation (see eqnn_kernels.h):
- * relu, a bias added to every row, a bias's gradient (the column sums) and mean
- * pooling, in C so that they are branch-free and vectorized (Swift compiles for SSE2,
+ * relu, a bias added to every row, a bias's gradient (the column sums), mean
+ * pooling and a convolution's neighbourhoods, in C so that they are branch-free and vectorized (Swift compiles for SSE2,
  * with bounds checks on arrays). Swift's relu compiled
  * to a compare and branch per entry, which mispredicts on half the entries. */
 #include "eqnn_kernels.h"
@@ -55,7 +55,54 @@
         }                                                                                                           \
     }
 
+/* A convolution's neighbourhoods, offset-major: for rows first .. first + count - 1 (row =
+   sample * positions + position), columns[t][o][0..channels) = the channels of the neighbour
+   table[position * offsets + o] of the same sample, zeros where it is -1 (outside the grid);
+   and the adjoint, each neighbourhood's gradient added back onto its neighbours. The copies
+   are short (one channel in a first layer): loops, never calls to memcpy and memset. */
+#if defined(__clang__)
+#define NO_LIBRARY_CALLS __attribute__((no_builtin("memcpy", "memset")))
+#else
+#define NO_LIBRARY_CALLS __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
+#define DEFINE_NEIGHBOURHOODS(T, S)                                                                                 \
+    NO_LIBRARY_CALLS void eqnn_gather_##S(const T *restrict x, ptrdiff_t channels, const ptrdiff_t *table, ptrdiff_t offsets,        \
+                         ptrdiff_t positions, ptrdiff_t first, ptrdiff_t count, T *restrict columns) {              \
+        for (ptrdiff_t t = 0; t < count; ++t) {                                                                     \
+            ptrdiff_t row = first + t, sample = row / positions, position = row - sample * positions;               \
+            const T *base = x + sample * positions * channels;                                                      \
+            const ptrdiff_t *neighbours = table + position * offsets;                                               \
+            T *out = columns + t * offsets * channels;                                                              \
+            for (ptrdiff_t o = 0; o < offsets; ++o, out += channels) {                                              \
+                ptrdiff_t q = neighbours[o];                                                                        \
+                if (q < 0) {                                                                                        \
+                    for (ptrdiff_t c = 0; c < channels; ++c) out[c] = 0;                                            \
+                } else {                                                                                            \
+                    const T *in = base + q * channels;                                                              \
+                    for (ptrdiff_t c = 0; c < channels; ++c) out[c] = in[c];                                        \
+                }                                                                                                   \
+            }                                                                                                       \
+        }                                                                                                           \
+    }                                                                                                               \
+    void eqnn_scatter_##S(const T *restrict columns, ptrdiff_t channels, const ptrdiff_t *table, ptrdiff_t offsets, \
+                          ptrdiff_t positions, ptrdiff_t first, ptrdiff_t count, T *restrict dx) {                  \
+        for (ptrdiff_t t = 0; t < count; ++t) {                                                                     \
+            ptrdiff_t row = first + t, sample = row / positions, position = row - sample * positions;               \
+            T *base = dx + sample * positions * channels;                                                           \
+            const ptrdiff_t *neighbours = table + position * offsets;                                               \
+            const T *in = columns + t * offsets * channels;                                                         \
+            for (ptrdiff_t o = 0; o < offsets; ++o, in += channels) {                                               \
+                ptrdiff_t q = neighbours[o];                                                                        \
+                if (q < 0) continue;                                                                                \
+                T *out = base + q * channels;                                                                       \
+                for (ptrdiff_t c = 0; c < channels; ++c) out[c] += in[c];                                           \
+            }                                                                                                       \
+        }                                                                                                           \
+    }
+
 DEFINE_ELEMENTWISE(float, s)
 DEFINE_ELEMENTWISE(double, d)
 DEFINE_POOLING(float, s)
 DEFINE_POOLING(double, d)
+DEFINE_NEIGHBOURHOODS(float, s)
+DEFINE_NEIGHBOURHOODS(double, d)

@@ -46,6 +46,17 @@ void eqnn_pool_rows_s(const float *x, ptrdiff_t rows, ptrdiff_t d, const ptrdiff
 void eqnn_pool_rows_d(const double *x, ptrdiff_t rows, ptrdiff_t d, const ptrdiff_t *target, double share, double *y);
 void eqnn_unpool_rows_s(const float *dy, ptrdiff_t rows, ptrdiff_t d, const ptrdiff_t *target, float share, float *dx);
 void eqnn_unpool_rows_d(const double *dy, ptrdiff_t rows, ptrdiff_t d, const ptrdiff_t *target, double share, double *dx);
+/* A convolution's neighbourhoods, offset-major, of rows first .. first + count - 1 of samples of
+ * `positions` positions: table[position * offsets + o] is the neighbour at offset o, -1 outside
+ * (zeros); scatter adds each neighbourhood's gradient back onto dx. */
+void eqnn_gather_s(const float *x, ptrdiff_t channels, const ptrdiff_t *table, ptrdiff_t offsets, ptrdiff_t positions,
+                   ptrdiff_t first, ptrdiff_t count, float *columns);
+void eqnn_gather_d(const double *x, ptrdiff_t channels, const ptrdiff_t *table, ptrdiff_t offsets, ptrdiff_t positions,
+                   ptrdiff_t first, ptrdiff_t count, double *columns);
+void eqnn_scatter_s(const float *columns, ptrdiff_t channels, const ptrdiff_t *table, ptrdiff_t offsets, ptrdiff_t positions,
+                    ptrdiff_t first, ptrdiff_t count, float *dx);
+void eqnn_scatter_d(const double *columns, ptrdiff_t channels, const ptrdiff_t *table, ptrdiff_t offsets, ptrdiff_t positions,
+                    ptrdiff_t first, ptrdiff_t count, double *dx);
 
 /* Lets freed blocks of up to 32 MB stay in the process for reuse (glibc; elsewhere nothing). */
 void eqnn_keep_freed_memory(void);
