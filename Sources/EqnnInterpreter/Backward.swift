@@ -14,9 +14,11 @@ extension Executable {
     /// The same, and the batch's statistics of every batchnorm op, laid out as
     /// their `statistics` slices of theta (zero elsewhere), for the running averages.
     /// On point clouds, with `positionGradient`, also dL/d(positions) (points x d).
+    /// With `deferDense`, the dense ops' dW are returned by op instead of added to the
+    /// gradient (the trainer adds the cores' and contracts them once: `Trainer.contracted`).
     func gradientAndStatistics(_ input: [T], batch: Int, extents: [Int] = [], points: PointBatch? = nil,
-                               positionGradient: Bool = false, outputGradient: ([Double]) -> [Double])
-        -> (output: [Double], gradient: [Double], statistics: [Double], positions: [Double]?) {
+                               positionGradient: Bool = false, deferDense: Bool = false, outputGradient: ([Double]) -> [Double])
+        -> (output: [Double], gradient: [Double], statistics: [Double], positions: [Double]?, deferred: [Int: LinearGradient<T>]) {
         let (result, tape, shapes, clouds, pairs) = run(input, batch: batch, extents: extents, points: points, tape: .backward)
         var dPositions: [Double]? = positionGradient ? points.map { [Double](repeating: 0, count: $0.positions.count) } : nil
         let output = result.map(Double.init)
@@ -26,6 +28,7 @@ extension Executable {
         for r in 0..<(dy.count / max(1, e)) { for c in 0..<e { dy[r * e + c] = T(scaled[r * e + c] * normalizer.outputScale[c]) } }
         var dTheta = [Double](repeating: 0, count: graph.parameterCount)
         var statistics = [Double](repeating: 0, count: graph.parameterCount)
+        var deferred: [Int: LinearGradient<T>]? = deferDense ? [:] : nil
         for k in stride(from: graph.ops.count - 1, through: 0, by: -1) {
             let rows = clouds[k]?.total ?? batch * shapes[k].reduce(1, *)
             switch graph.ops[k] {
@@ -40,7 +43,7 @@ extension Executable {
             case .convolution(let c):
                 // The first op's dx would be the input's gradient, which nothing reads.
                 dy = convolutionBackward(c, index: k, input: tape[k], dy: dy, samples: batch, extents: shapes[k], dTheta: &dTheta,
-                                         inputGradient: k > 0)
+                                         deferred: &deferred, inputGradient: k > 0)
             case .pool(let p):
                 if let cloud = clouds[k] {
                     dy = PointKernels.poolBackward(p, dy, cloud)
@@ -53,17 +56,26 @@ extension Executable {
                                              dPositions: &dPositions)
             default:
                 backward(graph.ops[k], index: k, input: tape[k], output: tape[k + 1], dy: &dy, batch: rows, dTheta: &dTheta,
-                         inputGradient: k > 0)
+                         deferred: &deferred, inputGradient: k > 0)
             }
         }
-        return (output, dTheta, statistics, dPositions)
+        return (output, dTheta, statistics, dPositions, deferred ?? [:])
+    }
+
+    /// Adds op k's gradient to dTheta, or keeps it in `deferred` (when given) if it is dense.
+    func finish(_ gradient: LinearGradient<T>, op k: Int, into dTheta: inout [Double], deferred: inout [Int: LinearGradient<T>]?) {
+        if deferred != nil, gradient.isDense {
+            deferred?[k] = gradient
+        } else {
+            gradient.accumulate(into: &dTheta)
+        }
     }
 
     /// A convolution's backward, tile by tile as forward: the neighbourhoods
     /// gathered again, the linear map's backward, the gradient scattered back.
     /// Without `inputGradient`, dx is neither computed nor returned (empty).
     func convolutionBackward(_ c: Convolution, index k: Int, input x: [T], dy: [T], samples: Int, extents: [Int],
-                             dTheta: inout [Double], inputGradient: Bool = true) -> [T] {
+                             dTheta: inout [Double], deferred: inout [Int: LinearGradient<T>]?, inputGradient: Bool = true) -> [T] {
         let grid = GridGeometry(extents, circular: graph.domain?.padding == .circular)
         let rows = samples * grid.positions, width = c.linear.inputDimension, tile = c.rowsPerTile
         var dx = [T](repeating: 0, count: inputGradient ? rows * c.channels : 0)
@@ -94,14 +106,14 @@ extension Executable {
                 }
             }
         }
-        gradient.accumulate(into: &dTheta)
+        finish(gradient, op: k, into: &dTheta, deferred: &deferred)
         return dx
     }
 
     /// dy becomes dL/d(input) of one op acting on each row alone (empty without
     /// `inputGradient` where that saves work); accumulates dL/d(theta).
     func backward(_ op: Op, index k: Int, input x: [T], output y: [T], dy: inout [T], batch: Int,
-                  dTheta: inout [Double], inputGradient: Bool = true) {
+                  dTheta: inout [Double], deferred: inout [Int: LinearGradient<T>]?, inputGradient: Bool = true) {
         switch op {
         case .convolution, .pool, .batchNorm, .message:
             return  // spatial or batch-wide: handled in gradientAndStatistics
@@ -116,7 +128,7 @@ extension Executable {
                     }
                 }
             }
-            gradient.accumulate(into: &dTheta)
+            finish(gradient, op: k, into: &dTheta, deferred: &deferred)
             dy = dx
         case .bias(let b):
             let db = Elementwise.columnSums(dy, columns: b.basis.rows)

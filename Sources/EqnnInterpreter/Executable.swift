@@ -20,25 +20,45 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
         normalizer = model.normalizer
         parameters = model.graph.points == nil ? [] : model.parameters
         plans = model.plans
-        weights = zip(model.graph.ops, model.plans).map { op, plan in
-            if let l = op.linearMap {
-                guard let plan = plan.structured else {
-                    let wt = DenseBases.expandedTransposed(l, model.parameters, as: T.self)
-                    guard case .convolution(let c) = op else { return [wt] }
-                    return [c.offsetMajorRows(wt)]
-                }
-                return plan.mixing(l, model.parameters, as: T.self)
+        weights = Executable.prepared(model)
+    }
+
+    /// Whether the graph's dense pair bases hold over a million entries in all (steerable
+    /// kernels: megabytes each, read from memory at every training step, once to expand the
+    /// weights and once to contract their gradient): then both run on the cores at once.
+    static func largeDenseBases(_ graph: Graph) -> Bool {
+        graph.ops.reduce(0) { $0 + ($1.linearMap?.bases.reduce(0) { $0 + ($1.dense?.count ?? 0) } ?? 0) } > 1 << 20
+    }
+
+    /// Each op's weights (see `weights`), on the cores at once when the bases are large.
+    private static func prepared(_ model: Model) -> [[[T]]] {
+        let ops = model.graph.ops
+        guard Trainer.threads > 1, largeDenseBases(model.graph) else { return ops.indices.map { weights(model, op: $0) } }
+        let slots = ResultSlots<[[T]]>(count: ops.count)
+        DispatchQueue.concurrentPerform(iterations: ops.count) { k in slots.store(k, weights(model, op: k)) }
+        return ops.indices.map { slots.value($0) ?? [] }
+    }
+
+    /// Op k's weights.
+    private static func weights(_ model: Model, op k: Int) -> [[T]] {
+        let op = model.graph.ops[k], plan = model.plans[k]
+        if let l = op.linearMap {
+            guard let plan = plan.structured else {
+                let wt = DenseBases.expandedTransposed(l, model.parameters, as: T.self)
+                guard case .convolution(let c) = op else { return [wt] }
+                return [c.offsetMajorRows(wt)]
             }
-            switch op {
-            case .bias(let b):
-                return [b.basis.expanded(model.parameters, offset: b.parameters.offset, transposed: false, as: T.self)]
-            case .bilinear(let b):
-                return b.mixing(model.parameters, as: T.self)
-            case .batchNorm(let n):
-                return BatchNormKernels.running(n, model.parameters).map { $0.map { T($0) } }
-            default:
-                return []
-            }
+            return plan.mixing(l, model.parameters, as: T.self)
+        }
+        switch op {
+        case .bias(let b):
+            return [b.basis.expanded(model.parameters, offset: b.parameters.offset, transposed: false, as: T.self)]
+        case .bilinear(let b):
+            return b.mixing(model.parameters, as: T.self)
+        case .batchNorm(let n):
+            return BatchNormKernels.running(n, model.parameters).map { $0.map { T($0) } }
+        default:
+            return []
         }
     }
 

@@ -4,7 +4,7 @@ import EqnnIR
 /// tiles of a convolution, or a whole batch) and turned into dtheta once:
 /// the dense form transposes W once per op and contracts dW through the pair
 /// bases once per op, not once per tile.
-struct LinearGradient<T: BinaryFloatingPoint & SIMDScalar> {
+struct LinearGradient<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendable {
     let linear: Linear
     let plan: LinearPlan?
     let mixing: [[T]]
@@ -12,12 +12,12 @@ struct LinearGradient<T: BinaryFloatingPoint & SIMDScalar> {
     private var w: [T] = []
     private var dWt: [T] = []
     /// Dense form: where the IR's input column j sits in W's columns (a convolution's may be reordered).
-    let column: (Int) -> Int
+    let column: @Sendable (Int) -> Int
     /// Structured form: the sums of the stacks' mixing gradients.
     private var dMixing: [[T]] = []
 
     /// `weights` is the executable's entry for the op: the mixing matrices, or one entry, W^T (in x out).
-    init(_ linear: Linear, plan: LinearPlan?, weights: [[T]], column: @escaping (Int) -> Int = { $0 }) {
+    init(_ linear: Linear, plan: LinearPlan?, weights: [[T]], column: @escaping @Sendable (Int) -> Int = { $0 }) {
         self.linear = linear
         self.column = column
         self.plan = plan.structured
@@ -54,6 +54,20 @@ struct LinearGradient<T: BinaryFloatingPoint & SIMDScalar> {
                                           b: dy, ldb: outputs, c: dwa, ldc: outputs)
             }
         }
+    }
+
+    /// The dense form, whose turning into dtheta reads the pair bases (for steerable kernels,
+    /// megabytes): training adds the cores' dW first and contracts once (`Trainer.contracted`).
+    var isDense: Bool { plan == nil }
+
+    /// Adds another piece's gradient of the same op (the same weights).
+    mutating func add(_ other: LinearGradient) {
+        if isDense {
+            for e in dWt.indices { dWt[e] += other.dWt[e] }
+            return
+        }
+        if dMixing.isEmpty { dMixing = other.dMixing; return }
+        for s in other.dMixing.indices { for e in other.dMixing[s].indices { dMixing[s][e] += other.dMixing[s][e] } }
     }
 
     /// Adds dL/dtheta of the op's coefficients: the mixing gradients through the plan, or dW through the pair bases.

@@ -219,12 +219,14 @@ public struct Trainer: Sendable {
         let inDim = graph.input.dimension * positions, outDim = graph.output.dimension
         let yDim = (options.loss == .crossEntropy ? 1 : outDim) * outPositions
         let results = ResultSlots<(Double, [Double], [Double])>(count: parts)
+        let deferred = ResultSlots<[Int: LinearGradient<T>]>(count: parts)
+        let large = Executable<T>.largeDenseBases(graph)  // else each part contracts its own, overlapped
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let first = rows * part / parts, last = rows * (part + 1) / parts
             let count = last - first
             var partLoss = 0.0
-            let (_, gradient, statistics, _) = executable.gradientAndStatistics(Array(x[(first * inDim)..<(last * inDim)]), batch: count,
-                                                                             extents: extents) { output in
+            let (_, gradient, statistics, _, dense) = executable.gradientAndStatistics(Array(x[(first * inDim)..<(last * inDim)]), batch: count,
+                                                                                    extents: extents, deferDense: large) { output in
                 let (value, dOutput) = lossAndGradient(output, Array(y[(first * yDim)..<(last * yDim)]), rows: count * outPositions,
                                                        outputs: outDim)
                 // Each part's mean is over its own rows; weight it by its share of the batch.
@@ -233,8 +235,36 @@ public struct Trainer: Sendable {
                 return dOutput.map { $0 * share }
             }
             results.store(part, (partLoss, gradient, statistics.map { $0 * Double(count) / Double(rows) }))
+            deferred.store(part, dense)
         }
-        return Trainer.summed(results, parts: parts, parameters: executable.graph.parameterCount)
+        let (loss, gradient, statistics) = Trainer.summed(results, parts: parts, parameters: graph.parameterCount)
+        return (loss, Trainer.contracted(deferred, parts: parts, adding: gradient), statistics)
+    }
+
+    /// `gradient` plus the parts' deferred dense gradients: each op's added over the parts
+    /// (in part order) and contracted through its pair bases once, the ops spread over the
+    /// cores. Contracting each part's alone read every basis once per core.
+    static func contracted<T: BinaryFloatingPoint & SIMDScalar & Sendable>(_ deferred: ResultSlots<[Int: LinearGradient<T>]>, parts: Int, adding gradient: [Double]) -> [Double] {
+        var merged: [Int: LinearGradient<T>] = [:]
+        for part in 0..<parts {
+            for (k, g) in deferred.value(part) ?? [:] {
+                if merged[k] == nil { merged[k] = g } else { merged[k]?.add(g) }
+            }
+        }
+        let ops = merged.keys.sorted(), gradients = merged
+        guard !ops.isEmpty else { return gradient }
+        let pieces = ResultSlots<[Double]>(count: ops.count)
+        DispatchQueue.concurrentPerform(iterations: ops.count) { i in
+            var piece = [Double](repeating: 0, count: gradient.count)
+            gradients[ops[i]]?.accumulate(into: &piece)
+            pieces.store(i, piece)
+        }
+        var total = gradient
+        for i in ops.indices {
+            guard let piece = pieces.value(i) else { continue }
+            for e in total.indices { total[e] += piece[e] }
+        }
+        return total
     }
 
     /// The parts' losses, gradients and batchnorm statistics, added in a fixed order.

@@ -119,6 +119,8 @@ extension Trainer {
         let width = options.loss == .crossEntropy ? 1 : outputs
         let rows = graph.outputRows(points)
         let results = ResultSlots<(Double, [Double], [Double])>(count: parts)
+        let deferred = ResultSlots<[Int: LinearGradient<T>]>(count: parts)
+        let large = Executable<T>.largeDenseBases(graph)  // else each part contracts its own, overlapped
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let first = samples * part / parts, last = samples * (part + 1) / parts
             let cloud = points.slice(first..<last)
@@ -126,8 +128,9 @@ extension Trainer {
             let outputRows = graph.poolsPoints ? (first, last) : (from, to)
             let count = outputRows.1 - outputRows.0
             var partLoss = 0.0
-            let (_, gradient, statistics, _) = executable.gradientAndStatistics(Array(x[(from * inputs)..<(to * inputs)]), batch: last - first,
-                                                                                points: cloud) { output in
+            let (_, gradient, statistics, _, dense) = executable.gradientAndStatistics(Array(x[(from * inputs)..<(to * inputs)]),
+                                                                                       batch: last - first, points: cloud,
+                                                                                       deferDense: large) { output in
                 let (value, dOutput) = lossAndGradient(output, Array(y[(outputRows.0 * width)..<(outputRows.1 * width)]), rows: count,
                                                        outputs: outputs)
                 let share = Double(count) / Double(max(1, rows))
@@ -135,8 +138,10 @@ extension Trainer {
                 return dOutput.map { $0 * share }
             }
             results.store(part, (partLoss, gradient, statistics.map { $0 * Double(count) / Double(max(1, rows)) }))
+            deferred.store(part, dense)
         }
-        return Trainer.summed(results, parts: parts, parameters: graph.parameterCount)
+        let (loss, gradient, statistics) = Trainer.summed(results, parts: parts, parameters: graph.parameterCount)
+        return (loss, Trainer.contracted(deferred, parts: parts, adding: gradient), statistics)
     }
 
     /// The loss (the mean over output rows) and, for cross-entropy, the share of labels the largest logit picks.

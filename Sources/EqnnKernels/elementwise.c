@@ -73,6 +73,14 @@
             const T *base = x + sample * positions * channels;                                                      \
             const ptrdiff_t *neighbours = table + position * offsets;                                               \
             T *out = columns + t * offsets * channels;                                                              \
+            if (channels == 1) { /* a first layer's one channel: a select per neighbour */                          \
+                for (ptrdiff_t o = 0; o < offsets; ++o) {                                                           \
+                    ptrdiff_t q = neighbours[o];                                                                    \
+                    T v = base[q < 0 ? 0 : q]; /* read unconditionally, so that the select needs no branch */      \
+                    out[o] = q < 0 ? (T)0 : v;                                                                      \
+                }                                                                                                   \
+                continue;                                                                                           \
+            }                                                                                                       \
             for (ptrdiff_t o = 0; o < offsets; ++o, out += channels) {                                              \
                 ptrdiff_t q = neighbours[o];                                                                        \
                 if (q < 0) {                                                                                        \

@@ -178,6 +178,34 @@ static int worth_dots(ptrdiff_t n, ptrdiff_t k, ptrdiff_t csa) { return n <= DOT
         return 1;                                                                                              \
     }
 
+/* Products of a few rows and a wide B (a few copy pairs' coefficients times a pair basis, J x
+   entries): B read once, row by row, into the rows of C (which stay in the cache). The
+   blocked product would first copy all of B into panels, for one use. */
+enum { FEW_ROWS = 8 };
+static int worth_rows(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k) { return m < FEW_ROWS && n >= 256 && n * k >= 4096; }
+
+#define DEFINE_ROWS(ATTR, T, V, LANES, NAME)                                                                  \
+    ATTR static void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *a, ptrdiff_t rsa, ptrdiff_t csa,   \
+                          const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc) {                                    \
+        ptrdiff_t nv = n / LANES * LANES;                                                                      \
+        for (ptrdiff_t p = 0; p < k; ++p) {                                                                    \
+            const T *bp = b + p * ldb;                                                                         \
+            for (ptrdiff_t i = 0; i < m; ++i) {                                                                \
+                T aip = a[i * rsa + p * csa];                                                                  \
+                T *ci = c + i * ldc;                                                                           \
+                V broadcast = aip - (V){0};                                                                    \
+                for (ptrdiff_t j = 0; j < nv; j += LANES) {                                                    \
+                    V x, y;                                                                                    \
+                    memcpy(&x, bp + j, sizeof x);                                                              \
+                    memcpy(&y, ci + j, sizeof y);                                                              \
+                    y += broadcast * x;                                                                        \
+                    memcpy(ci + j, &y, sizeof y);                                                              \
+                }                                                                                              \
+                for (ptrdiff_t j = nv; j < n; ++j) ci[j] += aip * bp[j];                                       \
+            }                                                                                                  \
+        }                                                                                                      \
+    }
+
 DEFINE_SIMPLE(float, simple_s)
 DEFINE_SIMPLE(double, simple_d)
 DEFINE_PACK_A(float, pack_a_s)
@@ -195,6 +223,8 @@ DEFINE_BLOCKED(NO_TARGET, float, 4, 8, kernel_generic_s, pack_a_s, pack_b_s, blo
 DEFINE_BLOCKED(NO_TARGET, double, 4, 4, kernel_generic_d, pack_a_d, pack_b_d, blocked_generic_d)
 DEFINE_DOTS(NO_TARGET, float, generic_vs, 4, dots_generic_s)
 DEFINE_DOTS(NO_TARGET, double, generic_vd, 2, dots_generic_d)
+DEFINE_ROWS(NO_TARGET, float, generic_vs, 4, rows_generic_s)
+DEFINE_ROWS(NO_TARGET, double, generic_vd, 2, rows_generic_d)
 
 #if EQNN_X86
 /* AVX2 with FMA: 16 ymm registers hold a 6 x 2 tile, two B vectors and a broadcast. */
@@ -206,6 +236,8 @@ DEFINE_BLOCKED(AVX2_TARGET, float, 6, 16, kernel_avx2_s, pack_a_s, pack_b_s, blo
 DEFINE_BLOCKED(AVX2_TARGET, double, 6, 8, kernel_avx2_d, pack_a_d, pack_b_d, blocked_avx2_d)
 DEFINE_DOTS(AVX2_TARGET, float, avx2_vs, 8, dots_avx2_s)
 DEFINE_DOTS(AVX2_TARGET, double, avx2_vd, 4, dots_avx2_d)
+DEFINE_ROWS(AVX2_TARGET, float, avx2_vs, 8, rows_avx2_s)
+DEFINE_ROWS(AVX2_TARGET, double, avx2_vd, 4, rows_avx2_d)
 
 /* AVX-512: 32 zmm registers hold a 12 x 2 tile, two B vectors and a broadcast; or, where
    n mod 2 vectors would leave a half-empty last panel (n = 48: a quarter of the work
@@ -222,6 +254,8 @@ DEFINE_BLOCKED(AVX512_TARGET, float, 24, 16, kernel_avx512_narrow_s, pack_a_s, p
 DEFINE_BLOCKED(AVX512_TARGET, double, 24, 8, kernel_avx512_narrow_d, pack_a_d, pack_b_d, blocked_avx512_narrow_d)
 DEFINE_DOTS(AVX512_TARGET, float, avx512_vs, 16, dots_avx512_s)
 DEFINE_DOTS(AVX512_TARGET, double, avx512_vd, 8, dots_avx512_d)
+DEFINE_ROWS(AVX512_TARGET, float, avx512_vs, 16, rows_avx512_s)
+DEFINE_ROWS(AVX512_TARGET, double, avx512_vd, 8, rows_avx512_d)
 #endif
 
 static int machine_isa(void) {
@@ -266,11 +300,16 @@ const char *eqnn_isa_name(int isa) {
 #define dots_avx2_d dots_generic_d
 #define dots_avx512_s dots_generic_s
 #define dots_avx512_d dots_generic_d
+#define rows_avx2_s rows_generic_s
+#define rows_avx2_d rows_generic_d
+#define rows_avx512_s rows_generic_s
+#define rows_avx512_d rows_generic_d
 #endif
 
 /* The product of one precision with the kernel of `isa` (at most the machine's); WIDE: the
    AVX-512 tile's columns. */
-#define DEFINE_DISPATCH(T, NAME, WIDE, SIMPLE, GENERIC, AVX2, AVX512, AVX512_NARROW, DOTS_GENERIC, DOTS_AVX2, DOTS_AVX512) \
+#define DEFINE_DISPATCH(T, NAME, WIDE, SIMPLE, GENERIC, AVX2, AVX512, AVX512_NARROW, DOTS_GENERIC, DOTS_AVX2, DOTS_AVX512, \
+                        ROWS_GENERIC, ROWS_AVX2, ROWS_AVX512)                                                  \
     void NAME(int isa, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *a, ptrdiff_t rsa, ptrdiff_t csa,      \
               const T *b, ptrdiff_t ldb, T *c, ptrdiff_t ldc) {                                                \
         if (m <= 0 || n <= 0 || k <= 0) return;                                                                \
@@ -281,7 +320,14 @@ const char *eqnn_isa_name(int isa) {
             case EQNN_ISA_AVX2: done = DOTS_AVX2(m, n, k, a, rsa, b, ldb, c, ldc); break;                      \
             default: done = DOTS_GENERIC(m, n, k, a, rsa, b, ldb, c, ldc); break;                              \
             }                                                                                                  \
-        else if (worth_packing(m, n, k)) switch (isa) {                                                        \
+        else if (worth_rows(m, n, k)) {                                                                        \
+            switch (isa) {                                                                                     \
+            case EQNN_ISA_AVX512: ROWS_AVX512(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;                    \
+            case EQNN_ISA_AVX2: ROWS_AVX2(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;                        \
+            default: ROWS_GENERIC(m, n, k, a, rsa, csa, b, ldb, c, ldc); break;                                \
+            }                                                                                                  \
+            done = 1;                                                                                          \
+        } else if (worth_packing(m, n, k)) switch (isa) {                                                      \
             case EQNN_ISA_AVX512:                                                                              \
                 done = narrow_panels_pay(n, WIDE) ? AVX512_NARROW(m, n, k, a, rsa, csa, b, ldb, c, ldc)        \
                                                   : AVX512(m, n, k, a, rsa, csa, b, ldb, c, ldc);              \
@@ -293,9 +339,9 @@ const char *eqnn_isa_name(int isa) {
     }
 
 DEFINE_DISPATCH(float, eqnn_sgemm_isa, 32, simple_s, blocked_generic_s, blocked_avx2_s, blocked_avx512_s, blocked_avx512_narrow_s,
-                dots_generic_s, dots_avx2_s, dots_avx512_s)
+                dots_generic_s, dots_avx2_s, dots_avx512_s, rows_generic_s, rows_avx2_s, rows_avx512_s)
 DEFINE_DISPATCH(double, eqnn_dgemm_isa, 16, simple_d, blocked_generic_d, blocked_avx2_d, blocked_avx512_d, blocked_avx512_narrow_d,
-                dots_generic_d, dots_avx2_d, dots_avx512_d)
+                dots_generic_d, dots_avx2_d, dots_avx512_d, rows_generic_d, rows_avx2_d, rows_avx512_d)
 
 void eqnn_sgemm(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
                 const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc) {

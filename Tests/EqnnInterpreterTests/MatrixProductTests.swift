@@ -11,10 +11,11 @@ final class MatrixProductTests: XCTestCase {
     /// (m, n, k): below the packing threshold, edges of every tile, a depth of two blocks plus a
     /// rest, widths that take AVX-512's narrow tile (48 and 24 columns) and its wide one (64, 432),
     /// and row blocks of full tiles (read in place) followed by a packed rest (205 = 96 + 96 + 12 + 1);
-    /// dot products (at most 4 columns, depth from 256: 1 to 4 columns, depths with a rest past the vectors).
+    /// dot products (at most 4 columns, depth from 256: 1 to 4 columns, depths with a rest past the vectors);
+    /// a few rows times a wide B (fewer than 8 rows, from 256 columns, with a rest past the vectors).
     let shapes = [(1, 1, 1), (3, 5, 7), (13, 33, 17), (25, 70, 300), (97, 31, 513), (12, 32, 256), (4, 64, 576),
                   (50, 48, 40), (30, 24, 33), (26, 432, 20), (205, 100, 260),
-                  (37, 1, 256), (19, 2, 301), (5, 3, 1000), (40, 4, 777)]
+                  (37, 1, 256), (19, 2, 301), (5, 3, 1000), (40, 4, 777), (1, 256, 3), (2, 1000, 17), (7, 301, 40)]
 
     func reference(_ m: Int, _ n: Int, _ k: Int, _ a: [Double], rsa: Int, csa: Int, _ b: [Double], _ c: [Double]) -> [Double] {
         var out = c
