@@ -11,10 +11,18 @@ Besides the test error, the equivariance error of each trained network: the firs
 (bilinear interpolation, the same code for both libraries) against the unturned
 ones, ||F(g x) - F(x)|| / ||F(x)|| of the invariant logits; the mean over the
 elements that are not multiples of 90 degrees (those that are: rounding error).
+Beside it, how much of that the interpolation alone causes: the same images turned
+there and back (upright again, but resampled twice) against the originals; and the
+off-lattice mean again on the images blurred by a Gaussian of one pixel, where bilinear
+interpolation is nearly exact (the test images are sharp shapes over pixel noise, which
+one resampling smooths), so that what remains is the network's own sampling error.
 
     swift build -c release
     ../shared/peers/torch-peers/setup.sh          # e2cnn for /usr/bin/python3
-    /usr/bin/python3 bench/steerable.py [--groups c8,c16,d16] [--epochs N] [--train N] [--band F]
+    /usr/bin/python3 bench/steerable.py [--groups c8,c16,d16] [--epochs N] [--train N] [--band F] [--seeds N]
+
+`--seeds N` trains every network with N seeds and adds their means: a network's equivariance
+error varies by about 30% from seed to seed, so one run does not rank two libraries.
 
 `--band F` caps the angular frequencies of every steerable kernel at F on both sides:
 eqnnc's `band F` layer option, e2cnn's `frequencies_cutoff` capped at F.
@@ -82,22 +90,45 @@ def rotate(images, angle, mirrored):
     return out
 
 
+def smoothed(images, sigma=1.0):
+    """(n, h, w, c) images blurred by a Gaussian of `sigma` pixels (zero outside): on smooth
+    images bilinear interpolation is nearly exact, so what remains is the network's own error."""
+    radius = int(3 * sigma)
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps /= taps.sum()
+    out = images
+    for axis in (1, 2):
+        padded = np.pad(out, [(radius, radius) if a == axis else (0, 0) for a in range(4)])
+        out = sum(t * np.take(padded, np.arange(i, i + images.shape[axis]), axis=axis) for i, t in enumerate(taps))
+    return out
+
+
 def equivariance_error(predict, images, n, mirrors):
     """Mean over the non-lattice elements of ||F(g x) - F(x)|| / ||F(x)||, the largest over the
-    lattice ones, and the mean again with each sample's logits centred (softmax, and so the
-    classifier, ignores a constant added to a sample's logits; the plain ratio shrinks with it)."""
+    lattice ones, the mean again with each sample's logits centred (softmax, and so the
+    classifier, ignores a constant added to a sample's logits; the plain ratio shrinks with it),
+    and the part the interpolation alone leaves: each non-lattice rotation undone by its inverse
+    (two bilinear resamplings, the image upright again) against the image itself."""
     centre = lambda logits: logits - logits.mean(axis=1, keepdims=True)
+    relative = lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(b)
     base = predict(images)
-    off, on, off_centred = [], [], []
+    off, on, off_centred, resampled = [], [], [], []
     for mirrored in ((False, True) if mirrors else (False,)):
         for k in range(n):
             turned = predict(rotate(images, 2 * np.pi * k / n, mirrored))
-            error = np.linalg.norm(turned - base) / np.linalg.norm(base)
-            (on if (4 * k) % n == 0 else off).append(error)
+            (on if (4 * k) % n == 0 else off).append(relative(turned, base))
             if (4 * k) % n != 0:
-                off_centred.append(np.linalg.norm(centre(turned) - centre(base)) / np.linalg.norm(centre(base)))
+                off_centred.append(relative(centre(turned), centre(base)))
+                if not mirrored:
+                    there_and_back = rotate(rotate(images, 2 * np.pi * k / n, False), -2 * np.pi * k / n, False)
+                    resampled.append(relative(predict(there_and_back), base))
     mean = lambda values: float(np.mean(values)) if values else 0.0
-    return mean(off), float(max(on)), mean(off_centred)
+    # The same on the images blurred (sigma 1 pixel).
+    soft = smoothed(images)
+    soft_base = predict(soft)
+    soft_off = [relative(predict(rotate(soft, 2 * np.pi * k / n, mirrored)), soft_base)
+                for mirrored in ((False, True) if mirrors else (False,)) for k in range(n) if (4 * k) % n != 0]
+    return mean(off), float(max(on)), mean(off_centred), mean(resampled), mean(soft_off)
 
 
 def banded(network, band, work):
@@ -119,6 +150,8 @@ def main():
     parser.add_argument("--test", type=int, default=1000)
     parser.add_argument("--probe", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="train with seeds seed .. seed + N - 1 and add each network's means (the equivariance error varies by +-30%% between seeds)")
     parser.add_argument("--only", choices=["eqnnc", "e2cnn"])
     parser.add_argument("--plain", action="store_true", help="also the plain CNN")
     parser.add_argument("--band", type=int, help="cap every steerable kernel's angular frequencies (eqnnc 'band F', e2cnn's cut-off)")
@@ -134,13 +167,31 @@ def main():
     # Training time two ways: the loop alone (eqnnc's epochs as its log times them, torch_train's loop), and the
     # whole (eqnnc's command: parsing, solving the bases, calibrating, writing; e2cnn's construction, whose
     # bases it builds then, and its loop).
-    print(f"  {'network':22} {'parameters':>10} {'test error':>10} {'loop s':>7} {'total s':>8} {'equivariance error: off-lattice mean':>38}"
-          f" {'lattice max':>12} {'off-lattice, centred logits':>28}")
+    print(f"  {'network':30} {'parameters':>10} {'test error':>10} {'loop s':>7} {'total s':>8} {'equivariance error: off-lattice mean':>38}"
+          f" {'lattice max':>12} {'off-lattice, centred logits':>28} {'interpolation alone':>20} {'smoothed images':>16}")
 
-    def row(label, parameters, error, loop, seconds, equivariance):
-        print(f"  {label:22} {parameters:>10,} {100 * error:>9.1f}% {loop:>7.1f} {seconds:>8.1f} {equivariance[0]:>38.2e} {equivariance[1]:>12.1e}"
-              f" {equivariance[2]:>28.2e}", flush=True)
+    runs = {}  # label -> [(parameters, error, loop, seconds, equivariance)]
 
+    def row(label, parameters, error, loop, seconds, equivariance, record=True):
+        if record:
+            runs.setdefault(label, []).append((parameters, error, loop, seconds, equivariance))
+            label += f" (seed {args.seed})" if args.seeds > 1 else ""
+        print(f"  {label:30} {parameters:>10,} {100 * error:>9.1f}% {loop:>7.1f} {seconds:>8.1f} {equivariance[0]:>38.2e} {equivariance[1]:>12.1e}"
+              f" {equivariance[2]:>28.2e} {equivariance[3]:>20.2e} {equivariance[4]:>16.2e}", flush=True)
+
+    first_seed = args.seed
+    for args.seed in range(first_seed, first_seed + args.seeds):
+        run_seed(args, x, y, tx, ty, probe, work, row)
+    if args.seeds > 1:
+        print(f"  means over seeds {first_seed} to {first_seed + args.seeds - 1}:")
+        for label, values in runs.items():
+            mean = lambda i: float(np.mean([v[i] for v in values]))
+            equivariance = tuple(float(np.mean([v[4][i] for v in values])) for i in range(5))
+            row(label, values[0][0], mean(1), mean(2), mean(3), equivariance, record=False)
+
+
+def run_seed(args, x, y, tx, ty, probe, work, row):
+    """The rows of one seed: each group's eqnnc and e2cnn networks, and the plain CNN."""
     for name in args.groups.split(","):
         n, mirrors = GROUPS[name]
         if args.only != "e2cnn":
