@@ -110,54 +110,64 @@ extension Elementwise {
 }
 
 extension Elementwise {
-    /// A convolution's offset-major neighbourhoods of `rows` (GridKernels.gatherNeighbourhoods)
-    /// by the C kernel; false (nothing done) for precisions other than Float and Double.
+    /// A convolution's offset-major neighbourhoods of `rows` (row = sample * positions +
+    /// position): columns[t][o] = the channels of neighbour table[position * offsets + o] of
+    /// the same sample, zeros where it is -1 (outside the grid).
     static func gather<T: BinaryFloatingPoint>(_ x: UnsafePointer<T>, channels: Int, table: [Int], offsets: Int, positions: Int,
-                                               rows: Range<Int>, into columns: UnsafeMutablePointer<T>) -> Bool {
+                                               rows: Range<Int>, into columns: UnsafeMutablePointer<T>) {
         table.withUnsafeBufferPointer { tp in
-            guard let t = tp.baseAddress else { return false }
+            guard let t = tp.baseAddress else { return }
             if T.self == Float.self {
-                x.withMemoryRebound(to: Float.self, capacity: 1) { x in
+                return x.withMemoryRebound(to: Float.self, capacity: 1) { x in
                     columns.withMemoryRebound(to: Float.self, capacity: 1) {
                         eqnn_gather_s(x, channels, t, offsets, positions, rows.lowerBound, rows.count, $0)
                     }
                 }
-                return true
             }
             if T.self == Double.self {
-                x.withMemoryRebound(to: Double.self, capacity: 1) { x in
+                return x.withMemoryRebound(to: Double.self, capacity: 1) { x in
                     columns.withMemoryRebound(to: Double.self, capacity: 1) {
                         eqnn_gather_d(x, channels, t, offsets, positions, rows.lowerBound, rows.count, $0)
                     }
                 }
-                return true
             }
-            return false
+            for (i, row) in rows.enumerated() {
+                let sample = row / positions, base = x + sample * positions * channels
+                for o in 0..<offsets {
+                    let q = t[(row - sample * positions) * offsets + o], out = columns + (i * offsets + o) * channels
+                    if q < 0 { out.update(repeating: 0, count: channels) } else { out.update(from: base + q * channels, count: channels) }
+                }
+            }
         }
     }
 
     /// The adjoint of `gather`: adds each neighbourhood's gradient onto dx.
     static func scatter<T: BinaryFloatingPoint>(_ columns: UnsafePointer<T>, channels: Int, table: [Int], offsets: Int, positions: Int,
-                                                rows: Range<Int>, into dx: UnsafeMutablePointer<T>) -> Bool {
+                                                rows: Range<Int>, into dx: UnsafeMutablePointer<T>) {
         table.withUnsafeBufferPointer { tp in
-            guard let t = tp.baseAddress else { return false }
+            guard let t = tp.baseAddress else { return }
             if T.self == Float.self {
-                columns.withMemoryRebound(to: Float.self, capacity: 1) { c in
+                return columns.withMemoryRebound(to: Float.self, capacity: 1) { c in
                     dx.withMemoryRebound(to: Float.self, capacity: 1) {
                         eqnn_scatter_s(c, channels, t, offsets, positions, rows.lowerBound, rows.count, $0)
                     }
                 }
-                return true
             }
             if T.self == Double.self {
-                columns.withMemoryRebound(to: Double.self, capacity: 1) { c in
+                return columns.withMemoryRebound(to: Double.self, capacity: 1) { c in
                     dx.withMemoryRebound(to: Double.self, capacity: 1) {
                         eqnn_scatter_d(c, channels, t, offsets, positions, rows.lowerBound, rows.count, $0)
                     }
                 }
-                return true
             }
-            return false
+            for (i, row) in rows.enumerated() {
+                let sample = row / positions, base = dx + sample * positions * channels
+                for o in 0..<offsets {
+                    let q = t[(row - sample * positions) * offsets + o], source = columns + (i * offsets + o) * channels
+                    guard q >= 0 else { continue }
+                    for c in 0..<channels { base[q * channels + c] += source[c] }
+                }
+            }
         }
     }
 }

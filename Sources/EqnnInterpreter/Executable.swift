@@ -14,26 +14,25 @@ public struct Executable<T: BinaryFloatingPoint & SIMDScalar & Sendable>: Sendab
     let normalizer: Normalizer
     /// theta itself, for the message ops' radial networks (read in double precision).
     let parameters: [Double]
+    /// Whether the dense pair bases hold over a million entries in all (steerable kernels:
+    /// megabytes each, read from memory at every training step, once to expand the weights
+    /// and once to contract their gradient): then both run on the cores at once.
+    let largeDenseBases: Bool
 
     public init(_ model: Model) {
         graph = model.graph
         normalizer = model.normalizer
         parameters = model.graph.points == nil ? [] : model.parameters
         plans = model.plans
-        weights = Executable.prepared(model)
-    }
-
-    /// Whether the graph's dense pair bases hold over a million entries in all (steerable
-    /// kernels: megabytes each, read from memory at every training step, once to expand the
-    /// weights and once to contract their gradient): then both run on the cores at once.
-    static func largeDenseBases(_ graph: Graph) -> Bool {
-        graph.ops.reduce(0) { $0 + ($1.linearMap?.bases.reduce(0) { $0 + ($1.dense?.count ?? 0) } ?? 0) } > 1 << 20
-    }
-
-    /// Each op's weights (see `weights`), on the cores at once when the bases are large.
-    private static func prepared(_ model: Model) -> [[[T]]] {
         let ops = model.graph.ops
-        guard Trainer.threads > 1, largeDenseBases(model.graph) else { return ops.indices.map { weights(model, op: $0) } }
+        largeDenseBases = ops.reduce(0) { $0 + ($1.linearMap?.bases.reduce(0) { $0 + ($1.dense?.count ?? 0) } ?? 0) } > 1 << 20
+        weights = Executable.prepared(model, parallel: largeDenseBases)
+    }
+
+    /// Each op's weights (see `weights`), on the cores at once when asked (large bases).
+    private static func prepared(_ model: Model, parallel: Bool) -> [[[T]]] {
+        let ops = model.graph.ops
+        guard Trainer.threads > 1, parallel else { return ops.indices.map { weights(model, op: $0) } }
         let slots = ResultSlots<[[T]]>(count: ops.count)
         DispatchQueue.concurrentPerform(iterations: ops.count) { k in slots.store(k, weights(model, op: k)) }
         return ops.indices.map { slots.value($0) ?? [] }

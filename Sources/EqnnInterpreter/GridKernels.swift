@@ -73,18 +73,10 @@ enum GridKernels {
                                                             rows: Range<Int>, into columns: UnsafeMutablePointer<T>,
                                                             offsetMajor: Bool = false) {
         let offsets = c.offsets, channels = c.channels
-        if offsetMajor, Elementwise.gather(x, channels: channels, table: table, offsets: offsets, positions: grid.positions, rows: rows,
-                                           into: columns) {
-            return
+        guard !offsetMajor else {
+            return Elementwise.gather(x, channels: channels, table: table, offsets: offsets, positions: grid.positions, rows: rows, into: columns)
         }
         forEachRow(rows, c, grid, table: table) { t, start in
-            if offsetMajor {
-                for o in 0..<offsets {
-                    let out = columns + (t &* offsets &+ o) &* channels, q = start[o]
-                    if q < 0 { out.update(repeating: 0, count: channels) } else { out.update(from: x + q, count: channels) }
-                }
-                return
-            }
             // Channel by channel, so that the writes of a row are contiguous.
             var out = columns + t &* channels &* offsets
             for ch in 0..<channels {
@@ -101,20 +93,12 @@ enum GridKernels {
     static func scatterNeighbourhoods<T: BinaryFloatingPoint>(_ c: Convolution, _ grid: GridGeometry, table: [Int], columns: UnsafePointer<T>,
                                                                rows: Range<Int>, into dx: UnsafeMutablePointer<T>,
                                                                offsetMajor: Bool = false) {
-        let offsets = c.offsets, channels = c.channels, width = channels &* offsets
-        if offsetMajor, Elementwise.scatter(columns, channels: channels, table: table, offsets: offsets, positions: grid.positions, rows: rows,
-                                            into: dx) {
-            return
+        let offsets = c.offsets, channels = c.channels
+        guard !offsetMajor else {
+            return Elementwise.scatter(columns, channels: channels, table: table, offsets: offsets, positions: grid.positions, rows: rows, into: dx)
         }
         forEachRow(rows, c, grid, table: table) { t, start in
-            if offsetMajor {
-                for o in 0..<offsets where start[o] >= 0 {
-                    let source = columns + (t &* width &+ o &* channels), target = dx + start[o]
-                    for ch in 0..<channels { target[ch] += source[ch] }
-                }
-                return
-            }
-            var source = columns + t &* width
+            var source = columns + t &* channels &* offsets
             for ch in 0..<channels {
                 for o in 0..<offsets {
                     let q = start[o]

@@ -168,27 +168,38 @@ struct Neighbours {
     var count: Int { receivers.count }
 }
 
-/// Pooling over each sample's points: `pool sum` adds them, `pool mean` (global) averages them.
+/// Pooling over each sample's points: `pool sum` adds them, `pool mean` (global) averages them,
+/// by the grids' pool kernels with every point of a sample pooled into its one row.
 enum PointKernels {
     static func poolForward<T: BinaryFloatingPoint>(_ p: Pool, _ x: [T], _ points: PointBatch) -> [T] {
-        let channels = p.channels
+        let channels = p.channels, target = [Int](repeating: 0, count: points.counts.max() ?? 0)
         var y = [T](repeating: 0, count: points.samples * channels)
-        for s in 0..<points.samples {
-            let share: T = share(p, points.counts[s])
-            for i in points.starts[s]..<points.starts[s + 1] {
-                for c in 0..<channels { y[s * channels + c] += x[i * channels + c] * share }
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer { yp in
+                target.withUnsafeBufferPointer { tp in
+                    guard let xa = xp.baseAddress, let ya = yp.baseAddress, let ta = tp.baseAddress else { return }
+                    for s in 0..<points.samples {
+                        Elementwise.poolRows(xa + points.starts[s] * channels, rows: points.counts[s], width: channels, target: ta,
+                                             share: share(p, points.counts[s]), into: ya + s * channels)
+                    }
+                }
             }
         }
         return y
     }
 
     static func poolBackward<T: BinaryFloatingPoint>(_ p: Pool, _ dy: [T], _ points: PointBatch) -> [T] {
-        let channels = p.channels
+        let channels = p.channels, target = [Int](repeating: 0, count: points.counts.max() ?? 0)
         var dx = [T](repeating: 0, count: points.total * channels)
-        for s in 0..<points.samples {
-            let share: T = share(p, points.counts[s])
-            for i in points.starts[s]..<points.starts[s + 1] {
-                for c in 0..<channels { dx[i * channels + c] = dy[s * channels + c] * share }
+        dy.withUnsafeBufferPointer { dyp in
+            dx.withUnsafeMutableBufferPointer { dxp in
+                target.withUnsafeBufferPointer { tp in
+                    guard let dya = dyp.baseAddress, let dxa = dxp.baseAddress, let ta = tp.baseAddress else { return }
+                    for s in 0..<points.samples {
+                        Elementwise.unpoolRows(dya + s * channels, rows: points.counts[s], width: channels, target: ta,
+                                               share: share(p, points.counts[s]), into: dxa + points.starts[s] * channels)
+                    }
+                }
             }
         }
         return dx

@@ -220,7 +220,7 @@ public struct Trainer: Sendable {
         let yDim = (options.loss == .crossEntropy ? 1 : outDim) * outPositions
         let results = ResultSlots<(Double, [Double], [Double])>(count: parts)
         let deferred = ResultSlots<[Int: LinearGradient<T>]>(count: parts)
-        let large = Executable<T>.largeDenseBases(graph)  // else each part contracts its own, overlapped
+        let large = executable.largeDenseBases  // else each part contracts its own, overlapped
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let first = rows * part / parts, last = rows * (part + 1) / parts
             let count = last - first
@@ -237,8 +237,7 @@ public struct Trainer: Sendable {
             results.store(part, (partLoss, gradient, statistics.map { $0 * Double(count) / Double(rows) }))
             deferred.store(part, dense)
         }
-        let (loss, gradient, statistics) = Trainer.summed(results, parts: parts, parameters: graph.parameterCount)
-        return (loss, Trainer.contracted(deferred, parts: parts, adding: gradient), statistics)
+        return Trainer.summed(results, deferred, parts: parts, parameters: graph.parameterCount)
     }
 
     /// `gradient` plus the parts' deferred dense gradients: each op's added over the parts
@@ -267,8 +266,11 @@ public struct Trainer: Sendable {
         return total
     }
 
-    /// The parts' losses, gradients and batchnorm statistics, added in a fixed order.
-    static func summed(_ results: ResultSlots<(Double, [Double], [Double])>, parts: Int, parameters: Int) -> (Double, [Double], [Double]) {
+    /// The parts' losses, gradients (their deferred dense gradients contracted once: `contracted`)
+    /// and batchnorm statistics, added in a fixed order.
+    static func summed<T: BinaryFloatingPoint & SIMDScalar & Sendable>(_ results: ResultSlots<(Double, [Double], [Double])>,
+                                                                      _ deferred: ResultSlots<[Int: LinearGradient<T>]>, parts: Int,
+                                                                      parameters: Int) -> (Double, [Double], [Double]) {
         var loss = 0.0
         var total = [Double](repeating: 0, count: parameters), statistics = total
         for part in 0..<parts {
@@ -277,7 +279,7 @@ public struct Trainer: Sendable {
             for i in total.indices { total[i] += g[i] }
             for i in statistics.indices { statistics[i] += s[i] }
         }
-        return (loss, total, statistics)
+        return (loss, contracted(deferred, parts: parts, adding: total), statistics)
     }
 
     /// Worker threads for a gradient (the machines have 2 cores).

@@ -120,7 +120,7 @@ extension Trainer {
         let rows = graph.outputRows(points)
         let results = ResultSlots<(Double, [Double], [Double])>(count: parts)
         let deferred = ResultSlots<[Int: LinearGradient<T>]>(count: parts)
-        let large = Executable<T>.largeDenseBases(graph)  // else each part contracts its own, overlapped
+        let large = executable.largeDenseBases  // else each part contracts its own, overlapped
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let first = samples * part / parts, last = samples * (part + 1) / parts
             let cloud = points.slice(first..<last)
@@ -140,8 +140,7 @@ extension Trainer {
             results.store(part, (partLoss, gradient, statistics.map { $0 * Double(count) / Double(max(1, rows)) }))
             deferred.store(part, dense)
         }
-        let (loss, gradient, statistics) = Trainer.summed(results, parts: parts, parameters: graph.parameterCount)
-        return (loss, Trainer.contracted(deferred, parts: parts, adding: gradient), statistics)
+        return Trainer.summed(results, deferred, parts: parts, parameters: graph.parameterCount)
     }
 
     /// The loss (the mean over output rows) and, for cross-entropy, the share of labels the largest logit picks.
