@@ -745,9 +745,10 @@ class _EqnnModule(torch.nn.Module):
                 buffer.fill_(1)
 
     def step_scales(self):
-        """[(parameter, per-entry scale tensor)] for StepScaledAdam: sqrt(nnz) for a
-        coefficient whose basis matrix has nnz entries, so that every weight of a kernel
-        moves about as far per step as in a plain network (eqnnc train's default)."""
+        """[(parameter, per-entry scale tensor)] for StepScaledAdam: the factors that make
+        Adam's steps move every weight of the network alike (eqnnc train's default,
+        Graph.stepScales): by lr where no basis matrices overlap, as in a plain network,
+        up to 3 lr where they do."""
         scales = {}
         for name, first, count, scale in self.STEP_SCALES:
             p = self.get_parameter(name)

@@ -103,36 +103,75 @@ final class TrainingOptionsTests: XCTestCase {
         }
     }
 
-    /// Adam's first step moves every coefficient by lr (times its step scale): with the
-    /// step scales, the entries of a p4m convolution's dense kernel that one coefficient
-    /// spans move by lr in root mean square, as a plain CNN's weights do; without them by
-    /// lr / sqrt(entries) (its basis matrix has unit norm over 8 or more entries).
-    func testEntryScaledStepsMoveEveryWeightByTheRate() throws {
-        let g = try graph("""
+    /// Adam's first step moves every coefficient by about lr (its gradient's sign) times its
+    /// step scale: with the scales, the weights of every linear op (the dense kernels of a
+    /// p4m network's convolutions, frequency-aligned matrices each over its whole block, of
+    /// a C(8) steerable network's, and their disjoint output ops) move by the same amount
+    /// in root mean square, weightStep lr, between lr and 3 lr; without them by less than
+    /// lr, the overlapping kernels' by far less. In a network of disjoint matrices (S(4)'s
+    /// orbit indicators) the step is lr, as in a plain network.
+    func testEntryScaledStepsMoveEveryWeightAlike() throws {
+        let p4m = try graph("""
             group P4M = matrices(2) { discrete: [[0, -1], [1, 0]], [[1, 0], [0, -1]] }
             network N over P4M on grid(2) { input Scalar layer 2*Regular : relu kernel 3 layer 2*Regular : relu kernel 3 output Scalar kernel 1 }
             """)
-        let theta = Initialization.parameters(for: g, seed: 1)
-        guard case .convolution(let c) = g.ops[3] else { return XCTFail("layer 2 is not a convolution") }
-        let slice = c.linear.parameters
-        for k in stride(from: slice.offset, to: slice.offset + slice.count, by: max(1, slice.count / 7)) {
-            var gradient = [Double](repeating: 0, count: g.parameterCount)
-            gradient[k] = 0.37
-            for scaled in [true, false] {
-                var adam = Adam(count: g.parameterCount)
-                if scaled { adam.stepScales = g.stepScales }
-                var stepped = theta
-                adam.update(&stepped, gradient: gradient, learningRate: 1e-3)
-                let before = c.linear.expanded(theta, transposed: false), after = c.linear.expanded(stepped, transposed: false)
-                let moves = zip(before, after).map { abs($0.1 - $0.0) }.filter { $0 > 1e-15 }
-                XCTAssertGreaterThanOrEqual(moves.count, 8)
-                let rms = (moves.reduce(0) { $0 + $1 * $1 } / Double(moves.count)).squareRoot()
-                if scaled {
-                    XCTAssertEqual(rms, 1e-3, accuracy: 1e-8)  // Adam: lr |g| / (|g| + 1e-8)
-                } else {
-                    XCTAssertEqual(rms, 1e-3 / Double(moves.count).squareRoot(), accuracy: 1e-9)
+        let c8 = try graph("network N over C(8) on grid(2) { input Scalar layer 2*Regular : relu kernel 5 layer 2*Regular : relu kernel 3 output Scalar kernel 1 }")
+        let sets = try graph("network N over S(4) { input V layer 3*V : relu output Scalar }")
+        for (g, overlapping) in [(p4m, true), (c8, true), (sets, false)] {
+            let theta = Initialization.parameters(for: g, seed: 1)
+            var steps: [Double] = []
+            for op in g.ops {
+                guard let l = op.linearMap else { continue }
+                let slice = l.parameters
+                var rng = SplitMix64(seed: 7)
+                var gradient = [Double](repeating: 0, count: g.parameterCount)
+                for k in slice.offset..<(slice.offset + slice.count) { gradient[k] = rng.nextNormal() }
+                var rms: [Bool: Double] = [:]
+                for scaled in [true, false] {
+                    var adam = Adam(count: g.parameterCount)
+                    if scaled { adam.stepScales = g.stepScales }
+                    var stepped = theta
+                    adam.update(&stepped, gradient: gradient, learningRate: 1e-3)
+                    let before = l.expanded(theta, transposed: false), after = l.expanded(stepped, transposed: false)
+                    // Every weight the op's space reaches (a weight no basis matrix touches stays 0).
+                    let moves = zip(before, after).map { abs($0.1 - $0.0) }.filter { $0 > 1e-15 }
+                    rms[scaled] = (moves.reduce(0) { $0 + $1 * $1 } / Double(max(1, moves.count))).squareRoot()
                 }
+                steps.append((rms[true] ?? 0) / 1e-3)
+                XCTAssertLessThan(rms[false] ?? 1, 1.01e-3, l.parameters.name)
+            }
+            let (low, high) = (steps.min() ?? 0, steps.max() ?? 0)
+            XCTAssertGreaterThan(low, 0.7 * high, "every op's weights move alike: \(steps)")
+            if overlapping {
+                XCTAssertGreaterThan(low, 1.5, "\(steps)")
+                XCTAssertLessThan(high, 3.6, "\(steps)")
+            } else {
+                for step in steps { XCTAssertEqual(step, 1, accuracy: 0.3, "\(steps)") }
             }
         }
+    }
+
+    /// The step scales' two limits: disjoint matrices (orbit indicators) sqrt(nnz) each,
+    /// overlap 1; K orthonormal matrices spread evenly over the same N entries sqrt(N / K)
+    /// each, overlap K; and the weight step, sqrt(overlap) from 1 to 3.
+    func testStepScalesOfDisjointAndOverlappingBases() {
+        // Disjoint: 1 entry, 4 entries (of 0.5), 2 entries (of 1/sqrt 2) in a 3 x 3 matrix.
+        let h = 0.5.squareRoot()
+        let disjoint = SparseBasis(rows: 3, columns: 3, starts: [0, 1, 5, 7], entryRows: [0, 1, 1, 1, 2, 2, 2],
+                                   entryColumns: [0, 0, 1, 2, 0, 1, 2], values: [1, 0.5, 0.5, 0.5, 0.5, h, h])
+        let (sd, od) = Graph.stepScales(of: disjoint)
+        XCTAssertEqual(sd.count, 3)
+        for (s, nnz) in zip(sd, [1.0, 4, 2]) { XCTAssertEqual(s, nnz.squareRoot(), accuracy: 1e-12) }
+        XCTAssertEqual(od, 1, accuracy: 1e-12)
+        // Overlapping: 3 of the 4 x 4 Walsh-Hadamard rows, scaled to unit norm, over the same 4 entries.
+        let signs: [[Double]] = [[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1]]
+        let overlapping = SparseBasis(rows: 1, columns: 4, starts: [0, 4, 8, 12], entryRows: Array(repeating: 0, count: 12),
+                                      entryColumns: signs.flatMap { _ in [0, 1, 2, 3] }, values: signs.flatMap { $0.map { $0 / 2 } })
+        let (so, oo) = Graph.stepScales(of: overlapping)
+        for s in so { XCTAssertEqual(s, (4.0 / 3).squareRoot(), accuracy: 1e-12) }
+        XCTAssertEqual(oo, 3, accuracy: 1e-12)
+        XCTAssertEqual(Graph.weightStep(overlap: 1), 1)
+        XCTAssertEqual(Graph.weightStep(overlap: 4), 2, accuracy: 1e-12)
+        XCTAssertEqual(Graph.weightStep(overlap: 40), 3)
     }
 }
