@@ -171,6 +171,7 @@ final class TrainingOptionsTests: XCTestCase {
         for s in so { XCTAssertEqual(s, (4.0 / 3).squareRoot(), accuracy: 1e-12) }
         XCTAssertEqual(oo, 3, accuracy: 1e-12)
         XCTAssertEqual(Graph.weightStep(overlap: 1), 1)
+        XCTAssertEqual(Graph.weightStep(overlap: 1 + 4e-16), 1)  // rounding of disjoint matrices: exactly 1
         XCTAssertEqual(Graph.weightStep(overlap: 4), 2, accuracy: 1e-12)
         XCTAssertEqual(Graph.weightStep(overlap: 40), 3)
     }
