@@ -82,7 +82,7 @@ extension Graph {
     ///   weights, which Adam moves by lr).
     ///
     /// sqrt(nnz) alone, the rule before, moved the weights of overlapping matrices by lr
-    /// sqrt(o), o matrices over each (7 lr in a C(8) 3x3 Regular kernel, 9 in D(16)'s),
+    /// sqrt(o), o matrices over each (about 6 lr in a C(8) network's kernels, 9 in D(16)'s),
     /// and those of the disjoint output op by lr: trained so, the steerable networks of
     /// bench/steerable.py grew large hidden features and measured 5% to 20% less equivariant
     /// (docs/benchmarks.md, where the ablations are). Without any factor a learning rate of
