@@ -24,6 +24,9 @@ one resampling smooths), so that what remains is the network's own sampling erro
 `--seeds N` trains every network with N seeds and adds their means: a network's equivariance
 error varies by about 30% from seed to seed, so one run does not rank two libraries.
 
+`--per-element` prints, under each row, every group element's error (rotations in degrees,
+"m" before those after the mirror), and its mean over the seeds under the means.
+
 `--band F` caps the angular frequencies of every steerable kernel at F on both sides:
 eqnnc's `band F` layer option, e2cnn's `frequencies_cutoff` capped at F.
 
@@ -108,15 +111,18 @@ def equivariance_error(predict, images, n, mirrors):
     lattice ones, the mean again with each sample's logits centred (softmax, and so the
     classifier, ignores a constant added to a sample's logits; the plain ratio shrinks with it),
     and the part the interpolation alone leaves: each non-lattice rotation undone by its inverse
-    (two bilinear resamplings, the image upright again) against the image itself."""
+    (two bilinear resamplings, the image upright again) against the image itself; then the
+    mean on smoothed images, and every element's own error (for --per-element)."""
     centre = lambda logits: logits - logits.mean(axis=1, keepdims=True)
     relative = lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(b)
     base = predict(images)
     off, on, off_centred, resampled = [], [], [], []
+    each = {}  # element (a rotation in degrees, "m" before it after the mirror) -> its error
     for mirrored in ((False, True) if mirrors else (False,)):
         for k in range(n):
             turned = predict(rotate(images, 2 * np.pi * k / n, mirrored))
             (on if (4 * k) % n == 0 else off).append(relative(turned, base))
+            each[f"{'m' if mirrored else ''}{360 * k / n:g}"] = relative(turned, base)
             if (4 * k) % n != 0:
                 off_centred.append(relative(centre(turned), centre(base)))
                 if not mirrored:
@@ -128,7 +134,7 @@ def equivariance_error(predict, images, n, mirrors):
     soft_base = predict(soft)
     soft_off = [relative(predict(rotate(soft, 2 * np.pi * k / n, mirrored)), soft_base)
                 for mirrored in ((False, True) if mirrors else (False,)) for k in range(n) if (4 * k) % n != 0]
-    return mean(off), float(max(on)), mean(off_centred), mean(resampled), mean(soft_off)
+    return mean(off), float(max(on)), mean(off_centred), mean(resampled), mean(soft_off), each
 
 
 def banded(network, band, work):
@@ -155,6 +161,7 @@ def main():
     parser.add_argument("--only", choices=["eqnnc", "e2cnn"])
     parser.add_argument("--plain", action="store_true", help="also the plain CNN")
     parser.add_argument("--band", type=int, help="cap every steerable kernel's angular frequencies (eqnnc 'band F', e2cnn's cut-off)")
+    parser.add_argument("--per-element", action="store_true", help="also each group element's error (a line under each row)")
     parser.add_argument("--train-flags", default="", help="extra 'eqnnc train' flags, for ablations (e.g. '--step-scale coefficient')")
     args = parser.parse_args()
     if not os.path.exists(gcnn.EQNNC):
@@ -178,6 +185,8 @@ def main():
             label += f" (seed {args.seed})" if args.seeds > 1 else ""
         print(f"  {label:30} {parameters:>10,} {100 * error:>9.1f}% {loop:>7.1f} {seconds:>8.1f} {equivariance[0]:>38.2e} {equivariance[1]:>12.1e}"
               f" {equivariance[2]:>28.2e} {equivariance[3]:>20.2e} {equivariance[4]:>16.2e}", flush=True)
+        if args.per_element:
+            print("    per element (degrees: error): " + ", ".join(f"{g}: {e:.1e}" for g, e in equivariance[5].items()), flush=True)
 
     first_seed = args.seed
     for args.seed in range(first_seed, first_seed + args.seeds):
@@ -186,7 +195,8 @@ def main():
         print(f"  means over seeds {first_seed} to {first_seed + args.seeds - 1}:")
         for label, values in runs.items():
             mean = lambda i: float(np.mean([v[i] for v in values]))
-            equivariance = tuple(float(np.mean([v[4][i] for v in values])) for i in range(5))
+            equivariance = tuple(float(np.mean([v[4][i] for v in values])) for i in range(5)) + (
+                {g: float(np.mean([v[4][5][g] for v in values])) for g in values[0][4][5]},)
             row(label, values[0][0], mean(1), mean(2), mean(3), equivariance, record=False)
 
 
