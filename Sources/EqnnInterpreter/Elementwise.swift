@@ -4,6 +4,27 @@ import EqnnKernels
 /// for Float and Double (branch-free and vectorized: Swift's relu compiled to a
 /// branch per entry, mispredicted on half of them), by Swift loops otherwise.
 enum Elementwise {
+    /// Runs the C kernel for T's precision on a read and a written pointer (of `readCount` and
+    /// `writtenCount` entries; 1 where the kernel indexes on its own), seen as Float or Double;
+    /// false where T is neither, for the caller's Swift loop.
+    static func inC<T>(_ read: UnsafePointer<T>, _ readCount: Int, _ written: UnsafeMutablePointer<T>, _ writtenCount: Int,
+                       float: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
+                       double: (UnsafePointer<Double>, UnsafeMutablePointer<Double>) -> Void) -> Bool {
+        if T.self == Float.self {
+            read.withMemoryRebound(to: Float.self, capacity: readCount) { r in
+                written.withMemoryRebound(to: Float.self, capacity: writtenCount) { float(r, $0) }
+            }
+            return true
+        }
+        if T.self == Double.self {
+            read.withMemoryRebound(to: Double.self, capacity: readCount) { r in
+                written.withMemoryRebound(to: Double.self, capacity: writtenCount) { double(r, $0) }
+            }
+            return true
+        }
+        return false
+    }
+
     /// x = max(x, 0), NaN kept.
     static func relu<T: BinaryFloatingPoint>(_ x: inout [T]) {
         x.withUnsafeMutableBufferPointer { v in
@@ -20,16 +41,7 @@ enum Elementwise {
         y.withUnsafeBufferPointer { yv in
             dy.withUnsafeMutableBufferPointer { d in
                 guard let yp = yv.baseAddress, let dp = d.baseAddress else { return }
-                if T.self == Float.self {
-                    return yp.withMemoryRebound(to: Float.self, capacity: n) { y in
-                        dp.withMemoryRebound(to: Float.self, capacity: n) { eqnn_relu_backward_s(y, $0, n) }
-                    }
-                }
-                if T.self == Double.self {
-                    return yp.withMemoryRebound(to: Double.self, capacity: n) { y in
-                        dp.withMemoryRebound(to: Double.self, capacity: n) { eqnn_relu_backward_d(y, $0, n) }
-                    }
-                }
+                if inC(yp, n, dp, n, float: { eqnn_relu_backward_s($0, $1, n) }, double: { eqnn_relu_backward_d($0, $1, n) }) { return }
                 for i in 0..<n { d[i] = yv[i] > 0 ? d[i] : 0 }
             }
         }
@@ -43,16 +55,7 @@ enum Elementwise {
         bias.withUnsafeBufferPointer { bv in
             x.withUnsafeMutableBufferPointer { v in
                 guard let bp = bv.baseAddress, let xp = v.baseAddress else { return }
-                if T.self == Float.self {
-                    return bp.withMemoryRebound(to: Float.self, capacity: d) { b in
-                        xp.withMemoryRebound(to: Float.self, capacity: v.count) { eqnn_add_rows_s($0, b, rows, d) }
-                    }
-                }
-                if T.self == Double.self {
-                    return bp.withMemoryRebound(to: Double.self, capacity: d) { b in
-                        xp.withMemoryRebound(to: Double.self, capacity: v.count) { eqnn_add_rows_d($0, b, rows, d) }
-                    }
-                }
+                if inC(bp, d, xp, v.count, float: { eqnn_add_rows_s($1, $0, rows, d) }, double: { eqnn_add_rows_d($1, $0, rows, d) }) { return }
                 for r in 0..<rows { for c in 0..<d { v[r * d + c] += bv[c] } }
             }
         }
@@ -79,32 +82,16 @@ extension Elementwise {
     /// Mean pooling of one sample: y[target[r]] += share x[r] for `rows` rows of d entries.
     static func poolRows<T: BinaryFloatingPoint>(_ x: UnsafePointer<T>, rows: Int, width d: Int, target: UnsafePointer<Int>, share: T,
                                                  into y: UnsafeMutablePointer<T>) {
-        if T.self == Float.self {
-            return x.withMemoryRebound(to: Float.self, capacity: rows * d) { x in
-                y.withMemoryRebound(to: Float.self, capacity: 1) { eqnn_pool_rows_s(x, rows, d, target, Float(share), $0) }
-            }
-        }
-        if T.self == Double.self {
-            return x.withMemoryRebound(to: Double.self, capacity: rows * d) { x in
-                y.withMemoryRebound(to: Double.self, capacity: 1) { eqnn_pool_rows_d(x, rows, d, target, Double(share), $0) }
-            }
-        }
+        if inC(x, rows * d, y, 1, float: { eqnn_pool_rows_s($0, rows, d, target, Float(share), $1) },
+               double: { eqnn_pool_rows_d($0, rows, d, target, Double(share), $1) }) { return }
         for r in 0..<rows { for c in 0..<d { y[target[r] * d + c] += share * x[r * d + c] } }
     }
 
     /// Its backward: dx[r] = share dy[target[r]].
     static func unpoolRows<T: BinaryFloatingPoint>(_ dy: UnsafePointer<T>, rows: Int, width d: Int, target: UnsafePointer<Int>, share: T,
                                                    into dx: UnsafeMutablePointer<T>) {
-        if T.self == Float.self {
-            return dy.withMemoryRebound(to: Float.self, capacity: 1) { dy in
-                dx.withMemoryRebound(to: Float.self, capacity: rows * d) { eqnn_unpool_rows_s(dy, rows, d, target, Float(share), $0) }
-            }
-        }
-        if T.self == Double.self {
-            return dy.withMemoryRebound(to: Double.self, capacity: 1) { dy in
-                dx.withMemoryRebound(to: Double.self, capacity: rows * d) { eqnn_unpool_rows_d(dy, rows, d, target, Double(share), $0) }
-            }
-        }
+        if inC(dy, 1, dx, rows * d, float: { eqnn_unpool_rows_s($0, rows, d, target, Float(share), $1) },
+               double: { eqnn_unpool_rows_d($0, rows, d, target, Double(share), $1) }) { return }
         for r in 0..<rows { for c in 0..<d { dx[r * d + c] = share * dy[target[r] * d + c] } }
     }
 }
@@ -117,20 +104,8 @@ extension Elementwise {
                                                rows: Range<Int>, into columns: UnsafeMutablePointer<T>) {
         table.withUnsafeBufferPointer { tp in
             guard let t = tp.baseAddress else { return }
-            if T.self == Float.self {
-                return x.withMemoryRebound(to: Float.self, capacity: 1) { x in
-                    columns.withMemoryRebound(to: Float.self, capacity: 1) {
-                        eqnn_gather_s(x, channels, t, offsets, positions, rows.lowerBound, rows.count, $0)
-                    }
-                }
-            }
-            if T.self == Double.self {
-                return x.withMemoryRebound(to: Double.self, capacity: 1) { x in
-                    columns.withMemoryRebound(to: Double.self, capacity: 1) {
-                        eqnn_gather_d(x, channels, t, offsets, positions, rows.lowerBound, rows.count, $0)
-                    }
-                }
-            }
+            if inC(x, 1, columns, 1, float: { eqnn_gather_s($0, channels, t, offsets, positions, rows.lowerBound, rows.count, $1) },
+                   double: { eqnn_gather_d($0, channels, t, offsets, positions, rows.lowerBound, rows.count, $1) }) { return }
             for (i, row) in rows.enumerated() {
                 let sample = row / positions, base = x + sample * positions * channels
                 for o in 0..<offsets {
@@ -146,20 +121,8 @@ extension Elementwise {
                                                 rows: Range<Int>, into dx: UnsafeMutablePointer<T>) {
         table.withUnsafeBufferPointer { tp in
             guard let t = tp.baseAddress else { return }
-            if T.self == Float.self {
-                return columns.withMemoryRebound(to: Float.self, capacity: 1) { c in
-                    dx.withMemoryRebound(to: Float.self, capacity: 1) {
-                        eqnn_scatter_s(c, channels, t, offsets, positions, rows.lowerBound, rows.count, $0)
-                    }
-                }
-            }
-            if T.self == Double.self {
-                return columns.withMemoryRebound(to: Double.self, capacity: 1) { c in
-                    dx.withMemoryRebound(to: Double.self, capacity: 1) {
-                        eqnn_scatter_d(c, channels, t, offsets, positions, rows.lowerBound, rows.count, $0)
-                    }
-                }
-            }
+            if inC(columns, 1, dx, 1, float: { eqnn_scatter_s($0, channels, t, offsets, positions, rows.lowerBound, rows.count, $1) },
+                   double: { eqnn_scatter_d($0, channels, t, offsets, positions, rows.lowerBound, rows.count, $1) }) { return }
             for (i, row) in rows.enumerated() {
                 let sample = row / positions, base = dx + sample * positions * channels
                 for o in 0..<offsets {
