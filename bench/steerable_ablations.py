@@ -6,6 +6,7 @@ behind docs/benchmarks.md ("The step that made eqnnc's trained networks less equ
     ../shared/peers/torch-peers/setup.sh          # e2cnn and torch for /usr/bin/python3
     /usr/bin/python3 bench/steerable_ablations.py layers [--group c8] [--seeds 3]
     /usr/bin/python3 bench/steerable_ablations.py steps  [--group c8] [--seeds 5] [--lr 3e-3]
+    /usr/bin/python3 bench/steerable_ablations.py readout [--group c8] [--seeds 6] [--scales 1,0.25,0.1,0]
 
 `layers` trains eqnnc's and e2cnn's network (bench/steerable.py's data, layers and
 protocol) and measures each layer's equivariance error before and after its relu, on the
@@ -18,6 +19,11 @@ centre pixel.
 torch loop and different optimizers (torch's Adam, which moves every coefficient alike as
 it does e2cnn's; StepScaledAdam with the module's step scales; variants), and reports the
 test error and the equivariance error of bench/steerable.py.
+
+`readout` trains the same emitted module with its StepScaledAdam from the random draw with
+some layers' weights scaled (`--layers`: output, the default, or e.g. layer1,layer2,layer3, or
+all), one seed fixing the draw and the data order, and reports the same figures: how much of
+the trained network's equivariance error its random initial weights leave behind.
 """
 import argparse, importlib.util, os, subprocess, sys, tempfile
 
@@ -183,9 +189,34 @@ def steps(args, x, y, tx, ty, work):
         print(f"mean   {name:14} test error {100 * a[:, 0].mean():5.1f}%  off-lattice {a[:, 1].mean():.2e}  smoothed {a[:, 2].mean():.2e}")
 
 
+def readout(args, x, y, tx, ty, work):
+    import torch
+    n, mirrors = steerable.GROUPS[args.group]
+    cls, module = emitted_module(os.path.join(steerable.NETS, f"turned_{args.group}.eqnn"), work)
+    layers = None if args.layers == "all" else set(args.layers.split(","))
+    for scale in (float(s) for s in args.scales.split(",")):
+        results = []
+        for seed in range(args.seeds):
+            net = cls(seed=seed).float()
+            with torch.no_grad():
+                for name, p in net.named_parameters():
+                    if not name.endswith(".bias") and (layers is None or name.split(".")[0] in layers):
+                        p.mul_(scale)
+            predict, seconds, _ = gcnn.torch_train(net, x, y, "cross-entropy", args.epochs, 50, args.lr, seed,
+                                                   optimizer=lambda net, lr: module.StepScaledAdam(net, lr=lr))
+            error = gcnn.score("rotated", "cross-entropy", predict(tx), ty)
+            equivariance = steerable.equivariance_error(predict, tx[:args.probe], n, mirrors)
+            results.append((error, equivariance[0], equivariance[4]))
+            print(f"seed {seed} {args.layers} x {scale:<5g} test error {100 * error:5.1f}%  off-lattice {equivariance[0]:.2e}"
+                  f"  smoothed {equivariance[4]:.2e}", flush=True)
+        a = np.array(results)
+        print(f"mean   {args.layers} x {scale:<5g} test error {100 * a[:, 0].mean():5.1f}%  off-lattice {a[:, 1].mean():.2e}"
+              f"  smoothed {a[:, 2].mean():.2e}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["layers", "steps"])
+    parser.add_argument("what", choices=["layers", "steps", "readout"])
     parser.add_argument("--group", default="c8", choices=sorted(steerable.GROUPS))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=30)
@@ -194,6 +225,8 @@ def main():
     parser.add_argument("--variants", default="adam,scaled,widest,scaled-output",
                         help="steps: adam (torch's), scaled (StepScaledAdam), widest (each tensor's largest scale), scaled-output")
     parser.add_argument("--output-scale", type=float, default=20.0, help="steps: the output op's scale in scaled-output")
+    parser.add_argument("--scales", default="1,0.25,0.1,0", help="readout: the factors on the initial weights")
+    parser.add_argument("--layers", default="output", help="readout: which layers' weights (output, layer1,layer2, ..., or all)")
     args = parser.parse_args()
     if not os.path.exists(gcnn.EQNNC):
         sys.exit("build first: swift build -c release")
@@ -204,8 +237,10 @@ def main():
     tx, ty = gcnn.image_data("turned", 1000, 2, work)
     if args.what == "layers":
         layers(args, x, y, tx, work)
-    else:
+    elif args.what == "steps":
         steps(args, x, y, tx, ty, work)
+    else:
+        readout(args, x, y, tx, ty, work)
 
 
 if __name__ == "__main__":

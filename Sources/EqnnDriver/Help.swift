@@ -100,13 +100,15 @@ enum Help {
     --init data (the default) starts from the seeded random draw calibrated on a
     batch of X: each layer's bias cancels the mean of its outputs where an
     invariant bias can, and the output layer is scaled down to at most unit
-    variance; --init random keeps the random draw. --step-scale entry (the
-    default) scales Adam's step of each coefficient so that every weight of
-    the network moves alike: by the learning rate where no basis matrices
-    overlap, as in a plain network, up to 3 times it where they do (a
-    coefficient of a 5x5 C(8) or p4m kernel spans hundreds of weights, shared
-    with the others of its block); coefficient: every coefficient by the
-    learning rate.
+    variance; on rotations off the pixel lattice (C(8), SO(2), ...) the output
+    layer starts at zero instead, predicting the targets' mean (cross-entropy:
+    the classes' frequencies in Y); --init random keeps the random draw.
+    --step-scale entry (the default) scales Adam's step of each coefficient so
+    that every weight of the network moves alike: by the learning rate where
+    no basis matrices overlap, as in a plain network, up to 3 times it where
+    they do (a coefficient of a 5x5 C(8) or p4m kernel spans hundreds of
+    weights, shared with the others of its block); coefficient: every
+    coefficient by the learning rate.
     --weight-decay d shrinks the parameters by lr * d every step (AdamW).
     Forward and backward run in float32 (--precision f32, the default: on the
     FWW21 tasks the same test MSE to 4 digits as float64 at half the cost);

@@ -102,6 +102,9 @@ public struct PlanarAction: Sendable, Hashable {
         }
     }
 
+    /// Whether every element maps pixels to pixels (C(n) and D(n) for n dividing 4).
+    public var isExactOnLattice: Bool { rotations.map { 4 % $0 == 0 } ?? false }
+
     /// The name of the subgroup that acts exactly on the grid, e.g. "C(4)", "D(2)".
     public var latticeSubgroup: String {
         let quarter = rotations.map { $0 % 4 == 0 ? 4 : ($0 % 2 == 0 ? 2 : 1) } ?? 4

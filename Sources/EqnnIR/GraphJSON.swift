@@ -24,7 +24,8 @@ extension Graph {
             return .object([("points", .int(points.dimension)), ("positions_factor", .int(points.factor))])
         }
         guard let domain else { return .null }
-        return .object([("dimension", .int(domain.dimension)), ("padding", .string(domain.padding.rawValue))])
+        return .object([("dimension", .int(domain.dimension)), ("padding", .string(domain.padding.rawValue)),
+                        ("exact_for", domain.exactFor.map(JSON.string) ?? .null)])
     }
 
     static func json(_ l: LayerSummary) -> JSON {

@@ -39,10 +39,17 @@ public struct GridDomain: Sendable, Equatable, Hashable {
     public enum Padding: String, Sendable { case zero, circular }
     public var dimension: Int
     public var padding: Padding
+    /// Where the group rotates the plane off the pixel lattice (C(n), D(n) for n
+    /// not dividing 4, SO(2), O(2)): the subgroup whose elements map pixels to
+    /// pixels, e.g. "C(4)", for which the sampled steerable kernels are exact;
+    /// the other elements hold up to the sampling. nil where every element maps
+    /// the grid to itself and the network is exact.
+    public var exactFor: String?
 
-    public init(dimension: Int, padding: Padding) {
+    public init(dimension: Int, padding: Padding, exactFor: String? = nil) {
         self.dimension = dimension
         self.padding = padding
+        self.exactFor = exactFor
     }
 
     /// How the source writes it: "grid(2)" or "torus(2)".

@@ -48,9 +48,10 @@ extension Checker {
             return nil
         }
         let factor = group.factors[0]
-        if Checker.planarAction(group, dimension: d) != nil {
-            // Rotations off the pixel lattice: steerable kernels (LayerMaps).
-            return GridDomain(dimension: d, padding: domain.kind == .grid ? .zero : .circular)
+        if let action = Checker.planarAction(group, dimension: d) {
+            // Rotation groups of the plane: steerable kernels (LayerMaps), exact off the lattice only up to sampling.
+            return GridDomain(dimension: d, padding: domain.kind == .grid ? .zero : .circular,
+                              exactFor: action.isExactOnLattice ? nil : action.latticeSubgroup)
         }
         let planarNote = "on a 2-D grid, C(n), D(n) (n >= 3), SO(2) and O(2) rotate the plane, with steerable kernels"
         if !factor.algebra.isEmpty {

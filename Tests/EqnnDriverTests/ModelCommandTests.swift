@@ -193,6 +193,28 @@ final class ModelCommandTests: ScratchDirectoryTestCase {
         XCTAssertLessThan(losses[1], losses[0], "calibration lowers the untrained loss")
     }
 
+    /// Off the pixel lattice the calibrated start predicts the training labels'
+    /// frequencies (one added to every count) for every image: its untrained loss
+    /// is their cross-entropy, counted here from y.npy (every row trains).
+    func testTurnedNetworkStartsAtTheClassFrequencies() throws {
+        let source = Repository.root.appendingPathComponent("examples/grid/turned.eqnn").path
+        let data = Driver.run(["data", "turned", "--samples", "20", "--extent", "16", "--x", path("x.npy"), "--y", path("y.npy")])
+        XCTAssertEqual(data.status, 0, data.stderr)
+        let train = Driver.run(["train", source, "--x", path("x.npy"), "--y", path("y.npy"), "--epochs", "0", "--quiet",
+                                "--val-fraction", "0", "-o", path("w.safetensors")])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let evaluate = Driver.run(["evaluate", source, "--weights", path("w.safetensors"), "--x", path("x.npy"), "--y", path("y.npy")])
+        XCTAssertEqual(evaluate.status, 0, evaluate.stderr)
+        let loss = try XCTUnwrap(Double(evaluate.stdout.split(separator: " ")[1].trimmingCharacters(in: [","])), evaluate.stdout)
+        let labels = try Npy.read(Data(contentsOf: URL(fileURLWithPath: path("y.npy"))), name: "y.npy").values
+        var counts = [Double](repeating: 1, count: 7)
+        for label in labels { counts[Int(label)] += 1 }
+        let total = counts.reduce(0, +)
+        let crossEntropy = labels.reduce(0.0) { $0 - log(counts[Int($1)] / total) } / Double(labels.count)
+        XCTAssertEqual(loss, crossEntropy, accuracy: 1e-3 * crossEntropy, "evaluate prints 4 digits")
+        XCTAssertLessThan(crossEntropy, log(7.0), "uneven classes: below even odds")
+    }
+
     func testSeparateValidationFiles() throws {
         let source = try write("s4.eqnn", "network N over S(4) { input V layer 4*V + Scalar : silu output Scalar }")
         for (name, seed) in [("t", "1"), ("v", "2")] {

@@ -1,5 +1,6 @@
 import EqnnIR
 import EqnnLinearAlgebra
+import Foundation
 @testable import EqnnVerify
 import XCTest
 @testable import EqnnInterpreter
@@ -48,6 +49,69 @@ final class CalibrationTests: XCTestCase {
         }
         // The problem the calibration solves is real: offsets of the order of the target's spread.
         XCTAssertGreaterThan(offsets.max() ?? 0, 0.5, "\(offsets)")
+    }
+
+    /// Off the pixel lattice (C(8): exact only for the quarter turns) the readout
+    /// starts at zero: whatever the random draw gave, the calibrated network
+    /// outputs 0 (the standardized target's mean) for every input, and its relu
+    /// layer's biases are still centred. On p4m (exact) the readout stays drawn.
+    func testReadoutStartsAtZeroOffTheLattice() throws {
+        let (_, graph) = try compile("""
+            network R over C(8) on grid(2) {
+              input Scalar
+              layer 2*Regular : relu kernel 3
+              output Scalar kernel 1
+            }
+            """)
+        XCTAssertEqual(graph.domain?.exactFor, "C(4)")
+        XCTAssertNil(try compile(Self.regression).1.domain?.exactFor)
+        let x = images(4, side: 7, seed: 1), other = images(2, side: 7, seed: 9)
+        let output = try XCTUnwrap(graph.ops.last { $0.linearMap != nil }?.linearMap?.parameters)
+        for seed in 0..<3 {
+            let random = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: UInt64(seed)))
+            XCTAssertGreaterThan(moments(random.forward(x, batch: 4, extents: [7, 7]), 1).meanSquare, 1e-3, "seed \(seed)")
+            var model = random
+            model.parameters = Calibration.calibrated(random, x: x, rows: 4, extents: [7, 7])
+            XCTAssertTrue(model.parameters[output.offset..<(output.offset + output.count)].allSatisfy { $0 == 0 }, "seed \(seed)")
+            XCTAssertEqual(model.forward(x, batch: 4, extents: [7, 7]), [Double](repeating: 0, count: 4 * 49), "seed \(seed)")
+            XCTAssertEqual(model.forward(other, batch: 2, extents: [7, 7]), [Double](repeating: 0, count: 2 * 49), "seed \(seed)")
+            // The relu layer's outputs: each Regular field's mean (its invariant part) cancelled.
+            let tape = Executable<Double>(model).run(x, batch: 4, extents: [7, 7], tape: .all).tape
+            let z = tape[2], d = 16
+            for field in 0..<2 {
+                var sum = 0.0
+                for r in 0..<(z.count / d) { for c in 0..<8 { sum += z[r * d + field * 8 + c] } }
+                XCTAssertLessThan(abs(sum / Double(z.count / d * 8)), 1e-10, "seed \(seed)")
+            }
+        }
+    }
+
+    /// For classes the readout at zero starts at the training labels' frequencies,
+    /// one added to every count: at every pixel the softmax of the outputs is
+    /// (6 + 1, 2 + 1, 0 + 1) / 11 for 6, 2 and no labels of the three classes.
+    func testClassesStartAtTheirFrequencies() throws {
+        let (_, graph) = try compile("""
+            network C over D(8) on torus(2) {
+              input Scalar
+              layer 2*Regular : relu kernel 3
+              output 3*Scalar kernel 1
+            }
+            """)
+        let start = Calibration.logPrior(labels: [0, 1, 0, 0, 0, 1, 0, 0], classes: 3)
+        let x = images(2, side: 5, seed: 4)
+        var model = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: 1))
+        model.parameters = Calibration.calibrated(model, x: x, rows: 2, extents: [5, 5], start: start)
+        let logits = model.forward(x, batch: 2, extents: [5, 5])
+        XCTAssertEqual(logits.count, 2 * 25 * 3)
+        for pixel in 0..<50 {
+            let odds = logits[(pixel * 3)..<(pixel * 3 + 3)].map { exp($0) }
+            let total = odds.reduce(0, +)
+            for (c, expected) in [7.0, 3, 1].enumerated() { XCTAssertEqual(odds[c] / total, expected / 11, accuracy: 1e-12) }
+        }
+        // Labels outside the classes are not counted: counts 1, 1, 3.
+        let odd = Calibration.logPrior(labels: [2, 2, -1, 7, .nan], classes: 3)
+        XCTAssertEqual(exp(odd[1] - odd[0]), 1, accuracy: 1e-12)
+        XCTAssertEqual(exp(odd[2] - odd[0]), 3, accuracy: 1e-12)
     }
 
     /// Every hidden convolution's outputs (after its bias), centred where a bias
