@@ -52,8 +52,8 @@ enum Summary {
             out += "  on point clouds of any size: equivariant to \(network.group.written) acting on R^\(points.dimension) and on the fields, "
                 + "to translations and to permutations of the points\n"
         }
-        if let action = network.planar {
-            out += "  exact for \(action.latticeSubgroup) (the elements that map pixels to pixels); the other rotations up to the "
+        if let exactFor = network.domain?.exactFor {
+            out += "  exact for \(exactFor) (the elements that map pixels to pixels); the other rotations up to the "
                 + "sampling of the steerable kernels: 'eqnnc verify' measures each, layer by layer\n"
         }
         return out
@@ -66,8 +66,8 @@ enum Summary {
             ("group_canonical", .string(network.group.canonicalName)),
             ("domain", network.domain.map { .object([("dimension", .int($0.dimension)), ("padding", .string($0.padding.rawValue))]) }
                 ?? network.points.map { .object([("points", .int($0.dimension))]) } ?? .null),
-            // Rotation groups off the pixel lattice: the subgroup for which the sampled kernels are exact.
-            ("exact_for", network.planar.map { .string($0.latticeSubgroup) } ?? .null),
+            // Rotation groups off the pixel lattice: the subgroup for which the sampled kernels are exact (GridDomain.exactFor).
+            ("exact_for", network.domain?.exactFor.map(JSON.string) ?? .null),
             ("layers", .array(network.layers.map(layerJSON))),
             ("parameters", .int(network.totalParameters)),
             ("dense_parameters", .int(network.denseParameters)),
