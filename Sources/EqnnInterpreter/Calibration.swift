@@ -12,7 +12,7 @@ import Foundation
 /// - the output op's coefficients are scaled down by one number where its
 ///   centred outputs have a mean square above 1 (the standardized target's);
 ///   on rotations off the pixel lattice (GridDomain.exactFor) the output op
-///   starts at zero instead, and its bias at `start` (below).
+///   starts at zero instead, and its bias where `classLabels` put it (below).
 ///
 /// The readout at zero: the network starts at its output bias, the mean of the
 /// standardized targets (0) or for classes the log of their frequencies in the
@@ -47,9 +47,10 @@ import Foundation
 /// invariant subspace, and every coefficient of an op is scaled alike.
 public enum Calibration {
     /// theta after calibration on `rows` samples of `x` (normalized as the model does);
-    /// `start`: where a readout at zero starts the outputs (normalized; nil: 0).
+    /// `classLabels`: the training labels (class indices) when the loss is cross-entropy; a
+    /// readout at zero then starts at their log frequencies, else at 0 (the standardized mean).
     public static func calibrated(_ model: Model, x: [Double], rows: Int, extents: [Int] = [], points: PointBatch? = nil,
-                                  start: [Double]? = nil) -> [Double] {
+                                  classLabels: [Double]? = nil) -> [Double] {
         var model = model
         let ops = model.graph.ops
         let outputOp = ops.lastIndex { $0.linearMap != nil }
@@ -58,8 +59,8 @@ public enum Calibration {
             let weights = output.parameters
             for j in weights.offset..<(weights.offset + weights.count) { model.parameters[j] = 0 }
             if k + 1 < ops.count, case .bias(let bias) = ops[k + 1] {
-                let target = start.flatMap { $0.count == output.outputDimension && $0.allSatisfy(\.isFinite) ? $0 : nil }
-                let coefficients = target.map { bias.basis.coefficients(nearest: $0) } ?? [Double](repeating: 0, count: bias.parameters.count)
+                let start = classLabels.map { logPrior(labels: $0, classes: output.outputDimension) }
+                let coefficients = start.map { bias.basis.coefficients(nearest: $0) } ?? [Double](repeating: 0, count: bias.parameters.count)
                 for (j, c) in coefficients.enumerated() { model.parameters[bias.parameters.offset + j] = c }
             }
         }

@@ -130,7 +130,7 @@ public struct Trainer: Sendable {
             let probe = min(trainRows.count, options.schedule(rows: trainRows.count, positions: positions).batch,
                             model.samplesPerChunk(positions: positions))
             model.parameters = Calibration.calibrated(model, x: Array(trainX.prefix(probe * inDim)), rows: probe, extents: extents,
-                                                      start: options.loss == .crossEntropy ? Calibration.logPrior(labels: trainY, classes: graph.output.dimension) : nil)
+                                                      classLabels: options.loss == .crossEntropy ? trainY : nil)
         }
         let validationX = validation?.x ?? gather(x, inDim, validationRows[...])
         let validationY = validation?.y ?? gather(y, yDim, validationRows[...])
