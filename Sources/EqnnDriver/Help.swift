@@ -102,7 +102,8 @@ enum Help {
     invariant bias can, and the output layer is scaled down to at most unit
     variance; on rotations off the pixel lattice (C(8), SO(2), ...) the output
     layer starts at zero instead, predicting the targets' mean (cross-entropy:
-    the classes' frequencies in Y); --init random keeps the random draw.
+    the classes' frequencies in Y), and the steerable kernels without their
+    angular frequencies above 1; --init random keeps the random draw.
     --step-scale entry (the default) scales Adam's step of each coefficient so
     that every weight of the network moves alike: by the learning rate where
     no basis matrices overlap, as in a plain network, up to 3 times it where

@@ -54,6 +54,22 @@ public enum SteerableKernels {
     /// each of unit Frobenius norm and linearly independent.
     public static func basis(_ group: Group, _ action: PlanarAction, from a: Atom, to b: Atom, kernel: Int,
                              rings: KernelRings? = nil) -> [[Double]] {
+        sampled(group, action, from: a, to: b, kernel: kernel, rings: rings).matrices
+    }
+
+    /// The angular frequency j of each matrix of `basis` (the same arguments): the
+    /// harmonic it samples, before any orthonormalization against the ones before it.
+    public static func frequencies(_ group: Group, _ action: PlanarAction, from a: Atom, to b: Atom, kernel: Int,
+                                   rings: KernelRings? = nil) -> [Int] {
+        sampled(group, action, from: a, to: b, kernel: kernel, rings: rings).frequencies
+    }
+
+    /// A pair basis with the angular frequency of each matrix.
+    public struct Sampled: Sendable {
+        public var matrices: [[Double]], frequencies: [Int]
+    }
+
+    public static func sampled(_ group: Group, _ action: PlanarAction, from a: Atom, to b: Atom, kernel: Int, rings: KernelRings? = nil) -> Sampled {
         let rings = rings ?? .standard(kernel: kernel)
         let key = Key(action: action, from: a, to: b, kernel: kernel, rings: rings)
         if let known = cache.withLock({ $0[key] }) { return known }
@@ -65,7 +81,7 @@ public enum SteerableKernels {
     private struct Key: Hashable {
         var action: PlanarAction, from: Atom, to: Atom, kernel: Int, rings: KernelRings
     }
-    private static let cache = Mutex<[Key: [[Double]]]>([:])
+    private static let cache = Mutex<[Key: Sampled]>([:])
 
     /// One continuous basis kernel: ring(|x|) (A cos(j phi) + B sin(j phi)).
     public struct Harmonic: Sendable {
@@ -113,7 +129,7 @@ public enum SteerableKernels {
         return result
     }
 
-    static func compute(_ group: Group, _ action: PlanarAction, from a: Atom, to b: Atom, kernel: Int, rings: KernelRings) -> [[Double]] {
+    static func compute(_ group: Group, _ action: PlanarAction, from a: Atom, to b: Atom, kernel: Int, rings: KernelRings) -> Sampled {
         let offsets = PointSet.offsetVectors(kernel: kernel, dimension: 2).map { (Double($0[0]), Double($0[1])) }
         let harmonics = harmonics(group, action, from: a, to: b, rings: rings)
         var sampled: [[Double]] = []
@@ -142,11 +158,20 @@ public enum SteerableKernels {
                 if j > 0 { functions.append(profile.map(\.1)) }
             }
         }
-        guard orthonormalized(functions).count == functions.count else { return orthonormalized(sampled) }
-        return sampled.compactMap { v in
-            let size = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            return size > 0 ? v.map { abs($0 / size) < 1e-12 ? 0 : $0 / size } : nil
+        var result = Sampled(matrices: [], frequencies: [])
+        if orthonormalized(functions).count == functions.count {
+            for (v, h) in zip(sampled, harmonics) {
+                let size = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                guard size > 0 else { continue }
+                result.matrices.append(v.map { abs($0 / size) < 1e-12 ? 0 : $0 / size })
+                result.frequencies.append(h.frequency)
+            }
+        } else {
+            for (v, h) in zip(sampled, harmonics) {
+                if appendOrthonormalized(v, to: &result.matrices) { result.frequencies.append(h.frequency) }
+            }
         }
+        return result
     }
 
     /// A basis of the coefficients (A, B) at frequency j (only A at j = 0,
@@ -267,9 +292,11 @@ public enum SteerableKernels {
         return basis
     }
 
-    static func appendOrthonormalized(_ v: [Double], to basis: inout [[Double]]) {
+    /// Whether `v` was appended.
+    @discardableResult
+    static func appendOrthonormalized(_ v: [Double], to basis: inout [[Double]]) -> Bool {
         let size = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        guard size > 1e-12 else { return }
+        guard size > 1e-12 else { return false }
         var w = v
         for pass in 0..<2 {
             w.withUnsafeMutableBufferPointer { wp in
@@ -282,10 +309,11 @@ public enum SteerableKernels {
                 }
             }
             // A vector already in the span needs no second pass to be dropped.
-            if pass == 0 && w.reduce(0, { $0 + $1 * $1 }).squareRoot() <= 1e-6 * size { return }
+            if pass == 0 && w.reduce(0, { $0 + $1 * $1 }).squareRoot() <= 1e-6 * size { return false }
         }
         let residual = w.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        guard residual > 1e-6 * size else { return }
+        guard residual > 1e-6 * size else { return false }
         basis.append(w.map { abs($0 / residual) < 1e-12 ? 0 : $0 / residual })
+        return true
     }
 }

@@ -487,10 +487,14 @@ public struct PairBasis: Sendable, Equatable {
     /// The same in single precision, for back ends that run in it (half the bytes to
     /// read per product; reading the basis is most of the cost).
     public let denseSingle: [Float]?
+    /// For sampled steerable kernels, the angular frequency of the circular harmonic
+    /// each matrix samples (its sampling error grows with it); nil for exact bases.
+    public let frequencies: [Int]?
     public var count: Int { matrices.count }
 
-    public init(matrices: SparseBasis) {
+    public init(matrices: SparseBasis, frequencies: [Int]? = nil) {
         self.matrices = matrices
+        self.frequencies = frequencies
         let decompositions = (0..<matrices.count).map { BasisDecomposition.decompose(matrices, $0) }
         kinds = decompositions.map(\.kind)
         terms = decompositions.map(\.terms)
@@ -506,7 +510,7 @@ public struct PairBasis: Sendable, Equatable {
         }
     }
 
-    public static func == (a: PairBasis, b: PairBasis) -> Bool { a.matrices == b.matrices }
+    public static func == (a: PairBasis, b: PairBasis) -> Bool { a.matrices == b.matrices && a.frequencies == b.frequencies }
 }
 
 /// One (output summand S with b copies, input summand R with a copies) pair

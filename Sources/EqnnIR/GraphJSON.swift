@@ -79,7 +79,8 @@ extension Graph {
     static func fields(_ l: Linear) -> [(String, JSON)] {
         [("parameters", json(l.parameters)), ("gain", .double(l.gain)),
          ("bases", .array(l.bases.map { pair in
-             .object([("kinds", .array(pair.kinds.map { .string($0.rawValue) })), ("basis", json(pair.matrices))])
+             .object([("kinds", .array(pair.kinds.map { .string($0.rawValue) })), ("basis", json(pair.matrices))]
+                     + (pair.frequencies.map { [("frequencies", .array($0.map(JSON.int)))] } ?? []))
          })),
          ("blocks", .array(l.blocks.map { b in
              .object([("output", json(b.output)), ("input", json(b.input)), ("basis", .int(b.basis)),

@@ -62,14 +62,14 @@ public struct LayerMaps {
     /// dense (2 dim a dim b)^2 average (134 MB at the limit; Regular of D(16) uses 1,024).
     public static let maxSteerablePair = 2048
 
-    private func steerableBasis(_ planar: PlanarAction, _ a: Atom, _ b: Atom, kernel: Int) throws -> [[Double]] {
+    private func steerableBasis(_ planar: PlanarAction, _ a: Atom, _ b: Atom, kernel: Int) throws -> SteerableKernels.Sampled {
         let reps = Rep.scalar(group)
         let (m, n) = (try reps.dimension(of: b), try reps.dimension(of: a))
         let size = m.multipliedReportingOverflow(by: n).overflow ? Int.max : m * n
         guard size <= LayerMaps.maxSteerablePair else {
             throw SolverError.tooLarge(what: "a steerable kernel's pair of fields (dim in x dim out)", size: size, limit: LayerMaps.maxSteerablePair)
         }
-        return SteerableKernels.basis(group, planar, from: a, to: b, kernel: kernel, rings: rings(kernel: kernel))
+        return SteerableKernels.sampled(group, planar, from: a, to: b, kernel: kernel, rings: rings(kernel: kernel))
     }
 
     /// The rotation group of the plane whose maps between `a` and `b` are solved
@@ -80,7 +80,7 @@ public struct LayerMaps {
     }
 
     /// The dense pair basis from `read` to `b` when it does not come from the exact solver.
-    private func denseBasis(from read: Atom, to b: Atom) throws -> [[Double]]? {
+    private func denseBasis(from read: Atom, to b: Atom) throws -> SteerableKernels.Sampled? {
         if let planar, let (a, k) = steerable(read) { return try steerableBasis(planar, a, b, kernel: k) }
         if let action = numeric(read, b) { return try steerableBasis(action, read, b, kernel: 1) }
         return nil
@@ -88,7 +88,7 @@ public struct LayerMaps {
 
     /// dim of the equivariant maps from `read` (an atom, or a neighbourhood atom) to `b`.
     public func homDimension(from read: Atom, to b: Atom) throws -> Int {
-        if let dense = try denseBasis(from: read, to: b) { return dense.count }
+        if let dense = try denseBasis(from: read, to: b) { return dense.matrices.count }
         return try solver.homDimension(group, from: read, to: b)
     }
 
@@ -96,7 +96,7 @@ public struct LayerMaps {
     public func homBasis(from read: Atom, to b: Atom, rows: Int, columns: Int) throws -> SparseBasis {
         if let dense = try denseBasis(from: read, to: b) {
             var basis = SparseBasis(rows: rows, columns: columns, starts: [0], entryRows: [], entryColumns: [], values: [])
-            for matrix in dense { basis.append(matrix, columns: columns, rowOffset: 0) }
+            for matrix in dense.matrices { basis.append(matrix, columns: columns, rowOffset: 0) }
             return basis
         }
         let exact = Lowering.normalized(try solver.homBasis(group, from: read, to: b).map { v in
@@ -114,10 +114,16 @@ public struct LayerMaps {
         return basis
     }
 
+    /// The angular frequency of each matrix of `homBasis` where it samples steerable
+    /// kernels (SteerableKernels); nil where the exact solver gives it.
+    public func homFrequencies(from read: Atom, to b: Atom) throws -> [Int]? {
+        try denseBasis(from: read, to: b)?.frequencies
+    }
+
     /// dim of the invariant vectors of `b` (a bias on one copy of it).
     public func invariantDimension(of b: Atom) throws -> Int {
         let scalar = Atom.scalar(factorCount: group.factors.count)
-        if let action = numeric(scalar, b) { return try steerableBasis(action, scalar, b, kernel: 1).count }
+        if let action = numeric(scalar, b) { return try steerableBasis(action, scalar, b, kernel: 1).matrices.count }
         return try solver.invariantDimension(group, of: b)
     }
 
@@ -127,7 +133,7 @@ public struct LayerMaps {
         var basis = SparseBasis(rows: try rep.dimension(), columns: 1, starts: [0], entryRows: [], entryColumns: [], values: [])
         for block in try rep.blocks() {
             if let action = numeric(scalar, block.atom) {
-                for v in try steerableBasis(action, scalar, block.atom, kernel: 1) { basis.append(v, columns: 1, rowOffset: block.offset) }
+                for v in try steerableBasis(action, scalar, block.atom, kernel: 1).matrices { basis.append(v, columns: 1, rowOffset: block.offset) }
             } else {
                 for v in try solver.invariantBasis(group, of: block.atom) {
                     basis.appendNormalized(SparseMatrixEntries(rows: v.indices, columns: Array(repeating: 0, count: v.indices.count), values: v.values),

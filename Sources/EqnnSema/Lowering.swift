@@ -155,7 +155,7 @@ public enum Lowering {
                         throw LoweringError(description: "\(name) needs pair bases of more than \(maxBasisEntries) entries")
                     }
                     index[key] = bases.count
-                    bases.append(PairBasis(matrices: matrices))
+                    bases.append(PairBasis(matrices: matrices, frequencies: try maps.homFrequencies(from: key[0], to: key[1])))
                 }
                 guard let b = index[key], bases[b].count > 0 else { continue }
                 row.append((r, b, stride))

@@ -60,6 +60,39 @@ final class LoweringTests: XCTestCase {
         XCTAssertEqual(ops.map { $0["op"] as? String }, ["linear", "bias", "norm", "linear", "bias"])
     }
 
+    /// Sampled steerable kernels carry the angular frequency of each matrix, from the
+    /// harmonic counting: Scalar -> Regular of C(8) on a 3x3 kernel maps frequency j
+    /// to the Regular field's frequency j, once with cos and once with sin for j = 1, 2
+    /// (on the ring of radius 1), once for j = 0 on each of the two rings. Exact bases
+    /// (P4M) have none; the graph JSON shows them where they are.
+    func testSteerableBasesCarryTheirFrequencies() throws {
+        let graph = try Self.lower("""
+            network N over C(8) on grid(2) {
+              input Scalar
+              layer Regular : relu kernel 3
+              output Scalar kernel 1
+            }
+            """).1
+        guard case .convolution(let first) = graph.ops[0] else { return XCTFail("first op is not a convolution") }
+        XCTAssertEqual(first.linear.bases.map(\.frequencies), [[0, 0, 1, 1, 2, 2]])
+        let data = Data(graph.json.rendered().utf8)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let ops = try XCTUnwrap(object["ops"] as? [[String: Any]])
+        let linear = try XCTUnwrap(ops[0]["linear"] as? [String: Any])
+        let bases = try XCTUnwrap(linear["bases"] as? [[String: Any]])
+        XCTAssertEqual(bases.first?["frequencies"] as? [Int], [0, 0, 1, 1, 2, 2])
+        let p4m = try Self.lower("""
+            group P4M = matrices(2) { discrete: [[0, -1], [1, 0]], [[1, 0], [0, -1]] }
+            network N over P4M on grid(2) {
+              input Scalar
+              layer Regular : relu kernel 3
+              output Scalar kernel 1
+            }
+            """).1
+        XCTAssertTrue(p4m.ops.allSatisfy { $0.linearMap?.bases.allSatisfy { $0.frequencies == nil } ?? true })
+        XCTAssertFalse(p4m.json.rendered().contains("frequencies"))
+    }
+
     /// The structured op, expanded, is exactly sum_k theta_k B_k over the whole-layer
     /// basis that the solver builds copy pair by copy pair (the order of the weights
     /// files): same parameters, same order, same normalization.

@@ -92,6 +92,69 @@ final class CalibrationTests: XCTestCase {
         }
     }
 
+    /// Off the pixel lattice the 3x3 kernels start without their frequency-2 harmonics.
+    /// Independent of the basis: on the 8 neighbours of a 3x3 kernel (at angles
+    /// k 45 degrees), ring(|x|) cos(j phi) with j <= 1 has no Fourier component at
+    /// 2 (the rings' weights differ between axes and diagonals, which moves j by 4
+    /// only), while frequency 2 puts its energy there.
+    func testSteerableKernelsStartBandLimited() throws {
+        let (_, graph) = try compile("""
+            network B over C(8) on grid(2) {
+              input Scalar
+              layer 2*Regular : relu kernel 3
+              layer 2*Regular : relu kernel 3
+              output Scalar kernel 1
+            }
+            """)
+        let offsets = Convolution.offsetVectors(kernel: 3, dimension: 2)
+        /// The share of the kernels' energy on the 8 neighbours at angular frequency 2.
+        func frequencyTwoShare(_ linear: Linear, _ theta: [Double]) -> Double {
+            let w = linear.expanded(theta, transposed: false)
+            var two = 0.0, all = 0.0
+            for start in stride(from: 0, to: w.count, by: 9) {
+                var (c, s) = (0.0, 0.0)
+                for (o, v) in offsets.enumerated() where v != [0, 0] {
+                    let phi = atan2(Double(v[1]), Double(v[0]))
+                    c += w[start + o] * cos(2 * phi)
+                    s += w[start + o] * sin(2 * phi)
+                    all += w[start + o] * w[start + o]
+                }
+                two += (c * c + s * s) / 4  // the 8-point DFT's bins 2 and -2 together, by Parseval
+            }
+            return two / all
+        }
+        let x = images(3, side: 7, seed: 2)
+        let kernels = graph.ops.compactMap { op -> Linear? in if case .convolution(let c) = op, c.kernel == 3 { c.linear } else { nil } }
+        XCTAssertEqual(kernels.count, 2)
+        for seed in 0..<3 {
+            let random = Model(graph: graph, parameters: Initialization.parameters(for: graph, seed: UInt64(seed)))
+            let calibrated = Calibration.calibrated(random, x: x, rows: 3, extents: [7, 7])
+            for linear in kernels {
+                XCTAssertGreaterThan(frequencyTwoShare(linear, random.parameters), 0.05, "seed \(seed)")
+                XCTAssertLessThan(frequencyTwoShare(linear, calibrated), 1e-20, "seed \(seed)")
+                XCTAssertGreaterThan(linear.expanded(calibrated, transposed: false).map { $0 * $0 }.reduce(0, +), 0.1, "seed \(seed)")
+            }
+        }
+        // Scalar -> Irrep(2) has only frequency 2 (and Irrep(2) -> Irrep(1) 1 and 3): its draw stays.
+        let (_, irreps) = try compile("""
+            network I over SO(2) on grid(2) {
+              input Scalar
+              layer 2*Scalar + Irrep(2) : gated kernel 3
+              output Irrep(1) kernel 3
+            }
+            """)
+        let model = Model(graph: irreps, parameters: Initialization.parameters(for: irreps, seed: 5))
+        let calibrated = Calibration.calibrated(model, x: x, rows: 3, extents: [7, 7])
+        let first = try XCTUnwrap(irreps.ops.first?.linearMap)
+        let toIrrep2 = try XCTUnwrap(first.blocks.first { first.bases[$0.basis].frequencies?.min() == 2 })
+        let frequencies = try XCTUnwrap(first.bases[toIrrep2.basis].frequencies)
+        for j in frequencies.indices {
+            let k = first.parameters.offset + first.parameter(toIrrep2, output: 0, input: 0, basis: j)
+            XCTAssertEqual(calibrated[k], model.parameters[k])
+            XCTAssertNotEqual(calibrated[k], 0)
+        }
+    }
+
     /// For classes the readout at zero starts at the training labels' frequencies,
     /// one added to every count: at every pixel the softmax of the outputs is
     /// (6 + 1, 2 + 1, 0 + 1) / 11 for 6, 2 and no labels of the three classes.
