@@ -69,6 +69,7 @@ public enum SteerableKernels {
         public var matrices: [[Double]], frequencies: [Int]
     }
 
+    /// `basis` and `frequencies` at once, computed once per (action, atoms, kernel, rings).
     public static func sampled(_ group: Group, _ action: PlanarAction, from a: Atom, to b: Atom, kernel: Int, rings: KernelRings? = nil) -> Sampled {
         let rings = rings ?? .standard(kernel: kernel)
         let key = Key(action: action, from: a, to: b, kernel: kernel, rings: rings)

@@ -37,9 +37,11 @@ import Foundation
 /// D16's test error 14.6%). Starting those coefficients at zero lets training
 /// grow them where the loss asks for them, and lowered the trained C8, C16 and
 /// D16 networks' equivariance error by 10%, 14% and 15% at the same accuracy
-/// (10 seeds; docs/benchmarks.md). A pair basis whose lowest frequency is
-/// higher (Scalar -> Irrep(2)) keeps its draw at that frequency: a path whose
-/// kernels start at zero at both ends has no gradient and would never learn.
+/// (10 seeds; docs/benchmarks.md), and was neutral on an O(2) network whose
+/// task needs frequency 2 (a vector field of second derivatives). A pair
+/// basis whose lowest frequency is higher (Scalar -> Irrep(2)) keeps its draw
+/// at that frequency: a path whose kernels start at zero at both ends has no
+/// gradient and would never learn.
 ///
 /// Hidden ops keep the scale of their random draw: rescaling them to unit
 /// variance undid the smaller first layer of docs/graph-ir.md (FWW21 inertia:

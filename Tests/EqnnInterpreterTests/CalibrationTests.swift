@@ -135,7 +135,7 @@ final class CalibrationTests: XCTestCase {
                 XCTAssertGreaterThan(linear.expanded(calibrated, transposed: false).map { $0 * $0 }.reduce(0, +), 0.1, "seed \(seed)")
             }
         }
-        // Scalar -> Irrep(2) has only frequency 2 (and Irrep(2) -> Irrep(1) 1 and 3): its draw stays.
+        // Scalar -> Irrep(2) has only frequency 2: its draw stays.
         let (_, irreps) = try compile("""
             network I over SO(2) on grid(2) {
               input Scalar
