@@ -82,7 +82,7 @@ enum HomCommand {
         if wantBasis {
             for output in try to.blocks() {
                 for input in try from.blocks() {
-                    let pair = try maps.homBasis(from: input.atom, to: output.atom, rows: output.dimension, columns: input.dimension)
+                    let pair = try maps.homBasis(from: input.atom, to: output.atom, rows: output.dimension, columns: input.dimension).matrices
                     for k in 0..<pair.count {
                         if basis.count >= basisLimit {
                             throw SolverError.tooLarge(what: "the number of basis matrices", size: basis.count + 1, limit: basisLimit)

@@ -57,19 +57,13 @@ public enum SteerableKernels {
         sampled(group, action, from: a, to: b, kernel: kernel, rings: rings).matrices
     }
 
-    /// The angular frequency j of each matrix of `basis` (the same arguments): the
-    /// harmonic it samples, before any orthonormalization against the ones before it.
-    public static func frequencies(_ group: Group, _ action: PlanarAction, from a: Atom, to b: Atom, kernel: Int,
-                                   rings: KernelRings? = nil) -> [Int] {
-        sampled(group, action, from: a, to: b, kernel: kernel, rings: rings).frequencies
-    }
-
-    /// A pair basis with the angular frequency of each matrix.
+    /// A pair basis with the angular frequency j of each matrix: the harmonic it samples,
+    /// before any orthonormalization against the ones before it.
     public struct Sampled: Sendable {
         public var matrices: [[Double]], frequencies: [Int]
     }
 
-    /// `basis` and `frequencies` at once, computed once per (action, atoms, kernel, rings).
+    /// `basis` with the frequencies, computed once per (action, atoms, kernel, rings).
     public static func sampled(_ group: Group, _ action: PlanarAction, from a: Atom, to b: Atom, kernel: Int, rings: KernelRings? = nil) -> Sampled {
         let rings = rings ?? .standard(kernel: kernel)
         let key = Key(action: action, from: a, to: b, kernel: kernel, rings: rings)

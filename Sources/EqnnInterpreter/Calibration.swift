@@ -70,11 +70,12 @@ public enum Calibration {
         var model = model
         let ops = model.graph.ops
         let outputOp = ops.lastIndex { $0.linearMap != nil }
-        let readoutAtZero = model.graph.domain?.exactFor != nil
-        if readoutAtZero {
+        // Rotations off the pixel lattice: band-limited kernels and the readout at zero.
+        let offLattice = model.graph.domain?.exactFor != nil
+        if offLattice {
             for op in ops { if let linear = op.linearMap { startBandLimited(linear, &model.parameters) } }
         }
-        if readoutAtZero, let k = outputOp, let output = ops[k].linearMap {
+        if offLattice, let k = outputOp, let output = ops[k].linearMap {
             let weights = output.parameters
             for j in weights.offset..<(weights.offset + weights.count) { model.parameters[j] = 0 }
             if k + 1 < ops.count, case .bias(let bias) = ops[k + 1] {
@@ -84,7 +85,7 @@ public enum Calibration {
             }
         }
         for (k, op) in ops.enumerated() {
-            guard let linear = op.linearMap, (k == outputOp && !readoutAtZero) || feedsPointwiseNonlinearity(ops, after: k) else { continue }
+            guard let linear = op.linearMap, (k == outputOp && !offLattice) || feedsPointwiseNonlinearity(ops, after: k) else { continue }
             // Outputs of op k (the input of op k + 1) with the bias that follows at zero.
             let bias: Bias? = k + 1 < ops.count ? { if case .bias(let b) = ops[k + 1] { return b } else { return nil } }() : nil
             if let bias { for j in 0..<bias.parameters.count { model.parameters[bias.parameters.offset + j] = 0 } }

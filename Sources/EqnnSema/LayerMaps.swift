@@ -92,18 +92,20 @@ public struct LayerMaps {
         return try solver.homDimension(group, from: read, to: b)
     }
 
-    /// The pair basis from `read` to `b`, each matrix at unit Frobenius norm.
-    public func homBasis(from read: Atom, to b: Atom, rows: Int, columns: Int) throws -> SparseBasis {
+    /// The pair basis from `read` to `b`, each matrix at unit Frobenius norm, and where it
+    /// samples steerable kernels (SteerableKernels) the angular frequency of each matrix
+    /// (nil where the exact solver gives it).
+    public func homBasis(from read: Atom, to b: Atom, rows: Int, columns: Int) throws -> (matrices: SparseBasis, frequencies: [Int]?) {
         if let dense = try denseBasis(from: read, to: b) {
             var basis = SparseBasis(rows: rows, columns: columns, starts: [0], entryRows: [], entryColumns: [], values: [])
             for matrix in dense.matrices { basis.append(matrix, columns: columns, rowOffset: 0) }
-            return basis
+            return (basis, dense.frequencies)
         }
         let exact = Lowering.normalized(try solver.homBasis(group, from: read, to: b).map { v in
             SparseMatrixEntries(rows: v.indices.map { $0 / columns }, columns: v.indices.map { $0 % columns }, values: v.values)
         }, rows: rows, columns: columns)
         guard let rotations, exact.count > 1, let last = read.slots.last, case .offsets(let k, 2)? = last.points,
-              Double(exact.count) * Double(exact.count) * Double(rows * columns) <= LayerMaps.maxAlignmentWork else { return exact }
+              Double(exact.count) * Double(exact.count) * Double(rows * columns) <= LayerMaps.maxAlignmentWork else { return (exact, nil) }
         let flat = exact.denseMatrices, size = rows * columns
         let dense = (0..<exact.count).map { Array(flat[($0 * size)..<(($0 + 1) * size)]) }
         let a = Atom(slots: Array(read.slots.dropLast()), detPowers: read.detPowers)
@@ -111,13 +113,7 @@ public struct LayerMaps {
         for matrix in FrequencyAlignment.aligned(dense, group, rotations: rotations, from: a, to: b, offsets: k * k) {
             basis.append(matrix, columns: columns, rowOffset: 0)
         }
-        return basis
-    }
-
-    /// The angular frequency of each matrix of `homBasis` where it samples steerable
-    /// kernels (SteerableKernels); nil where the exact solver gives it.
-    public func homFrequencies(from read: Atom, to b: Atom) throws -> [Int]? {
-        try denseBasis(from: read, to: b)?.frequencies
+        return (basis, nil)
     }
 
     /// dim of the invariant vectors of `b` (a bias on one copy of it).

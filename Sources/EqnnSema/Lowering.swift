@@ -149,13 +149,13 @@ public enum Lowering {
             for (r, input) in inputs.enumerated() {
                 let key = [previous.summands[r].atom, output.summands[s].atom]
                 if index[key] == nil {
-                    let matrices = try maps.homBasis(from: key[0], to: key[1], rows: out.dimension, columns: input.dimension)
+                    let (matrices, frequencies) = try maps.homBasis(from: key[0], to: key[1], rows: out.dimension, columns: input.dimension)
                     entries += matrices.entryCount
                     if entries > maxBasisEntries {
                         throw LoweringError(description: "\(name) needs pair bases of more than \(maxBasisEntries) entries")
                     }
                     index[key] = bases.count
-                    bases.append(PairBasis(matrices: matrices, frequencies: try maps.homFrequencies(from: key[0], to: key[1])))
+                    bases.append(PairBasis(matrices: matrices, frequencies: frequencies))
                 }
                 guard let b = index[key], bases[b].count > 0 else { continue }
                 row.append((r, b, stride))

@@ -82,9 +82,9 @@ final class SteerableKernelTests: XCTestCase {
             XCTAssertEqual(SteerableKernels.basis(so2, rotations, from: vector, to: vector, kernel: kernel).count, 2 + 4 * (rings - 1))
             XCTAssertEqual(SteerableKernels.basis(o2, mirrors, from: vector, to: vector, kernel: kernel).count, 1 + 2 * (rings - 1))
             // The frequency of each matrix: 1 from Scalar to V; 0 on every ring, then 2 off the centre, from V to V.
-            XCTAssertEqual(SteerableKernels.frequencies(so2, rotations, from: scalar, to: vector, kernel: kernel),
+            XCTAssertEqual(SteerableKernels.sampled(so2, rotations, from: scalar, to: vector, kernel: kernel).frequencies,
                            [Int](repeating: 1, count: 2 * (rings - 1)))
-            XCTAssertEqual(SteerableKernels.frequencies(so2, rotations, from: vector, to: vector, kernel: kernel),
+            XCTAssertEqual(SteerableKernels.sampled(so2, rotations, from: vector, to: vector, kernel: kernel).frequencies,
                            [Int](repeating: 0, count: 2 * rings) + [Int](repeating: 2, count: 2 * (rings - 1)))
             // Scalar -> Det (O(2)): a rotation-invariant, mirror-odd kernel is zero.
             let det = Atom(slots: [], detPowers: [1])
